@@ -1,0 +1,33 @@
+# The two commands of the README: `make demo` and `make test`. Everything else is set-up.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
+
+.PHONY: demo test bench worker sweeper clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements.txt -r requirements-dev.txt
+	rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+demo: $(STAMP)  ## Run Jury on SQLite with inline jobs and the sandbox network at http://127.0.0.1:5000
+	$(BIN)/flask --app wsgi demo
+
+test: $(STAMP)  ## Run the whole test suite (PostgreSQL and Redis on 127.0.0.1, Debian chromium)
+	./scripts/ensure-chromium.sh
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)  ## Run the speed measurements (PostgreSQL on 127.0.0.1)
+	$(BIN)/python benchmarks/intake.py
+	$(BIN)/python benchmarks/dealing.py
+
+worker: $(STAMP)
+	$(BIN)/flask --app wsgi worker
+
+sweeper: $(STAMP)
+	$(BIN)/flask --app wsgi sweep --loop
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

@@ -1,0 +1,59 @@
+"""Jury: a volunteer-jury content-moderation platform."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Mapping
+
+from flask import Flask
+
+from jury.config import PROJECT_ROOT, load_config
+from jury.extensions import csrf, db, login_manager, migrate
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the Flask application; does no I/O beyond reading configuration."""
+    app = Flask(
+        __name__,
+        instance_path=str(PROJECT_ROOT / "instance"),
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    app.config.update(load_config(Path(app.instance_path), test_config))
+    register_logging(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_cli(app)
+    return app
+
+
+def register_logging(app: Flask) -> None:
+    """Log at INFO to stderr; never log request bodies or secrets."""
+    if not app.debug and not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind the unbound extension instances to this app."""
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    csrf.init_app(app)
+    from jury import users
+
+    login_manager.user_loader(users.load_user)
+
+
+def register_blueprints(app: Flask) -> None:
+    """Mount the web blueprints (views only; the domain lives elsewhere)."""
+    from jury.web import register
+
+    register(app)
+
+
+def register_cli(app: Flask) -> None:
+    """Add the `flask` commands."""
+    from jury.cli import register
+
+    register(app)

@@ -1,0 +1,87 @@
+"""One configuration object, read from the environment (and `.env` when present)."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any, Mapping
+
+from dotenv import load_dotenv
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+NETWORK_ADAPTERS = ("sandbox", "webhook", "mastodon")
+SCORERS = ("sklearn", "detoxify", "ensemble")
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or has a value Jury cannot use."""
+
+
+def _instance_secret(instance_path: Path, name: str) -> str:
+    """Return a random secret kept in the instance folder, creating it on first use.
+
+    The embedded default must start with no set-up, yet sessions and signatures
+    must survive a restart, so a generated secret is persisted next to the database.
+    """
+    instance_path.mkdir(parents=True, exist_ok=True)
+    path = instance_path / f"{name}.secret"
+    if path.exists():
+        return path.read_text().strip()
+    value = secrets.token_hex(32)
+    path.write_text(value)
+    path.chmod(0o600)
+    return value
+
+
+def load_config(instance_path: Path, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Build the app's settings from the environment, then apply test overrides."""
+    load_dotenv(PROJECT_ROOT / ".env", override=False)
+    env = os.environ
+    overrides = dict(overrides or {})
+
+    def setting(name: str, default: Any = None) -> Any:
+        if name in overrides:
+            return overrides[name]
+        return env.get(name) or default
+
+    database_url = setting("DATABASE_URL") or f"sqlite:///{instance_path / 'jury.sqlite3'}"
+    # psycopg 3 is the driver we ship; accept the usual postgres:// spellings.
+    for prefix in ("postgres://", "postgresql://"):
+        if database_url.startswith(prefix):
+            database_url = "postgresql+psycopg://" + database_url[len(prefix):]
+
+    config: dict[str, Any] = {
+        "SECRET_KEY": setting("SECRET_KEY") or _instance_secret(instance_path, "secret_key"),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "REDIS_URL": setting("REDIS_URL") or None,
+        "INTAKE_SECRET": setting("INTAKE_SECRET") or _instance_secret(instance_path, "intake"),
+        "NETWORK_ADAPTER": setting("NETWORK_ADAPTER", "sandbox"),
+        "NETWORK_URL": setting("NETWORK_URL", "http://127.0.0.1:5000/sandbox"),
+        "NETWORK_TOKEN": setting("NETWORK_TOKEN"),
+        "NETWORK_WEBHOOK_SECRET": setting("NETWORK_WEBHOOK_SECRET")
+        or _instance_secret(instance_path, "network_webhook"),
+        "SCORER": setting("SCORER", "sklearn"),
+        "MODEL_DIR": str(setting("MODEL_DIR") or instance_path / "models"),
+        # Public base URL of this Jury, used in links sent to the network.
+        "PUBLIC_URL": setting("PUBLIC_URL", "http://127.0.0.1:5000"),
+        "INTAKE_MAX_BYTES": int(setting("INTAKE_MAX_BYTES", 5 * 1024 * 1024)),
+        "INTAKE_MAX_ITEMS": int(setting("INTAKE_MAX_ITEMS", 1000)),
+        "POST_MAX_CHARS": int(setting("POST_MAX_CHARS", 20_000)),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": str(setting("SESSION_COOKIE_SECURE", "false")).lower() == "true",
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "WTF_CSRF_TIME_LIMIT": None,
+    }
+    # Test mappings may set any Flask key directly (DATABASE_URL was handled above).
+    config.update({k: v for k, v in overrides.items() if k != "DATABASE_URL"})
+    if config["NETWORK_ADAPTER"] not in NETWORK_ADAPTERS:
+        raise ConfigError(
+            f"NETWORK_ADAPTER={config['NETWORK_ADAPTER']!r} is not one of {', '.join(NETWORK_ADAPTERS)}"
+        )
+    if config["SCORER"] not in SCORERS:
+        raise ConfigError(f"SCORER={config['SCORER']!r} is not one of {', '.join(SCORERS)}")
+    if config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # Writers wait for each other instead of failing at once.
+        config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 30}}
+    return config

@@ -1,0 +1,72 @@
+"""The one-command demo: migrate, seed accounts and sandbox posts, and serve."""
+from __future__ import annotations
+
+import secrets
+
+from flask import Flask
+from flask_migrate import upgrade
+from sqlalchemy import select
+
+from jury import sandbox, users
+from jury.extensions import db
+from jury.policy import current_policy
+from models import User
+from triage import intake, sweeper
+from triage.schemas import PostIn, ReportIn
+
+# Everyday posts, a few rude or menacing ones, and reports from sandbox users.
+DEMO_POSTS = [
+    ("demo-1", "alice", "Lovely sunrise over the harbour this morning. Coffee and a long walk."),
+    ("demo-2", "bob", "Does anyone know a good bakery near the station? Moving here next week."),
+    ("demo-3", "mallory", "I know where you live and I will hurt you and your family tonight."),
+    ("demo-4", "trent", "You are a pathetic idiot and everyone here despises you, loser."),
+    ("demo-5", "carol", "That new film absolutely killed it, best ending I have seen in years!"),
+    ("demo-6", "mallory", "People from that town are vermin and should be driven out."),
+    ("demo-7", "dave", "Reminder: the community garden meeting is on Thursday at 7pm."),
+    ("demo-8", "trent", "Shut up, you stupid moron. Nobody asked for your garbage opinion."),
+    ("demo-9", "erin", "Buy cheap followers now!!! Click my profile for 90% off, limited offer!!!"),
+    ("demo-10", "frank", "I disagree with the council's new parking plan, and here is why."),
+]
+DEMO_REPORTS = [
+    ("demo-r1", "demo-3", "carol", "violence_threat", "Direct threat against me."),
+    ("demo-r2", "demo-4", "alice", "harassment", None),
+    ("demo-r3", "demo-9", "bob", "spam", "Same message posted everywhere."),
+    ("demo-r4", "demo-10", "trent", "other", "I don't like this opinion."),
+    ("demo-r5", "demo-6", "dave", "hate", None),
+]
+DEMO_ACCOUNTS = [("juror", "juror", "juror-net-1"), ("juror2", "juror", "juror-net-2"),
+                 ("juror3", "juror", "juror-net-3"), ("lead", "lead", None)]
+
+
+def _reset_password(username: str, role: str, network_account: str | None) -> str:
+    """Create the account or give it a fresh password; returns the password."""
+    from werkzeug.security import generate_password_hash
+
+    password = secrets.token_urlsafe(9)
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None:
+        users.create_user(username, password, role, network_account_id=network_account, actor="demo")
+    else:
+        user.password_hash = generate_password_hash(password)
+        db.session.commit()
+    return password
+
+
+def prepare() -> list[tuple[str, str, str]]:
+    """Bring the database up to date and seed it; returns (username, role, password) rows."""
+    upgrade()
+    current_policy()
+    db.session.commit()
+    accounts = [(name, role, _reset_password(name, role, net)) for name, role, net in DEMO_ACCOUNTS]
+    posts = [{"id": pid, "author_id": author, "text": text} for pid, author, text in DEMO_POSTS]
+    sandbox.add_posts(posts)
+    intake.ingest_posts([PostIn(**p) for p in posts], actor="demo")
+    intake.ingest_reports([ReportIn(id=rid, post_id=pid, reporter_id=who, reason=why, comment=comment)
+                           for rid, pid, who, why, comment in DEMO_REPORTS], actor="demo")
+    return accounts
+
+
+def serve(app: Flask, host: str, port: int) -> None:
+    """Serve with the sweeper in a thread (no Redis, no separate worker in the demo)."""
+    sweeper.start_thread(app)
+    app.run(host=host, port=port, threaded=True, use_reloader=False)

@@ -1,0 +1,69 @@
+"""The OpenAPI 3.1 document of the intake API, built from the same models that validate it."""
+from __future__ import annotations
+
+from functools import lru_cache
+
+from triage.schemas import PostBatch, ReportBatch
+
+SIGNATURE_DOC = (
+    "Stripe-style signature: `t=<unix seconds>,v1=<hex HMAC-SHA256 of \"<t>.<raw body>\" keyed with "
+    "INTAKE_SECRET>`. Requests older than 5 minutes are refused."
+)
+
+
+def _error_schema() -> dict:
+    return {"type": "object", "required": ["error"],
+            "properties": {"error": {"type": "string"}, "field": {"type": "string"}}}
+
+
+def _counts_schema(extra: bool) -> dict:
+    props = {name: {"type": "integer"} for name in ("received", "created", "duplicates")}
+    if extra:
+        props["posts_created"] = {"type": "integer"}
+    return {"type": "object", "required": list(props), "properties": props}
+
+
+def _operation(summary: str, schema_ref: str, counts: dict) -> dict:
+    json_error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    return {
+        "summary": summary,
+        "security": [{"signature": []}],
+        "requestBody": {"required": True,
+                        "content": {"application/json": {"schema": {"$ref": schema_ref}}}},
+        "responses": {
+            "202": {"description": "Accepted; re-sent ids count as duplicates and change nothing.",
+                    "content": {"application/json": {"schema": counts}}},
+            "400": {"description": "Malformed; `field` names the first bad field. Nothing was stored.",
+                    "content": json_error},
+            "401": {"description": "Missing, bad or expired signature.", "content": json_error},
+            "413": {"description": "Body over the byte cap or too many items.", "content": json_error},
+        },
+    }
+
+
+@lru_cache(maxsize=1)
+def openapi_document() -> dict:
+    """Build (once) the OpenAPI document served at /api/v1/openapi.json."""
+    components: dict = {}
+    for model in (PostBatch, ReportBatch):
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        components.update(schema.pop("$defs", {}))
+        components[model.__name__] = schema
+    components["Error"] = _error_schema()
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Jury intake API", "version": "1.0.0",
+                 "description": "How a social network sends posts and user reports to Jury for review."},
+        "paths": {
+            "/api/v1/posts": {"post": _operation("Send a batch of posts", "#/components/schemas/PostBatch",
+                                                 _counts_schema(False))},
+            "/api/v1/reports": {"post": _operation(
+                "Send a batch of reports (a report may carry its post)", "#/components/schemas/ReportBatch",
+                _counts_schema(True))},
+        },
+        "components": {
+            "schemas": components,
+            "securitySchemes": {"signature": {"type": "apiKey", "in": "header", "name": "X-Jury-Signature",
+                                              "description": SIGNATURE_DOC}},
+        },
+    }

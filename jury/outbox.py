@@ -1,0 +1,137 @@
+"""Apply moderation actions to the network reliably: outbox rows, claims, retries, dead letters."""
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import func, select, update
+
+import audit
+from jury.extensions import db
+from models import Action, Case, Post, utcnow
+from network import ActionRequest, NetworkAdapter, Outcome, make_adapter
+from network.backoff import MAX_ATTEMPTS, retry_delay
+from triage import jobs
+
+log = logging.getLogger(__name__)
+
+# What the network shows once an action on a post has been applied.
+POST_STATE_AFTER = {"remove_post": "removed", "hide_post": "hidden", "unhide_post": "visible",
+                    "restore_post": "restored"}
+
+
+def network_adapter() -> NetworkAdapter:
+    """The adapter configured by NETWORK_ADAPTER / NETWORK_URL / secrets."""
+    config = current_app.config
+    return make_adapter(config["NETWORK_ADAPTER"], url=config["NETWORK_URL"],
+                        secret=config["NETWORK_WEBHOOK_SECRET"], token=config.get("NETWORK_TOKEN"))
+
+
+def create_action(case: Case, action_type: str, *, post: Post | None, account_id: str | None,
+                  rule: str | None, statement: str, actor: str, verdict_id: int | None = None) -> Action:
+    """Add an outbox row and queue its delivery for after the commit."""
+    from triage import tasks
+
+    action = Action(case_id=case.id, verdict_id=verdict_id, type=action_type,
+                    idempotency_key=uuid.uuid4().hex,
+                    post_external_id=post.external_id if post else None,
+                    account_external_id=account_id, rule=rule, statement=statement,
+                    state="pending", next_attempt_at=utcnow(), enqueued_at=utcnow())
+    db.session.add(action)
+    db.session.flush()
+    audit.record(db.session, "action_queued", "action", action.id,
+                 {"case_id": case.id, "type": action_type, "key": action.idempotency_key}, actor=actor)
+    jobs.defer("actions", tasks.deliver_action, action.id)
+    return action
+
+
+def _claim(action_id: int) -> Action | None:
+    """Take the action for this worker, or None if it is done, dead, in flight or not due.
+
+    The claim is committed before the network call, so no database lock is held
+    while waiting on the network (the sandbox network writes to the same database).
+    """
+    now = utcnow()
+    claimed = db.session.execute(
+        update(Action)
+        .where(Action.id == action_id, Action.state.in_(("pending", "failed")), Action.next_attempt_at <= now)
+        .values(state="sending", attempts=Action.attempts + 1, enqueued_at=now)
+    ).rowcount
+    db.session.commit()
+    return db.session.get(Action, action_id) if claimed else None
+
+
+def deliver(action_id: int) -> str:
+    """Send one action to the network and record the outcome; returns the new state."""
+    action = _claim(action_id)
+    if action is None:
+        current = db.session.get(Action, action_id)
+        return current.state if current else "missing"
+    case = db.session.get(Case, action.case_id)
+    request = ActionRequest(
+        action_id=action.idempotency_key, type=action.type, post_id=action.post_external_id,
+        account_id=action.account_external_id, case_id=str(action.case_id), rule=action.rule,
+        statement_of_reasons=action.statement,
+    )
+    result = network_adapter().deliver(request)
+    now = utcnow()
+    action.last_error = None if result.outcome is Outcome.DONE else result.detail
+    if result.outcome is Outcome.DONE:
+        action.state, action.sent_at, action.receipt = "sent", now, result.receipt
+        _apply_to_post(action, case)
+        audit.record(db.session, "action_sent", "action", action.id,
+                     {"type": action.type, "status": result.status_code, "attempts": action.attempts})
+        _mark_case_actioned(case)
+    elif result.outcome is Outcome.RETRY and action.attempts < MAX_ATTEMPTS:
+        action.state = "failed"
+        action.next_attempt_at = now + timedelta(seconds=retry_delay(action.attempts))
+        audit.record(db.session, "action_retry_scheduled", "action", action.id,
+                     {"detail": result.detail, "attempts": action.attempts,
+                      "next_attempt_at": action.next_attempt_at.isoformat()})
+    else:
+        action.state = "dead"
+        audit.record(db.session, "action_dead", "action", action.id,
+                     {"detail": result.detail, "status": result.status_code, "attempts": action.attempts})
+        log.warning("action %s is dead after %s attempts: %s", action.id, action.attempts, result.detail)
+    jobs.commit()
+    return action.state
+
+
+def _apply_to_post(action: Action, case: Case) -> None:
+    """Mirror the network's new state of the post."""
+    new_state = POST_STATE_AFTER.get(action.type)
+    if new_state and case is not None:
+        post = db.session.get(Post, case.post_id)
+        post.state = new_state
+
+
+def _mark_case_actioned(case: Case) -> None:
+    """A decided case becomes actioned once every action of its verdict has been sent."""
+    if case is None or case.state != "decided":
+        return
+    unsent = db.session.scalar(
+        select(func.count()).select_from(Action).where(
+            Action.case_id == case.id, Action.verdict_id.is_not(None), Action.state != "sent")
+    )
+    if not unsent:
+        case.state = "actioned"
+        audit.record(db.session, "case_actioned", "case", case.id, {})
+
+
+def retry_dead(action_id: int, actor: str) -> Action:
+    """Put a dead or failed action back in line (a lead's retry button)."""
+    from triage import tasks
+
+    action = db.session.get(Action, action_id)
+    if action is None:
+        raise LookupError(f"no action {action_id}")
+    if action.state not in ("dead", "failed"):
+        raise ValueError(f"action {action_id} is {action.state}; only dead or failed actions are retried")
+    action.state, action.attempts, action.next_attempt_at = "pending", 0, utcnow()
+    action.enqueued_at = utcnow()
+    audit.record(db.session, "action_requeued", "action", action.id, {}, actor=actor)
+    jobs.defer("actions", tasks.deliver_action, action.id)
+    jobs.commit()
+    return action

@@ -1,0 +1,114 @@
+"""The policy in force: thresholds, priority weights and jury rules, versioned."""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+import audit
+from jury.extensions import db
+from models import Policy
+
+SEVERITY_NAMES = ("low", "medium", "high", "critical")
+
+DEFAULT_SETTINGS: dict[str, Any] = {
+    # A label at or over its threshold opens a case even without a report.
+    "auto_flag": {"toxicity": 0.80, "severe_toxicity": 0.50, "threat": 0.50,
+                  "identity_attack": 0.60, "insult": 0.85, "obscene": 0.90},
+    # At or over these, the post is hidden on the network until the jury decides.
+    "interim_hide": {"severe_toxicity": 0.90, "threat": 0.90},
+    "priority_weights": {"severity": 10.0, "reports": 2.0, "age": 5.0},
+    "panel_size": 3,
+    "widened_panel_size": 5,
+    "supermajority": 0.6667,
+    "lease_minutes": 10,
+    "sla_hours": {"low": 72, "medium": 24, "high": 4, "critical": 1},
+}
+
+
+class PolicyError(ValueError):
+    """A policy setting is out of range."""
+
+
+@dataclass(frozen=True)
+class PolicyInForce:
+    """A policy version with typed accessors."""
+
+    version: int
+    settings: dict[str, Any]
+
+    @property
+    def panel_size(self) -> int:
+        """Votes needed before a first verdict."""
+        return int(self.settings["panel_size"])
+
+    @property
+    def widened_panel_size(self) -> int:
+        """Votes needed after a split panel widens."""
+        return int(self.settings["widened_panel_size"])
+
+    @property
+    def supermajority(self) -> float:
+        """Share of votes one side needs to win."""
+        return float(self.settings["supermajority"])
+
+    @property
+    def lease_minutes(self) -> int:
+        """How long a dealt seat is held for a juror."""
+        return int(self.settings["lease_minutes"])
+
+    def sla_hours(self, severity: int) -> float:
+        """Hours allowed from intake to verdict at this severity."""
+        return float(self.settings["sla_hours"][SEVERITY_NAMES[severity]])
+
+    def weight(self, name: str) -> float:
+        """One priority weight."""
+        return float(self.settings["priority_weights"][name])
+
+
+def validate_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """Check a settings mapping and return a complete copy (missing keys from defaults)."""
+    merged = copy.deepcopy(DEFAULT_SETTINGS)
+    for key, value in settings.items():
+        if key not in merged:
+            raise PolicyError(f"unknown policy setting {key!r}")
+        merged[key] = value
+    for group in ("auto_flag", "interim_hide"):
+        for label, threshold in merged[group].items():
+            if not 0.0 <= float(threshold) <= 1.0:
+                raise PolicyError(f"{group}.{label} must be between 0 and 1")
+    if not 1 <= int(merged["panel_size"]) <= int(merged["widened_panel_size"]) <= 25:
+        raise PolicyError("need 1 <= panel_size <= widened_panel_size <= 25")
+    if not 0.5 < float(merged["supermajority"]) <= 1.0:
+        raise PolicyError("supermajority must be over 0.5 and at most 1")
+    if int(merged["lease_minutes"]) < 1:
+        raise PolicyError("lease_minutes must be at least 1")
+    for name in SEVERITY_NAMES:
+        if float(merged["sla_hours"].get(name, 0)) <= 0:
+            raise PolicyError(f"sla_hours.{name} must be positive")
+    return merged
+
+
+def current_policy() -> PolicyInForce:
+    """The highest policy version, creating version 1 from the defaults on first use."""
+    row = db.session.scalar(select(Policy).order_by(Policy.version.desc()).limit(1))
+    if row is None:
+        row = publish_policy(DEFAULT_SETTINGS, reason="initial defaults", actor="system")
+    return PolicyInForce(row.version, row.settings)
+
+
+def publish_policy(settings: dict[str, Any], *, reason: str, actor: str,
+                   created_by_id: int | None = None) -> Policy:
+    """Store settings as the next policy version, with its audit event (caller commits)."""
+    if not reason.strip():
+        raise PolicyError("a policy change needs a reason")
+    merged = validate_settings(settings)
+    latest = db.session.scalar(select(Policy.version).order_by(Policy.version.desc()).limit(1)) or 0
+    row = Policy(version=latest + 1, settings=merged, reason=reason, created_by_id=created_by_id)
+    db.session.add(row)
+    db.session.flush()
+    audit.record(db.session, "policy_published", "policy", row.version,
+                 {"reason": reason, "settings": merged}, actor=actor)
+    return row

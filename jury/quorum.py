@@ -1,0 +1,70 @@
+"""Whether a panel's votes decide a case: pure functions over a tally."""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from jury.rules import rule_severity
+
+
+@dataclass(frozen=True)
+class Tally:
+    """Counts of a panel's votes, with the rules named by remove votes."""
+
+    remove: int = 0
+    keep: int = 0
+    rules: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        """Votes cast."""
+        return self.remove + self.keep
+
+    def as_dict(self) -> dict:
+        """JSON-ready form stored on the verdict."""
+        return {"remove": self.remove, "keep": self.keep, "rules": dict(self.rules)}
+
+    @classmethod
+    def of(cls, votes: Iterable[tuple[str, str | None]]) -> "Tally":
+        """Tally (decision, rule) pairs."""
+        decisions = Counter()
+        rules = Counter()
+        for decision, rule in votes:
+            decisions[decision] += 1
+            if decision == "remove" and rule:
+                rules[rule] += 1
+        return cls(decisions["remove"], decisions["keep"], dict(rules))
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What to do with a case after a vote: wait, decide, widen or escalate."""
+
+    kind: str  # pending | remove | keep | widen | escalate
+    rule: str | None = None
+
+
+def winning_rule(rules: dict[str, int]) -> str | None:
+    """The rule most remove votes named; a tie goes to the graver rule."""
+    if not rules:
+        return "other"
+    return max(rules.items(), key=lambda item: (item[1], rule_severity(item[0]), item[0]))[0]
+
+
+def decide(tally: Tally, panel_size: int, widened_panel_size: int, supermajority: float) -> Decision:
+    """Apply the quorum rule: a full panel decides when one side has the supermajority.
+
+    A full panel without one is split: it widens once to the larger panel, and a
+    widened panel that is still split escalates to a lead.
+    """
+    if tally.total < panel_size:
+        return Decision("pending")
+    # A tiny epsilon so 2 of 3 meets a supermajority stored as 0.6667.
+    if tally.remove / tally.total + 1e-3 >= supermajority:
+        return Decision("remove", winning_rule(tally.rules))
+    if tally.keep / tally.total + 1e-3 >= supermajority:
+        return Decision("keep")
+    if panel_size < widened_panel_size:
+        return Decision("widen")
+    return Decision("escalate")

@@ -1,0 +1,94 @@
+"""The built-in sandbox network: keeps posts, reports them to Jury, receives Jury's actions."""
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Any
+
+import requests
+from flask import current_app
+from sqlalchemy import select
+
+from jury.errors import Conflict, DomainError, NotFound
+from jury.extensions import db
+from models import SandboxAction, SandboxPost
+from network import ACTION_TYPES
+from network.signing import SIGNATURE_HEADER, sign
+from triage.sql import insert_ignore
+
+# What each action does to a sandbox post's visibility.
+STATE_AFTER = {"remove_post": "removed", "hide_post": "hidden", "unhide_post": "visible",
+               "restore_post": "visible"}
+
+
+def add_posts(posts: list[dict[str, str]]) -> int:
+    """Put posts on the sandbox network (demo data); returns how many were new."""
+    rows = [{"external_id": p["id"], "author_id": p["author_id"], "text": p["text"], "state": "visible"}
+            for p in posts]
+    created = insert_ignore(SandboxPost, rows, ("external_id",), SandboxPost.id)
+    db.session.commit()
+    return len(created)
+
+
+def receive_action(payload: Any) -> tuple[str, SandboxAction]:
+    """Apply one action from Jury; ('applied' | 'duplicate', row). Raises on a bad payload."""
+    if not isinstance(payload, dict):
+        raise DomainError("body must be a JSON object")
+    action_id, kind = payload.get("action_id"), payload.get("type")
+    if not isinstance(action_id, str) or not action_id:
+        raise DomainError("action_id is required")
+    if kind not in ACTION_TYPES:
+        raise DomainError(f"type must be one of {', '.join(ACTION_TYPES)}")
+    existing = db.session.scalar(select(SandboxAction).where(SandboxAction.action_id == action_id))
+    if existing is not None:
+        return "duplicate", existing
+    post_id = payload.get("post_id")
+    if kind in STATE_AFTER:
+        post = db.session.scalar(select(SandboxPost).where(SandboxPost.external_id == post_id))
+        if post is None:
+            raise NotFound(f"no post {post_id!r} on this network")
+        post.state = STATE_AFTER[kind]
+    row = SandboxAction(action_id=action_id, type=kind, post_id=post_id,
+                        account_id=payload.get("account_id"), payload=payload)
+    db.session.add(row)
+    try:
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        # A concurrent delivery of the same action won the race: it is applied.
+        existing = db.session.scalar(select(SandboxAction).where(SandboxAction.action_id == action_id))
+        if existing is None:
+            raise
+        return "duplicate", existing
+    return "applied", row
+
+
+def report_post(external_id: str, reason: str, reporter_id: str) -> dict:
+    """Report a sandbox post to Jury through the signed intake API, over real HTTP."""
+    post = db.session.scalar(select(SandboxPost).where(SandboxPost.external_id == external_id))
+    if post is None:
+        raise NotFound("no such post")
+    if post.state == "removed":
+        raise Conflict("this post has been removed")
+    body = json.dumps({"reports": [{
+        "id": f"sandbox-report-{uuid.uuid4().hex[:12]}", "post_id": post.external_id,
+        "reporter_id": reporter_id, "reason": reason,
+        "post": {"id": post.external_id, "author_id": post.author_id, "text": post.text},
+    }]}).encode()
+    config = current_app.config
+    response = requests.post(
+        config["PUBLIC_URL"].rstrip("/") + "/api/v1/reports", data=body, timeout=30,
+        headers={"Content-Type": "application/json",
+                 SIGNATURE_HEADER: sign(config["INTAKE_SECRET"], body, int(time.time()))},
+    )
+    if response.status_code != 202:
+        raise DomainError(f"Jury refused the report: HTTP {response.status_code}")
+    return response.json()
+
+
+def recent() -> tuple[list[SandboxPost], list[SandboxAction]]:
+    """Posts and the latest actions, for the sandbox page."""
+    posts = db.session.scalars(select(SandboxPost).order_by(SandboxPost.id)).all()
+    actions = db.session.scalars(select(SandboxAction).order_by(SandboxAction.id.desc()).limit(50)).all()
+    return list(posts), list(actions)

@@ -1,0 +1,110 @@
+"""Recording verdicts and turning them into network actions."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+import audit
+from jury import outbox
+from jury.errors import Conflict, DomainError, NotFound
+from jury.extensions import db
+from jury.policy import current_policy
+from jury.quorum import Tally
+from jury.rules import RULE_CODES, RULES_BY_CODE
+from models import Action, Case, Post, Report, User, Verdict, Vote, utcnow
+from triage import jobs
+from triage.dealing import lock_case
+
+METHOD_WORDS = {
+    "quorum": "a panel of volunteer jurors",
+    "weighted": "a panel of volunteer jurors (reliability-weighted)",
+    "lead": "a trust-and-safety lead after the jury panel split",
+    "auto": "an automated rule",
+}
+
+
+def statement_of_reasons(outcome: str, rule: str | None, tally: Tally, method: str, origin: str) -> str:
+    """A plain-language reason the network can show the author."""
+    source = "after user reports" if origin == "reported" else "after an automated model flagged it"
+    votes = f"{tally.remove} of {tally.total} votes to remove" if tally.total else "no panel votes"
+    if outcome == "remove":
+        title = RULES_BY_CODE[rule].title if rule in RULES_BY_CODE else "the network's rules"
+        return (f"Removed for breaking the rule '{title}'. The post was reviewed {source} "
+                f"and decided by {METHOD_WORDS[method]} ({votes}).")
+    return (f"Kept: the post was reviewed {source} and found not to break the rules by "
+            f"{METHOD_WORDS[method]} ({votes}).")
+
+
+def record_verdict(case: Case, outcome: str, rule: str | None, tally: Tally, *, method: str,
+                   policy_version: int, actor: str, decided_by: User | None = None) -> Verdict:
+    """Store the verdict, close the case and queue its actions (caller commits)."""
+    post = db.session.get(Post, case.post_id)
+    statement = statement_of_reasons(outcome, rule, tally, method, case.origin)
+    verdict = Verdict(case_id=case.id, outcome=outcome, rule=rule, tally=tally.as_dict(), method=method,
+                      policy_version=policy_version, decided_by_id=decided_by.id if decided_by else None,
+                      statement=statement, decided_at=utcnow())
+    db.session.add(verdict)
+    case.state, case.decided_at = "decided", verdict.decided_at
+    db.session.flush()
+    audit.record(db.session, "verdict_reached", "case", case.id, {
+        "verdict_id": verdict.id, "outcome": outcome, "rule": rule, "tally": tally.as_dict(),
+        "method": method, "policy_version": policy_version,
+    }, actor=actor)
+    for action_type, account, text in _actions_for(outcome, post, case, statement):
+        outbox.create_action(case, action_type, post=post, account_id=account, rule=rule,
+                             statement=text, actor=actor, verdict_id=verdict.id)
+    return verdict
+
+
+def _actions_for(outcome: str, post: Post, case: Case, statement: str) -> list[tuple[str, str, str]]:
+    """The network operations a verdict needs: the post itself, then each reporter told."""
+    actions = []
+    if outcome == "remove":
+        actions.append(("remove_post", post.author_id, statement))
+    elif post.state == "hidden" or _hide_pending(case):
+        actions.append(("unhide_post", post.author_id, statement))
+    reporters = db.session.scalars(
+        select(Report.reporter_id).where(Report.post_id == post.id).distinct().order_by(Report.reporter_id)
+    ).all()
+    told = ("The post you reported was removed." if outcome == "remove"
+            else "The post you reported was reviewed and kept.")
+    actions.extend(("notify", reporter, told) for reporter in reporters)
+    return actions
+
+
+def _hide_pending(case: Case) -> bool:
+    """Whether an interim hide was queued for this case (it may not have landed yet)."""
+    return db.session.scalar(
+        select(Action.id).where(Action.case_id == case.id, Action.type == "hide_post").limit(1)
+    ) is not None
+
+
+def escalated_cases() -> list[Case]:
+    """Cases waiting for a lead, oldest first."""
+    return list(db.session.scalars(select(Case).where(Case.state == "escalated").order_by(Case.opened_at)))
+
+
+def decide_escalation(case_id: int, lead: User, outcome: str, rule: str | None, note: str) -> Verdict:
+    """A lead's decision on an escalated case."""
+    if not lead.is_lead:
+        raise DomainError("only leads decide escalated cases")
+    if outcome not in ("remove", "keep"):
+        raise DomainError("outcome must be 'remove' or 'keep'")
+    if outcome == "remove" and rule not in RULE_CODES:
+        raise DomainError("a removal needs one of the rules")
+    try:
+        lock_case(case_id)
+        case = db.session.get(Case, case_id, populate_existing=True)
+        if case is None:
+            raise NotFound("no such case")
+        if case.state != "escalated":
+            raise Conflict(f"case {case_id} is {case.state}, not escalated")
+        tally = Tally.of(db.session.execute(select(Vote.decision, Vote.rule).where(Vote.case_id == case.id)).all())
+        verdict = record_verdict(case, outcome, rule if outcome == "remove" else None, tally, method="lead",
+                                 policy_version=current_policy().version, actor=f"user:{lead.id}",
+                                 decided_by=lead)
+        audit.record(db.session, "lead_note", "case", case.id, {"note": note[:2000]}, actor=f"user:{lead.id}")
+        jobs.commit()
+    except Exception:
+        jobs.discard()
+        raise
+    return verdict

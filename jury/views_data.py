@@ -1,0 +1,84 @@
+"""Read models for pages: what a juror or lead may see of a case, and nothing more."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from jury.errors import Forbidden, NotFound
+from jury.extensions import db
+from jury.rules import RULES_BY_CODE
+from models import Assignment, Case, Post, Report, Score, User, Verdict, Vote
+from triage.cases import latest_labels
+
+# A post whose toxicity is at least this stays blurred until the juror reveals it.
+BLUR_AT = 0.5
+
+
+@dataclass(frozen=True)
+class CaseView:
+    """One case as a page shows it."""
+
+    id: int
+    state: str
+    origin: str
+    severity: int
+    priority: float
+    post: Post
+    reports: list[tuple[str, str | None]]  # (reason title, comment)
+    report_count: int
+    scores: dict[str, float]
+    model: str | None
+    blurred: bool
+    lease_expires_at: datetime | None
+    verdict: Verdict | None
+    votes: list[Vote]  # empty unless the viewer may see them
+
+
+def case_view(case_id: int, viewer: User) -> CaseView:
+    """The case as `viewer` may see it; other jurors' votes only after the verdict, or to leads."""
+    case = db.session.get(Case, case_id)
+    if case is None:
+        raise NotFound("no such case")
+    assignment = db.session.scalar(
+        select(Assignment).where(Assignment.case_id == case_id, Assignment.juror_id == viewer.id)
+    )
+    if not viewer.is_lead and assignment is None:
+        raise Forbidden("this case was not dealt to you")
+    post = db.session.get(Post, case.post_id)
+    reports = db.session.execute(
+        select(Report.reason, Report.comment).where(Report.post_id == post.id).order_by(Report.received_at).limit(50)
+    ).all()
+    scores = latest_labels([post.id]).get(post.id, {})
+    model = db.session.scalar(
+        select(Score.model_name + ":" + Score.model_version).where(Score.post_id == post.id)
+        .order_by(Score.scored_at.desc()).limit(1)
+    )
+    verdict = db.session.scalar(select(Verdict).where(Verdict.case_id == case_id))
+    votes = []
+    if viewer.is_lead or verdict is not None:
+        votes = list(db.session.scalars(select(Vote).where(Vote.case_id == case_id).order_by(Vote.cast_at)))
+    return CaseView(
+        id=case.id, state=case.state, origin=case.origin, severity=case.severity, priority=case.priority,
+        post=post,
+        reports=[(RULES_BY_CODE[r].title if r in RULES_BY_CODE else r, c) for r, c in reports],
+        report_count=case.report_count, scores=scores, model=model,
+        blurred=float(scores.get("toxicity", 0.0)) >= BLUR_AT or case.severity >= 2,
+        lease_expires_at=assignment.expires_at if assignment and assignment.state == "active" else None,
+        verdict=verdict, votes=votes,
+    )
+
+
+def juror_summary(juror: User) -> dict[str, int]:
+    """The juror's own counts for their home page."""
+    votes = db.session.scalar(select(func.count()).select_from(Vote).where(Vote.juror_id == juror.id)) or 0
+    decided = db.session.scalar(
+        select(func.count()).select_from(Vote).join(Verdict, Verdict.case_id == Vote.case_id)
+        .where(Vote.juror_id == juror.id)
+    ) or 0
+    agreed = db.session.scalar(
+        select(func.count()).select_from(Vote).join(Verdict, Verdict.case_id == Vote.case_id)
+        .where(Vote.juror_id == juror.id, Vote.decision == Verdict.outcome)
+    ) or 0
+    return {"votes": votes, "decided": decided, "agreed": agreed}

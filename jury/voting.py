@@ -1,0 +1,113 @@
+"""Casting and skipping votes; each vote may complete, widen or escalate a panel."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+import audit
+from jury import verdicts
+from jury.errors import Conflict, DomainError, NotFound
+from jury.extensions import db
+from jury.policy import current_policy
+from jury.quorum import Decision, Tally, decide
+from jury.rules import RULE_CODES
+from models import OPEN_CASE_STATES, Assignment, Case, User, Vote, utcnow
+from triage import jobs
+from triage.dealing import lock_case, release
+
+NOTE_MAX_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class VoteResult:
+    """What the juror's vote led to (never other jurors' votes)."""
+
+    case_id: int
+    outcome: str  # pending | remove | keep | widen | escalate
+
+
+def _assignment(case_id: int, juror: User) -> Assignment | None:
+    return db.session.scalar(
+        select(Assignment).where(Assignment.case_id == case_id, Assignment.juror_id == juror.id)
+    )
+
+
+def validate_vote(decision: str, rule: str | None, note: str | None) -> tuple[str | None, str | None]:
+    """Check a vote's fields; returns the normalised (rule, note)."""
+    if decision not in ("remove", "keep"):
+        raise DomainError("decision must be 'remove' or 'keep'")
+    if decision == "remove" and rule not in RULE_CODES:
+        raise DomainError("a removal needs one of the rules")
+    note = (note or "").strip() or None
+    if note and len(note) > NOTE_MAX_CHARS:
+        raise DomainError(f"the note is longer than {NOTE_MAX_CHARS} characters")
+    return (rule if decision == "remove" else None), note
+
+
+def cast_vote(case_id: int, juror: User, decision: str, rule: str | None = None,
+              note: str | None = None) -> VoteResult:
+    """Record a juror's vote on a case they hold a seat on, then apply the quorum rule."""
+    rule, note = validate_vote(decision, rule, note)
+    try:
+        # Votes on one case run one at a time, so the last vote always sees the others.
+        lock_case(case_id)
+        case = db.session.get(Case, case_id, populate_existing=True)
+        if case is None:
+            raise NotFound("no such case")
+        assignment = _assignment(case_id, juror)
+        if assignment is None or assignment.state == "skipped":
+            raise Conflict("you do not hold a seat on this case")
+        if assignment.state == "voted":
+            raise Conflict("you already voted on this case")
+        if case.state not in OPEN_CASE_STATES:
+            raise Conflict("this case has already been decided")
+        if assignment.state == "expired":
+            # The lease ran out but nobody took the seat: the vote still counts.
+            if case.open_seats <= 0:
+                raise Conflict("your time on this case ran out and the seat went to another juror")
+            case.open_seats -= 1
+        assignment.state, assignment.released_at = "voted", utcnow()
+        db.session.add(Vote(case_id=case_id, juror_id=juror.id, decision=decision, rule=rule, note=note))
+        db.session.flush()
+        audit.record(db.session, "vote_cast", "case", case_id,
+                     {"juror": juror.id, "decision": decision, "rule": rule}, actor=f"user:{juror.id}")
+        result = apply_quorum(case, actor=f"user:{juror.id}")
+        jobs.commit()
+    except Exception:
+        jobs.discard()
+        raise
+    return VoteResult(case_id, result.kind)
+
+
+def apply_quorum(case: Case, actor: str) -> Decision:
+    """Decide, widen or escalate the case if its panel is complete (caller commits)."""
+    policy = current_policy()
+    tally = Tally.of(db.session.execute(select(Vote.decision, Vote.rule).where(Vote.case_id == case.id)).all())
+    decision = decide(tally, case.panel_size, policy.widened_panel_size, policy.supermajority)
+    if decision.kind in ("remove", "keep"):
+        verdicts.record_verdict(case, decision.kind, decision.rule, tally, method="quorum",
+                                policy_version=policy.version, actor=actor)
+    elif decision.kind == "widen":
+        added = policy.widened_panel_size - case.panel_size
+        case.panel_size = policy.widened_panel_size
+        case.open_seats += added
+        audit.record(db.session, "panel_widened", "case", case.id,
+                     {"panel_size": case.panel_size, "tally": tally.as_dict()}, actor=actor)
+    elif decision.kind == "escalate":
+        case.state = "escalated"
+        audit.record(db.session, "case_escalated", "case", case.id, {"tally": tally.as_dict()}, actor=actor)
+    return decision
+
+
+def skip(case_id: int, juror: User) -> None:
+    """Hand a seat back without voting; the juror is not dealt this case again."""
+    assignment = _assignment(case_id, juror)
+    if assignment is None or assignment.state != "active":
+        raise Conflict("you do not hold a live seat on this case")
+    try:
+        release(assignment, "skipped", actor=f"user:{juror.id}")
+        jobs.commit()
+    except Exception:
+        jobs.discard()
+        raise

@@ -1,0 +1,56 @@
+"""Pages and webhook endpoint of the built-in sandbox network."""
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+
+from jury import sandbox
+from jury.errors import DomainError
+from jury.extensions import csrf
+from jury.forms import SandboxReportForm
+from network.signing import SIGNATURE_HEADER, SignatureError, verify
+
+bp = Blueprint("sandbox", __name__, url_prefix="/sandbox")
+WEBHOOK_MAX_BYTES = 256 * 1024
+
+
+@bp.get("/")
+def index():
+    """The sandbox network's timeline: each post with what the network shows of it."""
+    posts, actions = sandbox.recent()
+    return render_template("sandbox/index.html", posts=posts, actions=actions, form=SandboxReportForm())
+
+
+@bp.post("/posts/<external_id>/report")
+def report(external_id: str):
+    """A sandbox user reports a post; the sandbox forwards it to Jury."""
+    form = SandboxReportForm()
+    if not form.validate_on_submit():
+        abort(400)
+    sandbox.report_post(external_id, form.reason.data, reporter_id="sandbox-visitor")
+    flash("Reported to Jury.", "info")
+    return redirect(url_for("sandbox.index"))
+
+
+@bp.post("/moderation/actions")
+@csrf.exempt
+def receive_action():
+    """Jury's webhook contract: signed JSON; 200 applied, 409 already applied, 4xx refused."""
+    request.max_content_length = WEBHOOK_MAX_BYTES
+    raw = request.get_data(cache=True)
+    try:
+        verify(current_app.config["NETWORK_WEBHOOK_SECRET"], raw, request.headers.get(SIGNATURE_HEADER))
+    except SignatureError as error:
+        return jsonify({"error": f"bad signature: {error}"}), 401
+    try:
+        payload = json.loads(raw)
+    except ValueError:
+        return jsonify({"error": "body is not JSON"}), 400
+    try:
+        status, row = sandbox.receive_action(payload)
+    except DomainError as error:
+        return jsonify({"error": str(error)}), error.status_code
+    if status == "duplicate":
+        return jsonify({"status": "already applied", "id": row.id}), 409
+    return jsonify({"status": "applied", "id": row.id}), 200

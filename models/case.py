@@ -1,0 +1,103 @@
+"""Cases under review, the seats dealt to jurors, their votes and the verdict."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base, utcnow
+from models.post import Post
+
+CASE_STATES = ("queued", "in_review", "decided", "actioned", "escalated")
+OPEN_CASE_STATES = ("queued", "in_review")
+CASE_ORIGINS = ("reported", "auto_flagged", "appeal", "gold")
+ASSIGNMENT_STATES = ("active", "voted", "skipped", "expired")
+DECISIONS = ("remove", "keep")
+VERDICT_METHODS = ("quorum", "weighted", "lead", "auto")
+
+
+class Case(Base):
+    """The unit of review: one post, one panel, one verdict."""
+
+    __tablename__ = "cases"
+    __table_args__ = (
+        # One first-round case per post; appeals get later rounds.
+        UniqueConstraint("post_id", "review_round"),
+        Index("ix_cases_dealing", "state", "priority"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"))
+    review_round: Mapped[int] = mapped_column(Integer, default=0)
+    origin: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16), default="queued")
+    severity: Mapped[int] = mapped_column(Integer, default=0)
+    report_count: Mapped[int] = mapped_column(Integer, default=0)
+    # priority = base_priority + an age term refreshed by the sweeper.
+    base_priority: Mapped[float] = mapped_column(Float, default=0.0)
+    priority: Mapped[float] = mapped_column(Float, default=0.0)
+    panel_size: Mapped[int] = mapped_column(Integer)
+    # Seats not yet held by a live lease or a vote; dealing takes one atomically.
+    open_seats: Mapped[int] = mapped_column(Integer)
+    policy_version: Mapped[int] = mapped_column(Integer)
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sla_deadline: Mapped[datetime]
+    decided_at: Mapped[datetime | None]
+    # Bumped by every vote so concurrent votes on one case serialise on its row.
+    lock_version: Mapped[int] = mapped_column(Integer, default=0)
+
+    post: Mapped[Post] = relationship(lazy="joined")
+
+
+class Assignment(Base):
+    """A juror's seat on a case, held under a lease until voted, skipped or expired."""
+
+    __tablename__ = "assignments"
+    __table_args__ = (
+        UniqueConstraint("case_id", "juror_id"),
+        Index("ix_assignments_live", "state", "expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    juror_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    state: Mapped[str] = mapped_column(String(16), default="active")
+    leased_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    released_at: Mapped[datetime | None]
+
+
+class Vote(Base):
+    """One juror's blind vote on one case."""
+
+    __tablename__ = "votes"
+    __table_args__ = (UniqueConstraint("case_id", "juror_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    juror_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    decision: Mapped[str] = mapped_column(String(8))
+    rule: Mapped[str | None] = mapped_column(String(32))
+    note: Mapped[str | None] = mapped_column(Text)
+    cast_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Verdict(Base):
+    """The decision on a case and how it was reached."""
+
+    __tablename__ = "verdicts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), unique=True)
+    outcome: Mapped[str] = mapped_column(String(8))
+    rule: Mapped[str | None] = mapped_column(String(32))
+    tally: Mapped[dict[str, Any]]
+    method: Mapped[str] = mapped_column(String(16))
+    policy_version: Mapped[int] = mapped_column(Integer)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    statement: Mapped[str] = mapped_column(Text)
+    decided_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    case: Mapped[Case] = relationship()

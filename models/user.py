@@ -1,0 +1,59 @@
+"""Jurors, leads and admins."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, utcnow
+
+ROLES = ("juror", "lead", "admin")
+USER_STATES = ("probation", "active", "suspended")
+
+
+class User(Base):
+    """A person who logs in: a volunteer juror, a trust-and-safety lead or an admin."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(40), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16), default="juror")
+    state: Mapped[str] = mapped_column(String(16), default="active")
+    # The person's own account on the network, so they are never dealt their own posts
+    # or posts they reported.
+    network_account_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    languages: Mapped[list[str]] = mapped_column(default=lambda: ["en"])
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime | None]
+
+    # Flask-Login's protocol, written out so models stay free of Flask.
+    @property
+    def is_authenticated(self) -> bool:
+        """Every stored user is authenticated once loaded by the login manager."""
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        """Suspended users cannot log in."""
+        return self.state != "suspended"
+
+    @property
+    def is_anonymous(self) -> bool:
+        """A stored user is never anonymous."""
+        return False
+
+    def get_id(self) -> str:
+        """The session key Flask-Login stores."""
+        return str(self.id)
+
+    @property
+    def is_lead(self) -> bool:
+        """Leads and admins may decide escalations and see dead letters."""
+        return self.role in ("lead", "admin")
+
+    def __repr__(self) -> Any:
+        return f"<User {self.id} {self.username} {self.role}>"

@@ -1,0 +1,56 @@
+"""Adapters that apply Jury's moderation verdicts to a social network."""
+
+from __future__ import annotations
+
+from .backoff import MAX_ATTEMPTS, retry_delay
+from .base import (
+    ACTION_TYPES,
+    ActionRequest,
+    AdapterConfigError,
+    DeliveryResult,
+    NetworkAdapter,
+    Outcome,
+)
+from .signing import SIGNATURE_HEADER, TOLERANCE_SECONDS, SignatureError, sign, verify
+from .webhook import WebhookAdapter
+
+ADAPTER_KINDS = ("webhook", "sandbox", "mastodon")
+
+__all__ = [
+    "ACTION_TYPES",
+    "ADAPTER_KINDS",
+    "MAX_ATTEMPTS",
+    "SIGNATURE_HEADER",
+    "TOLERANCE_SECONDS",
+    "ActionRequest",
+    "AdapterConfigError",
+    "DeliveryResult",
+    "NetworkAdapter",
+    "Outcome",
+    "SignatureError",
+    "WebhookAdapter",
+    "make_adapter",
+    "retry_delay",
+    "sign",
+    "verify",
+]
+
+
+def make_adapter(kind: str, *, url: str | None, secret: str | None, token: str | None = None) -> NetworkAdapter:
+    """Build the adapter for ``kind`` from settings, or raise AdapterConfigError saying what is wrong."""
+    normalised = (kind or "").strip().lower()
+    if normalised == "mastodon":
+        raise AdapterConfigError("the mastodon adapter is not available yet; use 'webhook' or 'sandbox'")
+    if normalised not in ADAPTER_KINDS:
+        raise AdapterConfigError(f"unknown network adapter {kind!r}; valid kinds: {', '.join(ADAPTER_KINDS)}")
+
+    missing = [
+        setting
+        for setting, value in (("NETWORK_URL", url), ("NETWORK_WEBHOOK_SECRET", secret))
+        if not value or not value.strip()
+    ]
+    if missing:
+        raise AdapterConfigError(f"{normalised} adapter needs setting(s): {', '.join(missing)}")
+    # token is for token-authenticated networks such as mastodon; the webhook kinds sign with the secret.
+    # The sandbox is the app's own stand-in network; it speaks the same webhook contract.
+    return WebhookAdapter(url.strip(), secret, name=normalised)

@@ -1,0 +1,1 @@
+"""Intake, scoring, priority, case dealing, and the RQ glue that runs them."""

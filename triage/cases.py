@@ -1,0 +1,134 @@
+"""Opening cases for posts and keeping their severity and priority current."""
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import timedelta
+from typing import Iterable
+
+from sqlalchemy import func, select, text, update
+
+import audit
+from jury.extensions import db
+from jury.policy import PolicyInForce
+from models import OPEN_CASE_STATES, Case, Post, Report, Score, utcnow
+from triage import priority as prio
+from triage.sql import insert_ignore
+
+
+def latest_labels(post_ids: Iterable[int]) -> dict[int, dict[str, float]]:
+    """The most recent model scores of each post."""
+    ids = list(post_ids)
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(Score.post_id, Score.labels).where(Score.post_id.in_(ids)).order_by(Score.scored_at)
+    ).all()
+    return {post_id: labels for post_id, labels in rows}
+
+
+def report_reasons(post_ids: Iterable[int]) -> dict[int, list[str]]:
+    """Every report reason per post."""
+    ids = list(post_ids)
+    reasons: dict[int, list[str]] = defaultdict(list)
+    if ids:
+        for post_id, reason in db.session.execute(
+            select(Report.post_id, Report.reason).where(Report.post_id.in_(ids))
+        ):
+            reasons[post_id].append(reason)
+    return reasons
+
+
+def open_or_refresh(post_ids: Iterable[int], origin: str, policy: PolicyInForce, actor: str) -> list[Case]:
+    """Make sure each post has its first-round case, and refresh open cases' priority.
+
+    One case per post: later reports raise its priority rather than opening another.
+    Returns the cases that are open after the call.
+    """
+    ids = sorted(set(post_ids))
+    if not ids:
+        return []
+    now = utcnow()
+    reasons = report_reasons(ids)
+    labels = latest_labels(ids)
+    rows = []
+    for post_id in ids:
+        severity = prio.case_severity(reasons.get(post_id, []), labels.get(post_id))
+        count = len(reasons.get(post_id, []))
+        base = prio.base_priority(severity, count, policy.settings["priority_weights"])
+        rows.append({
+            "post_id": post_id, "review_round": 0,
+            "origin": "reported" if count else origin, "state": "queued",
+            "severity": severity, "report_count": count, "base_priority": base,
+            "priority": base, "panel_size": policy.panel_size, "open_seats": policy.panel_size,
+            "policy_version": policy.version, "opened_at": now,
+            "sla_deadline": now + timedelta(hours=policy.sla_hours(severity)), "lock_version": 0,
+        })
+    created = set(insert_ignore(Case, rows, ("post_id", "review_round"), Case.post_id))
+    cases = db.session.scalars(
+        select(Case).where(Case.post_id.in_(ids), Case.review_round == 0)
+    ).all()
+    by_post = {row["post_id"]: row for row in rows}
+    events = []
+    open_cases = []
+    for case in cases:
+        row = by_post[case.post_id]
+        if case.post_id in created:
+            events.append(audit.EventSpec("case_opened", "case", case.id, {
+                "post_id": case.post_id, "origin": case.origin, "severity": case.severity,
+                "priority": round(case.priority, 3), "policy_version": case.policy_version,
+            }, actor))
+        elif case.state in OPEN_CASE_STATES and (
+            case.severity != row["severity"] or case.report_count != row["report_count"]
+        ):
+            # Graver news shortens the SLA; it never lengthens one already running.
+            deadline = case.opened_at + timedelta(hours=policy.sla_hours(row["severity"]))
+            case.sla_deadline = min(case.sla_deadline, deadline)
+            case.severity = row["severity"]
+            case.report_count = row["report_count"]
+            case.base_priority = row["base_priority"]
+            fraction = prio.age_fraction((now - case.opened_at).total_seconds(),
+                                         (case.sla_deadline - case.opened_at).total_seconds())
+            case.priority = prio.priority(case.base_priority, fraction, policy.settings["priority_weights"])
+            events.append(audit.EventSpec("case_reprioritised", "case", case.id, {
+                "severity": case.severity, "report_count": case.report_count,
+                "priority": round(case.priority, 3),
+            }, actor))
+        if case.state in OPEN_CASE_STATES:
+            open_cases.append(case)
+    audit.record_many(db.session, events)
+    return open_cases
+
+
+def refresh_priorities(policy: PolicyInForce) -> int:
+    """Recompute the age term of every open case's priority in one statement."""
+    bind = db.session.get_bind()
+    if bind.dialect.name == "postgresql":
+        age = "EXTRACT(EPOCH FROM (now() - opened_at))"
+        sla = "GREATEST(EXTRACT(EPOCH FROM (sla_deadline - opened_at)), 1)"
+        fraction = f"LEAST({prio.MAX_AGE_FRACTION}, GREATEST(0, {age} / {sla}))"
+    else:
+        age = "((julianday('now') - julianday(opened_at)) * 86400.0)"
+        sla = "MAX(((julianday(sla_deadline) - julianday(opened_at)) * 86400.0), 1)"
+        fraction = f"MIN({prio.MAX_AGE_FRACTION}, MAX(0, {age} / {sla}))"
+    result = db.session.execute(
+        text(f"UPDATE cases SET priority = base_priority + :w * {fraction} "
+             "WHERE state IN ('queued', 'in_review')"),
+        {"w": policy.weight("age")},
+    )
+    return result.rowcount or 0
+
+
+def open_case_count() -> int:
+    """How many cases wait for jurors."""
+    return db.session.scalar(select(func.count()).select_from(Case).where(Case.state.in_(OPEN_CASE_STATES))) or 0
+
+
+def post_external_ids(post_ids: Iterable[int]) -> dict[int, str]:
+    """Map internal post ids to the network's ids."""
+    ids = list(post_ids)
+    if not ids:
+        return {}
+    return dict(db.session.execute(select(Post.id, Post.external_id).where(Post.id.in_(ids))).all())
+
+
+__all__ = ["open_or_refresh", "refresh_priorities", "open_case_count", "update"]

@@ -1,0 +1,103 @@
+"""Enqueue jobs after the commit that makes their rows visible; inline without Redis."""
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Any, Callable
+
+from flask import Flask, current_app, has_app_context
+
+from jury.extensions import db
+
+log = logging.getLogger(__name__)
+
+QUEUES = ("scoring", "actions", "training")
+_PENDING_KEY = "jury_pending_jobs"
+
+
+def defer(queue: str, func: Callable[..., Any], *args: Any) -> None:
+    """Remember a job to enqueue once the current transaction commits.
+
+    Enqueuing before the commit lets a fast worker read rows that do not exist yet.
+    """
+    if queue not in QUEUES:
+        raise ValueError(f"unknown queue {queue!r}")
+    db.session.info.setdefault(_PENDING_KEY, []).append((queue, func, args))
+
+
+def commit() -> None:
+    """Commit the session, then hand the deferred jobs to their queues."""
+    db.session.commit()
+    pending = db.session.info.pop(_PENDING_KEY, [])
+    for queue, func, args in pending:
+        dispatch(queue, func, *args)
+
+
+def discard() -> None:
+    """Roll back and forget the deferred jobs of the failed transaction."""
+    db.session.rollback()
+    db.session.info.pop(_PENDING_KEY, None)
+
+
+def redis_connection():
+    """A Redis client for REDIS_URL, or None when jobs run inline."""
+    url = current_app.config.get("REDIS_URL")
+    if not url:
+        return None
+    from redis import Redis
+
+    return Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
+
+
+def dispatch(queue: str, func: Callable[..., Any], *args: Any) -> bool:
+    """Run the job inline (no Redis) or put it on its RQ queue; False if that failed.
+
+    A failure here is logged, not raised: the rows are committed, so the sweeper
+    finds the work again once Redis is back.
+    """
+    connection = redis_connection()
+    if connection is None:
+        try:
+            func(*args)
+        except Exception:  # an inline job must not fail the request that committed
+            log.exception("inline job %s failed; the sweeper will retry it", func.__name__)
+            db.session.rollback()
+            return False
+        return True
+    from rq import Queue
+
+    try:
+        Queue(queue, connection=connection).enqueue(
+            f"{func.__module__}.{func.__name__}", *args, job_timeout=300, result_ttl=3600,
+            failure_ttl=7 * 24 * 3600,
+        )
+    except Exception as exc:  # Redis down: the sweeper re-enqueues from the database
+        log.warning("could not enqueue %s on %s: %s", func.__name__, queue, type(exc).__name__)
+        return False
+    return True
+
+
+_worker_app: Flask | None = None
+
+
+def in_app_context(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Run a job inside a fresh app context (its own database session).
+
+    Inline jobs reuse the caller's app; an `rq worker` process builds one app once.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        global _worker_app
+        if has_app_context():
+            app = current_app._get_current_object()
+        else:
+            if _worker_app is None:
+                from jury import create_app
+
+                _worker_app = create_app()
+            app = _worker_app
+        with app.app_context():
+            return func(*args, **kwargs)
+
+    return wrapper

@@ -1,0 +1,109 @@
+"""Validation of intake payloads; errors name the offending field."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+
+from jury.rules import RULE_CODES
+
+# External ids are opaque, but control characters in them only ever mean trouble in logs and UIs.
+ExternalId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")]
+
+
+def _check_url(value: str | None) -> str | None:
+    """Only http(s) links: a javascript: URL must never reach a juror's page."""
+    if value is not None and not value.lower().startswith(("http://", "https://")):
+        raise ValueError("must be an http or https URL")
+    return value
+
+
+def _check_reason(value: str) -> str:
+    """Report reasons are the fixed rule codes."""
+    if value not in RULE_CODES:
+        raise ValueError(f"must be one of {', '.join(RULE_CODES)}")
+    return value
+
+
+class PostIn(BaseModel):
+    """A post as the network sends it."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=False)
+
+    id: ExternalId
+    author_id: ExternalId
+    text: str = Field(max_length=20_000)
+    lang: Annotated[str, StringConstraints(max_length=16, pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$")] | None = None
+    url: Annotated[str | None, Field(max_length=2048), AfterValidator(_check_url)] = None
+    created_at: datetime | None = None
+
+
+class ReportIn(BaseModel):
+    """A user's report of a post; it may carry the post itself."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: ExternalId
+    post_id: ExternalId
+    reporter_id: ExternalId
+    reason: Annotated[str, AfterValidator(_check_reason)]
+    comment: str | None = Field(default=None, max_length=2000)
+    post: PostIn | None = None
+
+    @model_validator(mode="after")
+    def _post_matches(self) -> "ReportIn":
+        if self.post is not None and self.post.id != self.post_id:
+            raise ValueError("post.id must equal post_id")
+        return self
+
+
+class PostBatch(BaseModel):
+    """Body of POST /api/v1/posts."""
+
+    posts: list[PostIn] = Field(min_length=1)
+
+
+class ReportBatch(BaseModel):
+    """Body of POST /api/v1/reports."""
+
+    reports: list[ReportIn] = Field(min_length=1)
+
+
+class IntakeError(ValueError):
+    """A payload problem, with the path of the field at fault."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class PayloadTooLarge(IntakeError):
+    """A request over the size or item cap."""
+
+
+def field_path(loc: tuple) -> str:
+    """Render a pydantic location like ('posts', 3, 'text') as posts[3].text."""
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path or "body"
+
+
+def parse(model: type[BaseModel], data: object, max_items: int) -> BaseModel:
+    """Validate a decoded JSON body; raise IntakeError naming the first bad field."""
+    if not isinstance(data, dict):
+        raise IntakeError("body", "must be a JSON object")
+    key = next(iter(model.model_fields))
+    items = data.get(key)
+    if isinstance(items, list) and len(items) > max_items:
+        raise PayloadTooLarge(key, f"at most {max_items} items per request")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False, include_input=False)[0]
+        raise IntakeError(field_path(tuple(first["loc"])), first["msg"]) from None

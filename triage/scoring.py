@@ -1,0 +1,97 @@
+"""Score posts with the configured model and open cases for those that need review."""
+from __future__ import annotations
+
+import threading
+from typing import Iterable
+
+from flask import current_app
+from sqlalchemy import select
+
+import audit
+from classifiers import Scorer, load_scorer
+from jury import outbox
+from jury.extensions import db
+from jury.policy import PolicyInForce, current_policy
+from models import Case, Post, Report, Score, utcnow
+from triage import cases, jobs
+from triage.sql import insert_ignore
+
+_scorers: dict[tuple[str, str], Scorer] = {}
+_scorers_lock = threading.Lock()
+# Matches classifiers.text: longer texts are scored on their first part only.
+SCORED_CHARS = 10_000
+
+
+def get_scorer() -> Scorer:
+    """The configured scorer, loaded once per process (models are large to load)."""
+    key = (current_app.config["SCORER"], current_app.config["MODEL_DIR"])
+    with _scorers_lock:
+        if key not in _scorers:
+            _scorers[key] = load_scorer(*key)
+        return _scorers[key]
+
+
+def crossed(labels: dict[str, float], thresholds: dict[str, float]) -> list[str]:
+    """Labels whose probability reaches the policy's threshold."""
+    return sorted(label for label, cut in thresholds.items() if float(labels.get(label, 0.0)) >= float(cut))
+
+
+def score_posts(post_ids: Iterable[int]) -> int:
+    """Score the given posts that are still unscored; return how many were scored."""
+    posts = db.session.scalars(
+        select(Post).where(Post.id.in_(list(post_ids)), Post.scored_at.is_(None)).order_by(Post.id)
+    ).all()
+    if not posts:
+        return 0
+    scorer = get_scorer()
+    results = scorer.score([post.text for post in posts])
+    now = utcnow()
+    insert_ignore(Score, [{
+        "post_id": post.id, "model_name": scorer.name, "model_version": scorer.version,
+        "labels": labels, "max_score": max(labels.values(), default=0.0),
+        "text_truncated": len(post.text) > SCORED_CHARS, "scored_at": now,
+    } for post, labels in zip(posts, results)], ("post_id", "model_name", "model_version"), Score.id)
+    for post in posts:
+        post.scored_at = now
+    policy = current_policy()
+    _triage(posts, results, policy, scorer)
+    jobs.commit()
+    return len(posts)
+
+
+def _triage(posts: list[Post], results: list[dict[str, float]], policy: PolicyInForce, scorer: Scorer) -> None:
+    """Open cases for flagged or reported posts and hide the gravest in the interim."""
+    reported = set(db.session.scalars(
+        select(Report.post_id).where(Report.post_id.in_([p.id for p in posts])).distinct()
+    ))
+    flagged: dict[int, list[str]] = {}
+    to_hide: dict[int, list[str]] = {}
+    events = []
+    for post, labels in zip(posts, results):
+        flags = crossed(labels, policy.settings["auto_flag"])
+        hides = crossed(labels, policy.settings["interim_hide"])
+        events.append(audit.EventSpec("post_scored", "post", post.id, {
+            "model": scorer.name, "version": scorer.version,
+            "labels": {k: round(float(v), 4) for k, v in labels.items()}, "auto_flag": flags,
+        }, "system"))
+        if flags or post.id in reported:
+            flagged[post.id] = flags
+        if hides:
+            to_hide[post.id] = hides
+    audit.record_many(db.session, events)
+    open_cases = cases.open_or_refresh(flagged, "auto_flagged", policy, "system")
+    by_post = {case.post_id: case for case in open_cases}
+    for post in posts:
+        case = by_post.get(post.id)
+        if case is not None and post.id in to_hide and post.state == "visible":
+            _hide_pending_review(post, case, to_hide[post.id])
+
+
+def _hide_pending_review(post: Post, case: Case, labels: list[str]) -> None:
+    """Ask the network to hide a post until the jury decides."""
+    outbox.create_action(
+        case, "hide_post", post=post, account_id=post.author_id, rule=None,
+        statement=("Hidden pending review by a volunteer jury: an automated model rated it "
+                   f"over the interim-hide threshold for {', '.join(labels)}."),
+        actor="system",
+    )

@@ -1,0 +1,23 @@
+"""Small portable SQL helpers for PostgreSQL and SQLite."""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import InstrumentedAttribute
+
+from jury.extensions import db
+
+
+def insert_ignore(model: type, rows: Sequence[dict[str, Any]], conflict_columns: Sequence[str],
+                  returning: InstrumentedAttribute) -> list[Any]:
+    """Insert rows, skipping those that collide on a unique key; return `returning` of the new ones.
+
+    ON CONFLICT DO NOTHING makes re-sent ids harmless even when two requests race.
+    """
+    if not rows:
+        return []
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(model).on_conflict_do_nothing(index_elements=list(conflict_columns)).returning(returning)
+    return list(db.session.scalars(statement, list(rows)).all())

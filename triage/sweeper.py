@@ -1,0 +1,94 @@
+"""Find work whose job was lost (Redis down, worker killed) and queue it again."""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import timedelta
+
+from flask import Flask
+from sqlalchemy import or_, select, update
+
+from jury.extensions import db
+from jury.policy import current_policy
+from models import Action, Post, utcnow
+from triage import cases, dealing, jobs, tasks
+from triage.intake import SCORING_CHUNK
+
+log = logging.getLogger(__name__)
+
+# A job not finished after this long is taken to be lost; running it twice is harmless.
+LOST_AFTER = timedelta(minutes=5)
+BATCH = 1000
+
+
+def requeue_unscored(now=None) -> int:
+    """Queue scoring again for posts whose scoring job never finished."""
+    now = now or utcnow()
+    ids = list(db.session.scalars(
+        select(Post.id).where(Post.scored_at.is_(None), Post.score_requested_at <= now - LOST_AFTER)
+        .order_by(Post.id).limit(BATCH)
+    ))
+    if ids:
+        db.session.execute(update(Post).where(Post.id.in_(ids)).values(score_requested_at=now))
+        for start in range(0, len(ids), SCORING_CHUNK):
+            jobs.defer("scoring", tasks.score_posts, ids[start:start + SCORING_CHUNK])
+    jobs.commit()
+    return len(ids)
+
+
+def requeue_actions(now=None) -> int:
+    """Queue delivery again for due actions with no live job, and free stuck claims."""
+    now = now or utcnow()
+    stale = now - LOST_AFTER
+    # A claim older than LOST_AFTER belongs to a worker that died mid-delivery.
+    db.session.execute(
+        update(Action).where(Action.state == "sending", Action.enqueued_at <= stale)
+        .values(state="failed", next_attempt_at=now)
+    )
+    due = list(db.session.scalars(
+        select(Action.id).where(
+            Action.state.in_(("pending", "failed")), Action.next_attempt_at <= now,
+            # Never queued since it fell due (a retry), or queued so long ago the job is lost.
+            or_(Action.enqueued_at.is_(None), Action.enqueued_at < Action.next_attempt_at,
+                Action.enqueued_at <= stale),
+        ).order_by(Action.id).limit(BATCH)
+    ))
+    if due:
+        db.session.execute(update(Action).where(Action.id.in_(due)).values(enqueued_at=now))
+        for action_id in due:
+            jobs.defer("actions", tasks.deliver_action, action_id)
+    jobs.commit()
+    return len(due)
+
+
+def sweep() -> dict[str, int]:
+    """One pass of every recovery task; safe to run from several processes."""
+    expired = dealing.expire_leases()
+    unscored = requeue_unscored()
+    actions = requeue_actions()
+    refreshed = cases.refresh_priorities(current_policy())
+    jobs.commit()
+    return {"expired_leases": expired, "rescored_posts": unscored, "requeued_actions": actions,
+            "reprioritised_cases": refreshed}
+
+
+def run_forever(app: Flask, interval: float, stop: threading.Event | None = None) -> None:
+    """Sweep every `interval` seconds until stopped."""
+    stop = stop or threading.Event()
+    while not stop.is_set():
+        try:
+            with app.app_context():
+                counts = sweep()
+            if any(counts[k] for k in ("expired_leases", "rescored_posts", "requeued_actions")):
+                log.info("sweep: %s", counts)
+        except Exception:  # keep sweeping: a database blip must not end recovery for good
+            log.exception("sweep failed")
+        stop.wait(interval)
+
+
+def start_thread(app: Flask, interval: float = 15.0) -> threading.Event:
+    """Run the sweeper in a daemon thread (the embedded demo has no separate process)."""
+    stop = threading.Event()
+    threading.Thread(target=run_forever, args=(app, interval, stop), name="sweeper", daemon=True).start()
+    return stop

@@ -1,0 +1,17 @@
+"""RQ job entry points: they receive ids, re-read rows, and are safe to run twice."""
+from __future__ import annotations
+
+from jury import outbox
+from triage import jobs, scoring
+
+
+@jobs.in_app_context
+def score_posts(post_ids: list[int]) -> int:
+    """Job on the `scoring` queue."""
+    return scoring.score_posts(post_ids)
+
+
+@jobs.in_app_context
+def deliver_action(action_id: int) -> str:
+    """Job on the `actions` queue."""
+    return outbox.deliver(action_id)
