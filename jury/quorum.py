@@ -5,7 +5,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from jury.rules import rule_severity
+from jury.rules import RULE_CODES, rule_severity
 
 
 @dataclass(frozen=True)
@@ -46,10 +46,11 @@ class Decision:
 
 
 def winning_rule(rules: dict[str, int]) -> str | None:
-    """The rule most remove votes named; a tie goes to the graver rule."""
+    """The rule most remove votes named; a tie goes to the graver rule, then the earlier in the list."""
     if not rules:
         return "other"
-    return max(rules.items(), key=lambda item: (item[1], rule_severity(item[0]), item[0]))[0]
+    order = {code: index for index, code in enumerate(RULE_CODES)}
+    return max(rules.items(), key=lambda item: (item[1], rule_severity(item[0]), -order.get(item[0], 99)))[0]
 
 
 def decide(tally: Tally, panel_size: int, widened_panel_size: int, supermajority: float) -> Decision:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, utcnow
@@ -26,6 +26,10 @@ class Case(Base):
         # One first-round case per post; appeals get later rounds.
         UniqueConstraint("post_id", "review_round"),
         Index("ix_cases_dealing", "state", "priority"),
+        # Dealing reads the top of this index only: the open cases with a free seat, by priority.
+        Index("ix_cases_open_by_priority", text("priority DESC"), "id",
+              postgresql_where=text("state IN ('queued', 'in_review') AND open_seats > 0"),
+              sqlite_where=text("state IN ('queued', 'in_review') AND open_seats > 0")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -6,12 +6,13 @@ import json
 import os
 import shutil
 import tempfile
+import uuid
 import threading
 import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 from werkzeug.serving import make_server
 
 from jury import create_app
@@ -77,23 +78,29 @@ def sqlite_template(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def pg_migrated(tmp_path_factory) -> str:
-    """The test database, wiped and migrated once per session."""
+def pg_migrated(tmp_path_factory):
+    """A database of our own on the PostgreSQL server, migrated once per session, dropped at the end.
+
+    Its own database, not the shared `test` one, so two test runs at once never collide.
+    """
+    name = f"jury_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     try:
-        engine = create_engine(PG_URL)
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
+        admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
     except Exception as error:  # noqa: BLE001 - any failure means no usable server
         service_missing("PostgreSQL", error)
-    app = create_app(base_config(tmp_path_factory.mktemp("pg"), SQLALCHEMY_DATABASE_URI=PG_URL))
+    url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    app = create_app(base_config(tmp_path_factory.mktemp("pg"), SQLALCHEMY_DATABASE_URI=url))
     with app.app_context():
         from flask_migrate import upgrade
 
         upgrade()
         db.engine.dispose()
-    return PG_URL
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 def truncate_pg() -> None:

@@ -13,9 +13,11 @@ from jury.policy import current_policy
 from models import OPEN_CASE_STATES, Assignment, Case, Post, Report, User, Vote, utcnow
 from triage import jobs
 
-# Deal at random among this many top cases: jurors never choose, and two jurors
-# asking at once rarely collide on the same row.
+# Deal at random among up to this many top cases whose priority is within DEAL_BAND of
+# the highest: jurors never choose, two jurors asking at once rarely collide on one
+# row, and a graver case (one severity step is worth 10) is never passed over.
 DEAL_WINDOW = 8
+DEAL_BAND = 2.5
 _rng = random.SystemRandom()
 
 
@@ -41,12 +43,16 @@ def _eligible_ids(juror: User, limit: int) -> list[int]:
         conditions.append(~exists().where(Post.id == Case.post_id, Post.author_id == account))
         conditions.append(~exists().where(and_(Report.post_id == Case.post_id, Report.reporter_id == account)))
     statement = (
-        select(Case.id).where(*conditions).order_by(Case.priority.desc(), Case.id).limit(limit)
+        select(Case.id, Case.priority).where(*conditions).order_by(Case.priority.desc(), Case.id).limit(limit)
     )
     if db.session.get_bind().dialect.name == "postgresql":
         # Rows another juror is being dealt right now are skipped, not waited on.
         statement = statement.with_for_update(skip_locked=True, of=Case)
-    return list(db.session.scalars(statement))
+    rows = db.session.execute(statement).all()
+    if not rows:
+        return []
+    top = rows[0].priority
+    return [row.id for row in rows if row.priority >= top - DEAL_BAND]
 
 
 def deal_next(juror: User) -> Assignment | None:

@@ -7,7 +7,7 @@ import time
 from datetime import timedelta
 
 from flask import Flask
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, or_, select, update
 
 from jury.extensions import db
 from jury.policy import current_policy
@@ -50,8 +50,8 @@ def requeue_actions(now=None) -> int:
         select(Action.id).where(
             Action.state.in_(("pending", "failed")), Action.next_attempt_at <= now,
             # Never queued since it fell due (a retry), or queued so long ago the job is lost.
-            or_(Action.enqueued_at.is_(None), Action.enqueued_at < Action.next_attempt_at,
-                Action.enqueued_at <= stale),
+            or_(Action.enqueued_at.is_(None), Action.enqueued_at <= stale,
+                and_(Action.state == "failed", Action.enqueued_at < Action.next_attempt_at)),
         ).order_by(Action.id).limit(BATCH)
     ))
     if due:

@@ -115,6 +115,9 @@ def upgrade():
     )
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.create_index('ix_cases_dealing', ['state', 'priority'], unique=False)
+        batch_op.create_index('ix_cases_open_by_priority', [sa.text('priority DESC'), 'id'], unique=False,
+                              postgresql_where=sa.text("state IN ('queued', 'in_review') AND open_seats > 0"),
+                              sqlite_where=sa.text("state IN ('queued', 'in_review') AND open_seats > 0"))
 
     op.create_table('policies',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -271,6 +274,7 @@ def downgrade():
     op.drop_table('policies')
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.drop_index('ix_cases_dealing')
+        batch_op.drop_index('ix_cases_open_by_priority')
 
     op.drop_table('cases')
     with op.batch_alter_table('users', schema=None) as batch_op:

@@ -1,0 +1,212 @@
+"""Verdicts applied to the network over real HTTP: the sandbox network, retries, dead letters, lost jobs."""
+from __future__ import annotations
+
+import json
+import threading
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from sqlalchemy import select, update
+
+from jury import outbox, sandbox, voting
+from jury.extensions import db
+from models import Action, Case, Post, SandboxAction, SandboxPost, utcnow
+from network.signing import SIGNATURE_HEADER, verify
+from tests.conftest import WEBHOOK_SECRET, post_payload, report_payload
+from triage import dealing, sweeper
+
+THREAT = "I know where you live and I will hurt you and your family tonight."
+
+
+@pytest.fixture
+def jurors(make_user):
+    return [make_user(f"juror{i}") for i in range(3)]
+
+
+def reach_verdict(jurors, decision="remove", rule="violence_threat"):
+    for juror in jurors:
+        assignment = dealing.deal_next(juror)
+        voting.cast_vote(assignment.case_id, juror, decision, rule if decision == "remove" else None)
+
+
+def put_on_network(api, pid="p1", text=THREAT, reason="violence_threat"):
+    sandbox.add_posts([{"id": pid, "author_id": "author-1", "text": text}])
+    api.posts(post_payload(pid, text))
+    api.reports(report_payload(f"r-{pid}", pid, reason=reason))
+
+
+def test_a_removal_lands_on_the_sandbox_network(live_server, api, jurors):
+    put_on_network(api)
+    # The threat crossed the interim-hide threshold: hidden while the jury works.
+    assert db.session.scalar(select(SandboxPost.state)) == "hidden"
+    reach_verdict(jurors)
+    db.session.expire_all()
+    assert db.session.scalar(select(SandboxPost.state)) == "removed"
+    assert db.session.scalar(select(Post.state)) == "removed"
+    actions = db.session.scalars(select(Action).order_by(Action.id)).all()
+    assert [(a.type, a.state) for a in actions] == [("hide_post", "sent"), ("remove_post", "sent"), ("notify", "sent")]
+    assert db.session.scalar(select(Case.state)) == "actioned"
+    received = db.session.scalars(select(SandboxAction).order_by(SandboxAction.id)).all()
+    assert [r.action_id for r in received] == [a.idempotency_key for a in actions]
+    assert "Violence or threats" in received[1].payload["statement_of_reasons"]
+    page = live_server.app.test_client().get("/sandbox/").get_data(as_text=True)
+    assert "removed by the moderators" in page
+
+
+def test_a_kept_post_is_unhidden(live_server, api, jurors):
+    put_on_network(api)
+    reach_verdict(jurors, decision="keep")
+    db.session.expire_all()
+    assert db.session.scalar(select(SandboxPost.state)) == "visible"
+    assert [a.type for a in db.session.scalars(select(Action).order_by(Action.id))] == ["hide_post", "unhide_post", "notify"]
+
+
+def test_a_resent_action_is_applied_once(live_server, api, jurors):
+    put_on_network(api)
+    reach_verdict(jurors)
+    action = db.session.scalar(select(Action).where(Action.type == "remove_post"))
+    db.session.execute(update(Action).where(Action.id == action.id).values(state="pending"))
+    db.session.commit()
+    assert outbox.deliver(action.id) == "sent"  # the network answered 409: already applied
+    assert db.session.scalar(
+        select(db.func.count()).select_from(SandboxAction).where(SandboxAction.action_id == action.idempotency_key)
+    ) == 1
+
+
+def test_refused_action_is_a_dead_letter_shown_to_leads_and_retried(live_server, api, jurors, make_user):
+    api.posts(post_payload("ghost", THREAT))  # never put on the sandbox network: it answers 404
+    api.reports(report_payload("r1", "ghost", reason="violence_threat"))
+    reach_verdict(jurors)
+    dead = db.session.scalar(select(Action).where(Action.type == "remove_post"))
+    assert dead.state == "dead" and "404" in dead.last_error
+    make_user("lead", role="lead")
+    client = live_server.app.test_client()
+    client.post("/login", data={"username": "lead", "password": "correct horse battery"})
+    page = client.get("/lead/actions").get_data(as_text=True)
+    assert "remove_post" in page and "HTTP 404" in page
+    sandbox.add_posts([{"id": "ghost", "author_id": "author-1", "text": THREAT}])
+    assert client.post(f"/lead/actions/{dead.id}/retry").status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Action, dead.id).state == "sent"
+    assert db.session.scalar(select(SandboxPost.state).where(SandboxPost.external_id == "ghost")) == "removed"
+
+
+class FlakyNetwork:
+    """A network endpoint that answers 503 to the first `failures` deliveries of each action, then accepts."""
+
+    def __init__(self, failures: int):
+        self.failures = failures
+        self.seen: list[dict] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 - http.server's naming
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                verify(WEBHOOK_SECRET, body, self.headers.get(SIGNATURE_HEADER))
+                outer.seen.append({"key": self.headers.get("Idempotency-Key"), **json.loads(body)})
+                tries = sum(1 for seen in outer.seen if seen["key"] == self.headers.get("Idempotency-Key"))
+                status = 503 if tries <= outer.failures else 200
+                self.send_response(status)
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+
+
+@pytest.fixture
+def flaky(app):
+    network = FlakyNetwork(failures=2)
+    app.config["NETWORK_ADAPTER"] = "webhook"
+    app.config["NETWORK_URL"] = network.url
+    yield network
+    network.close()
+
+
+def make_due(action_id: int) -> None:
+    db.session.execute(update(Action).where(Action.id == action_id).values(next_attempt_at=utcnow()))
+    db.session.commit()
+
+
+def test_server_errors_are_retried_with_backoff_and_the_same_key(flaky, api, jurors):
+    api.posts(post_payload("p1", "hello"))
+    api.reports(report_payload("r1", "p1", reason="spam"))
+    reach_verdict(jurors, rule="spam")
+    action = db.session.scalar(select(Action).where(Action.type == "remove_post"))
+    assert action.state == "failed" and action.attempts == 1 and "503" in action.last_error
+    assert action.next_attempt_at > utcnow() + timedelta(seconds=5)
+    # Not due yet: a sweep does not send it early.
+    sweeper.requeue_actions()
+    assert db.session.get(Action, action.id).attempts == 1
+    make_due(action.id)
+    sweeper.requeue_actions()
+    db.session.expire_all()
+    assert db.session.get(Action, action.id).attempts == 2
+    make_due(action.id)
+    sweeper.requeue_actions()
+    db.session.expire_all()
+    action = db.session.get(Action, action.id)
+    assert action.state == "sent" and action.attempts == 3
+    keys = [seen["key"] for seen in flaky.seen if seen["type"] == "remove_post"]
+    assert keys == [action.idempotency_key] * 3
+
+
+def test_too_many_failures_end_in_a_dead_letter(flaky, api, jurors, monkeypatch):
+    monkeypatch.setattr("jury.outbox.MAX_ATTEMPTS", 2)
+    flaky.failures = 100
+    api.posts(post_payload("p1", "hello"))
+    api.reports(report_payload("r1", "p1", reason="spam"))
+    reach_verdict(jurors, rule="spam")
+    action = db.session.scalar(select(Action).where(Action.type == "remove_post"))
+    make_due(action.id)
+    sweeper.requeue_actions()
+    db.session.expire_all()
+    assert db.session.get(Action, action.id).state == "dead"
+
+
+def test_lost_jobs_are_found_by_the_sweeper(live_server, api, jurors):
+    put_on_network(api)
+    reach_verdict(jurors)
+    remove = db.session.scalar(select(Action).where(Action.type == "remove_post"))
+    notify = db.session.scalar(select(Action).where(Action.type == "notify"))
+    long_ago = utcnow() - timedelta(minutes=30)
+    # One job vanished before running (Redis lost it); one worker died mid-delivery.
+    db.session.execute(update(Action).where(Action.id == remove.id).values(state="pending", enqueued_at=long_ago))
+    db.session.execute(update(Action).where(Action.id == notify.id).values(state="sending", enqueued_at=long_ago))
+    db.session.commit()
+    assert sweeper.requeue_actions() == 2
+    db.session.expire_all()
+    assert {a.state for a in db.session.scalars(select(Action))} == {"sent"}
+    # Re-delivery was harmless: the network applied each action once.
+    assert db.session.scalar(select(db.func.count()).select_from(SandboxAction)) == 3
+
+
+def test_a_fresh_pending_action_is_left_to_its_job(app, api, jurors):
+    api.posts(post_payload("p1", "hello"))
+    api.reports(report_payload("r1", "p1", reason="spam"))
+    reach_verdict(jurors, rule="spam")  # the network is unreachable: actions wait to retry
+    db.session.execute(update(Action).values(state="pending", enqueued_at=utcnow(), next_attempt_at=utcnow()))
+    db.session.commit()
+    assert sweeper.requeue_actions() == 0
+
+
+def test_sandbox_webhook_rejects_bad_signatures_and_payloads(app, client):
+    from tests.conftest import signed
+
+    body, headers = signed({"action_id": "a1", "type": "notify"}, secret="wrong")
+    assert client.post("/sandbox/moderation/actions", data=body, headers=headers).status_code == 401
+    body, headers = signed({"action_id": "a1", "type": "explode"}, secret=WEBHOOK_SECRET)
+    assert client.post("/sandbox/moderation/actions", data=body, headers=headers).status_code == 400
+    body, headers = signed(b"not json", secret=WEBHOOK_SECRET)
+    assert client.post("/sandbox/moderation/actions", data=body, headers=headers).status_code == 400
+    body, headers = signed({"action_id": "a1", "type": "notify", "account_id": "x"}, secret=WEBHOOK_SECRET)
+    assert client.post("/sandbox/moderation/actions", data=body, headers=headers).status_code == 200
+    assert client.post("/sandbox/moderation/actions", data=body, headers=headers).status_code == 409
