@@ -58,6 +58,8 @@ def add_common_arguments(parser) -> None:
                         help="Redis URL; its database is flushed before and after (default: %(default)s)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (default: %(default)s)")
     parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker (default: %(default)s)")
+    parser.add_argument("--app", default="wsgi:app",
+                        help="WSGI app gunicorn serves, to compare a variant of the app (default: %(default)s)")
     parser.add_argument("--keep-db", action="store_true", help="do not drop the database at the end")
     parser.add_argument("--seed", type=int, default=1, help="random seed for generated data (default: %(default)s)")
 
@@ -228,6 +230,35 @@ class Gunicorn:
     def pid(self) -> int | None:
         """The master's process id while running."""
         return self.process.pid if self.process is not None else None
+
+    def worker_pids(self) -> list[int]:
+        """The worker processes (children of the master)."""
+        if self.pid is None:
+            return []
+        children = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                stat = _proc_stat(int(entry.name))
+                if stat is not None and stat[1] == self.pid:
+                    children.append(int(entry.name))
+        return children
+
+    def workers_loaded(self, marker: str = "/sklearn/") -> bool:
+        """Whether every worker has mapped a file whose path contains `marker`.
+
+        The first request that enqueues a job imports the scoring code (scikit-learn) in that
+        worker, a one-off pause of seconds; warm-ups go on until every worker has paid it.
+        """
+        pids = self.worker_pids()
+        if len(pids) < self.workers:
+            return False
+        for pid in pids:
+            try:
+                if marker not in Path(f"/proc/{pid}/maps").read_text():
+                    return False
+            except OSError:
+                return False
+        return True
 
     def log_tail(self, lines: int = 40) -> str:
         """The end of the server's log (errors show up here)."""

@@ -10,11 +10,15 @@ action jobs of each verdict wait on Redis (no worker runs).
 Each juror logs in through the real form and reads its CSRF token from the page (CSRF stays on).
 Then, after a short uncounted warm-up:
 
-(a) human pace: every juror loops for --human-seconds: POST /cases/next (302 to the case), GET the
-    case page, think 5-10 s, POST /cases/<id>/vote (keep, or remove under 'spam'). The latency of
-    every "next case", every case page and every vote is recorded. Target: p99 <= 25 ms.
-(b) flat out: --flat-threads jurors deal and vote with no pause for --flat-seconds; reports cases
-    dealt and voted per second.
+(a) human pace: every juror loops for --human-seconds doing what a browser does: POST /cases/next
+    (302 to the case), GET the case page, think 5-10 s, POST /cases/<id>/vote (keep, or remove under
+    'spam'; 302 to home), GET the home page. Jurors start spread over the first 10 s. The latency of
+    every request is recorded by kind. Target: p99 <= 25 ms for "next case" and for "vote".
+(b) flat out: --flat-threads jurors run the same loop with no pause for --flat-seconds; reports
+    cases dealt and voted per second.
+
+Latency is the client's wall time for one request, on its own TCP connection (`Connection: close`,
+as nginx proxies to gunicorn by default); redirects are not followed inside it.
 
 Then the database is checked: no (case, juror) seat dealt twice, no case with more live or voted
 seats than its panel, open seats adding up, every vote backed by a voted seat and vice versa, no
@@ -127,8 +131,10 @@ def create_jurors(app, count: int) -> list[str]:
 class Recorder:
     """Thread-safe latency lists and outcome counters for one phase."""
 
-    latencies: dict[str, list[float]] = field(default_factory=lambda: {"next_case": [], "case_page": [], "vote": []})
+    latencies: dict[str, list[float]] = field(
+        default_factory=lambda: {"next_case": [], "case_page": [], "vote": [], "home_page": []})
     counts: dict[str, int] = field(default_factory=dict)
+    votes: list[tuple[int, str, float]] = field(default_factory=list)  # (case id, juror, seconds)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, kind: str, seconds: float) -> None:
@@ -149,6 +155,10 @@ class Juror:
         self.base = base_url
         self.username = username
         self.session = requests.Session()
+        # One connection per request, as nginx talks to gunicorn by default. Kept-alive connections
+        # would sit idle through the think time and be closed by gunicorn (2 s keep-alive) just as
+        # the next request goes out on them: a reset a browser retries but a benchmark must not.
+        self.session.headers["Connection"] = "close"
         self.rng = random.Random(seed)
         self.token = ""
         self.dealt: set[int] = set()
@@ -204,12 +214,23 @@ class Juror:
         start = time.perf_counter()
         response = self.session.post(f"{self.base}/cases/{case_id}/vote", data=data, allow_redirects=False,
                                      timeout=60)
-        rec.add("vote", time.perf_counter() - start)
+        elapsed = time.perf_counter() - start
+        rec.add("vote", elapsed)
         if response.status_code == 302:
+            with rec.lock:
+                rec.votes.append((case_id, self.username, elapsed))
             rec.count("voted")
             self.votes_accepted += 1
         else:
             rec.count(f"vote_http_{response.status_code}")
+
+    def home(self, rec: Recorder) -> None:
+        """GET the home page the vote redirects to, as a browser does (it also shows and clears the flash)."""
+        start = time.perf_counter()
+        response = self.session.get(self.base + "/", timeout=60)
+        rec.add("home_page", time.perf_counter() - start)
+        if response.status_code != 200:
+            rec.count(f"home_page_http_{response.status_code}")
 
 
 class LockSampler:
@@ -254,9 +275,9 @@ class LockSampler:
         return {"samples": self.samples, "average_backends": averages}
 
 
-def run_phase(jurors: list[Juror], seconds: float, think: tuple[float, float], with_page: bool,
-              stagger: float, server_pid: int | None, db_url: str, db_name: str) -> dict:
-    """Every juror loops deal -> (page) -> think -> vote until the time is up; returns figures."""
+def run_phase(jurors: list[Juror], seconds: float, think: tuple[float, float], stagger: float,
+              server_pid: int | None, db_url: str, db_name: str) -> dict:
+    """Every juror loops deal -> case page -> think -> vote -> home page until the time is up."""
     rec = Recorder()
     errors: list[str] = []
     started = time.monotonic()
@@ -271,12 +292,12 @@ def run_phase(jurors: list[Juror], seconds: float, think: tuple[float, float], w
                 if case_id is None:
                     time.sleep(0.5)
                     continue
-                if with_page:
-                    juror.case_page(case_id, rec)
+                juror.case_page(case_id, rec)
                 if think[1] > 0:
                     time.sleep(juror.rng.uniform(*think))
                 # The seat is always voted, even past the deadline, so no lease is left hanging.
                 juror.vote(case_id, rec)
+                juror.home(rec)
         except Exception as error:  # noqa: BLE001 - reported, and fails the run below
             errors.append(f"{juror.username}: {type(error).__name__}: {error}")
 
@@ -305,7 +326,42 @@ def run_phase(jurors: list[Juror], seconds: float, think: tuple[float, float], w
         "latency": {kind: common.latency_summary(values) for kind, values in rec.latencies.items() if values},
         "cpu": cpu,
         "database_activity": sampler.summary(),
+        "_votes": rec.votes,
     }
+
+
+def warm_up(server: common.Gunicorn, jurors: list[Juror], seconds: float, db_url: str, db_name: str) -> dict:
+    """Flat-out rounds of 2 s, at least `seconds` in all, until every worker has loaded the job code.
+
+    The first verdict a gunicorn worker records imports the scoring code (scikit-learn) to name the
+    action job it enqueues: a one-off pause of seconds per worker, reported here, not in the phases.
+    """
+    rounds = []
+    spent = 0.0
+    while spent < 60 and (spent < seconds or not server.workers_loaded()):
+        figures = run_phase(jurors, 2.0, (0, 0), 0, server.pid, db_url, db_name)
+        figures.pop("_votes")
+        spent += figures["seconds"]
+        rounds.append({"seconds": figures["seconds"], "dealt": figures["dealt"],
+                       "max_ms": {k: v["max_ms"] for k, v in figures["latency"].items()}})
+    warm = server.workers_loaded()
+    common.progress(f"warm-up: {len(rounds)} rounds, {spent:.1f} s, all workers warm: {warm}")
+    return {"jurors": len(jurors), "seconds": round(spent, 1), "all_workers_warm": warm, "rounds": rounds}
+
+
+def split_votes(db_url: str, phase: dict) -> None:
+    """Add the latency of votes that completed a panel (and so recorded the verdict and queued its
+    actions) apart from the other votes; the vote log leaves the phase's figures."""
+    votes = phase.pop("_votes")
+    with psycopg.connect(db_url) as conn:
+        deciding = set(conn.execute("""
+            SELECT v.case_id, u.username FROM votes v JOIN users u ON u.id = v.juror_id
+            WHERE v.id = (SELECT max(w.id) FROM votes w WHERE w.case_id = v.case_id)
+            AND EXISTS (SELECT 1 FROM verdicts x WHERE x.case_id = v.case_id)""").fetchall())
+    phase["latency"]["vote_that_decided_the_case"] = common.latency_summary(
+        t for case_id, juror, t in votes if (case_id, juror) in deciding)
+    phase["latency"]["vote_other"] = common.latency_summary(
+        t for case_id, juror, t in votes if (case_id, juror) not in deciding)
 
 
 # --- checks ----------------------------------------------------------------------------------
@@ -404,24 +460,23 @@ def run(args: argparse.Namespace) -> tuple[dict, bool]:
         common.dispose(app)
 
         common.progress(f"starting gunicorn ({args.workers} workers x {args.threads} threads)")
-        with common.Gunicorn(env, args.workers, args.threads) as server:
+        with common.Gunicorn(env, args.workers, args.threads, args.app) as server:
             jurors = [Juror(server.url, name, args.seed * 1000 + i) for i, name in enumerate(names)]
             with ThreadPoolExecutor(max_workers=8) as pool:
                 list(pool.map(Juror.login, jurors))
             common.progress(f"{len(jurors)} jurors logged in")
 
-            warmup = None
-            if args.warmup_seconds > 0:
-                common.progress(f"warm-up: {args.warmup_seconds:g} s flat out (not counted)")
-                warmup = run_phase(jurors[:16], args.warmup_seconds, (0, 0), True, 0, server.pid,
-                                   db_url, args.db_name)
-            common.progress(f"human pace: {len(jurors)} jurors for {args.human_seconds:g} s "
-                            f"(think {args.think_min:g}-{args.think_max:g} s)")
-            human = run_phase(jurors, args.human_seconds, (args.think_min, args.think_max), True,
-                              args.think_max, server.pid, db_url, args.db_name)
+            warmup = warm_up(server, jurors[:16], args.warmup_seconds, db_url, args.db_name)
+            human = flat = None
+            if args.human_seconds > 0:
+                common.progress(f"human pace: {len(jurors)} jurors for {args.human_seconds:g} s "
+                                f"(think {args.think_min:g}-{args.think_max:g} s)")
+                human = run_phase(jurors, args.human_seconds, (args.think_min, args.think_max), args.think_max,
+                                  server.pid, db_url, args.db_name)
             flat_jurors = jurors[:args.flat_threads]
-            common.progress(f"flat out: {len(flat_jurors)} jurors for {args.flat_seconds:g} s")
-            flat = run_phase(flat_jurors, args.flat_seconds, (0, 0), False, 0, server.pid, db_url, args.db_name)
+            if args.flat_seconds > 0:
+                common.progress(f"flat out: {len(flat_jurors)} jurors for {args.flat_seconds:g} s")
+                flat = run_phase(flat_jurors, args.flat_seconds, (0, 0), 0, server.pid, db_url, args.db_name)
             server_errors = server.error_lines()
             command = server.command
 
@@ -432,8 +487,13 @@ def run(args: argparse.Namespace) -> tuple[dict, bool]:
         checks["cases_redealt_to_same_juror_by_client_view"] = sum(j.redealt for j in jurors)
         queued = common.redis_queue_lengths(args.redis, ["actions", "scoring"])
 
-        p99_next = human["latency"]["next_case"]["p99_ms"]
-        p99_vote = human["latency"]["vote"]["p99_ms"]
+        for phase in (human, flat):
+            if phase is not None:
+                split_votes(db_url, phase)
+        p99_next = human["latency"]["next_case"]["p99_ms"] if human else None
+        p99_vote = human["latency"]["vote"]["p99_ms"] if human else None
+        meets_next = p99_next <= TARGET_P99_MS if human else None
+        meets_vote = p99_vote <= TARGET_P99_MS if human else None
         result = {
             "benchmark": "dealing",
             "open_cases_seeded": seeded["cases"],
@@ -443,13 +503,13 @@ def run(args: argparse.Namespace) -> tuple[dict, bool]:
             "target_p99_ms": TARGET_P99_MS,
             "human_next_case_p99_ms": p99_next,
             "human_vote_p99_ms": p99_vote,
-            "meets_target_next_case": p99_next <= TARGET_P99_MS,
-            "meets_target_vote": p99_vote <= TARGET_P99_MS,
-            "meets_target": p99_next <= TARGET_P99_MS and p99_vote <= TARGET_P99_MS,
-            "flat_out_dealt_per_s": flat["dealt_per_s"],
-            "flat_out_voted_per_s": flat["voted_per_s"],
+            "meets_target_next_case": meets_next,
+            "meets_target_vote": meets_vote,
+            "meets_target": (meets_next and meets_vote) if human else None,
+            "flat_out_dealt_per_s": flat["dealt_per_s"] if flat else None,
+            "flat_out_voted_per_s": flat["voted_per_s"] if flat else None,
             "checks": checks,
-            "warmup": {k: warmup[k] for k in ("jurors", "seconds", "dealt", "voted", "latency")} if warmup else None,
+            "warmup": warmup,
             "config": {
                 "server": " ".join(command),
                 "seed_data": seeded,
@@ -479,18 +539,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jurors", type=int, default=50,
                         help="juror accounts and client threads (default: %(default)s)")
     parser.add_argument("--human-seconds", type=float, default=60,
-                        help="human-pace phase length (default: %(default)s)")
+                        help="human-pace phase length; 0 skips it (default: %(default)s)")
     parser.add_argument("--think-min", type=float, default=5, help="shortest think time, s (default: %(default)s)")
     parser.add_argument("--think-max", type=float, default=10, help="longest think time, s (default: %(default)s)")
-    parser.add_argument("--flat-seconds", type=float, default=20, help="flat-out phase length (default: %(default)s)")
+    parser.add_argument("--flat-seconds", type=float, default=20,
+                        help="flat-out phase length; 0 skips it (default: %(default)s)")
     parser.add_argument("--flat-threads", type=int, default=50,
                         help="jurors dealing flat out, at most --jurors (default: %(default)s)")
     parser.add_argument("--warmup-seconds", type=float, default=5,
-                        help="uncounted flat-out warm-up so every worker has loaded its code (default: %(default)s)")
+                        help="least uncounted flat-out warm-up; it goes on until every worker has loaded "
+                             "its code (default: %(default)s)")
     common.add_common_arguments(parser)
     args = parser.parse_args(argv)
     if args.cases < 1 or not 1 <= args.flat_threads <= args.jurors or not 0 <= args.think_min <= args.think_max:
         parser.error("need cases >= 1, 1 <= flat-threads <= jurors, 0 <= think-min <= think-max")
+    if args.human_seconds <= 0 and args.flat_seconds <= 0:
+        parser.error("at least one of --human-seconds and --flat-seconds must be positive")
     common.install_signal_handlers()
     try:
         result, passed = run(args)

@@ -4,7 +4,9 @@ What runs: a fresh PostgreSQL database migrated with the project's migrations, `
 (2 workers x 4 threads by default) with REDIS_URL set, so each batch's scoring jobs are enqueued
 on Redis and wait there (no worker runs: the API is measured, not scoring). A few client threads
 send N posts in batches of 500 to `POST /api/v1/posts`, each request signed with X-Jury-Signature,
-and the wall time from the first request to the last 202 gives posts per second.
+and the wall time from the first request to the last 202 gives posts per second. A short warm-up
+comes first (not counted), and the measurement is repeated --repeat times with fresh ids: a round
+of 20,000 posts lasts only a second or two, so the median of three is reported.
 
 Then, in the same run, the baseline: the same rows (same columns, content hash included) are
 inserted by one process into a fresh table shaped like `posts` (`CREATE TABLE ... (LIKE posts
@@ -14,7 +16,7 @@ batch each, then with COPY. The ratio says how much of the bare database speed t
 Prints one JSON object on stdout. Exits non-zero only when the run itself failed (server did not
 start, a request was refused, rows are missing); a missed target is reported in the JSON.
 
-    .venv/bin/python benchmarks/intake.py [--posts 20000] [--batch 500] [--clients 4]
+    .venv/bin/python benchmarks/intake.py [--posts 20000] [--batch 500] [--clients 4] [--repeat 3]
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ import argparse
 import hashlib
 import json
 import random
+import statistics
 import sys
 import threading
 import time
@@ -78,12 +81,14 @@ def send_batches(url: str, bodies: list[bytes], clients: int) -> tuple[float, li
     return time.perf_counter() - start, latencies, answers
 
 
-def warm_up(url: str, concurrency: int, max_rounds: int, rng: random.Random) -> dict:
-    """Send rounds of one-post requests on fresh connections until every request of a round is fast.
+def warm_up(server: common.Gunicorn, concurrency: int, max_rounds: int, rng: random.Random) -> dict:
+    """Send rounds of one-post requests on fresh connections until every worker has loaded its code
+    and every request of a round is fast.
 
     The first intake request a gunicorn worker serves imports the scoring code (scikit-learn,
     scipy) to name the job it enqueues; that one-off cost is reported here, not in the rate.
     """
+    url = server.url
     rounds: list[float] = []
     for round_no in range(max_rounds):
         bodies = [json.dumps({"posts": make_posts(1, f"warmup{round_no}-{i}", rng)}).encode()
@@ -101,10 +106,12 @@ def warm_up(url: str, concurrency: int, max_rounds: int, rng: random.Random) -> 
         with ThreadPoolExecutor(max_workers=concurrency) as pool:
             slowest = max(pool.map(post, bodies))
         rounds.append(round(slowest * 1000, 1))
-        if slowest < 0.5:
+        if slowest < 0.5 and server.workers_loaded():
             break
-    common.progress(f"warm-up rounds, slowest request of each (ms): {rounds}")
-    return {"rounds": len(rounds), "concurrency": concurrency, "slowest_request_ms_per_round": rounds}
+    warm = server.workers_loaded()
+    common.progress(f"warm-up rounds, slowest request of each (ms): {rounds}; all workers warm: {warm}")
+    return {"rounds": len(rounds), "concurrency": concurrency, "slowest_request_ms_per_round": rounds,
+            "all_workers_warm": warm}
 
 
 def bare_rows(posts: list[dict]) -> list[tuple]:
@@ -164,45 +171,61 @@ def run(args: argparse.Namespace) -> dict:
         common.migrate(app)
         common.dispose(app)
 
-        posts = make_posts(args.posts, "bench", rng)
-        bodies = [json.dumps({"posts": posts[i:i + args.batch]}).encode()
-                  for i in range(0, len(posts), args.batch)]
+        rounds = []
+        for r in range(args.repeat):
+            posts = make_posts(args.posts, f"bench{r}", rng)
+            bodies = [json.dumps({"posts": posts[i:i + args.batch]}).encode()
+                      for i in range(0, len(posts), args.batch)]
+            rounds.append((posts, bodies))
 
         common.progress(f"starting gunicorn ({args.workers} workers x {args.threads} threads)")
-        with common.Gunicorn(env, args.workers, args.threads) as server:
-            warm = warm_up(server.url, args.workers * args.threads * 2, args.warmup_rounds, rng)
-            common.progress(f"sending {len(posts)} posts in {len(bodies)} batches from {args.clients} clients")
-            cpu_before = common.cpu_snapshot(server.pid, args.db_name)
-            wall_s, latencies, answers = send_batches(server.url, bodies, args.clients)
-            cpu = common.cpu_usage(cpu_before, common.cpu_snapshot(server.pid, args.db_name), wall_s)
+        api_rounds = []
+        with common.Gunicorn(env, args.workers, args.threads, args.app) as server:
+            warm = warm_up(server, args.workers * args.threads * 2, args.warmup_rounds, rng)
+            for r, (posts, bodies) in enumerate(rounds):
+                common.progress(f"round {r + 1}/{args.repeat}: {len(posts)} posts in {len(bodies)} batches "
+                                f"from {args.clients} clients")
+                cpu_before = common.cpu_snapshot(server.pid, args.db_name)
+                wall_s, latencies, answers = send_batches(server.url, bodies, args.clients)
+                cpu = common.cpu_usage(cpu_before, common.cpu_snapshot(server.pid, args.db_name), wall_s)
+                api_rounds.append({"seconds": wall_s, "latencies": latencies, "cpu": cpu,
+                                   "created": sum(a["created"] for a in answers)})
             server_errors = server.error_lines()
             command = server.command
 
-        created = sum(a["created"] for a in answers)
         with psycopg.connect(db_url) as conn:
-            stored = conn.execute("SELECT count(*) FROM posts WHERE external_id LIKE 'bench-%'").fetchone()[0]
+            stored = [conn.execute("SELECT count(*) FROM posts WHERE external_id LIKE %s",
+                                   (f"bench{r}-%",)).fetchone()[0] for r in range(args.repeat)]
             audit_events = conn.execute("SELECT count(*) FROM audit_events").fetchone()[0]
         queued = common.redis_queue_lengths(args.redis, ["scoring"])
-        if created != len(posts) or stored != len(posts):
-            raise common.BenchError(f"API reported {created} created, {stored} stored; expected {len(posts)}")
+        created = [a["created"] for a in api_rounds]
+        if created != [args.posts] * args.repeat or stored != [args.posts] * args.repeat:
+            raise common.BenchError(f"API reported {created} created, {stored} stored; expected {args.posts} each")
 
-        common.progress("bare insert baseline (executemany, then COPY)")
-        bare = bare_insert(db_url, posts, args.batch)
+        common.progress(f"bare insert baseline (executemany, then COPY), {args.repeat} rounds")
+        bare = [bare_insert(db_url, posts, args.batch) for posts, _ in rounds]
 
-        api_rate = len(posts) / wall_s
-        bare_rate = len(posts) / bare["executemany_s"]
-        copy_rate = len(posts) / bare["copy_s"]
+        n = args.posts
+        api_rates = [n / a["seconds"] for a in api_rounds]
+        bare_rates = [n / b["executemany_s"] for b in bare]
+        copy_rates = [n / b["copy_s"] for b in bare]
+        api_rate, bare_rate, copy_rate = (statistics.median(x) for x in (api_rates, bare_rates, copy_rates))
+        median_round = sorted(range(args.repeat), key=lambda i: api_rates[i])[args.repeat // 2]
         return {
             "benchmark": "intake",
-            "posts": len(posts),
+            "posts": n,
+            "rounds": args.repeat,
             "batch_size": args.batch,
-            "batches": len(bodies),
+            "batches": len(rounds[0][1]),
             "client_threads": args.clients,
-            "api_seconds": round(wall_s, 3),
             "api_posts_per_s": round(api_rate, 1),
-            "api_request_latency": common.latency_summary(latencies),
-            "api_cpu": cpu,
+            "api_posts_per_s_each_round": [round(x, 1) for x in api_rates],
+            "api_seconds_each_round": [round(a["seconds"], 3) for a in api_rounds],
+            "api_request_latency": common.latency_summary(
+                [v for a in api_rounds for v in a["latencies"]]),
+            "api_cpu_median_round": api_rounds[median_round]["cpu"],
             "bare_insert_rows_per_s": round(bare_rate, 1),
+            "bare_insert_rows_per_s_each_round": [round(x, 1) for x in bare_rates],
             "bare_insert_method": f"psycopg executemany, one transaction per {args.batch} rows, one process",
             "bare_copy_rows_per_s": round(copy_rate, 1),
             "ratio_api_to_bare": round(api_rate / bare_rate, 3),
@@ -210,8 +233,8 @@ def run(args: argparse.Namespace) -> dict:
             "target_posts_per_s": TARGET_POSTS_PER_S,
             "meets_target": api_rate >= TARGET_POSTS_PER_S,
             "checks": {
-                "posts_stored": stored,
-                "posts_created_reported_by_api": created,
+                "posts_stored_each_round": stored,
+                "posts_created_reported_by_api_each_round": created,
                 "scoring_jobs_waiting_in_redis": queued["scoring"],
                 "audit_events": audit_events,
                 "server_error_log_lines": len(server_errors),
@@ -237,13 +260,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--posts", type=int, default=20_000, help="posts to send (default: %(default)s)")
     parser.add_argument("--batch", type=int, default=500, help="posts per request, at most 1000 (default: %(default)s)")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="measured rounds of --posts fresh posts each; medians are reported (default: %(default)s)")
     parser.add_argument("--clients", type=int, default=4, help="concurrent client threads (default: %(default)s)")
     parser.add_argument("--warmup-rounds", type=int, default=10,
                         help="at most this many uncounted warm-up rounds before measuring (default: %(default)s)")
     common.add_common_arguments(parser)
     args = parser.parse_args(argv)
-    if not 1 <= args.batch <= 1000 or args.posts < 1 or args.clients < 1:
-        parser.error("need posts >= 1, 1 <= batch <= 1000, clients >= 1")
+    if not 1 <= args.batch <= 1000 or args.posts < 1 or args.clients < 1 or args.repeat < 1:
+        parser.error("need posts >= 1, 1 <= batch <= 1000, clients >= 1, repeat >= 1")
     common.install_signal_handlers()
     try:
         result = run(args)

@@ -43,9 +43,13 @@ def worker_command(burst: bool, queues: tuple[str, ...]) -> None:
 
     from triage.jobs import QUEUES, redis_connection
 
+    from triage.scoring import get_scorer
+
     connection = redis_connection()
     if connection is None:
         raise click.ClickException("REDIS_URL is not set: without Redis, jobs run inline and need no worker")
+    # Load the model once here so every forked job process inherits it instead of reloading.
+    get_scorer()
     Worker(list(queues or QUEUES), connection=connection).work(burst=burst)
 
 

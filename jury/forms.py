@@ -59,5 +59,5 @@ class RetryActionForm(FlaskForm):
 class SandboxReportForm(FlaskForm):
     """Report a sandbox post to Jury, as a network user would."""
 
-    reason = SelectField("Reason", choices=rule_choices())
+    reason = SelectField("Reason", choices=[("", "Report as…")] + rule_choices(), validators=[DataRequired()])
     submit = SubmitField("Report")

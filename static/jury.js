@@ -7,6 +7,8 @@ document.addEventListener("DOMContentLoaded", function () {
       text.classList.remove("blurred");
       text.dataset.blurred = "false";
       reveal.hidden = true;
+      var why = document.getElementById("blur-why");
+      if (why) { why.hidden = true; }
     });
   }
   var form = document.getElementById("vote-form");

@@ -30,7 +30,7 @@ def active_assignment(juror: User) -> Assignment | None:
     )
 
 
-def _eligible_ids(juror: User, limit: int) -> list[int]:
+def _eligible_ids(juror: User, limit: int, skip_locked: bool = True) -> list[int]:
     """Ids of the top open cases this juror may sit on, locked where the database can."""
     conditions = [
         Case.state.in_(OPEN_CASE_STATES),
@@ -47,7 +47,7 @@ def _eligible_ids(juror: User, limit: int) -> list[int]:
     )
     if db.session.get_bind().dialect.name == "postgresql":
         # Rows another juror is being dealt right now are skipped, not waited on.
-        statement = statement.with_for_update(skip_locked=True, of=Case)
+        statement = statement.with_for_update(skip_locked=skip_locked, of=Case)
     rows = db.session.execute(statement).all()
     if not rows:
         return []
@@ -61,8 +61,12 @@ def deal_next(juror: User) -> Assignment | None:
     if current is not None:
         return current
     policy = current_policy()
-    for _ in range(5):
+    for attempt in range(5):
         candidates = _eligible_ids(juror, DEAL_WINDOW)
+        if not candidates and attempt == 0:
+            # Every eligible row may be locked for a moment by votes in flight: wait for
+            # them once rather than tell the juror there is nothing to do.
+            candidates = _eligible_ids(juror, DEAL_WINDOW, skip_locked=False)
         if not candidates:
             db.session.rollback()
             return None

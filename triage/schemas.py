@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
 from jury.rules import RULE_CODES
 
@@ -17,6 +17,14 @@ def _check_url(value: str | None) -> str | None:
     if value is not None and not value.lower().startswith(("http://", "https://")):
         raise ValueError("must be an http or https URL")
     return value
+
+
+def _no_nul(value: object) -> object:
+    """PostgreSQL text cannot hold NUL: keep the rest of the text and mark where it was."""
+    return value.replace("\x00", "\ufffd") if isinstance(value, str) else value
+
+
+UserText = Annotated[str, BeforeValidator(_no_nul)]
 
 
 def _check_reason(value: str) -> str:
@@ -33,7 +41,7 @@ class PostIn(BaseModel):
 
     id: ExternalId
     author_id: ExternalId
-    text: str = Field(max_length=20_000)
+    text: UserText = Field(max_length=20_000)
     lang: Annotated[str, StringConstraints(max_length=16, pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$")] | None = None
     url: Annotated[str | None, Field(max_length=2048), AfterValidator(_check_url)] = None
     created_at: datetime | None = None
@@ -48,7 +56,7 @@ class ReportIn(BaseModel):
     post_id: ExternalId
     reporter_id: ExternalId
     reason: Annotated[str, AfterValidator(_check_reason)]
-    comment: str | None = Field(default=None, max_length=2000)
+    comment: UserText | None = Field(default=None, max_length=2000)
     post: PostIn | None = None
 
     @model_validator(mode="after")

@@ -4,9 +4,15 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import expect
 
-from tests.conftest import PASSWORD
+from tests.conftest import IN_CI, PASSWORD
+
+try:
+    from playwright.sync_api import expect
+except ImportError as error:  # a dev requirement; without it there is nothing to drive chromium with
+    if IN_CI:
+        raise
+    pytest.skip(f"playwright is not installed: {error}", allow_module_level=True)
 
 pytestmark = pytest.mark.browser
 
@@ -75,8 +81,6 @@ def test_juror_reveals_a_blurred_post_and_must_pick_a_rule_to_remove_it(jury, pa
     expect(page.locator("#next-case")).to_be_visible()
 
 
-@pytest.mark.xfail(strict=True, reason="static/jury.css gives every button `display: inline-block`, which overrides "
-                   "the `hidden` attribute jury.js sets on #reveal; needs `[hidden] { display: none !important; }`")
 def test_reveal_button_goes_away_once_used(jury, page):
     """Once the post is revealed, its Reveal button is gone."""
     jury.user("ann")

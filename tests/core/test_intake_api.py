@@ -153,3 +153,11 @@ def test_openapi_document_is_valid(client):
     post_schema = document["components"]["schemas"]["PostIn"]
     assert post_schema["properties"]["text"]["maxLength"] == 20_000
     assert json.dumps(document)
+
+
+def test_nul_bytes_are_kept_out_and_lone_surrogates_refused(api, client):
+    assert api.posts(post_payload("p1", "before\x00after")).status_code == 202
+    assert db.session.scalar(select(Post.text)) == "before\ufffdafter"
+    body = b'{"posts": [{"id": "p2", "author_id": "a", "text": "bad \\ud800 half"}]}'
+    response = api.post("/api/v1/posts", body)
+    assert response.status_code == 400 and response.get_json()["field"] == "posts[0].text"

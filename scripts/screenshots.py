@@ -1,0 +1,161 @@
+#!/usr/bin/env python
+"""Take the documentation's screenshots: the demo data on a throwaway SQLite database, shot with chromium.
+
+    .venv/bin/python scripts/screenshots.py [--out docs/screenshots]
+
+Nothing outside a temporary folder is written except the PNGs. Needs Playwright (a dev requirement)
+and Debian's chromium (`scripts/ensure-chromium.sh`).
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import secrets
+import shutil
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from werkzeug.serving import make_server  # noqa: E402
+
+from jury import create_app, demo  # noqa: E402
+
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+VIEWPORT = {"width": 1280, "height": 900}
+THREAT_TEXT = dict((pid, text) for pid, _, text in demo.DEMO_POSTS)["demo-3"]
+
+
+class Server:
+    """The app over HTTP on a free loopback port, in a thread; its sandbox network is itself."""
+
+    def __init__(self, app):
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        app.config["NETWORK_URL"] = self.url + "/sandbox"
+        app.config["PUBLIC_URL"] = self.url
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.thread.join(5)
+
+
+def build_app(workdir: Path):
+    """The app on a temporary database and model folder, secrets given so nothing lands in instance/."""
+    return create_app({
+        "DATABASE_URL": f"sqlite:///{workdir / 'jury.sqlite3'}",
+        "MODEL_DIR": str(workdir / "models"),
+        "SECRET_KEY": secrets.token_hex(16),
+        "INTAKE_SECRET": secrets.token_hex(16),
+        "NETWORK_WEBHOOK_SECRET": secrets.token_hex(16),
+        "NETWORK_ADAPTER": "sandbox",
+        "REDIS_URL": None,
+    })
+
+
+def log_in(page, url: str, username: str, password: str) -> None:
+    """Log in through the form."""
+    page.goto(url + "/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(url + "/")
+
+
+def deal_until(page, url: str, wanted: str, tries: int = 20) -> str:
+    """Take cases (skipping the others) until the post with text `wanted` is dealt; returns its case URL."""
+    for _ in range(tries):
+        page.goto(url + "/")
+        page.locator("#next-case").click()
+        page.wait_for_url(url + "/cases/*")
+        if page.locator("#post-text").text_content() == wanted:
+            return page.url
+        page.locator("#skip").click()
+        page.wait_for_url(url + "/")
+    raise RuntimeError(f"never dealt the post {wanted!r}")
+
+
+def vote_remove(page, url: str, rule: str) -> None:
+    """Vote Remove under `rule` and wait for the home page."""
+    page.locator(f"input[name=rule][value={rule}]").check()
+    page.locator("#vote-remove").click()
+    page.wait_for_url(url + "/")
+
+
+def shoot(out: Path) -> list[Path]:
+    """Seed the demo, drive the pages, and save the PNGs; returns their paths."""
+    from playwright.sync_api import sync_playwright
+
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        raise SystemExit("chromium is not installed: run scripts/ensure-chromium.sh")
+    out.mkdir(parents=True, exist_ok=True)
+    saved = []
+    with tempfile.TemporaryDirectory(prefix="jury-screenshots-") as tmp:
+        app = build_app(Path(tmp))
+        # Serve first: the demo's interim hides are delivered to the sandbox as they are queued.
+        with Server(app) as server, app.app_context():
+            passwords = {name: password for name, _role, password in demo.prepare()}
+            url = server.url
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
+
+                def page_for(username: str | None = None):
+                    page = browser.new_context(viewport=VIEWPORT).new_page()
+                    page.set_default_timeout(15_000)
+                    if username:
+                        log_in(page, url, username, passwords[username])
+                    return page
+
+                def save(page, name: str, full_page: bool = True) -> None:
+                    path = out / name
+                    page.screenshot(path=str(path), full_page=full_page)
+                    saved.append(path)
+
+                juror = page_for("juror")
+                case_url = deal_until(juror, url, THREAT_TEXT)
+                save(juror, "juror-case.png")
+                juror.locator("#reveal").click()
+                juror.wait_for_selector("#post-text:not(.blurred)")
+                save(juror, "juror-case-revealed.png")
+
+                # Two more jurors agree, so the sandbox shows a verdict landing.
+                vote_remove(juror, url, "violence_threat")
+                for name in ("juror2", "juror3"):
+                    other = page_for(name)
+                    assert deal_until(other, url, THREAT_TEXT) == case_url
+                    vote_remove(other, url, "violence_threat")
+
+                lead = page_for("lead")
+                lead.goto(url + "/lead/")
+                save(lead, "lead-queue.png")
+
+                visitor = page_for()
+                visitor.goto(url + "/sandbox/")
+                save(visitor, "sandbox.png")
+                browser.close()
+    return saved
+
+
+def main() -> None:
+    """Parse the arguments and take the screenshots."""
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots", help="folder for the PNGs")
+    for path in shoot(parser.parse_args().out):
+        print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,63 @@
+"""The flask commands: users, audit verification, sweeping, the demo set-up."""
+from __future__ import annotations
+
+from sqlalchemy import select, update
+
+from jury.extensions import db
+from models import AuditEvent, Case, SandboxPost, User
+from tests.conftest import post_payload
+
+
+def test_users_create_reads_the_password_from_stdin(runner):
+    result = runner.invoke(args=["users", "create", "ann", "--role", "lead", "--password-stdin"],
+                           input="a long enough password\n")
+    assert result.exit_code == 0, result.output
+    user = db.session.scalar(select(User).where(User.username == "ann"))
+    assert user.role == "lead" and user.password_hash != "a long enough password"
+    assert "a long enough password" not in result.output
+
+
+def test_users_create_errors_are_clear(runner):
+    short = runner.invoke(args=["users", "create", "ann", "--password-stdin"], input="short\n")
+    assert short.exit_code != 0 and "at least 10" in short.output
+    bad_role = runner.invoke(args=["users", "create", "ann", "--role", "king", "--password-stdin"], input="x" * 12)
+    assert bad_role.exit_code != 0
+    runner.invoke(args=["users", "create", "ann", "--password-stdin"], input="x" * 12 + "\n")
+    duplicate = runner.invoke(args=["users", "create", "ann", "--password-stdin"], input="y" * 12 + "\n")
+    assert duplicate.exit_code != 0 and "already exists" in duplicate.output
+
+
+def test_audit_verify_detects_an_edited_event(runner, api):
+    api.posts(post_payload("p1", "hello"), post_payload("p2", "you stupid moron"))
+    ok = runner.invoke(args=["audit", "verify"])
+    assert ok.exit_code == 0 and "intact" in ok.output
+    victim = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()[1]
+    db.session.execute(update(AuditEvent).where(AuditEvent.id == victim.id).values(actor="someone-else"))
+    db.session.commit()
+    broken = runner.invoke(args=["audit", "verify"])
+    assert broken.exit_code != 0 and f"event {victim.id}" in broken.output
+
+
+def test_sweep_command(runner):
+    result = runner.invoke(args=["sweep"])
+    assert result.exit_code == 0 and "expired_leases" in result.output
+
+
+def test_worker_without_redis_says_why(runner):
+    result = runner.invoke(args=["worker", "--burst"])
+    assert result.exit_code != 0 and "REDIS_URL" in result.output
+
+
+def test_demo_setup_seeds_accounts_posts_and_cases(sqlite_app):
+    runner = sqlite_app.test_cli_runner()
+    result = runner.invoke(args=["demo", "--no-serve"])
+    assert result.exit_code == 0, result.output
+    for name in ("juror", "juror2", "juror3", "lead"):
+        assert f" {name} " in result.output
+    assert db.session.query(SandboxPost).count() == 10
+    assert db.session.query(Case).count() >= 5
+    # Running it again is harmless: no duplicate cases, fresh passwords.
+    cases = db.session.query(Case).count()
+    again = runner.invoke(args=["demo", "--no-serve"])
+    assert again.exit_code == 0 and db.session.query(Case).count() == cases
+    assert again.output.split("juror3")[1].split()[0] != result.output.split("juror3")[1].split()[0]

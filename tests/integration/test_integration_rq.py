@@ -1,0 +1,168 @@
+"""PostgreSQL + Redis + real RQ worker processes: the loop as it runs in production."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from redis import Redis
+from rq import Queue
+from sqlalchemy import func, select, update
+
+from jury import sandbox, voting
+from jury.extensions import db
+from models import Action, Case, Post, SandboxAction, SandboxPost, Score, utcnow
+from tests.conftest import INTAKE_SECRET, ROOT, WEBHOOK_SECRET, LiveServer, post_payload, report_payload
+from triage import dealing, sweeper
+
+pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+THREAT = "I know where you live and I will hurt you and your family tonight."
+
+
+@pytest.fixture
+def app(pg_app, redis_url):
+    """PostgreSQL with jobs on Redis (not inline)."""
+    pg_app.config["REDIS_URL"] = redis_url
+    return pg_app
+
+
+@pytest.fixture
+def server(app):
+    with LiveServer(app) as live:
+        yield live
+
+
+def worker_env(app) -> dict:
+    """The environment a separately started worker process reads its configuration from."""
+    config = app.config
+    return {**os.environ, "DATABASE_URL": config["SQLALCHEMY_DATABASE_URI"], "REDIS_URL": config["REDIS_URL"],
+            "MODEL_DIR": config["MODEL_DIR"], "INTAKE_SECRET": INTAKE_SECRET, "SECRET_KEY": "worker-test",
+            "NETWORK_WEBHOOK_SECRET": WEBHOOK_SECRET, "NETWORK_ADAPTER": config["NETWORK_ADAPTER"],
+            "NETWORK_URL": config["NETWORK_URL"]}
+
+
+def flask_bin() -> str:
+    return str(Path(sys.executable).parent / "flask")
+
+
+def run_worker_burst(app) -> None:
+    """A real `flask worker --burst` process: works every queued job, then exits."""
+    result = subprocess.run([flask_bin(), "--app", "wsgi", "worker", "--burst"], cwd=ROOT,
+                            env=worker_env(app), capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
+def queued(app, name: str) -> int:
+    return Queue(name, connection=Redis.from_url(app.config["REDIS_URL"])).count
+
+
+def test_jobs_go_through_redis_to_a_real_worker(app, server, api, make_user):
+    sandbox.add_posts([{"id": "p1", "author_id": "author-1", "text": THREAT}])
+    assert api.posts(post_payload("p1", THREAT), post_payload("p2", "lovely day")).status_code == 202
+    assert api.reports(report_payload("r1", "p1", reason="violence_threat")).status_code == 202
+    # Stored and queued, not yet scored: the request did not wait for the model.
+    assert db.session.scalar(select(func.count()).select_from(Score)) == 0
+    assert queued(app, "scoring") == 1
+    run_worker_burst(app)
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(Score)) == 2
+    case = db.session.scalar(select(Case))
+    assert case.severity == 3
+    # The interim hide was queued by the scoring job and applied by the worker.
+    run_worker_burst(app)
+    assert db.session.scalar(select(SandboxPost.state)) == "hidden"
+
+    for i in range(3):
+        juror = make_user(f"juror{i}")
+        voting.cast_vote(dealing.deal_next(juror).case_id, juror, "remove", "violence_threat")
+    assert queued(app, "actions") == 2  # remove_post and notify, enqueued after the commit
+    assert db.session.scalar(select(SandboxPost.state)) == "hidden"
+    run_worker_burst(app)
+    db.session.expire_all()
+    assert db.session.scalar(select(SandboxPost.state)) == "removed"
+    assert db.session.scalar(select(Case.state)) == "actioned"
+    assert {a.state for a in db.session.scalars(select(Action))} == {"sent"}
+
+
+def test_intake_keeps_working_while_redis_is_down(app, api):
+    real_redis = app.config["REDIS_URL"]
+    app.config["REDIS_URL"] = "redis://127.0.0.1:1/0"  # nothing listens there
+    response = api.posts(post_payload("p1", "you stupid moron"), post_payload("p2", "hello"))
+    assert response.status_code == 202 and response.get_json()["created"] == 2
+    assert db.session.scalar(select(func.count()).select_from(Post).where(Post.scored_at.is_(None))) == 2
+    app.config["REDIS_URL"] = real_redis
+    # Redis is back; once the job counts as lost, the sweeper queues it again.
+    db.session.execute(update(Post).values(score_requested_at=utcnow() - timedelta(minutes=10)))
+    db.session.commit()
+    assert sweeper.requeue_unscored() == 2
+    run_worker_burst(app)
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(Post).where(Post.scored_at.is_(None))) == 0
+
+
+class SlowNetwork:
+    """A network whose first delivery hangs (so a worker can be killed mid-job); later ones succeed."""
+
+    def __init__(self):
+        self.deliveries: list[str] = []
+        self.hang = threading.Event()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802
+                self.rfile.read(int(self.headers["Content-Length"]))
+                outer.deliveries.append(self.headers["Idempotency-Key"])
+                if len(outer.deliveries) == 1:
+                    outer.hang.set()
+                    time.sleep(20)
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def test_a_worker_killed_mid_delivery_is_recovered_by_the_sweeper(app, api, make_user):
+    network = SlowNetwork()
+    app.config.update(NETWORK_ADAPTER="webhook", NETWORK_URL=network.url)
+    api.reports(report_payload("r1", "p1", reason="spam", post=post_payload("p1", "buy followers now")))
+    run_worker_burst(app)  # scoring
+    for i in range(3):
+        juror = make_user(f"juror{i}")
+        voting.cast_vote(dealing.deal_next(juror).case_id, juror, "remove", "spam")
+    # Only the removal goes out (the notify is taken off the queue so one job is in flight).
+    notify = db.session.scalar(select(Action).where(Action.type == "notify"))
+    db.session.execute(update(Action).where(Action.id == notify.id).values(state="sent"))
+    db.session.commit()
+    worker = subprocess.Popen([flask_bin(), "--app", "wsgi", "worker", "--burst"], cwd=ROOT,
+                              env=worker_env(app), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)
+    assert network.hang.wait(60), "the worker never reached the network"
+    os.killpg(worker.pid, signal.SIGKILL)  # the worker and its job process die mid-request
+    worker.wait(10)
+    action = db.session.scalar(select(Action).where(Action.type == "remove_post"))
+    db.session.refresh(action)
+    assert action.state == "sending"
+    # Later, the sweeper finds the stale claim and queues the action again.
+    db.session.execute(update(Action).where(Action.id == action.id)
+                       .values(enqueued_at=utcnow() - sweeper.LOST_AFTER - timedelta(seconds=1)))
+    db.session.commit()
+    assert sweeper.requeue_actions() == 1
+    run_worker_burst(app)
+    db.session.refresh(action)
+    assert action.state == "sent"
+    # The network saw the same idempotency key twice and can apply it once.
+    assert network.deliveries == [action.idempotency_key, action.idempotency_key]
+    network.server.shutdown()
