@@ -112,6 +112,9 @@ def _classify(response: requests.Response) -> tuple[Outcome, str]:
         # Retrying cannot fix a moved endpoint; someone has to correct NETWORK_URL.
         location = response.headers.get("Location", "?")
         return Outcome.PERMANENT, f"HTTP {code} redirect to {location} (redirects are not followed)"
+    if code in (408, 429):
+        # A timeout or rate limit says "later", not "never": dead-lettering would lose a verdict.
+        return Outcome.RETRY, f"HTTP {code}"
     if 400 <= code < 500:
         return Outcome.PERMANENT, f"HTTP {code}"
     return Outcome.RETRY, f"HTTP {code}"

@@ -14,15 +14,13 @@ import secrets
 import shutil
 import sys
 import tempfile
-import threading
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from werkzeug.serving import make_server  # noqa: E402
-
 from jury import create_app, demo  # noqa: E402
+from jury.devserver import LiveServer  # noqa: E402
 
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -30,25 +28,6 @@ CHROMIUM_ARGS = [
 ]
 VIEWPORT = {"width": 1280, "height": 900}
 THREAT_TEXT = dict((pid, text) for pid, _, text in demo.DEMO_POSTS)["demo-3"]
-
-
-class Server:
-    """The app over HTTP on a free loopback port, in a thread; its sandbox network is itself."""
-
-    def __init__(self, app):
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        app.config["NETWORK_URL"] = self.url + "/sandbox"
-        app.config["PUBLIC_URL"] = self.url
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.thread.join(5)
 
 
 def build_app(workdir: Path):
@@ -105,7 +84,7 @@ def shoot(out: Path) -> list[Path]:
     with tempfile.TemporaryDirectory(prefix="jury-screenshots-") as tmp:
         app = build_app(Path(tmp))
         # Serve first: the demo's interim hides are delivered to the sandbox as they are queued.
-        with Server(app) as server, app.app_context():
+        with LiveServer(app) as server, app.app_context():
             passwords = {name: password for name, _role, password in demo.prepare()}
             url = server.url
             with sync_playwright() as playwright:

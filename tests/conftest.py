@@ -7,15 +7,14 @@ import os
 import shutil
 import tempfile
 import uuid
-import threading
 import time
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, make_url, text
-from werkzeug.serving import make_server
 
 from jury import create_app
+from jury.devserver import LiveServer
 from jury.extensions import db
 from jury.policy import current_policy
 from models import Base
@@ -187,26 +186,6 @@ def redis_url():
         service_missing("Redis", error)
     yield REDIS_URL
     connection.flushdb()
-
-
-class LiveServer:
-    """The app served over real HTTP on an ephemeral loopback port, in a thread."""
-
-    def __init__(self, app):
-        self.app = app
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        app.config["NETWORK_URL"] = self.url + "/sandbox"
-        app.config["PUBLIC_URL"] = self.url
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.thread.join(5)
 
 
 @pytest.fixture

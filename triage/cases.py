@@ -5,12 +5,12 @@ from collections import defaultdict
 from datetime import timedelta
 from typing import Iterable
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import select, text
 
 import audit
 from jury.extensions import db
 from jury.policy import PolicyInForce
-from models import OPEN_CASE_STATES, Case, Post, Report, Score, utcnow
+from models import OPEN_CASE_STATES, Case, Report, Score, utcnow
 from triage import priority as prio
 from triage.sql import insert_ignore
 
@@ -116,19 +116,3 @@ def refresh_priorities(policy: PolicyInForce) -> int:
         {"w": policy.weight("age")},
     )
     return result.rowcount or 0
-
-
-def open_case_count() -> int:
-    """How many cases wait for jurors."""
-    return db.session.scalar(select(func.count()).select_from(Case).where(Case.state.in_(OPEN_CASE_STATES))) or 0
-
-
-def post_external_ids(post_ids: Iterable[int]) -> dict[int, str]:
-    """Map internal post ids to the network's ids."""
-    ids = list(post_ids)
-    if not ids:
-        return {}
-    return dict(db.session.execute(select(Post.id, Post.external_id).where(Post.id.in_(ids))).all())
-
-
-__all__ = ["open_or_refresh", "refresh_priorities", "open_case_count", "update"]

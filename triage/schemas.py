@@ -4,11 +4,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from pydantic import (
+    AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError, model_validator,
+)
 
 from jury.rules import RULE_CODES
 
 # External ids are opaque, but control characters in them only ever mean trouble in logs and UIs.
+LANG_PATTERN = r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$"  # BCP 47-ish: en, fr, pt-BR
 ExternalId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")]
 
 
@@ -42,7 +45,7 @@ class PostIn(BaseModel):
     id: ExternalId
     author_id: ExternalId
     text: UserText = Field(max_length=20_000)
-    lang: Annotated[str, StringConstraints(max_length=16, pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$")] | None = None
+    lang: Annotated[str, StringConstraints(max_length=16, pattern=LANG_PATTERN)] | None = None
     url: Annotated[str | None, Field(max_length=2048), AfterValidator(_check_url)] = None
     created_at: datetime | None = None
 

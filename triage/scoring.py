@@ -50,7 +50,7 @@ def score_posts(post_ids: Iterable[int]) -> int:
         "post_id": post.id, "model_name": scorer.name, "model_version": scorer.version,
         "labels": labels, "max_score": max(labels.values(), default=0.0),
         "text_truncated": len(post.text) > SCORED_CHARS, "scored_at": now,
-    } for post, labels in zip(posts, results)], ("post_id", "model_name", "model_version"), Score.id)
+    } for post, labels in zip(posts, results, strict=True)], ("post_id", "model_name", "model_version"), Score.id)
     for post in posts:
         post.scored_at = now
     policy = current_policy()
@@ -67,7 +67,7 @@ def _triage(posts: list[Post], results: list[dict[str, float]], policy: PolicyIn
     flagged: dict[int, list[str]] = {}
     to_hide: dict[int, list[str]] = {}
     events = []
-    for post, labels in zip(posts, results):
+    for post, labels in zip(posts, results, strict=True):
         flags = crossed(labels, policy.settings["auto_flag"])
         hides = crossed(labels, policy.settings["interim_hide"])
         events.append(audit.EventSpec("post_scored", "post", post.id, {

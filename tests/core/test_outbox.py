@@ -45,7 +45,8 @@ def test_a_removal_lands_on_the_sandbox_network(live_server, api, jurors):
     assert db.session.scalar(select(SandboxPost.state)) == "removed"
     assert db.session.scalar(select(Post.state)) == "removed"
     actions = db.session.scalars(select(Action).order_by(Action.id)).all()
-    assert [(a.type, a.state) for a in actions] == [("hide_post", "sent"), ("remove_post", "sent"), ("notify", "sent")]
+    assert [(a.type, a.state) for a in actions] == [
+        ("hide_post", "sent"), ("remove_post", "sent"), ("notify", "sent")]
     assert db.session.scalar(select(Case.state)) == "actioned"
     received = db.session.scalars(select(SandboxAction).order_by(SandboxAction.id)).all()
     assert [r.action_id for r in received] == [a.idempotency_key for a in actions]
@@ -59,7 +60,8 @@ def test_a_kept_post_is_unhidden(live_server, api, jurors):
     reach_verdict(jurors, decision="keep")
     db.session.expire_all()
     assert db.session.scalar(select(SandboxPost.state)) == "visible"
-    assert [a.type for a in db.session.scalars(select(Action).order_by(Action.id))] == ["hide_post", "unhide_post", "notify"]
+    types = [a.type for a in db.session.scalars(select(Action).order_by(Action.id))]
+    assert types == ["hide_post", "unhide_post", "notify"]
 
 
 def test_a_resent_action_is_applied_once(live_server, api, jurors):

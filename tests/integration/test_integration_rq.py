@@ -18,7 +18,7 @@ from sqlalchemy import func, select, update
 
 from jury import sandbox, voting
 from jury.extensions import db
-from models import Action, Case, Post, SandboxAction, SandboxPost, Score, utcnow
+from models import Action, Case, Post, SandboxPost, Score, utcnow
 from tests.conftest import INTAKE_SECRET, ROOT, WEBHOOK_SECRET, LiveServer, post_payload, report_payload
 from triage import dealing, sweeper
 

@@ -63,7 +63,7 @@ def test_client_errors_are_permanent(fake_network, adapter, status):
     assert result.receipt == '{"error":"no such post"}'
 
 
-@pytest.mark.parametrize("status", [500, 502, 503])
+@pytest.mark.parametrize("status", [500, 502, 503, 408, 429])
 def test_server_errors_are_retried(fake_network, adapter, status):
     fake_network.respond(status)
     result = adapter.deliver(_request())
