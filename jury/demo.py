@@ -2,15 +2,17 @@
 from __future__ import annotations
 
 import secrets
+import threading
 
 from flask import Flask
 from flask_migrate import upgrade
-from sqlalchemy import select
+from sqlalchemy import select, update
+from werkzeug.serving import make_server
 
 from jury import sandbox, users
 from jury.extensions import db
 from jury.policy import current_policy
-from models import User
+from models import Action, User, utcnow
 from triage import intake, sweeper
 from triage.schemas import PostIn, ReportIn
 
@@ -68,5 +70,21 @@ def prepare() -> list[tuple[str, str, str]]:
 
 def serve(app: Flask, host: str, port: int) -> None:
     """Serve with the sweeper in a thread (no Redis, no separate worker in the demo)."""
+    server = make_server(host, port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="demo-server", daemon=True)
+    thread.start()
+    with app.app_context():
+        _deliver_what_failed_before_start()
     sweeper.start_thread(app)
-    app.run(host=host, port=port, threaded=True, use_reloader=False)
+    try:
+        while thread.is_alive():
+            thread.join(1)
+    except KeyboardInterrupt:
+        server.shutdown()
+
+
+def _deliver_what_failed_before_start() -> None:
+    """Seeding queued interim hides before the sandbox was listening: send them now, not after backoff."""
+    db.session.execute(update(Action).where(Action.state == "failed").values(next_attempt_at=utcnow()))
+    db.session.commit()
+    sweeper.requeue_actions()

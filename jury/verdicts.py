@@ -22,9 +22,15 @@ METHOD_WORDS = {
 }
 
 
-def statement_of_reasons(outcome: str, rule: str | None, tally: Tally, method: str, origin: str) -> str:
+def statement_of_reasons(outcome: str, rule: str | None, tally: Tally, method: str, origin: str,
+                         report_count: int = 0) -> str:
     """A plain-language reason the network can show the author."""
-    source = "after user reports" if origin == "reported" else "after an automated model flagged it"
+    if origin == "reported":
+        source = "after user reports"
+    elif report_count:
+        source = "after an automated model flagged it and users reported it"
+    else:
+        source = "after an automated model flagged it"
     votes = f"{tally.remove} of {tally.total} votes to remove" if tally.total else "no panel votes"
     if outcome == "remove":
         title = RULES_BY_CODE[rule].title if rule in RULES_BY_CODE else "the network's rules"
@@ -38,7 +44,7 @@ def record_verdict(case: Case, outcome: str, rule: str | None, tally: Tally, *, 
                    policy_version: int, actor: str, decided_by: User | None = None) -> Verdict:
     """Store the verdict, close the case and queue its actions (caller commits)."""
     post = db.session.get(Post, case.post_id)
-    statement = statement_of_reasons(outcome, rule, tally, method, case.origin)
+    statement = statement_of_reasons(outcome, rule, tally, method, case.origin, case.report_count)
     verdict = Verdict(case_id=case.id, outcome=outcome, rule=rule, tally=tally.as_dict(), method=method,
                       policy_version=policy_version, decided_by_id=decided_by.id if decided_by else None,
                       statement=statement, decided_at=utcnow())

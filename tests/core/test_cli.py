@@ -61,3 +61,45 @@ def test_demo_setup_seeds_accounts_posts_and_cases(sqlite_app):
     again = runner.invoke(args=["demo", "--no-serve"])
     assert again.exit_code == 0 and db.session.query(Case).count() == cases
     assert again.output.split("juror3")[1].split()[0] != result.output.split("juror3")[1].split()[0]
+
+
+def test_the_demo_command_serves_and_delivers_to_its_sandbox(tmp_path):
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    import requests
+
+    from tests.conftest import ROOT, _shared_model_dir
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}",
+           "MODEL_DIR": str(_shared_model_dir()), "SECRET_KEY": "s", "INTAKE_SECRET": "i",
+           "NETWORK_WEBHOOK_SECRET": "w", "NETWORK_URL": f"http://127.0.0.1:{port}/sandbox",
+           "PUBLIC_URL": f"http://127.0.0.1:{port}"}
+    env.pop("REDIS_URL", None)
+    demo = subprocess.Popen([str(Path(sys.executable).parent / "flask"), "--app", "wsgi", "demo", "--port", str(port)],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        sandbox = ""
+        while time.monotonic() < deadline:
+            try:
+                sandbox = requests.get(f"http://127.0.0.1:{port}/sandbox/", timeout=2).text
+                if 'class="state">hidden' in sandbox:
+                    break
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.5)
+        # The demo's threat post was hidden on its sandbox network, over HTTP, right after start.
+        assert 'class="state">hidden' in sandbox
+        assert requests.get(f"http://127.0.0.1:{port}/login", timeout=5).status_code == 200
+    finally:
+        demo.terminate()
+        output = demo.communicate(timeout=10)[0]
+    assert "lead" in output and "juror3" in output
