@@ -283,6 +283,15 @@ class Gunicorn:
             os.unlink(self.log.name)
 
 
+@contextlib.contextmanager
+def best_effort(what: str) -> Iterator[None]:
+    """Run a clean-up step; report its failure on stderr instead of hiding the run's own error."""
+    try:
+        yield
+    except Exception as error:  # noqa: BLE001 - clean-up must go on with the next step
+        progress(f"clean-up step '{what}' failed: {type(error).__name__}: {error}")
+
+
 # --- HTTP helpers ----------------------------------------------------------------------------
 
 def csrf_token(html: str) -> str:

@@ -47,6 +47,7 @@ from datetime import datetime, timedelta, timezone
 import common
 import psycopg
 import requests
+from redis.exceptions import RedisError
 
 TARGET_P99_MS = 25.0
 PASSWORD = "bench-password-123"
@@ -303,7 +304,7 @@ def run_phase(jurors: list[Juror], seconds: float, think: tuple[float, float], s
 
     cpu_before = common.cpu_snapshot(server_pid, db_name)
     with LockSampler(db_url) as sampler:
-        threads = [threading.Thread(target=loop, args=(j,), name=j.username) for j in jurors]
+        threads = [threading.Thread(target=loop, args=(j,), name=j.username, daemon=True) for j in jurors]
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -526,10 +527,13 @@ def run(args: argparse.Namespace) -> tuple[dict, bool]:
         return result, checks["all_passed"]
     finally:
         if app is not None:
-            common.dispose(app)
+            with common.best_effort("close the app's connections"):
+                common.dispose(app)
         if not args.keep_db:
-            common.drop_database(args.pg, args.db_name)
-        common.flush_redis(args.redis)
+            with common.best_effort("drop the database"):
+                common.drop_database(args.pg, args.db_name)
+        with common.best_effort("flush Redis"):
+            common.flush_redis(args.redis)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -558,7 +562,7 @@ def main(argv: list[str] | None = None) -> int:
     common.install_signal_handlers()
     try:
         result, passed = run(args)
-    except (common.BenchError, psycopg.Error, requests.RequestException, OSError) as error:
+    except (common.BenchError, psycopg.Error, requests.RequestException, RedisError, OSError) as error:
         print(f"dealing benchmark failed: {type(error).__name__}: {error}", file=sys.stderr)
         return 1
     common.emit(result)

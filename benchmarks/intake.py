@@ -34,6 +34,7 @@ from datetime import datetime, timezone
 import common
 import psycopg
 import requests
+from redis.exceptions import RedisError
 
 from network.signing import SIGNATURE_HEADER, sign
 
@@ -249,10 +250,13 @@ def run(args: argparse.Namespace) -> dict:
         }
     finally:
         if app is not None:
-            common.dispose(app)
+            with common.best_effort("close the app's connections"):
+                common.dispose(app)
         if not args.keep_db:
-            common.drop_database(args.pg, args.db_name)
-        common.flush_redis(args.redis)
+            with common.best_effort("drop the database"):
+                common.drop_database(args.pg, args.db_name)
+        with common.best_effort("flush Redis"):
+            common.flush_redis(args.redis)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -272,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
     common.install_signal_handlers()
     try:
         result = run(args)
-    except (common.BenchError, psycopg.Error, requests.RequestException, OSError) as error:
+    except (common.BenchError, psycopg.Error, requests.RequestException, RedisError, OSError) as error:
         print(f"intake benchmark failed: {type(error).__name__}: {error}", file=sys.stderr)
         return 1
     common.emit(result)

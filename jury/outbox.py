@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
@@ -29,22 +30,37 @@ def network_adapter() -> NetworkAdapter:
                         secret=config["NETWORK_WEBHOOK_SECRET"], token=config.get("NETWORK_TOKEN"))
 
 
-def create_action(case: Case, action_type: str, *, post: Post | None, account_id: str | None,
-                  rule: str | None, statement: str, actor: str, verdict_id: int | None = None) -> Action:
-    """Add an outbox row and queue its delivery for after the commit."""
+@dataclass(frozen=True)
+class ActionSpec:
+    """One operation to apply on the network about a case."""
+
+    type: str
+    account_id: str | None
+    statement: str
+    rule: str | None = None
+
+
+def create_actions(case: Case, post: Post | None, specs: list[ActionSpec], *, actor: str,
+                   verdict_id: int | None = None) -> list[Action]:
+    """Add outbox rows (one flush for all) and queue their delivery for after the commit."""
     from triage import tasks
 
-    action = Action(case_id=case.id, verdict_id=verdict_id, type=action_type,
-                    idempotency_key=uuid.uuid4().hex,
-                    post_external_id=post.external_id if post else None,
-                    account_external_id=account_id, rule=rule, statement=statement,
-                    state="pending", next_attempt_at=utcnow(), enqueued_at=utcnow())
-    db.session.add(action)
+    now = utcnow()
+    actions = [Action(case_id=case.id, verdict_id=verdict_id, type=spec.type, idempotency_key=uuid.uuid4().hex,
+                      post_external_id=post.external_id if post else None, account_external_id=spec.account_id,
+                      rule=spec.rule, statement=spec.statement, state="pending", next_attempt_at=now,
+                      enqueued_at=now)
+               for spec in specs]
+    db.session.add_all(actions)
     db.session.flush()
-    audit.record(db.session, "action_queued", "action", action.id,
-                 {"case_id": case.id, "type": action_type, "key": action.idempotency_key}, actor=actor)
-    jobs.defer("actions", tasks.deliver_action, action.id)
-    return action
+    audit.record_many(db.session, [
+        audit.EventSpec("action_queued", "action", action.id,
+                        {"case_id": case.id, "type": action.type, "key": action.idempotency_key}, actor)
+        for action in actions
+    ])
+    for action in actions:
+        jobs.defer("actions", tasks.deliver_action, action.id)
+    return actions
 
 
 def _claim(action_id: int) -> Action | None:

@@ -55,9 +55,9 @@ def record_verdict(case: Case, outcome: str, rule: str | None, tally: Tally, *, 
         "verdict_id": verdict.id, "outcome": outcome, "rule": rule, "tally": tally.as_dict(),
         "method": method, "policy_version": policy_version,
     }, actor=actor)
-    for action_type, account, text in _actions_for(outcome, post, case, statement):
-        outbox.create_action(case, action_type, post=post, account_id=account, rule=rule,
-                             statement=text, actor=actor, verdict_id=verdict.id)
+    specs = [outbox.ActionSpec(action_type, account, text, rule)
+             for action_type, account, text in _actions_for(outcome, post, case, statement)]
+    outbox.create_actions(case, post, specs, actor=actor, verdict_id=verdict.id)
     return verdict
 
 

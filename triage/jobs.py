@@ -29,8 +29,17 @@ def commit() -> None:
     """Commit the session, then hand the deferred jobs to their queues."""
     db.session.commit()
     pending = db.session.info.pop(_PENDING_KEY, [])
+    if not pending:
+        return
+    if redis_connection() is None:
+        for _queue, func, args in pending:
+            dispatch(_queue, func, *args)
+        return
+    by_queue: dict[str, list[tuple[Callable[..., Any], tuple]]] = {}
     for queue, func, args in pending:
-        dispatch(queue, func, *args)
+        by_queue.setdefault(queue, []).append((func, args))
+    for queue, calls in by_queue.items():
+        _enqueue_many(queue, calls)
 
 
 def discard() -> None:
@@ -39,14 +48,20 @@ def discard() -> None:
     db.session.info.pop(_PENDING_KEY, None)
 
 
+_clients: dict[str, Any] = {}
+
+
 def redis_connection():
-    """A Redis client for REDIS_URL, or None when jobs run inline."""
+    """The process's Redis client for REDIS_URL (its pool is reused), or None when jobs run inline."""
     url = current_app.config.get("REDIS_URL")
     if not url:
         return None
-    from redis import Redis
+    if url not in _clients:
+        from redis import Redis
 
-    return Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
+        # redis-py's pool notices a fork and reconnects, so RQ's job processes can share this.
+        _clients[url] = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
+    return _clients[url]
 
 
 def dispatch(queue: str, func: Callable[..., Any], *args: Any) -> bool:
@@ -64,15 +79,22 @@ def dispatch(queue: str, func: Callable[..., Any], *args: Any) -> bool:
             db.session.rollback()
             return False
         return True
+    return _enqueue_many(queue, [(func, args)])
+
+
+def _enqueue_many(queue: str, calls: list[tuple[Callable[..., Any], tuple]]) -> bool:
+    """Put jobs on one RQ queue in a single round trip; False (logged) if Redis is unreachable."""
     from rq import Queue
 
+    rq_queue = Queue(queue, connection=redis_connection())
     try:
-        Queue(queue, connection=connection).enqueue(
-            f"{func.__module__}.{func.__name__}", *args, job_timeout=300, result_ttl=3600,
-            failure_ttl=7 * 24 * 3600,
-        )
+        rq_queue.enqueue_many([
+            Queue.prepare_data(f"{func.__module__}.{func.__name__}", args, timeout=300, result_ttl=3600,
+                               failure_ttl=7 * 24 * 3600)
+            for func, args in calls
+        ])
     except Exception as exc:  # Redis down: the sweeper re-enqueues from the database
-        log.warning("could not enqueue %s on %s: %s", func.__name__, queue, type(exc).__name__)
+        log.warning("could not enqueue %d job(s) on %s: %s", len(calls), queue, type(exc).__name__)
         return False
     return True
 

@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import threading
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 from flask import current_app
 from sqlalchemy import select
 
 import audit
-from classifiers import Scorer, load_scorer
 from jury import outbox
 from jury.extensions import db
 from jury.policy import PolicyInForce, current_policy
@@ -16,14 +15,20 @@ from models import Case, Post, Report, Score, utcnow
 from triage import cases, jobs
 from triage.sql import insert_ignore
 
-_scorers: dict[tuple[str, str], Scorer] = {}
+if TYPE_CHECKING:
+    from classifiers import Scorer
+
+_scorers: dict[tuple[str, str], "Scorer"] = {}
 _scorers_lock = threading.Lock()
 # Matches classifiers.text: longer texts are scored on their first part only.
 SCORED_CHARS = 10_000
 
 
-def get_scorer() -> Scorer:
+def get_scorer() -> "Scorer":
     """The configured scorer, loaded once per process (models are large to load)."""
+    # Imported here: web processes only name scoring jobs and need not load scikit-learn.
+    from classifiers import load_scorer
+
     key = (current_app.config["SCORER"], current_app.config["MODEL_DIR"])
     with _scorers_lock:
         if key not in _scorers:
@@ -59,7 +64,7 @@ def score_posts(post_ids: Iterable[int]) -> int:
     return len(posts)
 
 
-def _triage(posts: list[Post], results: list[dict[str, float]], policy: PolicyInForce, scorer: Scorer) -> None:
+def _triage(posts: list[Post], results: list[dict[str, float]], policy: PolicyInForce, scorer: "Scorer") -> None:
     """Open cases for flagged or reported posts and hide the gravest in the interim."""
     reported = set(db.session.scalars(
         select(Report.post_id).where(Report.post_id.in_([p.id for p in posts])).distinct()
@@ -89,9 +94,6 @@ def _triage(posts: list[Post], results: list[dict[str, float]], policy: PolicyIn
 
 def _hide_pending_review(post: Post, case: Case, labels: list[str]) -> None:
     """Ask the network to hide a post until the jury decides."""
-    outbox.create_action(
-        case, "hide_post", post=post, account_id=post.author_id, rule=None,
-        statement=("Hidden pending review by a volunteer jury: an automated model rated it "
-                   f"over the interim-hide threshold for {', '.join(labels)}."),
-        actor="system",
-    )
+    statement = ("Hidden pending review by a volunteer jury: an automated model rated it "
+                 f"over the interim-hide threshold for {', '.join(labels)}.")
+    outbox.create_actions(case, post, [outbox.ActionSpec("hide_post", post.author_id, statement)], actor="system")

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
+from sqlalchemy import text
 
 from jury.errors import DomainError
+from jury.extensions import db
 
 
 def register(app: Flask) -> None:
@@ -18,10 +20,6 @@ def register(app: Flask) -> None:
     @app.get("/healthz")
     def healthz():
         """Liveness: the database answers."""
-        from sqlalchemy import text
-
-        from jury.extensions import db
-
         db.session.execute(text("SELECT 1"))
         return {"status": "ok"}
 
