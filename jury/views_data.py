@@ -34,6 +34,7 @@ class CaseView:
     lease_expires_at: datetime | None
     verdict: Verdict | None
     votes: list[Vote]  # empty unless the viewer may see them
+    seated: bool  # the viewer holds or held a seat on this case
 
 
 def case_view(case_id: int, viewer: User) -> CaseView:
@@ -57,7 +58,8 @@ def case_view(case_id: int, viewer: User) -> CaseView:
     )
     verdict = db.session.scalar(select(Verdict).where(Verdict.case_id == case_id))
     votes = []
-    if viewer.is_lead or verdict is not None:
+    # Blind voting: a lead sees the panel's votes only when not sitting on the panel.
+    if verdict is not None or (viewer.is_lead and assignment is None):
         votes = list(db.session.scalars(select(Vote).where(Vote.case_id == case_id).order_by(Vote.cast_at)))
     return CaseView(
         id=case.id, state=case.state, origin=case.origin, severity=case.severity, priority=case.priority,
@@ -66,7 +68,7 @@ def case_view(case_id: int, viewer: User) -> CaseView:
         report_count=case.report_count, scores=scores, model=model,
         blurred=float(scores.get("toxicity", 0.0)) >= BLUR_AT or case.severity >= 2,
         lease_expires_at=assignment.expires_at if assignment and assignment.state == "active" else None,
-        verdict=verdict, votes=votes,
+        verdict=verdict, votes=votes, seated=assignment is not None,
     )
 
 

@@ -148,7 +148,7 @@ def test_three_jurors_remove_a_threat_blind_and_the_network_removes_it(jury, new
     vote_remove(bob, jury, "violence_threat")
 
     ann.goto(case_url)
-    expect(ann.locator("main")).to_contain_text("You have voted on this case.")
+    expect(ann.locator("main")).to_contain_text("Your seat on this case is closed")
     assert "Verdict" not in ann.content() and "remove —" not in ann.content()
     expect(ann.locator("#vote-form")).to_have_count(0)
 

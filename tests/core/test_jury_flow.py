@@ -186,3 +186,12 @@ def test_escalations_page_and_lead_decision_over_http(reported_case, jurors, mak
                            data={"outcome": "remove", "rule": "harassment", "note": "clear harassment"})
     assert response.status_code == 302
     assert db.session.scalar(select(Verdict.method)) == "lead"
+
+
+def test_a_lead_on_a_panel_votes_blind_too(reported_case, jurors, make_user, client, auth):
+    lead = make_user("lead", role="lead")
+    deal_and_vote(jurors[0], "remove", "harassment")
+    assert dealing.deal_next(lead).case_id == reported_case.id
+    auth.login("lead")
+    page = client.get(f"/cases/{reported_case.id}").get_data(as_text=True)
+    assert "Your vote" in page and "#" + str(jurors[0].id) not in page and "remove — harassment" not in page
