@@ -438,3 +438,15 @@ def emit(result: Mapping[str, Any]) -> None:
 def progress(message: str) -> None:
     """One progress line on stderr."""
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def clean_up(app, args) -> None:
+    """Close the app's connections, drop the database (unless --keep-db) and flush Redis, each best effort."""
+    if app is not None:
+        with best_effort("close the app's connections"):
+            dispose(app)
+    if not args.keep_db:
+        with best_effort("drop the database"):
+            drop_database(args.pg, args.db_name)
+    with best_effort("flush Redis"):
+        flush_redis(args.redis)

@@ -526,14 +526,7 @@ def run(args: argparse.Namespace) -> tuple[dict, bool]:
         }
         return result, checks["all_passed"]
     finally:
-        if app is not None:
-            with common.best_effort("close the app's connections"):
-                common.dispose(app)
-        if not args.keep_db:
-            with common.best_effort("drop the database"):
-                common.drop_database(args.pg, args.db_name)
-        with common.best_effort("flush Redis"):
-            common.flush_redis(args.redis)
+        common.clean_up(app, args)
 
 
 def main(argv: list[str] | None = None) -> int:
