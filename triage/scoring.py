@@ -48,6 +48,13 @@ def score_posts(post_ids: Iterable[int]) -> int:
     ).all()
     if not posts:
         return 0
+    from classifiers.language import detect_language
+
+    detected = {}
+    for post in posts:
+        if not post.lang:
+            # The network did not say: detect it, so routing and juror language filters can use it.
+            post.lang = detected[post.id] = detect_language(post.text)
     scorer = get_scorer()
     results = scorer.score([post.text for post in posts])
     now = utcnow()
@@ -59,12 +66,13 @@ def score_posts(post_ids: Iterable[int]) -> int:
     for post in posts:
         post.scored_at = now
     policy = current_policy()
-    _triage(posts, results, policy, scorer)
+    _triage(posts, results, policy, scorer, detected)
     jobs.commit()
     return len(posts)
 
 
-def _triage(posts: list[Post], results: list[dict[str, float]], policy: PolicyInForce, scorer: "Scorer") -> None:
+def _triage(posts: list[Post], results: list[dict[str, float]], policy: PolicyInForce, scorer: "Scorer",
+            detected: dict[int, str | None]) -> None:
     """Open cases for flagged or reported posts and hide the gravest in the interim."""
     reported = set(db.session.scalars(
         select(Report.post_id).where(Report.post_id.in_([p.id for p in posts])).distinct()
@@ -78,6 +86,7 @@ def _triage(posts: list[Post], results: list[dict[str, float]], policy: PolicyIn
         events.append(audit.EventSpec("post_scored", "post", post.id, {
             "model": scorer.name, "version": scorer.version,
             "labels": {k: round(float(v), 4) for k, v in labels.items()}, "auto_flag": flags,
+            "lang": post.lang, "lang_detected": post.id in detected,
         }, "system"))
         if flags or post.id in reported:
             flagged[post.id] = flags

@@ -87,3 +87,11 @@ def test_priority_refresh_ages_open_cases(api):
     assert sweeper.sweep()["reprioritised_cases"] == 1
     db.session.expire_all()
     assert db.session.get(Case, case.id).priority > fresh + 10
+
+
+def test_language_is_detected_when_the_network_does_not_say(api):
+    api.posts(post_payload("fr", "Bonjour à tous, la réunion du jardin est jeudi soir."),
+              post_payload("given", "Bonjour à tous, la réunion du jardin est jeudi soir.", lang="en"),
+              post_payload("emoji", "🙂🙂"))
+    langs = dict(db.session.execute(select(Post.external_id, Post.lang)).all())
+    assert langs == {"fr": "fr", "given": "en", "emoji": None}
