@@ -67,6 +67,8 @@ def load_config(instance_path: Path, overrides: Mapping[str, Any] | None = None)
         "INTAKE_MAX_BYTES": int(setting("INTAKE_MAX_BYTES", 5 * 1024 * 1024)),
         "INTAKE_MAX_ITEMS": int(setting("INTAKE_MAX_ITEMS", 1000)),
         "POST_MAX_CHARS": int(setting("POST_MAX_CHARS", 20_000)),
+        # New verdicts that trigger retraining the site model on the `training` queue.
+        "RETRAIN_MIN_VERDICTS": int(setting("RETRAIN_MIN_VERDICTS", 200)),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": str(setting("SESSION_COOKIE_SECURE", "false")).lower() == "true",

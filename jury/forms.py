@@ -56,6 +56,12 @@ class RetryActionForm(FlaskForm):
     submit = SubmitField("Retry")
 
 
+class RetrainForm(FlaskForm):
+    """Retrain the site model on the jury's verdicts now."""
+
+    submit = SubmitField("Retrain the site model now")
+
+
 class SandboxReportForm(FlaskForm):
     """Report a sandbox post to Jury, as a network user would."""
 

@@ -11,7 +11,7 @@ from jury.policy import current_policy
 from jury.quorum import Tally
 from jury.rules import RULE_CODES, RULES_BY_CODE
 from models import Action, Case, Post, Report, User, Verdict, Vote, utcnow
-from triage import jobs
+from triage import jobs, training
 from triage.dealing import lock_case
 
 METHOD_WORDS = {
@@ -58,6 +58,7 @@ def record_verdict(case: Case, outcome: str, rule: str | None, tally: Tally, *, 
     specs = [outbox.ActionSpec(action_type, account, text, rule)
              for action_type, account, text in _actions_for(outcome, post, case, statement)]
     outbox.create_actions(case, post, specs, actor=actor, verdict_id=verdict.id)
+    training.schedule_if_due()
     return verdict
 
 

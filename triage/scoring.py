@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
 from flask import current_app
@@ -18,21 +19,37 @@ from triage.sql import insert_ignore
 if TYPE_CHECKING:
     from classifiers import Scorer
 
-_scorers: dict[tuple[str, str], "Scorer"] = {}
+_scorers: dict[tuple[str, str, str], "Scorer"] = {}
 _scorers_lock = threading.Lock()
 # Matches classifiers.text: longer texts are scored on their first part only.
 SCORED_CHARS = 10_000
 
 
+def _current_version(model_dir: str) -> str:
+    """The version MODEL_DIR/CURRENT names (empty if none): a retrained model is picked up by every worker."""
+    try:
+        return (Path(model_dir) / "CURRENT").read_text().strip()
+    except OSError:
+        return ""
+
+
+def forget_scorers() -> None:
+    """Drop loaded models so the next job loads the current one."""
+    with _scorers_lock:
+        _scorers.clear()
+
+
 def get_scorer() -> "Scorer":
-    """The configured scorer, loaded once per process (models are large to load)."""
+    """The configured scorer, loaded once per process and model version (models are large to load)."""
     # Imported here: web processes only name scoring jobs and need not load scikit-learn.
     from classifiers import load_scorer
 
-    key = (current_app.config["SCORER"], current_app.config["MODEL_DIR"])
+    model_dir = current_app.config["MODEL_DIR"]
+    key = (current_app.config["SCORER"], model_dir, _current_version(model_dir))
     with _scorers_lock:
         if key not in _scorers:
-            _scorers[key] = load_scorer(*key)
+            _scorers.clear()
+            _scorers[key] = load_scorer(key[0], key[1])
         return _scorers[key]
 
 

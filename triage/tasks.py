@@ -15,3 +15,11 @@ def score_posts(post_ids: list[int]) -> int:
 def deliver_action(action_id: int) -> str:
     """Job on the `actions` queue."""
     return outbox.deliver(action_id)
+
+
+@jobs.in_app_context
+def retrain_model(force: bool = False) -> str | None:
+    """Job on the `training` queue."""
+    from triage import training
+
+    return training.retrain(force=force)

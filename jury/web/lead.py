@@ -9,9 +9,10 @@ from sqlalchemy import func, select
 
 from jury import outbox, verdicts
 from jury.extensions import db
-from jury.forms import LeadDecisionForm, RetryActionForm
+from jury.forms import LeadDecisionForm, RetrainForm, RetryActionForm
 from jury.views_data import case_view
 from models import Action, Case
+from triage import jobs
 
 bp = Blueprint("lead", __name__, url_prefix="/lead")
 
@@ -38,7 +39,8 @@ def overview():
     top = db.session.scalars(
         select(Case).where(Case.state.in_(("queued", "in_review"))).order_by(Case.priority.desc()).limit(25)
     ).all()
-    return render_template("lead/overview.html", by_state=by_state, actions=actions, top=top)
+    return render_template("lead/overview.html", by_state=by_state, actions=actions, top=top,
+                           retrain_form=RetrainForm())
 
 
 @bp.get("/escalations")
@@ -59,6 +61,20 @@ def decide(case_id: int):
         flash(f"Case {case_id} decided.", "info")
         return redirect(url_for("lead.escalations"))
     return render_template("lead/decide.html", case=case_view(case_id, current_user), form=form)
+
+
+@bp.post("/retrain")
+@lead_required
+def retrain():
+    """Queue retraining of the site model on the jury's verdicts."""
+    if not RetrainForm().validate_on_submit():
+        abort(400)
+    from triage import tasks
+
+    jobs.defer("training", tasks.retrain_model, True)
+    jobs.commit()
+    flash("Retraining queued: new posts use the new model as soon as it is ready.", "info")
+    return redirect(url_for("lead.overview"))
 
 
 @bp.get("/actions")

@@ -1,0 +1,89 @@
+"""Retraining the site model from the jury's verdicts, on the `training` queue."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from classifiers import SklearnScorer, ensure_default_model
+from jury import voting
+from jury.extensions import db
+from models import AuditEvent, Score
+from tests.conftest import post_payload, report_payload
+from triage import dealing, scoring, training
+
+
+@pytest.fixture
+def model_dir(app, tmp_path):
+    """A model folder of this test's own (retraining writes to it)."""
+    path = tmp_path / "models"
+    ensure_default_model(path)
+    app.config["MODEL_DIR"] = str(path)
+    scoring.forget_scorers()
+    yield path
+    scoring.forget_scorers()
+
+
+# Mild phrasing the seed corpus never saw: only the jury can teach the model this network's norm.
+NORM = "go back to the swamp, frogface"
+
+
+def decide(api, jurors, index: int, text: str, decision: str, rule: str | None = None) -> None:
+    api.posts(post_payload(f"p{index}", text))
+    api.reports(report_payload(f"r{index}", f"p{index}", reason=rule or "other"))
+    for juror in jurors:
+        assignment = dealing.deal_next(juror)
+        voting.cast_vote(assignment.case_id, juror, decision, rule if decision == "remove" else None)
+
+
+def test_enough_verdicts_retrain_the_model_and_new_posts_use_it(app, api, make_user, model_dir):
+    app.config["RETRAIN_MIN_VERDICTS"] = 6
+    jurors = [make_user(f"juror{i}") for i in range(3)]
+    before = SklearnScorer.load(model_dir)
+    for i in range(6):
+        decide(api, jurors, i, f"{NORM} number {i}", "remove", "harassment")
+    # The sixth verdict queued the training job, which ran inline: a new current model.
+    after = SklearnScorer.load(model_dir)
+    assert after.version != before.version and after.name == training.SITE_MODEL_NAME
+    assert after.metadata["metrics"]["verdicts"] == 6
+    assert "model_trained" in set(db.session.scalars(select(AuditEvent.event_type)))
+    assert after.score([NORM])[0]["insult"] > before.score([NORM])[0]["insult"]
+    # New posts are scored with the new version, and say so.
+    api.posts(post_payload("later", f"{NORM} again"))
+    assert db.session.scalar(select(Score.model_version).order_by(Score.id.desc())) == after.version
+    # Not due again until enough further verdicts arrive.
+    assert training.retrain() is None
+
+
+def test_few_verdicts_do_not_retrain(app, api, make_user, model_dir):
+    app.config["RETRAIN_MIN_VERDICTS"] = 50
+    jurors = [make_user(f"juror{i}") for i in range(3)]
+    before = (Path(model_dir) / "CURRENT").read_text()
+    decide(api, jurors, 0, "hello there", "keep")
+    assert (Path(model_dir) / "CURRENT").read_text() == before
+    assert training.retraining_due() is False
+
+
+def test_verdict_examples_map_rules_to_labels(app, api, make_user, model_dir):
+    app.config["RETRAIN_MIN_VERDICTS"] = 1000
+    jurors = [make_user(f"juror{i}") for i in range(3)]
+    decide(api, jurors, 0, "I will find you", "remove", "violence_threat")
+    decide(api, jurors, 1, "buy followers", "remove", "spam")
+    decide(api, jurors, 2, "nice day", "keep")
+    texts, rows = training.verdict_examples()
+    assert texts == ["I will find you", "nice day"]  # the spam removal teaches nothing about toxicity
+    assert rows[0]["threat"] == 1 and rows[0]["toxicity"] == 1 and rows[0]["insult"] == 0
+    assert set(rows[1].values()) == {0}
+
+
+def test_a_lead_can_start_retraining(app, client, auth, make_user, model_dir):
+    make_user("juror0")
+    make_user("boss", role="lead")
+    before = (Path(model_dir) / "CURRENT").read_text()
+    auth.login("juror0")
+    assert client.post("/lead/retrain").status_code == 403
+    auth.logout()
+    auth.login("boss")
+    assert client.post("/lead/retrain").status_code == 302
+    assert (Path(model_dir) / "CURRENT").read_text() != before

@@ -1,0 +1,110 @@
+"""Retrain the site's scikit-learn model from the jury's own verdicts, so it learns this network's norms."""
+from __future__ import annotations
+
+import json
+import logging
+import re
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import func, select
+
+import audit
+from jury.extensions import db
+from models import Case, Post, Verdict
+from triage import jobs
+
+log = logging.getLogger(__name__)
+
+SITE_MODEL_NAME = "sklearn-site"
+# What a removal under each rule teaches each label. Spam, illegal and "other" removals say
+# nothing about toxicity, so they are left out rather than taught as non-toxic.
+RULE_LABELS = {
+    "violence_threat": ("toxicity", "threat", "severe_toxicity"),
+    "hate": ("toxicity", "identity_attack"),
+    "harassment": ("toxicity", "insult"),
+    "sexual": ("toxicity", "obscene"),
+    "self_harm": ("toxicity",),
+}
+_VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+# Verdicts are few next to the seed corpus at first; repeating them lets them count.
+VERDICT_WEIGHT = 3
+
+
+def verdict_examples() -> tuple[list[str], list[dict[str, int]]]:
+    """(texts, label rows) from decided cases: kept posts are negatives, removals teach their rule's labels."""
+    from classifiers import LABELS
+
+    rows = db.session.execute(
+        select(Post.text, Verdict.outcome, Verdict.rule).join(Case, Case.id == Verdict.case_id)
+        .join(Post, Post.id == Case.post_id).order_by(Verdict.id)
+    ).all()
+    texts, labels = [], []
+    for text, outcome, rule in rows:
+        if outcome == "remove" and rule not in RULE_LABELS:
+            continue
+        positive = RULE_LABELS.get(rule, ()) if outcome == "remove" else ()
+        texts.append(text)
+        labels.append({label: int(label in positive) for label in LABELS})
+    return texts, labels
+
+
+def verdict_count() -> int:
+    """Verdicts decided so far."""
+    return db.session.scalar(select(func.count()).select_from(Verdict)) or 0
+
+
+def verdicts_in_current_model() -> int:
+    """How many verdicts the model in use was trained on (0 for the seed or a CSV-trained model).
+
+    Reads the small metadata file only: this runs after every verdict, in web processes too.
+    """
+    root = Path(current_app.config["MODEL_DIR"])
+    try:
+        version = (root / "CURRENT").read_text().strip()
+        if not _VERSION_RE.match(version):
+            return 0
+        metadata = json.loads((root / version / "metadata.json").read_text())
+    except (OSError, ValueError):
+        return 0
+    return int((metadata.get("metrics") or {}).get("verdicts", 0))
+
+
+def retraining_due() -> bool:
+    """Whether enough verdicts arrived since the model in use was trained."""
+    if current_app.config["SCORER"] != "sklearn":
+        return False
+    return verdict_count() - verdicts_in_current_model() >= current_app.config["RETRAIN_MIN_VERDICTS"]
+
+
+def schedule_if_due() -> bool:
+    """Queue a retraining job (after the commit) when enough new verdicts exist."""
+    from triage import tasks
+
+    if retraining_due():
+        jobs.defer("training", tasks.retrain_model, False)
+        return True
+    return False
+
+
+def retrain(force: bool = False, actor: str = "system") -> str | None:
+    """Train a new site model on the seed corpus plus the verdicts, make it current; returns its version."""
+    from classifiers import SklearnScorer
+    from classifiers.seed_corpus import seed_corpus
+    from triage import scoring
+
+    if not force and not retraining_due():
+        return None
+    texts, rows = seed_corpus()
+    verdict_texts, verdict_rows = verdict_examples()
+    texts = list(texts) + verdict_texts * VERDICT_WEIGHT
+    rows = list(rows) + verdict_rows * VERDICT_WEIGHT
+    scorer = SklearnScorer.train(texts, rows, name=SITE_MODEL_NAME)
+    model_dir = Path(current_app.config["MODEL_DIR"])
+    scorer.save(model_dir, metrics={"verdicts": verdict_count(), "verdict_rows": len(verdict_rows)})
+    scoring.forget_scorers()
+    audit.record(db.session, "model_trained", "model", scorer.version,
+                 {"name": scorer.name, "verdict_rows": len(verdict_rows), "rows": len(texts)}, actor=actor)
+    jobs.commit()
+    log.info("trained %s %s on %d verdicts", scorer.name, scorer.version, len(verdict_rows))
+    return scorer.version
