@@ -22,8 +22,8 @@ __all__ = [
 
 DEFAULT_MODEL_NAME = "sklearn-seed"
 # Kinds that are planned but not shipped yet get a clearer error than a typo does.
-_PLANNED_KINDS = ("detoxify", "ensemble")
-_KINDS = ("sklearn",)
+_PLANNED_KINDS = ("ensemble",)
+_KINDS = ("sklearn", "detoxify")
 
 
 def ensure_default_model(model_dir: str | os.PathLike[str]) -> SklearnScorer:
@@ -44,6 +44,11 @@ def load_scorer(kind: str, model_dir: str | os.PathLike[str]) -> Scorer:
     normalised = kind.strip().lower() if isinstance(kind, str) else kind
     if normalised == "sklearn":
         return ensure_default_model(model_dir)
+    if normalised == "detoxify":
+        # Imported here: torch and transformers take seconds to import and only this kind needs them.
+        from .detoxify_model import load_detoxify
+
+        return load_detoxify(model_dir)
     if normalised in _PLANNED_KINDS:
         raise ScorerError(f"scorer kind {kind!r} is not available yet; available: {', '.join(_KINDS)}")
     raise ScorerError(f"unknown scorer kind {kind!r}; available: {', '.join(_KINDS)}")

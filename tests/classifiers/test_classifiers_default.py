@@ -62,10 +62,16 @@ def test_load_scorer_sklearn(default_model_dir: Path) -> None:
     assert isinstance(scorer, SklearnScorer) and isinstance(scorer, Scorer)
 
 
-@pytest.mark.parametrize("kind", ["detoxify", "ensemble"])
-def test_load_scorer_planned_kinds_are_not_available_yet(kind: str, tmp_path: Path) -> None:
+def test_load_scorer_planned_kinds_are_not_available_yet(tmp_path: Path) -> None:
     with pytest.raises(ScorerError, match="not available yet"):
-        load_scorer(kind, tmp_path)
+        load_scorer("ensemble", tmp_path)
+
+
+def test_load_scorer_detoxify_needs_a_description(tmp_path: Path) -> None:
+    from classifiers.base import ModelNotFoundError
+
+    with pytest.raises(ModelNotFoundError, match="detoxify.json is missing"):
+        load_scorer("detoxify", tmp_path)
 
 
 def test_load_scorer_unknown_kind(tmp_path: Path) -> None:
