@@ -42,10 +42,10 @@ if str(ROOT) not in sys.path:
 # Everything the model needs is written locally; nothing may be fetched.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-import torch  # after the path fix on purpose
-import transformers
+import torch  # noqa: E402 - after HF_HUB_OFFLINE is set, on purpose
+import transformers  # noqa: E402
 
-from classifiers.detoxify_model import DetoxifyScorer
+from classifiers.detoxify_model import DetoxifyScorer  # noqa: E402
 
 VOCAB_SIZE = 30_000
 SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
