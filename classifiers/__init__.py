@@ -16,14 +16,16 @@ __all__ = [
     "ScorerError",
     "SklearnScorer",
     "ensure_default_model",
+    "load_raw_scorer",
     "load_scorer",
     "prepare_text",
 ]
 
 DEFAULT_MODEL_NAME = "sklearn-seed"
 # Kinds that are planned but not shipped yet get a clearer error than a typo does.
-_PLANNED_KINDS = ("ensemble",)
-_KINDS = ("sklearn", "detoxify")
+_KINDS = ("sklearn", "detoxify", "ensemble")
+# The ensemble's model for posts not in English: a second detoxify folder (e.g. the multilingual model).
+MULTILINGUAL_DIR = "detoxify-multilingual"
 
 
 def ensure_default_model(model_dir: str | os.PathLike[str]) -> SklearnScorer:
@@ -39,16 +41,29 @@ def ensure_default_model(model_dir: str | os.PathLike[str]) -> SklearnScorer:
     return SklearnScorer.load(root)
 
 
-def load_scorer(kind: str, model_dir: str | os.PathLike[str]) -> Scorer:
-    """Return the scorer of the given kind, backed by models in model_dir."""
+def load_raw_scorer(kind: str, model_dir: str | os.PathLike[str]) -> Scorer:
+    """The scorer of the given kind, without calibration (what a calibration is fitted on)."""
     normalised = kind.strip().lower() if isinstance(kind, str) else kind
     if normalised == "sklearn":
         return ensure_default_model(model_dir)
-    if normalised == "detoxify":
-        # Imported here: torch and transformers take seconds to import and only this kind needs them.
+    if normalised in ("detoxify", "ensemble"):
+        # Imported here: torch and transformers take seconds to import and only these kinds need them.
         from .detoxify_model import load_detoxify
 
-        return load_detoxify(model_dir)
-    if normalised in _PLANNED_KINDS:
-        raise ScorerError(f"scorer kind {kind!r} is not available yet; available: {', '.join(_KINDS)}")
+        detoxify = load_detoxify(model_dir)
+        if normalised == "detoxify":
+            return detoxify
+        from .ensemble import EnsembleScorer
+
+        multilingual = None
+        if (Path(model_dir) / MULTILINGUAL_DIR).is_dir():
+            multilingual = load_detoxify(model_dir, folder_name=MULTILINGUAL_DIR)
+        return EnsembleScorer(ensure_default_model(model_dir), detoxify, multilingual)
     raise ScorerError(f"unknown scorer kind {kind!r}; available: {', '.join(_KINDS)}")
+
+
+def load_scorer(kind: str, model_dir: str | os.PathLike[str]) -> Scorer:
+    """Return the scorer of the given kind, backed by models in model_dir, calibrated when a calibration fits it."""
+    from .calibration import with_calibration
+
+    return with_calibration(load_raw_scorer(kind, model_dir), model_dir)

@@ -302,19 +302,23 @@ def load_detoxify(
     device: str | None = None,
     *,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    folder_name: str = DETOXIFY_DIR,
 ) -> DetoxifyScorer:
-    """Load the detoxify model described by model_dir/detoxify/detoxify.json; only files inside that folder are read."""
+    """Load the detoxify model described by model_dir/<folder_name>/detoxify.json; only files inside it are read.
+
+    The ensemble keeps its multilingual model in a second folder (`detoxify-multilingual`).
+    """
     root = Path(model_dir)
     if not root.is_dir():
         raise ModelNotFoundError(f"model directory {root} does not exist")
     base = root.resolve()
-    folder = (base / DETOXIFY_DIR).resolve()
+    folder = (base / folder_name).resolve()
     if not folder.is_relative_to(base) or folder == base:
-        raise ScorerError(f"{root / DETOXIFY_DIR} resolves outside {root}; refusing it")
+        raise ScorerError(f"{root / folder_name} resolves outside {root}; refusing it")
     spec_path = folder / SPEC_FILE
     if not spec_path.is_file():
         raise ModelNotFoundError(
-            f"no detoxify model configured: {root / DETOXIFY_DIR / SPEC_FILE} is missing; write "
+            f"no detoxify model configured: {root / folder_name / SPEC_FILE} is missing; write "
             '{"published": "original"} or {"checkpoint": "<file>", "config_dir": "<folder>"} there'
         )
     spec = _read_spec(spec_path)

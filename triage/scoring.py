@@ -26,11 +26,18 @@ SCORED_CHARS = 10_000
 
 
 def _current_version(model_dir: str) -> str:
-    """The version MODEL_DIR/CURRENT names (empty if none): a retrained model is picked up by every worker."""
+    """What MODEL_DIR/CURRENT names, and when the calibration last changed: a retrained or
+    recalibrated model is picked up by every worker at its next job."""
+    root = Path(model_dir)
     try:
-        return (Path(model_dir) / "CURRENT").read_text().strip()
+        version = (root / "CURRENT").read_text().strip()
     except OSError:
-        return ""
+        version = ""
+    try:
+        calibrated = str((root / "calibration.json").stat().st_mtime_ns)
+    except OSError:
+        calibrated = ""
+    return f"{version}/{calibrated}"
 
 
 def forget_scorers() -> None:

@@ -107,4 +107,31 @@ def retrain(force: bool = False, actor: str = "system") -> str | None:
                  {"name": scorer.name, "verdict_rows": len(verdict_rows), "rows": len(texts)}, actor=actor)
     jobs.commit()
     log.info("trained %s %s on %d verdicts", scorer.name, scorer.version, len(verdict_rows))
+    calibrate(actor=actor)
     return scorer.version
+
+
+def calibrate(actor: str = "system") -> str | None:
+    """Fit the configured scorer's per-label calibration on the verdicts; returns its version, or None.
+
+    With the sklearn scorer the verdicts are also its training data, so this calibration is
+    in-sample and somewhat optimistic; it still corrects the seed model's over- or under-confidence.
+    """
+    from classifiers import LABELS, load_raw_scorer
+    from classifiers.calibration import MIN_EXAMPLES, fit_calibration
+    from triage import scoring
+
+    texts, rows = verdict_examples()
+    if len(texts) < MIN_EXAMPLES:
+        return None
+    config = current_app.config
+    scorer = load_raw_scorer(config["SCORER"], config["MODEL_DIR"])
+    calibration = fit_calibration(f"{scorer.name}:{scorer.version}", scorer.score(texts), rows, LABELS,
+                                  min_examples=MIN_EXAMPLES)
+    calibration.save(config["MODEL_DIR"])
+    scoring.forget_scorers()
+    audit.record(db.session, "model_calibrated", "model", calibration.version,
+                 {"scorer": calibration.scorer, "examples": calibration.examples,
+                  "labels": sorted(calibration.maps)}, actor=actor)
+    jobs.commit()
+    return calibration.version

@@ -62,8 +62,10 @@ def test_load_scorer_sklearn(default_model_dir: Path) -> None:
     assert isinstance(scorer, SklearnScorer) and isinstance(scorer, Scorer)
 
 
-def test_load_scorer_planned_kinds_are_not_available_yet(tmp_path: Path) -> None:
-    with pytest.raises(ScorerError, match="not available yet"):
+def test_load_scorer_ensemble_needs_detoxify(tmp_path: Path) -> None:
+    from classifiers.base import ModelNotFoundError
+
+    with pytest.raises(ModelNotFoundError, match="detoxify.json is missing"):
         load_scorer("ensemble", tmp_path)
 
 

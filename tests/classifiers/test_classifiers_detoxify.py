@@ -483,3 +483,27 @@ def test_published_model_without_network_fails_quickly_and_clearly(
     assert "'original'" in message
     assert "could not be downloaded" in message
     assert "from_checkpoint" in message and "detoxify.json" in message
+
+
+def test_the_ensemble_combines_detoxify_with_the_site_model(tiny: SimpleNamespace, tmp_path: Path) -> None:
+    import shutil
+
+    from classifiers import load_scorer
+    from classifiers.ensemble import EnsembleScorer
+
+    model_dir = tmp_path / "models"
+    shutil.copytree(tiny.folder, model_dir / "detoxify")
+    ensemble = load_scorer("ensemble", model_dir)
+    assert isinstance(ensemble, EnsembleScorer) and ensemble.multilingual is None
+    texts = ["I will hurt you tonight", "lovely weather"]
+    site = ensemble.site.score(texts)
+    general = ensemble.detoxify.score(texts)
+    combined = ensemble.score(texts)
+    for s, g, c in zip(site, general, combined, strict=True):
+        assert c["toxicity"] == pytest.approx((s["toxicity"] + g["toxicity"]) / 2, abs=1e-6)
+    # With a multilingual folder, French posts go to it (and English ones do not).
+    shutil.copytree(tiny.folder, model_dir / "detoxify-multilingual")
+    routed = load_scorer("ensemble", model_dir)
+    assert routed.multilingual is not None and routed.version != ensemble.version
+    assert routed._route(["Je vais te retrouver ce soir, tu vas voir.", "I will find you tonight, you will see."]) \
+        == [True, False]

@@ -87,3 +87,18 @@ def test_a_lead_can_start_retraining(app, client, auth, make_user, model_dir):
     auth.login("boss")
     assert client.post("/lead/retrain").status_code == 302
     assert (Path(model_dir) / "CURRENT").read_text() != before
+
+
+def test_retraining_also_calibrates_and_scores_say_so(app, api, make_user, model_dir, monkeypatch):
+    monkeypatch.setattr("classifiers.calibration.MIN_EXAMPLES", 6)
+    app.config["RETRAIN_MIN_VERDICTS"] = 8
+    jurors = [make_user(f"juror{i}") for i in range(3)]
+    for i in range(4):
+        decide(api, jurors, i, f"{NORM} number {i}", "remove", "harassment")
+    for i in range(4, 8):
+        decide(api, jurors, i, f"a perfectly pleasant remark number {i}", "keep")
+    assert (Path(model_dir) / "calibration.json").exists()
+    assert "model_calibrated" in set(db.session.scalars(select(AuditEvent.event_type)))
+    api.posts(post_payload("later", "another pleasant remark"))
+    name = db.session.scalar(select(Score.model_name).order_by(Score.id.desc()))
+    assert name == f"{training.SITE_MODEL_NAME}+calibrated"
