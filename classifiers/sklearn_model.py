@@ -51,6 +51,16 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "max_chars": DEFAULT_MAX_CHARS,
 }
 
+# Accepted by train() but stored only when they differ from these defaults, so
+# models trained without them keep their version. strip_accents: "unicode",
+# "ascii" or None (keep accents, better for French). nb_weighting: scale the
+# features by each label's naive-Bayes log-count ratio before its regression
+# (NB-LR, Wang & Manning 2012).
+OPTIONAL_PARAMS: dict[str, Any] = {
+    "strip_accents": "unicode",
+    "nb_weighting": False,
+}
+
 # A label is either a fitted classifier or, when training saw a single class,
 # the constant probability it predicts.
 Head: TypeAlias = LogisticRegression | float
@@ -118,9 +128,7 @@ class SklearnScorer:
             if np.unique(y).size == 1:
                 heads[label] = float(y[0])
             else:
-                heads[label] = LogisticRegression(
-                    C=merged["C"], class_weight="balanced", max_iter=merged["max_iter"]
-                ).fit(matrix, y)
+                heads[label] = _fit_head(matrix, y, merged)
 
         data_sha256 = _data_digest(cleaned, targets)
         version = _version_for(name, labels, merged, data_sha256)
@@ -258,11 +266,36 @@ def _check_labels(labels: Sequence[str]) -> tuple[str, ...]:
 
 
 def _merge_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
-    unknown = sorted(set(params or {}) - set(DEFAULT_PARAMS))
+    known = set(DEFAULT_PARAMS) | set(OPTIONAL_PARAMS)
+    unknown = sorted(set(params or {}) - known)
     if unknown:
-        raise ScorerError(f"unknown parameter(s) {unknown}; known: {sorted(DEFAULT_PARAMS)}")
+        raise ScorerError(f"unknown parameter(s) {unknown}; known: {sorted(known)}")
+    given = dict(params or {})
+    if given.get("strip_accents", "unicode") not in ("unicode", "ascii", None):
+        raise ScorerError(f"strip_accents must be 'unicode', 'ascii' or None, got {given['strip_accents']!r}")
+    if not isinstance(given.get("nb_weighting", False), bool):
+        raise ScorerError(f"nb_weighting must be true or false, got {given['nb_weighting']!r}")
+    for name, default in OPTIONAL_PARAMS.items():
+        if name in given and given[name] == default:
+            del given[name]
     # The JSON round trip makes tuples and lists hash (and store) identically.
-    return json.loads(json.dumps({**DEFAULT_PARAMS, **(params or {})}, sort_keys=True))
+    return json.loads(json.dumps({**DEFAULT_PARAMS, **given}, sort_keys=True))
+
+
+def _fit_head(matrix: Any, y: np.ndarray, params: Mapping[str, Any]) -> LogisticRegression:
+    """Fit one label's logistic regression, NB-weighted when the params ask for it."""
+    model = LogisticRegression(C=params["C"], class_weight="balanced", max_iter=params["max_iter"])
+    if not params.get("nb_weighting", OPTIONAL_PARAMS["nb_weighting"]):
+        return model.fit(matrix, y)
+    # Smoothed log ratio of each feature's share of the positive vs the negative mass.
+    positive = np.asarray(matrix[y == 1].sum(axis=0), dtype=np.float64).ravel() + 1.0
+    negative = np.asarray(matrix[y == 0].sum(axis=0), dtype=np.float64).ravel() + 1.0
+    ratio = np.log((positive / positive.sum()) / (negative / negative.sum()))
+    model.fit(matrix.multiply(ratio).tocsr(), y)
+    # (x * r) . w == x . (r * w): folding the ratio into the weights leaves a plain
+    # regression on the raw features, so scoring and the saved format are unchanged.
+    model.coef_ = model.coef_ * ratio
+    return model
 
 
 def _label_column(rows: Sequence[Mapping[str, int]], label: str) -> np.ndarray:
@@ -279,7 +312,12 @@ def _label_column(rows: Sequence[Mapping[str, int]], label: str) -> np.ndarray:
 
 
 def _build_features(params: Mapping[str, Any]) -> FeatureUnion:
-    common = {"sublinear_tf": True, "min_df": params["min_df"], "strip_accents": "unicode", "dtype": np.float32}
+    common = {
+        "sublinear_tf": True,
+        "min_df": params["min_df"],
+        "strip_accents": params.get("strip_accents", OPTIONAL_PARAMS["strip_accents"]),
+        "dtype": np.float32,
+    }
     return FeatureUnion(
         [
             (

@@ -98,5 +98,7 @@ def audit_verify_command() -> None:
 
 def register(app: Flask) -> None:
     """Attach the commands to the app."""
-    for command in (users_cli, audit_cli, worker_command, sweep_command, demo_command):
+    from jury.cli_classifiers import classifiers_cli
+
+    for command in (users_cli, audit_cli, classifiers_cli, worker_command, sweep_command, demo_command):
         app.cli.add_command(command)

@@ -32,15 +32,21 @@ VERDICT_WEIGHT = 3
 
 
 def verdict_examples() -> tuple[list[str], list[dict[str, int]]]:
-    """(texts, label rows) from decided cases: kept posts are negatives, removals teach their rule's labels."""
+    """(texts, label rows) from decided cases, the latest verdict per post (an appeal's wins).
+
+    Kept posts are negatives; a removal teaches its rule's labels; removals under rules that say
+    nothing about toxicity (spam, illegal, other) are left out rather than taught as non-toxic.
+    """
     from classifiers import LABELS
 
-    rows = db.session.execute(
-        select(Post.text, Verdict.outcome, Verdict.rule).join(Case, Case.id == Verdict.case_id)
-        .join(Post, Post.id == Case.post_id).order_by(Verdict.id)
-    ).all()
+    latest: dict[int, tuple[str, str, str | None]] = {}
+    for post_id, text, outcome, rule in db.session.execute(
+        select(Post.id, Post.text, Verdict.outcome, Verdict.rule).join(Case, Case.id == Verdict.case_id)
+        .join(Post, Post.id == Case.post_id).order_by(Post.id, Case.review_round, Verdict.decided_at, Verdict.id)
+    ):
+        latest[post_id] = (text, outcome, rule)
     texts, labels = [], []
-    for text, outcome, rule in rows:
+    for text, outcome, rule in latest.values():
         if outcome == "remove" and rule not in RULE_LABELS:
             continue
         positive = RULE_LABELS.get(rule, ()) if outcome == "remove" else ()
