@@ -17,6 +17,7 @@ from triage import jobs
 log = logging.getLogger(__name__)
 
 SITE_MODEL_NAME = "sklearn-site"
+SEED_MODEL_NAME = "sklearn-seed"
 # What a removal under each rule teaches each label. Spam, illegal and "other" removals say
 # nothing about toxicity, so they are left out rather than taught as non-toxic.
 RULE_LABELS = {
@@ -60,25 +61,29 @@ def verdict_count() -> int:
     return db.session.scalar(select(func.count()).select_from(Verdict)) or 0
 
 
-def verdicts_in_current_model() -> int:
-    """How many verdicts the model in use was trained on (0 for the seed or a CSV-trained model).
-
-    Reads the small metadata file only: this runs after every verdict, in web processes too.
-    """
+def _current_metadata() -> dict:
+    """The metadata of the model in use, from its small JSON file (this runs after every verdict)."""
     root = Path(current_app.config["MODEL_DIR"])
     try:
         version = (root / "CURRENT").read_text().strip()
         if not _VERSION_RE.match(version):
-            return 0
-        metadata = json.loads((root / version / "metadata.json").read_text())
+            return {}
+        return json.loads((root / version / "metadata.json").read_text())
     except (OSError, ValueError):
-        return 0
-    return int((metadata.get("metrics") or {}).get("verdicts", 0))
+        return {}
+
+
+def verdicts_in_current_model() -> int:
+    """How many verdicts the model in use was trained on (0 for the seed or a CSV-trained model)."""
+    return int((_current_metadata().get("metrics") or {}).get("verdicts", 0))
 
 
 def retraining_due() -> bool:
     """Whether enough verdicts arrived since the model in use was trained."""
     if current_app.config["SCORER"] != "sklearn":
+        return False
+    # A model a lead trained from a CSV is never replaced behind their back; they retrain by hand.
+    if _current_metadata().get("name", SEED_MODEL_NAME) not in (SEED_MODEL_NAME, SITE_MODEL_NAME):
         return False
     return verdict_count() - verdicts_in_current_model() >= current_app.config["RETRAIN_MIN_VERDICTS"]
 

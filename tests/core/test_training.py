@@ -102,3 +102,15 @@ def test_retraining_also_calibrates_and_scores_say_so(app, api, make_user, model
     api.posts(post_payload("later", "another pleasant remark"))
     name = db.session.scalar(select(Score.model_name).order_by(Score.id.desc()))
     assert name == f"{training.SITE_MODEL_NAME}+calibrated"
+
+
+def test_a_model_a_lead_trained_from_a_csv_is_not_replaced_automatically(app, api, make_user, model_dir):
+    from classifiers.seed_corpus import seed_corpus
+
+    texts, rows = seed_corpus()
+    SklearnScorer.train(texts[:400], rows[:400], name="sklearn-davidson").save(model_dir)
+    app.config["RETRAIN_MIN_VERDICTS"] = 1
+    jurors = [make_user(f"juror{i}") for i in range(3)]
+    decide(api, jurors, 0, "hello there", "keep")
+    assert SklearnScorer.load(model_dir).name == "sklearn-davidson"
+    assert training.retrain(force=True) is not None  # a lead can still ask for it
