@@ -22,6 +22,9 @@ test: $(STAMP)  ## Run the whole test suite (PostgreSQL and Redis on 127.0.0.1, 
 bench: $(STAMP)  ## Run the speed measurements (PostgreSQL on 127.0.0.1)
 	$(BIN)/python benchmarks/intake.py
 	$(BIN)/python benchmarks/dealing.py
+	$(BIN)/python benchmarks/quality.py
+	$(BIN)/python benchmarks/scoring_sklearn.py
+	$(BIN)/python benchmarks/scoring_detoxify.py
 
 worker: $(STAMP)
 	$(BIN)/flask --app wsgi worker
