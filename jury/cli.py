@@ -48,8 +48,14 @@ def worker_command(burst: bool, queues: tuple[str, ...]) -> None:
     connection = redis_connection()
     if connection is None:
         raise click.ClickException("REDIS_URL is not set: without Redis, jobs run inline and need no worker")
-    # Load the model once here so every forked job process inherits it instead of reloading.
-    get_scorer()
+    from classifiers import ScorerError
+
+    # Load the model once here so every forked job process inherits it instead of reloading,
+    # and so a missing or unreadable model stops the worker at start-up, not at the first post.
+    try:
+        get_scorer()
+    except ScorerError as error:
+        raise click.ClickException(f"cannot load the {current_app.config['SCORER']} scorer: {error}") from None
     Worker(list(queues or QUEUES), connection=connection).work(burst=burst)
 
 

@@ -103,3 +103,10 @@ def test_the_demo_command_serves_and_delivers_to_its_sandbox(tmp_path):
         demo.terminate()
         output = demo.communicate(timeout=10)[0]
     assert "lead" in output and "juror3" in output
+
+
+def test_worker_refuses_to_start_without_a_loadable_model(runner, app, tmp_path):
+    app.config.update(REDIS_URL="redis://127.0.0.1:1/0", SCORER="detoxify", MODEL_DIR=str(tmp_path))
+    result = runner.invoke(args=["worker", "--burst"])
+    assert result.exit_code != 0 and "cannot load the detoxify scorer" in result.output
+    assert "detoxify.json is missing" in result.output
