@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 # Same names as detoxify's outputs, so scorers stay interchangeable.
@@ -35,3 +37,12 @@ class Scorer(Protocol):
     def score(self, texts: Sequence[str]) -> list[dict[str, float]]:
         """Return one {label: probability in [0, 1]} dict per text, with every label present."""
         ...
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file, read in 1 MiB chunks (model files can be hundreds of MB)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -29,7 +29,6 @@ and a missing dependency surfaces as a ScorerError.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import logging
@@ -43,7 +42,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from .base import LABELS, ModelNotFoundError, ScorerError
+from .base import LABELS, ModelNotFoundError, ScorerError, file_sha256
 from .text import DEFAULT_MAX_CHARS, prepare_text
 
 log = logging.getLogger(__name__)
@@ -199,7 +198,7 @@ class DetoxifyScorer:
         device = _resolve_device(torch, device)
 
         try:
-            version = _file_sha256(path)[:12]
+            version = file_sha256(path)[:12]
         except OSError as exc:
             raise ScorerError(f"cannot read detoxify checkpoint {path}: {exc}") from exc
         # Checked here, before detoxify builds anything, so a bad file fails with a clear
@@ -380,12 +379,6 @@ def _short(exc: BaseException, limit: int = 400) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _read_checkpoint(torch: ModuleType, path: Path) -> Any:

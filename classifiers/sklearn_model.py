@@ -27,7 +27,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion
 
-from .base import LABELS, ModelNotFoundError, ScorerError
+from .base import LABELS, ModelNotFoundError, ScorerError, file_sha256
 from .text import DEFAULT_MAX_CHARS, prepare_text
 
 # Bump when the layout of model.joblib changes, so old files are refused cleanly.
@@ -199,7 +199,7 @@ class SklearnScorer:
         model_path = target / MODEL_FILE
         _atomic_write(model_path, lambda fh: joblib.dump(payload, fh, compress=3))
 
-        metadata = {**self.metadata, **extra, "model_sha256": _file_sha256(model_path)}
+        metadata = {**self.metadata, **extra, "model_sha256": file_sha256(model_path)}
         text = json.dumps(metadata, indent=2, sort_keys=True) + "\n"
         _atomic_write(target / METADATA_FILE, lambda fh: fh.write(text.encode("utf-8")))
         # CURRENT moves last, so readers never see a version that is half written.
@@ -230,7 +230,7 @@ class SklearnScorer:
         metadata = _read_metadata(metadata_path, version)
         # joblib files are pickles: check the bytes are the ones save() wrote
         # before letting them execute anything.
-        if _file_sha256(model_path) != metadata.get("model_sha256"):
+        if file_sha256(model_path) != metadata.get("model_sha256"):
             raise ScorerError(
                 f"{model_path} does not match the checksum in {METADATA_FILE}; "
                 "the file is corrupt or was replaced, refusing to load it"
@@ -403,12 +403,6 @@ def _check_payload(payload: Any, metadata: Mapping[str, Any], where: Path) -> tu
     return tuple(labels)
 
 
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _atomic_write(path: Path, write: Any) -> None:

@@ -5,7 +5,6 @@ scikit-learn is imported inside the commands: registering them must not slow eve
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import sys
 from contextlib import contextmanager
@@ -112,12 +111,12 @@ def _progressbar(length: int, label: str):
     return click.progressbar(length=length, label=label, file=sys.stderr, show_pos=True)
 
 
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+
+
+def _csv_sha256(path: Path) -> str:
+    from classifiers.base import file_sha256  # here: importing classifiers loads scikit-learn
+
+    return file_sha256(path)
 
 
 def _headline(labels: dict[str, Any]) -> str:
@@ -151,7 +150,7 @@ def train_command(csv_path, text_column, label_column, positive, negative, forma
         texts, rows = data = _load_data(csv_path, text_column, label_column, positive, negative, format_name, sep)
         labels = tuple(data.summary["label_columns"])
         metrics: dict[str, Any] = {
-            "source": {**data.summary, "sha256": _file_sha256(csv_path)},
+            "source": {**data.summary, "sha256": _csv_sha256(csv_path)},
             "preset": preset,
             "params_given": params,
         }
