@@ -450,3 +450,21 @@ def clean_up(app, args) -> None:
             drop_database(args.pg, args.db_name)
     with best_effort("flush Redis"):
         flush_redis(args.redis)
+
+
+def start(args):
+    """Create and migrate the bench database and flush Redis; returns (environment, app).
+
+    On failure everything made so far is cleaned up before the error propagates.
+    """
+    db_url = create_database(args.pg, args.db_name)
+    env = app_environment(db_url, args.redis)
+    app = None
+    try:
+        flush_redis(args.redis)
+        app = build_app(env)
+        migrate(app)
+    except BaseException:
+        clean_up(app, args)
+        raise
+    return env, app

@@ -447,13 +447,9 @@ def run(args: argparse.Namespace) -> tuple[dict, bool]:
     """The whole benchmark; returns (result, checks passed)."""
     rng = random.Random(args.seed)
     load_before = common.load_average()
-    db_url = common.create_database(args.pg, args.db_name)
-    env = common.app_environment(db_url, args.redis)
-    app = None
+    env, app = common.start(args)
+    db_url = env["DATABASE_URL"]
     try:
-        common.flush_redis(args.redis)
-        app = common.build_app(env)
-        common.migrate(app)
         common.progress(f"seeding {args.cases} open cases")
         seeded = seed(db_url, args.cases, rng)
         common.progress(f"seeded in {seeded['seconds']} s; creating {args.jurors} jurors")

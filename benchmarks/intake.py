@@ -163,13 +163,9 @@ def run(args: argparse.Namespace) -> dict:
     """The whole benchmark; returns the result mapping."""
     rng = random.Random(args.seed)
     load_before = common.load_average()
-    db_url = common.create_database(args.pg, args.db_name)
-    env = common.app_environment(db_url, args.redis)
-    app = None
+    env, app = common.start(args)
+    db_url = env["DATABASE_URL"]
     try:
-        common.flush_redis(args.redis)
-        app = common.build_app(env)
-        common.migrate(app)
         common.dispose(app)
 
         rounds = []

@@ -37,6 +37,18 @@ def service_missing(what: str, error: Exception) -> None:
     pytest.skip(message)
 
 
+def shared_file(*parts: str) -> Path:
+    """A file of the labelled data sets (`../shared/data`, or JURY_SHARED_DATA); skip when absent.
+
+    The data is never copied into the project, so on a machine without it these tests skip.
+    """
+    root = Path(os.environ.get("JURY_SHARED_DATA") or ROOT.parent / "shared" / "data")
+    path = root.joinpath(*parts)
+    if not path.is_file():
+        pytest.skip(f"labelled data not found at {path}")
+    return path
+
+
 def base_config(tmp_path: Path, **extra) -> dict:
     """Settings every test app shares; each test gets its own model dir copy."""
     config = {

@@ -3,27 +3,17 @@
 from __future__ import annotations
 
 import csv
-import os
-from pathlib import Path
 
 import numpy as np
-import pytest
 from sklearn.metrics import roc_auc_score
 
 from classifiers import SklearnScorer
+from tests.conftest import shared_file
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def _davidson_csv() -> Path:
-    shared = os.environ.get("JURY_SHARED_DATA") or REPO_ROOT.parent / "shared" / "data"
-    return Path(shared) / "davidson-hate-offensive" / "labeled_data.csv"
 
 
 def test_toxicity_auc_on_davidson() -> None:
-    path = _davidson_csv()
-    if not path.is_file():
-        pytest.skip(f"Davidson data not found at {path}")
+    path = shared_file("davidson-hate-offensive", "labeled_data.csv")
     # Tweets contain newlines inside quoted fields, hence the csv module.
     with path.open(newline="", encoding="utf-8") as fh:
         rows = [(row["tweet"], int(row["class"] in ("0", "1"))) for row in csv.DictReader(fh)]

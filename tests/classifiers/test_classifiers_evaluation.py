@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import random
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
 
+from tests.conftest import shared_file
 from classifiers import ScorerError, SklearnScorer
 from classifiers.datasets import load_labelled_csv
 from classifiers.evaluation import (
@@ -21,7 +21,6 @@ from classifiers.evaluation import (
     holdout_split,
 )
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 GOOD = ["lovely", "thanks", "great", "sunny", "friendly", "kind", "delicious", "welcome", "congrats", "cheerful"]
 BAD = ["idiot", "moron", "trash", "pathetic", "loser", "scum", "stupid", "worthless", "filthy", "clown"]
 FILLER = ["the", "a", "today", "really", "post", "about", "this", "that", "people", "we"]
@@ -209,13 +208,6 @@ def test_presets_are_valid_params(tiny_corpus) -> None:
 # -- real data, when the shared data sets are present ---------------------------------------
 
 
-def shared_file(*parts: str) -> Path:
-    """A file under the shared data folder (JURY_SHARED_DATA overrides where it is); skip if absent."""
-    root = Path(os.environ.get("JURY_SHARED_DATA") or REPO_ROOT.parent / "shared" / "data")
-    path = root.joinpath(*parts)
-    if not path.is_file():
-        pytest.skip(f"labelled data not found at {path}")
-    return path
 
 
 def test_davidson_toxic_vs_neither_five_fold() -> None:

@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import csv
-import os
-from pathlib import Path
 
 import pytest
 
 from classifiers.language import detect_language
+from tests.conftest import shared_file
 
 
 @pytest.mark.parametrize("text,expected", [
@@ -26,10 +25,7 @@ def test_too_little_to_say_is_none(text):
 
 
 def test_mlma_french_tweets_are_mostly_french():
-    root = Path(os.environ.get("JURY_SHARED_DATA", Path(__file__).resolve().parents[2].parent / "shared" / "data"))
-    path = root / "mlma-hate-speech" / "fr_dataset.csv"
-    if not path.exists():
-        pytest.skip("MLMA data not present")
+    path = shared_file("mlma-hate-speech", "fr_dataset.csv")
     with path.open(newline="", encoding="utf-8") as handle:
         texts = [row["tweet"] for row in csv.DictReader(handle)][:500]
     found = [detect_language(text) for text in texts]
