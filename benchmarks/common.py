@@ -176,6 +176,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+ACCESS_LOG_FORMAT = "%(m)s %(U)s %(s)s %(D)s"
+
+
 class Gunicorn:
     """`gunicorn wsgi:app` as a subprocess on a free loopback port; a context manager."""
 
@@ -188,6 +191,9 @@ class Gunicorn:
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
         self.log = tempfile.NamedTemporaryFile(prefix="jury-bench-gunicorn-", suffix=".log", delete=False)
+        # gunicorn's own per-request time (%(D)s, microseconds), so a report can split the
+        # client's wall time into time in the server and time on the wire and in the client.
+        self.access_log = tempfile.NamedTemporaryFile(prefix="jury-bench-access-", suffix=".log", delete=False)
 
     @property
     def command(self) -> list[str]:
@@ -198,7 +204,8 @@ class Gunicorn:
     def start(self, timeout: float = 60.0) -> None:
         """Start the server and wait until /healthz answers 200."""
         argv = [sys.executable, "-m", "gunicorn", "-w", str(self.workers), "--threads", str(self.threads),
-                "-b", f"127.0.0.1:{self.port}", "--log-level", "warning", "--timeout", "120", self.app]
+                "-b", f"127.0.0.1:{self.port}", "--log-level", "warning", "--timeout", "120",
+                "--access-logfile", self.access_log.name, "--access-logformat", ACCESS_LOG_FORMAT, self.app]
         self.process = subprocess.Popen(argv, cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
                                         start_new_session=True)
         deadline = time.monotonic() + timeout
@@ -260,6 +267,22 @@ class Gunicorn:
                 return False
         return True
 
+    def access_log_offset(self) -> int:
+        """The access log's current size: the start or end of a phase's requests."""
+        return Path(self.access_log.name).stat().st_size
+
+    def server_times(self, start: int, end: int | None = None) -> list[tuple[str, str, int, float]]:
+        """(method, path, status, seconds in the server) for requests logged between two offsets."""
+        with open(self.access_log.name, "rb") as handle:
+            handle.seek(start)
+            data = handle.read() if end is None else handle.read(end - start)
+        rows = []
+        for line in data.decode("utf-8", "replace").splitlines():
+            parts = line.split()
+            if len(parts) == 4 and parts[2].isdigit() and parts[3].isdigit():
+                rows.append((parts[0], parts[1], int(parts[2]), int(parts[3]) / 1e6))
+        return rows
+
     def log_tail(self, lines: int = 40) -> str:
         """The end of the server's log (errors show up here)."""
         self.log.flush()
@@ -278,9 +301,10 @@ class Gunicorn:
 
     def __exit__(self, *exc) -> None:
         self.stop()
-        self.log.close()
-        with contextlib.suppress(OSError):
-            os.unlink(self.log.name)
+        for log in (self.log, self.access_log):
+            log.close()
+            with contextlib.suppress(OSError):
+                os.unlink(log.name)
 
 
 @contextlib.contextmanager

@@ -52,6 +52,7 @@ from redis.exceptions import RedisError
 TARGET_P99_MS = 25.0
 PASSWORD = "bench-password-123"
 CASE_PATH = re.compile(r"/cases/(\d+)$")
+VOTE_PATH = re.compile(r"/cases/(\d+)/vote")
 WORDS = ("you", "people", "like", "this", "never", "again", "vote", "city", "police", "tonight", "buy", "now",
          "cheap", "free", "click", "link", "watch", "they", "should", "be", "ashamed", "go", "back", "truth")
 NETWORK_USERS = 20_000  # authors and reporters are drawn from user-1 .. user-20000; jurors are user-1 .. user-J
@@ -276,8 +277,31 @@ class LockSampler:
         return {"samples": self.samples, "average_backends": averages}
 
 
+def request_kind(method: str, path: str) -> str | None:
+    """The benchmark's name for a logged request, or None for requests it does not time."""
+    if method == "POST" and path == "/cases/next":
+        return "next_case"
+    if method == "POST" and VOTE_PATH.fullmatch(path):
+        return "vote"
+    if method == "GET" and CASE_PATH.fullmatch(path):
+        return "case_page"
+    if method == "GET" and path == "/":
+        return "home_page"
+    return None
+
+
+def server_latency(server: common.Gunicorn, start: int, end: int) -> dict:
+    """Latency as gunicorn measured it (request read to response written), by kind of request."""
+    by_kind: dict[str, list[float]] = {}
+    for method, path, _status, seconds in server.server_times(start, end):
+        kind = request_kind(method, path)
+        if kind:
+            by_kind.setdefault(kind, []).append(seconds)
+    return {kind: common.latency_summary(values) for kind, values in sorted(by_kind.items())}
+
+
 def run_phase(jurors: list[Juror], seconds: float, think: tuple[float, float], stagger: float,
-              server_pid: int | None, db_url: str, db_name: str) -> dict:
+              server: common.Gunicorn, db_url: str, db_name: str) -> dict:
     """Every juror loops deal -> case page -> think -> vote -> home page until the time is up."""
     rec = Recorder()
     errors: list[str] = []
@@ -302,6 +326,8 @@ def run_phase(jurors: list[Juror], seconds: float, think: tuple[float, float], s
         except Exception as error:  # noqa: BLE001 - reported, and fails the run below
             errors.append(f"{juror.username}: {type(error).__name__}: {error}")
 
+    server_pid = server.pid
+    log_start = server.access_log_offset()
     cpu_before = common.cpu_snapshot(server_pid, db_name)
     with LockSampler(db_url) as sampler:
         threads = [threading.Thread(target=loop, args=(j,), name=j.username, daemon=True) for j in jurors]
@@ -311,6 +337,8 @@ def run_phase(jurors: list[Juror], seconds: float, think: tuple[float, float], s
             thread.join()
         wall = time.monotonic() - started
     cpu = common.cpu_usage(cpu_before, common.cpu_snapshot(server_pid, db_name), wall)
+    time.sleep(0.2)  # let the workers' access-log lines of the last requests land
+    in_server = server_latency(server, log_start, server.access_log_offset())
     if errors:
         raise common.BenchError(f"{len(errors)} juror threads failed, first: {errors[0]}")
     dealt, voted = rec.counts.get("dealt", 0), rec.counts.get("voted", 0)
@@ -325,6 +353,7 @@ def run_phase(jurors: list[Juror], seconds: float, think: tuple[float, float], s
         "voted_per_s": round(voted / wall, 1),
         "outcomes": dict(sorted(rec.counts.items())),
         "latency": {kind: common.latency_summary(values) for kind, values in rec.latencies.items() if values},
+        "latency_in_server": in_server,
         "cpu": cpu,
         "database_activity": sampler.summary(),
         "_votes": rec.votes,
@@ -340,7 +369,7 @@ def warm_up(server: common.Gunicorn, jurors: list[Juror], seconds: float, db_url
     rounds = []
     spent = 0.0
     while spent < 60 and (spent < seconds or not server.workers_loaded()):
-        figures = run_phase(jurors, 2.0, (0, 0), 0, server.pid, db_url, db_name)
+        figures = run_phase(jurors, 2.0, (0, 0), 0, server, db_url, db_name)
         figures.pop("_votes")
         spent += figures["seconds"]
         rounds.append({"seconds": figures["seconds"], "dealt": figures["dealt"],
@@ -469,11 +498,11 @@ def run(args: argparse.Namespace) -> tuple[dict, bool]:
                 common.progress(f"human pace: {len(jurors)} jurors for {args.human_seconds:g} s "
                                 f"(think {args.think_min:g}-{args.think_max:g} s)")
                 human = run_phase(jurors, args.human_seconds, (args.think_min, args.think_max), args.think_max,
-                                  server.pid, db_url, args.db_name)
+                                  server, db_url, args.db_name)
             flat_jurors = jurors[:args.flat_threads]
             if args.flat_seconds > 0:
                 common.progress(f"flat out: {len(flat_jurors)} jurors for {args.flat_seconds:g} s")
-                flat = run_phase(flat_jurors, args.flat_seconds, (0, 0), 0, server.pid, db_url, args.db_name)
+                flat = run_phase(flat_jurors, args.flat_seconds, (0, 0), 0, server, db_url, args.db_name)
             server_errors = server.error_lines()
             command = server.command
 
