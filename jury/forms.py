@@ -92,4 +92,4 @@ class PeriodForm(FlaskForm):
         csrf = False
 
     start = StringField("From (YYYY-MM-DD)", validators=[DataRequired(), Length(max=10)])
-    end = StringField("To (YYYY-MM-DD, exclusive)", validators=[DataRequired(), Length(max=10)])
+    end = StringField("To (YYYY-MM-DD, included)", validators=[DataRequired(), Length(max=10)])

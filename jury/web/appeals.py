@@ -1,7 +1,7 @@
 """Appeals: the author's page behind a signed link, the relay API, and the lead's sign-off and reports."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -78,17 +78,15 @@ def sign_off(appeal_id: int):
 
 
 def period_from_args() -> tuple[datetime, datetime]:
-    """The ?start=&end= period (UTC days, end exclusive); the last 30 days by default."""
+    """The ?start=&end= period (whole UTC days, both included); the last 30 days by default."""
+    from audit.period import PeriodError, period
+
     today = datetime.now(timezone.utc).date()
     try:
-        start = date.fromisoformat(request.args.get("start") or (today - timedelta(days=30)).isoformat())
-        end = date.fromisoformat(request.args.get("end") or (today + timedelta(days=1)).isoformat())
-    except ValueError:
-        abort(400, "dates are YYYY-MM-DD")
-    if end <= start or (end - start).days > 3700:
-        abort(400, "the period must end after it starts and span at most ten years")
-    as_dt = lambda d: datetime(d.year, d.month, d.day, tzinfo=timezone.utc)  # noqa: E731
-    return as_dt(start), as_dt(end)
+        return period(request.args.get("start") or (today - timedelta(days=29)).isoformat(),
+                      request.args.get("end") or today.isoformat())
+    except PeriodError as error:
+        abort(400, str(error))
 
 
 @bp.get("/lead/reports")
@@ -97,32 +95,38 @@ def reports():
     """Downloads for a period: the app-store report, the transparency summary, statements of reasons."""
     start, end = period_from_args()
     form = PeriodForm(request.args)
-    form.start.data, form.end.data = start.date().isoformat(), end.date().isoformat()
-    return render_template("appeals/reports.html", form=form, start=start.date().isoformat(),
-                           end=end.date().isoformat())
+    last = (end - timedelta(days=1)).date().isoformat()
+    form.start.data, form.end.data = start.date().isoformat(), last
+    return render_template("appeals/reports.html", form=form, start=start.date().isoformat(), end=last)
 
 
 @bp.get("/lead/reports/download/<kind>")
 @lead_required
 def download(kind: str):
     """One export for the period, as a file."""
-    from audit import exports, report, transparency
+    from audit import chain_head, exports, report, transparency
+    from jury.cli_audit import report_options
 
     start, end = period_from_args()
-    stamp = f"{start:%Y%m%d}-{end:%Y%m%d}"
+    stamp = f"{start:%Y%m%d}-{end - timedelta(days=1):%Y%m%d}"
     if kind == "appstore.html":
-        body, mime = report.render_html(db.session, start, end).encode(), "text/html"
+        body, mime = report.render_html(db.session, start, end, **report_options()).encode(), "text/html"
     elif kind == "appstore.pdf":
-        body, mime = report.render_pdf(db.session, start, end), "application/pdf"
+        body, mime = report.render_pdf(db.session, start, end, **report_options()), "application/pdf"
     elif kind in ("transparency.json", "transparency.csv"):
-        summary = transparency.summary(db.session, start, end)
+        summary = transparency.summary(db.session, start, end, scorer=report_options()["scorer"])
         body = (transparency.to_json(summary) if kind.endswith("json") else transparency.to_csv(summary)).encode()
         mime = "application/json" if kind.endswith("json") else "text/csv"
     elif kind in ("statements.csv", "statements.jsonl", "statements-dsa.json"):
         fmt = {"statements.csv": "csv", "statements.jsonl": "jsonl", "statements-dsa.json": "dsa"}[kind]
-        body = exports.export_bytes(db.session, start, end, fmt)
+        try:
+            body = exports.export_bytes(db.session, start, end, fmt)
+        except exports.ExportInvalid as error:
+            abort(500, f"export not produced: {error}")
         mime = {"csv": "text/csv", "jsonl": "application/x-ndjson", "dsa": "application/json"}[fmt]
     else:
         abort(404)
     name = kind.replace(".", f"-{stamp}.", 1)
-    return Response(body, mimetype=mime, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    head_id, head_hash = chain_head(db.session)
+    return Response(body, mimetype=mime, headers={"Content-Disposition": f'attachment; filename="{name}"',
+                                                  "X-Jury-Audit-Head": f"{head_id} {head_hash}"})

@@ -202,7 +202,7 @@ def test_appeal_form_refuses_a_post_without_its_csrf_token(tmp_path, request, ap
     with app.app_context():
         from jury import users
 
-        jurors = [users.create_user(f"j{i}", "correct horse battery", "juror") for i in range(3)]
+        jurors = [users.create_user(f"jj{i}", "correct horse battery", "juror") for i in range(3)]
         verdict = remove_by_panel(Api(app.test_client()), jurors)
         token = appeal_links.make_token(verdict.id)
         client = app.test_client()
