@@ -173,10 +173,14 @@ def validate_statements(payloads: list[dict]) -> list[dict]:
         try:
             checked.append(DsaStatement.model_validate(payload).payload())
         except ValidationError as error:
-            first = error.errors(include_url=False, include_input=False)[0]
-            where = ".".join(str(part) for part in first["loc"]) or "statement"
-            raise ExportInvalid(f"statement {index} ({payload.get('puid', '?')}): {where}: {first['msg']}") from None
+            raise ExportInvalid(f"statement {index} ({payload.get('puid', '?')}): {_first_error(error)}") from None
     return checked
+
+
+def _first_error(error: ValidationError) -> str:
+    """'field: message' of the first rule broken."""
+    first = error.errors(include_url=False, include_input=False)[0]
+    return f"{'.'.join(str(part) for part in first['loc']) or 'statement'}: {first['msg']}"
 
 
 def dsa_statements(session: Session, start: datetime, end: datetime) -> list[dict]:
@@ -188,7 +192,7 @@ def dsa_statements(session: Session, start: datetime, end: datetime) -> list[dic
         try:
             payloads.append(dsa_statement(decision).payload())
         except ValidationError as error:
-            raise ExportInvalid(f"{decision.row['puid']}: {error.errors()[0]['msg']}") from None
+            raise ExportInvalid(f"{decision.row['puid']}: {_first_error(error)}") from None
     return validate_statements(payloads)
 
 
