@@ -87,6 +87,14 @@ def _language(lang: str | None) -> str | None:
     return code.upper() if len(code) == 2 and code.isalpha() else None
 
 
+def _content_date(post: Post) -> str:
+    """When the post was made, as the network says; a date the network cannot mean falls back to receipt."""
+    created = post.created_at
+    if created is None or not (datetime(2000, 1, 1, tzinfo=created.tzinfo) <= created <= post.received_at):
+        created = post.received_at
+    return created.date().isoformat()
+
+
 def decisions(session: Session, start: datetime, end: datetime) -> list[Decision]:
     """Every verdict decided in [start, end), oldest first, with its Art. 17 contents."""
     verdicts = session.scalars(select(Verdict).where(Verdict.decided_at >= start, Verdict.decided_at < end)
@@ -132,7 +140,7 @@ def decisions(session: Session, start: datetime, end: datetime) -> list[Decision
             "rule": rule_code or "", "dsa_category": rule.dsa_category if rule else "",
             "redress": REDRESS if case.origin != "appeal" else REDRESS.split("; ", 1)[1],
             "appeal_state": appeal_of.state if appeal_of else "",
-            "content_date": (post.created_at or post.received_at).date().isoformat(),
+            "content_date": _content_date(post),
             "content_language": _language(post.lang) or "", "policy_version": verdict.policy_version,
             "tally_remove": (verdict.tally or {}).get("remove", 0), "tally_keep": (verdict.tally or {}).get("keep", 0),
         }

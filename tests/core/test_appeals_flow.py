@@ -1,6 +1,7 @@
 """Appeals: signed links, the relay API, a fresh panel, a lead's sign-off, and what reaches the network."""
 from __future__ import annotations
 
+import re
 import time
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -209,6 +210,15 @@ def test_appeal_form_refuses_a_post_without_its_csrf_token(tmp_path, request, ap
         response = client.post(f"/appeal/{token}", data={"statement": "no token"})
         assert response.status_code == 400
         assert db.session.scalar(select(Appeal.id)) is None
+        # The lead's sign-off form too.
+        users.create_user("leadx", "correct horse battery", "lead")
+        appeal = appeals.file_appeal(verdict.id, "author-1", "Wrong.", channel="link", actor="t")
+        login_page = client.get("/login").get_data(as_text=True)
+        csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', login_page).group(1)
+        assert client.post("/login", data={"username": "leadx", "password": "correct horse battery",
+                                           "csrf_token": csrf}).status_code == 302
+        refused = client.post(f"/lead/appeals/{appeal.id}/sign-off", data={"decision": "approve", "reason": "ok"})
+        assert refused.status_code == 400
         db.session.remove()
 
 

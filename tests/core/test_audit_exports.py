@@ -117,11 +117,14 @@ def test_dsa_json_is_valid_and_holds_only_removals_without_personal_data(history
 
 
 def test_an_illegal_content_removal_names_a_legal_ground(app, api, jurors):
-    api.reports(report_payload("r1", "p9", reason="illegal", post=post_payload("p9", "Buy stolen cards here")))
+    # A network clock set to 1970 must not block the export: the date falls back to receipt.
+    api.reports(report_payload("r1", "p9", reason="illegal", post=post_payload(
+        "p9", "Buy stolen cards here", created_at="1970-01-01T00:00:00Z")))
     decide(jurors[:3], "remove", "illegal")
     [statement] = exports.dsa_statements(db.session, utcnow() - timedelta(days=1), utcnow() + timedelta(days=1))
     assert statement["decision_ground"] == "DECISION_GROUND_ILLEGAL_CONTENT"
     assert statement["illegal_content_legal_ground"] and statement["illegal_content_explanation"]
+    assert statement["content_date"] == utcnow().date().isoformat()
 
 
 GOOD = {
