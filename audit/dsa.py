@@ -94,7 +94,7 @@ class DsaStatement(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _rules_across_fields(self) -> "DsaStatement":
+    def _rules_across_fields(self) -> DsaStatement:
         if not any((self.decision_visibility, self.decision_monetary, self.decision_provision,
                     self.decision_account)):
             raise ValueError("at least one of decision_visibility, decision_monetary, decision_provision, "

@@ -112,7 +112,7 @@ def _bucket(value: float) -> str:
 def compute(session: Session, start: datetime, end: datetime, *, scorer: str = "sklearn",
             pseudonym_key: str = "jury") -> Figures:
     """Read every figure for [start, end)."""
-    in_period = lambda column: (column >= start, column < end)  # noqa: E731
+    in_period = lambda column: (column >= start, column < end)
     checked, broken = verify_chain(session)
     head_id, head_hash = chain_head(session)
     policy = session.scalar(select(Policy).order_by(Policy.version.desc()).limit(1))
@@ -121,7 +121,7 @@ def compute(session: Session, start: datetime, end: datetime, *, scorer: str = "
     models_used = {f"{name} {version}": count for name, version, count in session.execute(
         select(Score.model_name, Score.model_version, func.count()).where(*in_period(Score.scored_at))
         .group_by(Score.model_name, Score.model_version).order_by(Score.model_name, Score.model_version))}
-    count = lambda stmt: session.scalar(stmt) or 0  # noqa: E731
+    count = lambda stmt: session.scalar(stmt) or 0
 
     # Reports and how fast their post was decided (the first-instance verdict on it).
     reports = session.execute(select(Report.received_at, Report.reason, Report.post_id)

@@ -1,7 +1,7 @@
 """Reporting periods: whole UTC days, the last one included."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 MAX_DAYS = 3700
 
@@ -21,6 +21,6 @@ def period(first: str | date, last: str | date) -> tuple[datetime, datetime]:
         raise PeriodError("the period ends before it starts")
     if (last_day - first_day).days > MAX_DAYS:
         raise PeriodError(f"a period spans at most {MAX_DAYS} days")
-    start = datetime(first_day.year, first_day.month, first_day.day, tzinfo=timezone.utc)
-    end = datetime(last_day.year, last_day.month, last_day.day, tzinfo=timezone.utc) + timedelta(days=1)
+    start = datetime(first_day.year, first_day.month, first_day.day, tzinfo=UTC)
+    end = datetime(last_day.year, last_day.month, last_day.day, tzinfo=UTC) + timedelta(days=1)
     return start, end

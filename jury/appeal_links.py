@@ -1,7 +1,7 @@
 """Signed, expiring links that let an author appeal a decision without an account."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
@@ -71,7 +71,7 @@ def appeal_url(verdict_id: int, issued_at: float | None = None) -> str:
 
 def read_token(token: str) -> int:
     """The verdict id a token names; raises LinkInvalid or LinkExpired with a clear message."""
-    max_age = (appeal_deadline(datetime.now(timezone.utc)) - datetime.now(timezone.utc)) + timedelta(days=1)
+    max_age = (appeal_deadline(datetime.now(UTC)) - datetime.now(UTC)) + timedelta(days=1)
     try:
         data = _serializer().loads(token[:512], max_age=int(max_age.total_seconds()))
     except SignatureExpired:

@@ -1,7 +1,7 @@
 """Appeals: the author's page behind a signed link, the relay API, and the lead's sign-off and reports."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -81,7 +81,7 @@ def period_from_args() -> tuple[datetime, datetime]:
     """The ?start=&end= period (whole UTC days, both included); the last 30 days by default."""
     from audit.period import PeriodError, period
 
-    today = datetime.now(timezone.utc).date()
+    today = datetime.now(UTC).date()
     try:
         return period(request.args.get("start") or (today - timedelta(days=29)).isoformat(),
                       request.args.get("end") or today.isoformat())

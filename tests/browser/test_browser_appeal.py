@@ -66,7 +66,12 @@ def test_author_appeals_fresh_panel_overturns_lead_signs_off_and_the_network_res
     jury.user("lea", role="lead")
 
     author = new_context().new_page()
-    author.goto(url)
+    # The network shows its author the link that came with the removal.
+    author.goto(jury.url + "/sandbox/")
+    link = author.locator("a.appeal-link")
+    expect(link).to_have_attribute("href", url)
+    link.click()
+    expect(author).to_have_url(url)
     expect(author.get_by_role("heading", name="Appeal a moderation decision")).to_be_visible()
     expect(author.locator("#decision-statement")).to_contain_text("Removed for breaking the rule 'Violence or threats'")
     expect(author.locator("#appeal-post")).to_have_text(POST)

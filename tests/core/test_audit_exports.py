@@ -196,7 +196,7 @@ def test_the_pdf_report_opens_and_its_figures_match_the_database(history, runner
     assert result.exit_code == 0, result.output
     assert out.read_bytes().startswith(b"%PDF")
     text = pdf_text(out)
-    count = lambda model, *where: db.session.scalar(select(func.count()).select_from(model).where(*where))  # noqa: E731
+    count = lambda model, *where: db.session.scalar(select(func.count()).select_from(model).where(*where))
     assert figure(text, "Reports received") == str(count(Report)) == "3"
     assert figure(text, "Posts received") == "2"
     assert figure(text, "Posts auto-flagged") == str(count(Case, Case.origin == "auto_flagged"))
