@@ -7,7 +7,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 import audit
 from jury import appeal_links, appeals, sandbox, voting
@@ -238,3 +238,36 @@ def test_sign_off_page_lists_reversals_and_needs_a_reason(app, client, auth, api
     assert done.status_code == 302
     assert db.session.get(Appeal, appeal.id).state == "upheld"
     assert db.session.scalar(select(Action.id).where(Action.type == "restore_post")) is None
+
+
+def test_concurrent_appeals_on_one_decision_file_exactly_one(app, api, make_user):
+    import threading
+
+    jurors = [make_user(f"cj{i}") for i in range(3)]
+    verdict_id = remove_by_panel(api, jurors).id
+    db.session.remove()
+    results: list[str] = []
+    barrier = threading.Barrier(6)
+
+    def attempt(n: int) -> None:
+        with app.app_context():
+            try:
+                barrier.wait(10)
+                appeals.file_appeal(verdict_id, "author-1", f"attempt {n}", channel="api", actor="network")
+                results.append("filed")
+            except Conflict:
+                results.append("conflict")
+            except Exception as error:  # noqa: BLE001 - shown in the assertion
+                results.append(repr(error))
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=attempt, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(results) == ["conflict"] * 5 + ["filed"]
+    assert db.session.scalar(select(func.count()).select_from(Appeal)) == 1
+    assert db.session.scalar(select(func.count()).select_from(Case).where(Case.origin == "appeal")) == 1
+    assert audit.verify_chain(db.session)[1] is None
