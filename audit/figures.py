@@ -69,6 +69,7 @@ class Figures:
     median_hours_to_action: float | None
     p90_hours_to_action: float | None
     share_actioned_24h: float | None
+    median_hours_to_removal: float | None  # report to the removal applied on the network
     decisions: int
     removals: int
     keeps: int
@@ -135,6 +136,15 @@ def compute(session: Session, start: datetime, end: datetime, *, scorer: str = "
         if decided is not None and decided >= report.received_at:
             waits.append(hours(decided - report.received_at))
     within_24h = sum(1 for wait in waits if wait <= 24)
+    removed_at = dict(session.execute(
+        select(Action.post_external_id, func.min(Action.sent_at)).join(Case, Case.id == Action.case_id)
+        .where(Action.type == "remove_post", Action.state == "sent", Case.review_round == 0,
+               Case.post_id.in_({r.post_id for r in reports} or {-1}))
+        .group_by(Action.post_external_id)).all())
+    external = dict(session.execute(select(Post.id, Post.external_id)
+                                    .where(Post.id.in_({r.post_id for r in reports} or {-1}))).all())
+    removal_waits = [hours(removed_at[external[r.post_id]] - r.received_at) for r in reports
+                     if removed_at.get(external.get(r.post_id)) and removed_at[external[r.post_id]] >= r.received_at]
 
     verdicts = session.execute(
         select(Verdict.id, Verdict.outcome, Verdict.rule, Verdict.decided_at, Case.origin, Case.report_count)
@@ -190,6 +200,7 @@ def compute(session: Session, start: datetime, end: datetime, *, scorer: str = "
         reports_decided=len(waits),
         median_hours_to_action=median(waits), p90_hours_to_action=percentile(waits, 0.9),
         share_actioned_24h=(within_24h / len(reports)) if reports else None,
+        median_hours_to_removal=median(removal_waits),
         decisions=len(verdicts), removals=len(removals), keeps=len(verdicts) - len(removals),
         removals_by_rule=dict(sorted(Counter(v.rule or "other" for v in removals).items())),
         removals_by_detection=dict(sorted(detection.items())),

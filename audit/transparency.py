@@ -48,6 +48,7 @@ def summary(session: Session, start: datetime, end: datetime, *, scorer: str = "
             "decided": f.reports_decided,
             "median_hours_to_decision": f.median_hours_to_action,
             "p90_hours_to_decision": f.p90_hours_to_action,
+            "median_hours_to_removal_on_network": f.median_hours_to_removal,
         },
         "actions": {
             "decisions": f.decisions,

@@ -15,9 +15,9 @@ import audit
 from audit import exports
 from audit.dsa import DsaStatement
 from audit.exports import ExportInvalid, validate_statements
-from jury import appeals, voting
+from jury import appeals, sandbox, voting
 from jury.extensions import db
-from models import Appeal, Case, Report, User, Verdict, Vote, utcnow
+from models import Action, Appeal, Case, Report, User, Verdict, Vote, utcnow
 from tests.conftest import post_payload, report_payload
 from triage import dealing
 
@@ -38,6 +38,8 @@ def decide(jurors, decision, rule=None):
 @pytest.fixture
 def history(api, jurors):
     """A removal after two reports, a keep after one, and an appeal of the removal, all today."""
+    sandbox.add_posts([{"id": "p1", "author_id": "author-secret-1", "text": THREAT},
+                       {"id": "p2", "author_id": "author-secret-2", "text": "Lovely weather for a walk."}])
     api.posts(post_payload("p1", THREAT, author="author-secret-1", lang="en"),
               post_payload("p2", "Lovely weather for a walk.", author="author-secret-2", lang="fr"))
     api.reports(report_payload("r1", "p1", reporter="reporter-secret-1", reason="violence_threat"),
@@ -182,12 +184,14 @@ def pdf_text(path) -> str:
 
 
 def figure(text: str, label: str) -> str:
-    match = re.search(re.escape(label) + r"\s+(\S+)", text)
+    # Long labels wrap in the PDF: any whitespace between their words.
+    pattern = r"\s+".join(re.escape(word) for word in label.split())
+    match = re.search(pattern + r"\s+(\S+)", text)
     assert match, f"{label!r} not in the report"
     return match.group(1)
 
 
-def test_the_pdf_report_opens_and_its_figures_match_the_database(history, runner, tmp_path, jurors):
+def test_the_pdf_report_opens_and_its_figures_match_the_database(live_server, history, runner, tmp_path, jurors):
     # Make one more report wait: the appeal panel decides, so the appeal gets a decision time too.
     appeal = db.session.scalar(select(Appeal))
     decide(jurors[3:8], "remove", "violence_threat")
@@ -200,12 +204,20 @@ def test_the_pdf_report_opens_and_its_figures_match_the_database(history, runner
     assert figure(text, "Reports received") == str(count(Report)) == "3"
     assert figure(text, "Posts received") == "2"
     assert figure(text, "Posts auto-flagged") == str(count(Case, Case.origin == "auto_flagged"))
+    assert figure(text, "Posts hidden pending review") == str(db.session.scalar(
+        select(func.count(func.distinct(Action.post_external_id))).where(Action.type == "hide_post")))
     assert figure(text, "Appeals received") == "1"
     assert figure(text, "Overturned") == "0"
     assert figure(text, "Juror accounts") == str(count(User, User.role == "juror")) == "8"
     assert figure(text, "Votes cast") == str(count(Vote)) == "11"
     assert figure(text, "Reports decided within 24 hours") == "100.0%"
     assert figure(text, "Decisions (removed / kept)") == "2"
+    # The removal reached the (sandbox) network: time from each report to it, median of the two.
+    sent = db.session.scalar(select(Action.sent_at).where(Action.type == "remove_post", Action.state == "sent"))
+    waits = sorted((sent - r).total_seconds() / 60 for r in db.session.scalars(
+        select(Report.received_at).where(Report.reason != "spam")))
+    expected = f"{(waits[0] + waits[1]) / 2:.0f}"
+    assert figure(text, "Median time from report to removal on the network") == expected
     assert db.session.get(Appeal, appeal.id).state == "upheld"
     head = audit.chain_head(db.session)[1]
     assert head in re.sub(r"\s+", "", text)
