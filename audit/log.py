@@ -121,3 +121,9 @@ def verify_chain(session: Session, batch: int = 5000) -> tuple[int, AuditEvent |
             prev = event.hash
             checked += 1
             last_id = event.id
+
+
+def chain_head(session: Session) -> tuple[int, str]:
+    """(id, hash) of the newest event: printed on every export so a reader can check it later."""
+    row = session.execute(select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).first()
+    return (row.id, row.hash) if row else (0, GENESIS_HASH)

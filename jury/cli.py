@@ -100,10 +100,13 @@ def audit_verify_command() -> None:
         raise click.ClickException(f"audit chain broken at event {broken.id} ({broken.event_type}); "
                                    f"{checked} events before it are intact")
     click.echo(f"audit chain intact: {checked} events")
+    head_id, head_hash = audit.chain_head(db.session)
+    click.echo(f"head: event {head_id} {head_hash}")
 
 
 def register(app: Flask) -> None:
     """Attach the commands to the app."""
+    from jury import cli_audit  # noqa: F401 - adds export, report and transparency to `audit`
     from jury.cli_classifiers import classifiers_cli
 
     for command in (users_cli, audit_cli, classifiers_cli, worker_command, sweep_command, demo_command):

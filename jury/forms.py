@@ -67,3 +67,29 @@ class SandboxReportForm(FlaskForm):
 
     reason = SelectField("Reason", choices=[("", "Report as…")] + rule_choices(), validators=[DataRequired()])
     submit = SubmitField("Report")
+
+
+class AppealForm(FlaskForm):
+    """An author's statement against a decision (no account needed: the signed link is the key)."""
+
+    statement = TextAreaField("Why was the decision wrong?", validators=[DataRequired(), Length(max=5000)])
+    submit = SubmitField("Send my appeal")
+
+
+class AppealSignOffForm(FlaskForm):
+    """A lead confirms or refuses a fresh panel's reversal, with a reason the appellant reads."""
+
+    decision = SelectField("Decision", choices=[("approve", "Confirm the reversal"),
+                                                ("reject", "Do not confirm: the decision stands")])
+    reason = TextAreaField("Reason (sent to the appellant)", validators=[DataRequired(), Length(max=2000)])
+    submit = SubmitField("Sign off")
+
+
+class PeriodForm(FlaskForm):
+    """A reporting period (GET form: no state changes, so no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    start = StringField("From (YYYY-MM-DD)", validators=[DataRequired(), Length(max=10)])
+    end = StringField("To (YYYY-MM-DD, included)", validators=[DataRequired(), Length(max=10)])

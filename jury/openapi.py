@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from triage.schemas import PostBatch, ReportBatch
+from triage.schemas import AppealIn, PostBatch, ReportBatch
 
 SIGNATURE_DOC = (
     "Stripe-style signature: `t=<unix seconds>,v1=<hex HMAC-SHA256 of \"<t>.<raw body>\" keyed with "
@@ -41,11 +41,30 @@ def _operation(summary: str, schema_ref: str, counts: dict) -> dict:
     }
 
 
+def _appeal_operation() -> dict:
+    """POST /api/v1/appeals: 201 with the appeal, or why it cannot be filed."""
+    operation = _operation("Relay a user's appeal against a decision (DSA Art. 20)",
+                           "#/components/schemas/AppealIn", {})
+    json_error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    created = {"type": "object", "required": ["appeal_id", "state", "case_id"],
+               "properties": {"appeal_id": {"type": "integer"}, "state": {"type": "string"},
+                              "case_id": {"type": "integer"}}}
+    responses = operation["responses"]
+    del responses["202"]
+    responses["201"] = {"description": "Filed; a fresh panel will review it.",
+                        "content": {"application/json": {"schema": created}}}
+    responses["403"] = {"description": "This account may not appeal this decision.", "content": json_error}
+    responses["404"] = {"description": "No decision on this post.", "content": json_error}
+    responses["409"] = {"description": "An appeal against this decision was already filed.", "content": json_error}
+    responses["410"] = {"description": "The 6-month appeal window has closed.", "content": json_error}
+    return operation
+
+
 @lru_cache(maxsize=1)
 def openapi_document() -> dict:
     """Build (once) the OpenAPI document served at /api/v1/openapi.json."""
     components: dict = {}
-    for model in (PostBatch, ReportBatch):
+    for model in (PostBatch, ReportBatch, AppealIn):
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
         components.update(schema.pop("$defs", {}))
         components[model.__name__] = schema
@@ -60,6 +79,7 @@ def openapi_document() -> dict:
             "/api/v1/reports": {"post": _operation(
                 "Send a batch of reports (a report may carry its post)", "#/components/schemas/ReportBatch",
                 _counts_schema(True))},
+            "/api/v1/appeals": {"post": _appeal_operation()},
         },
         "components": {
             "schemas": components,

@@ -89,7 +89,7 @@ def deliver(action_id: int) -> str:
     request = ActionRequest(
         action_id=action.idempotency_key, type=action.type, post_id=action.post_external_id,
         account_id=action.account_external_id, case_id=str(action.case_id), rule=action.rule,
-        statement_of_reasons=action.statement,
+        statement_of_reasons=action.statement, appeal_url=_appeal_url(action, case),
     )
     result = network_adapter().deliver(request)
     now = utcnow()
@@ -113,6 +113,17 @@ def deliver(action_id: int) -> str:
         log.warning("action %s is dead after %s attempts: %s", action.id, action.attempts, result.detail)
     jobs.commit()
     return action.state
+
+
+def _appeal_url(action: Action, case: Case | None) -> str | None:
+    """Every first-instance removal carries its signed appeal link, dated by the decision."""
+    if action.type != "remove_post" or action.verdict_id is None or case is None or case.origin == "appeal":
+        return None
+    from jury.appeal_links import appeal_url
+    from models import Verdict
+
+    verdict = db.session.get(Verdict, action.verdict_id)
+    return appeal_url(verdict.id, issued_at=verdict.decided_at.timestamp()) if verdict else None
 
 
 def _apply_to_post(action: Action, case: Case) -> None:

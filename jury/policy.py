@@ -22,6 +22,8 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "priority_weights": {"severity": 10.0, "reports": 2.0, "age": 5.0},
     "panel_size": 3,
     "widened_panel_size": 5,
+    # A fresh panel that reviews an appeal (none of the original jurors sit on it).
+    "appeal_panel_size": 5,
     "supermajority": 0.6667,
     "lease_minutes": 10,
     "sla_hours": {"low": 72, "medium": 24, "high": 4, "critical": 1},
@@ -48,6 +50,11 @@ class PolicyInForce:
     def widened_panel_size(self) -> int:
         """Votes needed after a split panel widens."""
         return int(self.settings["widened_panel_size"])
+
+    @property
+    def appeal_panel_size(self) -> int:
+        """Votes an appeal's fresh panel needs (older policy versions predate the setting)."""
+        return int(self.settings.get("appeal_panel_size", DEFAULT_SETTINGS["appeal_panel_size"]))
 
     @property
     def supermajority(self) -> float:
@@ -81,6 +88,8 @@ def validate_settings(settings: dict[str, Any]) -> dict[str, Any]:
                 raise PolicyError(f"{group}.{label} must be between 0 and 1")
     if not 1 <= int(merged["panel_size"]) <= int(merged["widened_panel_size"]) <= 25:
         raise PolicyError("need 1 <= panel_size <= widened_panel_size <= 25")
+    if not 1 <= int(merged["appeal_panel_size"]) <= 25:
+        raise PolicyError("appeal_panel_size must be between 1 and 25")
     if not 0.5 < float(merged["supermajority"]) <= 1.0:
         raise PolicyError("supermajority must be over 0.5 and at most 1")
     if int(merged["lease_minutes"]) < 1:

@@ -55,9 +55,15 @@ def record_verdict(case: Case, outcome: str, rule: str | None, tally: Tally, *, 
         "verdict_id": verdict.id, "outcome": outcome, "rule": rule, "tally": tally.as_dict(),
         "method": method, "policy_version": policy_version,
     }, actor=actor)
-    specs = [outbox.ActionSpec(action_type, account, text, rule)
-             for action_type, account, text in _actions_for(outcome, post, case, statement)]
-    outbox.create_actions(case, post, specs, actor=actor, verdict_id=verdict.id)
+    if case.origin == "appeal":
+        # An appeal's outcome is applied by the appeals service (a reversal needs a lead's sign-off).
+        from jury import appeals
+
+        appeals.on_verdict(case, verdict, actor)
+    else:
+        specs = [outbox.ActionSpec(action_type, account, text, rule)
+                 for action_type, account, text in _actions_for(outcome, post, case, statement)]
+        outbox.create_actions(case, post, specs, actor=actor, verdict_id=verdict.id)
     training.schedule_if_due()
     return verdict
 

@@ -35,6 +35,7 @@ class CaseView:
     verdict: Verdict | None
     votes: list[Vote]  # empty unless the viewer may see them
     seated: bool  # the viewer holds or held a seat on this case
+    appeal_statement: str | None = None  # on an appeal case: what the appellant wrote
 
 
 def case_view(case_id: int, viewer: User) -> CaseView:
@@ -69,7 +70,17 @@ def case_view(case_id: int, viewer: User) -> CaseView:
         blurred=float(scores.get("toxicity", 0.0)) >= BLUR_AT or case.severity >= 2,
         lease_expires_at=assignment.expires_at if assignment and assignment.state == "active" else None,
         verdict=verdict, votes=votes, seated=assignment is not None,
+        appeal_statement=_appeal_statement(case),
     )
+
+
+def _appeal_statement(case: Case) -> str | None:
+    """The appellant's statement, which an appeal panel weighs with the post."""
+    if case.origin != "appeal":
+        return None
+    from models import Appeal
+
+    return db.session.scalar(select(Appeal.statement).where(Appeal.appeal_case_id == case.id))
 
 
 def juror_summary(juror: User) -> dict[str, int]:

@@ -1,5 +1,6 @@
 """SQLAlchemy 2.0 typed models, one module per aggregate. No Flask here."""
 from models.action import ACTION_STATES, Action
+from models.appeal import APPEAL_CHANNELS, APPEAL_STATES, Appeal
 from models.audit import AuditEvent
 from models.base import Base, utcnow
 from models.case import (
@@ -20,6 +21,7 @@ from models.sandbox import SandboxAction, SandboxPost
 from models.user import ROLES, USER_STATES, User
 
 __all__ = [
+    "APPEAL_CHANNELS", "APPEAL_STATES", "Appeal",
     "ACTION_STATES", "ASSIGNMENT_STATES", "CASE_ORIGINS", "CASE_STATES", "DECISIONS",
     "OPEN_CASE_STATES", "POST_STATES", "ROLES", "USER_STATES", "VERDICT_METHODS",
     "Action", "Assignment", "AuditEvent", "Base", "Case", "Policy", "Post", "Report",

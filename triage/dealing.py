@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import and_, exists, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 
 import audit
 from jury.extensions import db
@@ -38,6 +39,10 @@ def _eligible_ids(juror: User, limit: int, skip_locked: bool = True) -> list[int
         ~exists().where(Assignment.case_id == Case.id, Assignment.juror_id == juror.id),
         ~exists().where(Vote.case_id == Case.id, Vote.juror_id == juror.id),
     ]
+    # An appeal goes to a fresh panel: nobody who sat on an earlier round of the same post.
+    earlier, seat = aliased(Case), aliased(Assignment)
+    conditions.append(~exists().where(earlier.post_id == Case.post_id, earlier.review_round < Case.review_round,
+                                      seat.case_id == earlier.id, seat.juror_id == juror.id))
     if juror.network_account_id:
         account = juror.network_account_id
         conditions.append(~exists().where(Post.id == Case.post_id, Post.author_id == account))

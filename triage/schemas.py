@@ -81,6 +81,16 @@ class ReportBatch(BaseModel):
     reports: list[ReportIn] = Field(min_length=1)
 
 
+class AppealIn(BaseModel):
+    """Body of POST /api/v1/appeals: the network relays an appeal its user wrote."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    post_id: ExternalId = Field(description="The post whose latest decision is appealed.")
+    appellant_id: ExternalId = Field(description="The author of a removed post, or a reporter of a kept one.")
+    statement: UserText = Field(min_length=1, max_length=5000, description="Why the decision was wrong.")
+
+
 class IntakeError(ValueError):
     """A payload problem, with the path of the field at fault."""
 

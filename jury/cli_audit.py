@@ -1,0 +1,93 @@
+"""`flask audit export|report|transparency`: statements of reasons, the app-store report, Art. 15 counts."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from flask import current_app
+
+from jury.cli import audit_cli
+from jury.extensions import db
+
+FROM = click.option("--from", "first", required=True, help="First day, YYYY-MM-DD (UTC).")
+TO = click.option("--to", "last", required=True, help="Last day, YYYY-MM-DD (UTC, included).")
+OUT = click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+                   help="File to write.")
+
+
+def _period(first: str, last: str):
+    from audit.period import PeriodError, period
+
+    try:
+        return period(first, last)
+    except PeriodError as error:
+        raise click.BadParameter(str(error)) from None
+
+
+def report_options() -> dict:
+    """What the reports take from the app's settings: the scorer's name and the pseudonym key."""
+    return {"scorer": current_app.config["SCORER"], "pseudonym_key": current_app.config["SECRET_KEY"]}
+
+
+def _write(out: Path, content: bytes, kind: str, start, end) -> None:
+    """Write the file and its manifest, and print the audit chain's head."""
+    from audit.exports import manifest
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(content)
+    meta = manifest(db.session, content, kind=kind, start=start, end=end)
+    Path(f"{out}.manifest.json").write_text(json.dumps(meta, indent=2) + "\n")
+    click.echo(f"wrote {out} ({len(content)} bytes, sha256 {meta['sha256']})")
+    click.echo(f"audit chain head: event {meta['audit_head_event']} {meta['audit_head_hash']}")
+
+
+@audit_cli.command("export")
+@FROM
+@TO
+@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl", "dsa"]), required=True)
+@OUT
+def export_command(first: str, last: str, fmt: str, out: Path) -> None:
+    """Statements of reasons of every decision in the period (DSA Art. 17; `dsa`: Transparency Database JSON)."""
+    from audit.exports import ExportInvalid, export_bytes
+
+    start, end = _period(first, last)
+    try:
+        content = export_bytes(db.session, start, end, fmt)
+    except ExportInvalid as error:
+        raise click.ClickException(f"not written: {error}") from None
+    _write(out, content, f"statements-{fmt}", start, end)
+
+
+@audit_cli.command("report")
+@FROM
+@TO
+@OUT
+def report_command(first: str, last: str, out: Path) -> None:
+    """The app-store reviewer report; PDF or HTML by the file's extension."""
+    from audit import report
+
+    start, end = _period(first, last)
+    suffix = out.suffix.lower()
+    if suffix == ".pdf":
+        content = report.render_pdf(db.session, start, end, **report_options())
+    elif suffix in (".html", ".htm"):
+        content = report.render_html(db.session, start, end, **report_options()).encode()
+    else:
+        raise click.BadParameter("the file must end in .pdf or .html", param_hint="--out")
+    _write(out, content, f"appstore-report{suffix}", start, end)
+
+
+@audit_cli.command("transparency")
+@FROM
+@TO
+@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True)
+@OUT
+def transparency_command(first: str, last: str, fmt: str, out: Path) -> None:
+    """The DSA Art. 15 transparency counts for the period."""
+    from audit import transparency
+
+    start, end = _period(first, last)
+    data = transparency.summary(db.session, start, end, scorer=current_app.config["SCORER"])
+    content = (transparency.to_json(data) if fmt == "json" else transparency.to_csv(data)).encode()
+    _write(out, content, f"transparency-{fmt}", start, end)
