@@ -1,0 +1,25 @@
+"""sync cursors: where each pull from a network stopped
+
+Revision ID: 0006
+Revises: 0001
+"""
+from alembic import op
+import sqlalchemy as sa
+
+revision = '0006'
+down_revision = '0001'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table('sync_cursors',
+    sa.Column('name', sa.String(length=64), nullable=False),
+    sa.Column('value', sa.String(length=128), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('name', name=op.f('pk_sync_cursors'))
+    )
+
+
+def downgrade():
+    op.drop_table('sync_cursors')
