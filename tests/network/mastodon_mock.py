@@ -125,7 +125,7 @@ class MockMastodon:
         @app.before_request
         def gate():
             with mock.lock:
-                mock.log.append((request.method, request.path))
+                mock.log.append((request.method, request.full_path.rstrip("?")))
                 if mock.fail_next:
                     return error(mock.fail_next.pop(0), "Injected failure")
                 if mock.throttle > 0:
