@@ -218,3 +218,46 @@ def test_a_rate_limited_poll_says_when_to_come_back(app, mastodon):
         sync.poll_once(MastodonClient(mastodon.url, ADMIN_TOKEN))
     assert 40 <= info.value.retry_after <= 46
     assert sync.poll_once()["created"] == 3
+
+
+def test_concurrent_webhook_deliveries_and_polls_store_each_report_once(app, mastodon):
+    import threading
+
+    import requests
+
+    from jury.devserver import LiveServer
+
+    with LiveServer(app) as server:
+        app.config["NETWORK_URL"] = mastodon.url  # the live server points it at its sandbox; undo that
+        bodies = [mastodon.webhook_body("11"), mastodon.webhook_body("12")]
+        errors: list[BaseException] = []
+        start = threading.Barrier(6)
+
+        def send(body):
+            try:
+                start.wait()
+                response = requests.post(server.url + "/api/v1/webhooks/mastodon", data=body, timeout=30,
+                                         headers={"X-Hub-Signature": MockMastodon.sign(SECRET, body),
+                                                  "Content-Type": "application/json"})
+                assert response.status_code == 202, response.text
+            except BaseException as error:  # noqa: BLE001 - reported below
+                errors.append(error)
+
+        def poll():
+            try:
+                start.wait()
+                with app.app_context():
+                    sync.poll_once(full=True)
+                    db.session.remove()
+            except BaseException as error:  # noqa: BLE001
+                errors.append(error)
+
+        threads = [threading.Thread(target=send, args=(bodies[i % 2],)) for i in range(4)]
+        threads += [threading.Thread(target=poll) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+    assert errors == []
+    db.session.expire_all()
+    assert (count(Post), count(Report), count(Case)) == (2, 3, 2)
