@@ -19,10 +19,11 @@ from pydantic import ValidationError
 
 from jury.extensions import db
 from jury.rules import RULE_CODES, rule_severity
-from models import SyncCursor
+from models import SyncCursor, utcnow
 from network.mastodon import MAX_PAGES, PAGE_LIMIT, MastodonClient, MastodonError
 from triage import intake
 from triage.schemas import LANG_PATTERN, PostIn, ReportIn
+from triage.sql import insert_ignore
 
 log = logging.getLogger(__name__)
 
@@ -276,10 +277,10 @@ def read_cursor() -> str | None:
 
 
 def _save_cursor(value: str) -> None:
-    row = db.session.get(SyncCursor, CURSOR_NAME)
-    if row is None:
-        db.session.add(SyncCursor(name=CURSOR_NAME, value=value))
-    else:
+    # Two pollers may finish at once: insert-or-skip, then move the row forward under its lock.
+    if not insert_ignore(SyncCursor, [{"name": CURSOR_NAME, "value": value, "updated_at": utcnow()}],
+                         ("name",), SyncCursor.name):
+        row = db.session.get(SyncCursor, CURSOR_NAME, with_for_update=True, populate_existing=True)
         row.value = _newer(row.value, value)
     db.session.commit()
 

@@ -207,6 +207,12 @@ def test_flask_network_poll_names_a_missing_scope(runner, mastodon):
     assert ADMIN_TOKEN not in result.output
 
 
+def test_flask_network_poll_needs_a_token(app, runner):
+    app.config["NETWORK_TOKEN"] = ""
+    result = runner.invoke(args=["network", "poll"])
+    assert result.exit_code != 0 and "NETWORK_TOKEN" in result.output
+
+
 def test_flask_network_poll_needs_the_mastodon_adapter(sqlite_app):
     result = sqlite_app.test_cli_runner().invoke(args=["network", "poll"])
     assert result.exit_code != 0 and "NETWORK_ADAPTER=mastodon" in result.output
@@ -261,3 +267,20 @@ def test_concurrent_webhook_deliveries_and_polls_store_each_report_once(app, mas
     assert errors == []
     db.session.expire_all()
     assert (count(Post), count(Report), count(Case)) == (2, 3, 2)
+
+
+def test_the_poll_loop_keeps_going_through_failures(app, mastodon):
+    import threading
+    import time
+
+    mastodon.fail_next = [503]  # the first poll fails; the loop must not die of it
+    stop = threading.Event()
+    thread = threading.Thread(target=sync.run_forever, args=(app, 0.05, stop), daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and count(Report) < 3:
+        time.sleep(0.1)
+        db.session.expire_all()
+    stop.set()
+    thread.join(10)
+    assert count(Report) == 3 and not thread.is_alive()
