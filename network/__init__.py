@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from .backoff import MAX_ATTEMPTS, retry_delay
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
+from .backoff import MAX_ATTEMPTS, retry_delay
 from .base import (
     ACTION_TYPES,
     ActionRequest,
@@ -13,8 +14,8 @@ from .base import (
     NetworkAdapter,
     Outcome,
 )
-from .signing import SIGNATURE_HEADER, TOLERANCE_SECONDS, SignatureError, sign, verify
 from .mastodon import MastodonAdapter, make_mastodon_adapter
+from .signing import SIGNATURE_HEADER, TOLERANCE_SECONDS, SignatureError, sign, verify
 from .webhook import WebhookAdapter
 
 ADAPTER_KINDS = ("webhook", "sandbox", "mastodon")

@@ -24,9 +24,10 @@ import hmac
 import json
 import re
 import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 import requests
@@ -273,7 +274,7 @@ def rate_limit_wait(headers: Mapping[str, str], now: float | None = None) -> flo
             reset = float(value)
         except ValueError:
             try:
-                reset = datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+                reset = datetime.fromisoformat(value).timestamp()
             except ValueError:
                 reset = None
     if reset is None:

@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from html.parser import HTMLParser
-from typing import Any, Iterable
+from typing import Any, ClassVar
 
 from flask import Flask, current_app
 from pydantic import ValidationError
@@ -75,8 +76,8 @@ class MastodonCounts:
 class _TextExtractor(HTMLParser):
     """Collects the text of Mastodon's status HTML; markup, scripts and styles are dropped."""
 
-    BREAKS = {"br": "\n", "p": "\n\n", "li": "\n", "blockquote": "\n", "div": "\n"}
-    SKIPPED = {"script", "style", "template"}
+    BREAKS: ClassVar[dict[str, str]] = {"p": "\n\n", "li": "\n", "blockquote": "\n", "div": "\n"}
+    SKIPPED: ClassVar[frozenset[str]] = frozenset({"script", "style", "template"})
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -92,7 +93,7 @@ class _TextExtractor(HTMLParser):
     def handle_endtag(self, tag):
         if tag in self.SKIPPED:
             self._skipping = max(0, self._skipping - 1)
-        elif tag in self.BREAKS and tag != "br":
+        elif tag in self.BREAKS:
             self.parts.append(self.BREAKS[tag])
 
     def handle_data(self, data):

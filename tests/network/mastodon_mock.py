@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import json
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 from flask import Flask, jsonify, request
@@ -130,7 +130,7 @@ class MockMastodon:
                     return error(mock.fail_next.pop(0), "Injected failure")
                 if mock.throttle > 0:
                     mock.throttle -= 1
-                    reset = datetime.now(timezone.utc) + timedelta(seconds=mock.reset_in)
+                    reset = datetime.now(UTC) + timedelta(seconds=mock.reset_in)
                     response = jsonify({"error": "Too many requests"})
                     response.status_code = 429
                     response.headers["X-RateLimit-Limit"] = "300"
@@ -247,7 +247,7 @@ class MockMastodon:
                 "", 405, {"Allow": "GET"}), methods=["POST"])
         return app
 
-    def __enter__(self) -> "MockMastodon":
+    def __enter__(self) -> MockMastodon:  # noqa: PYI034 - a plain class, not meant for subclassing
         self._server = make_server("127.0.0.1", 0, self.app, threaded=True)
         self.url = f"http://127.0.0.1:{self._server.server_port}"
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},

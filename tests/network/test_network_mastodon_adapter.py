@@ -5,11 +5,16 @@ import json
 import time
 
 import pytest
-
 from mastodon_mock import ADMIN_TOKEN, ALL_SCOPES, MockMastodon
+
 from network import ActionRequest, AdapterConfigError, NetworkAdapter, Outcome
 from network.mastodon import (
-    MastodonAdapter, MastodonClient, MastodonError, StrikePolicy, parse_strike_policy, rate_limit_wait,
+    MastodonAdapter,
+    MastodonClient,
+    MastodonError,
+    StrikePolicy,
+    parse_strike_policy,
+    rate_limit_wait,
     verify_hub_signature,
 )
 from network.signing import SignatureError

@@ -4,12 +4,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from mastodon_mock import ADMIN_TOKEN, ALL_SCOPES, MockMastodon
 from sqlalchemy import select, update
 
 import audit
-from jury.extensions import db
 from jury import outbox, voting
-from mastodon_mock import ADMIN_TOKEN, ALL_SCOPES, MockMastodon
+from jury.extensions import db
 from models import Action, Case, Post, Verdict, utcnow
 from tests.conftest import make_app
 from triage import dealing

@@ -4,10 +4,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from mastodon_mock import ADMIN_TOKEN, ALL_SCOPES, MockMastodon
 from sqlalchemy import func, select
 
 from jury.extensions import db
-from mastodon_mock import ADMIN_TOKEN, ALL_SCOPES, MockMastodon
 from models import AuditEvent, Case, Post, Report
 from network.mastodon import MastodonClient
 from tests.conftest import make_app
