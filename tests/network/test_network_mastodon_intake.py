@@ -284,3 +284,22 @@ def test_the_poll_loop_keeps_going_through_failures(app, mastodon):
     stop.set()
     thread.join(10)
     assert count(Report) == 3 and not thread.is_alive()
+
+
+def test_a_jurors_case_page_shows_mastodon_html_as_inert_text(client, mastodon, make_user, auth):
+    from triage import dealing
+
+    deliver(client, mastodon.webhook_body("12"))
+    juror = make_user("juror", network_account_id="juror-account")
+    auth.login("juror")
+    for _ in range(2):
+        assignment = dealing.deal_next(juror)
+        page = client.get(f"/cases/{assignment.case_id}").get_data(as_text=True)
+        if "not bold" in page:
+            break
+        from jury import voting
+
+        voting.skip(assignment.case_id, juror)
+    assert "not bold" in page
+    assert "<script>alert(1)" not in page and "onerror=" not in page and 'href="javascript:' not in page
+    assert "&lt;b&gt;not bold&lt;/b&gt;" in page
