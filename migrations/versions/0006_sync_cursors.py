@@ -1,4 +1,4 @@
-"""sync cursors: where each pull from a network stopped
+"""sync cursors: where each pull from a network stopped; actions indexed by account
 
 Revision ID: 0006
 Revises: 0001
@@ -19,7 +19,11 @@ def upgrade():
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('name', name=op.f('pk_sync_cursors'))
     )
+    with op.batch_alter_table('actions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_actions_account_external_id'), ['account_external_id'], unique=False)
 
 
 def downgrade():
+    with op.batch_alter_table('actions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_actions_account_external_id'))
     op.drop_table('sync_cursors')
