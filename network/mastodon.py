@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import math
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -272,6 +273,8 @@ def rate_limit_wait(headers: Mapping[str, str], now: float | None = None) -> flo
     if value:
         try:
             reset = float(value)
+            if not math.isfinite(reset):
+                reset = None
         except ValueError:
             try:
                 reset = datetime.fromisoformat(value).timestamp()

@@ -237,6 +237,9 @@ def test_rate_limit_reset_formats():
     iso = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(now + 90))
     assert 88 <= rate_limit_wait({"X-RateLimit-Reset": iso}, now=now) <= 91
     assert rate_limit_wait({"X-RateLimit-Reset": "garbage"}, now=now) == 60
+    for hostile in ("nan", "inf", "-inf", "1e999"):
+        assert rate_limit_wait({"X-RateLimit-Reset": hostile}, now=now) == 60
+    assert rate_limit_wait({"Retry-After": "20"}, now=now) == 20
     assert rate_limit_wait({"X-RateLimit-Reset": str(now + 10 ** 9)}, now=now) == 24 * 3600
     assert rate_limit_wait({"X-RateLimit-Reset": str(now - 100)}, now=now) == 1
 
