@@ -69,6 +69,11 @@ def load_config(instance_path: Path, overrides: Mapping[str, Any] | None = None)
         "POST_MAX_CHARS": int(setting("POST_MAX_CHARS", 20_000)),
         # New verdicts that trigger retraining the site model on the `training` queue.
         "RETRAIN_MIN_VERDICTS": int(setting("RETRAIN_MIN_VERDICTS", 200)),
+        # Mastodon adapter (NETWORK_ADAPTER=mastodon): see README, "Connecting a Mastodon instance".
+        "MASTODON_STRIKE_LADDER": setting("MASTODON_STRIKE_LADDER", "none,silence,suspend"),
+        "MASTODON_FALLBACK_ACTION": setting("MASTODON_FALLBACK_ACTION", "silence"),
+        "MASTODON_NOTIFY_EMAIL": setting("MASTODON_NOTIFY_EMAIL", "true"),
+        "MASTODON_RULE_MAP": setting("MASTODON_RULE_MAP", ""),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": str(setting("SESSION_COOKIE_SECURE", "false")).lower() == "true",

@@ -27,7 +27,8 @@ def network_adapter() -> NetworkAdapter:
     """The adapter configured by NETWORK_ADAPTER / NETWORK_URL / secrets."""
     config = current_app.config
     return make_adapter(config["NETWORK_ADAPTER"], url=config["NETWORK_URL"],
-                        secret=config["NETWORK_WEBHOOK_SECRET"], token=config.get("NETWORK_TOKEN"))
+                        secret=config["NETWORK_WEBHOOK_SECRET"], token=config.get("NETWORK_TOKEN"),
+                        options={key: value for key, value in config.items() if key.startswith("MASTODON_")})
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,7 @@ def deliver(action_id: int) -> str:
         action_id=action.idempotency_key, type=action.type, post_id=action.post_external_id,
         account_id=action.account_external_id, case_id=str(action.case_id), rule=action.rule,
         statement_of_reasons=action.statement, appeal_url=_appeal_url(action, case),
+        prior_strikes=_prior_strikes(action),
     )
     result = network_adapter().deliver(request)
     now = utcnow()
@@ -102,7 +104,9 @@ def deliver(action_id: int) -> str:
         _mark_case_actioned(case)
     elif result.outcome is Outcome.RETRY and action.attempts < MAX_ATTEMPTS:
         action.state = "failed"
-        action.next_attempt_at = now + timedelta(seconds=retry_delay(action.attempts))
+        # A rate limit's reset time is a floor: retrying before it only earns another 429.
+        delay = max(retry_delay(action.attempts), result.retry_after or 0.0)
+        action.next_attempt_at = now + timedelta(seconds=delay)
         audit.record(db.session, "action_retry_scheduled", "action", action.id,
                      {"detail": result.detail, "attempts": action.attempts,
                       "next_attempt_at": action.next_attempt_at.isoformat()})
@@ -124,6 +128,17 @@ def _appeal_url(action: Action, case: Case | None) -> str | None:
 
     verdict = db.session.get(Verdict, action.verdict_id)
     return appeal_url(verdict.id, issued_at=verdict.decided_at.timestamp()) if verdict else None
+
+
+def _prior_strikes(action: Action) -> int:
+    """Removals of this account's posts queued before this one (the same on every retry)."""
+    if action.type != "remove_post" or not action.account_external_id:
+        return 0
+    return db.session.scalar(
+        select(func.count()).select_from(Action).where(
+            Action.type == "remove_post", Action.account_external_id == action.account_external_id,
+            Action.verdict_id.is_not(None), Action.id < action.id)
+    ) or 0
 
 
 def _apply_to_post(action: Action, case: Case) -> None:

@@ -18,6 +18,7 @@ from models.case import (
 from models.policy import Policy
 from models.post import POST_STATES, Post, Report, Score
 from models.sandbox import SandboxAction, SandboxPost
+from models.sync import SyncCursor
 from models.user import ROLES, USER_STATES, User
 
 __all__ = [
@@ -25,5 +26,5 @@ __all__ = [
     "ACTION_STATES", "ASSIGNMENT_STATES", "CASE_ORIGINS", "CASE_STATES", "DECISIONS",
     "OPEN_CASE_STATES", "POST_STATES", "ROLES", "USER_STATES", "VERDICT_METHODS",
     "Action", "Assignment", "AuditEvent", "Base", "Case", "Policy", "Post", "Report",
-    "SandboxAction", "SandboxPost", "Score", "User", "Verdict", "Vote", "utcnow",
+    "SandboxAction", "SandboxPost", "Score", "SyncCursor", "User", "Verdict", "Vote", "utcnow",
 ]

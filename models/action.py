@@ -25,7 +25,8 @@ class Action(Base):
     type: Mapped[str] = mapped_column(String(24))
     idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
     post_external_id: Mapped[str | None] = mapped_column(String(128))
-    account_external_id: Mapped[str | None] = mapped_column(String(128))
+    # Indexed: a removal counts the author's earlier removals (the Mastodon strike ladder).
+    account_external_id: Mapped[str | None] = mapped_column(String(128), index=True)
     rule: Mapped[str | None] = mapped_column(String(32))
     statement: Mapped[str] = mapped_column(Text, default="")
     state: Mapped[str] = mapped_column(String(16), default="pending")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from .backoff import MAX_ATTEMPTS, retry_delay
 from .base import (
     ACTION_TYPES,
@@ -11,6 +14,7 @@ from .base import (
     NetworkAdapter,
     Outcome,
 )
+from .mastodon import MastodonAdapter, make_mastodon_adapter
 from .signing import SIGNATURE_HEADER, TOLERANCE_SECONDS, SignatureError, sign, verify
 from .webhook import WebhookAdapter
 
@@ -25,6 +29,7 @@ __all__ = [
     "ActionRequest",
     "AdapterConfigError",
     "DeliveryResult",
+    "MastodonAdapter",
     "NetworkAdapter",
     "Outcome",
     "SignatureError",
@@ -36,11 +41,16 @@ __all__ = [
 ]
 
 
-def make_adapter(kind: str, *, url: str | None, secret: str | None, token: str | None = None) -> NetworkAdapter:
+def make_adapter(kind: str, *, url: str | None, secret: str | None, token: str | None = None,
+                 options: Mapping[str, Any] | None = None) -> NetworkAdapter:
     """Build the adapter for ``kind`` from settings, or raise AdapterConfigError saying what is wrong."""
     normalised = (kind or "").strip().lower()
     if normalised == "mastodon":
-        raise AdapterConfigError("the mastodon adapter is not available yet; use 'webhook' or 'sandbox'")
+        missing = [setting for setting, value in (("NETWORK_URL", url), ("NETWORK_TOKEN", token))
+                   if not value or not value.strip()]
+        if missing:
+            raise AdapterConfigError(f"mastodon adapter needs setting(s): {', '.join(missing)}")
+        return make_mastodon_adapter(url, token, options)
     if normalised not in ADAPTER_KINDS:
         raise AdapterConfigError(f"unknown network adapter {kind!r}; valid kinds: {', '.join(ADAPTER_KINDS)}")
 

@@ -37,6 +37,9 @@ class ActionRequest:
     rule: str
     statement_of_reasons: str
     appeal_url: str | None = None
+    # Earlier removals of this account's posts: adapters with a strike ladder (mastodon) use it.
+    # Not part of the webhook contract's payload.
+    prior_strikes: int = 0
 
     def __post_init__(self) -> None:
         if self.type not in ACTION_TYPES:
@@ -76,6 +79,8 @@ class DeliveryResult:
     status_code: int | None
     detail: str
     receipt: str | None = None
+    # Seconds the network asked us to wait (a rate limit's reset); the retry waits at least this long.
+    retry_after: float | None = None
 
 
 @runtime_checkable

@@ -10,9 +10,9 @@ from jury.extensions import db
 
 def register(app: Flask) -> None:
     """Mount every blueprint and the shared error handlers."""
-    from jury.web import api, appeals, auth, juror, lead, sandbox
+    from jury.web import api, appeals, auth, juror, lead, mastodon, sandbox
 
-    for module in (auth, juror, lead, api, sandbox, appeals):
+    for module in (auth, juror, lead, api, mastodon, sandbox, appeals):
         app.register_blueprint(module.bp)
     app.register_error_handler(DomainError, _domain_error)
     app.after_request(_security_headers)

@@ -76,9 +76,19 @@ def test_make_webhook_kinds(kind):
     assert adapter.endpoint == "http://network.test/moderation/actions"
 
 
-def test_mastodon_not_available():
-    with pytest.raises(AdapterConfigError, match="mastodon adapter is not available yet"):
-        make_adapter("mastodon", url="https://m.test", secret="s", token="t")
+def test_mastodon_adapter_built_from_url_and_token():
+    from network import MastodonAdapter
+
+    adapter = make_adapter("mastodon", url="https://m.test/", secret="s", token="t")
+    assert isinstance(adapter, MastodonAdapter)
+    assert isinstance(adapter, NetworkAdapter)
+    assert adapter.name == "mastodon"
+
+
+@pytest.mark.parametrize("url, token, missing", [(None, "t", "NETWORK_URL"), ("https://m.test", "", "NETWORK_TOKEN")])
+def test_mastodon_missing_settings_named(url, token, missing):
+    with pytest.raises(AdapterConfigError, match=missing):
+        make_adapter("mastodon", url=url, secret="s", token=token)
 
 
 def test_unknown_kind_names_valid_kinds():

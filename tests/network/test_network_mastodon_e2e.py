@@ -1,0 +1,143 @@
+"""End to end: a Mastodon report becomes a case, the jury decides, the verdict lands on the instance."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from mastodon_mock import ADMIN_TOKEN, ALL_SCOPES, MockMastodon
+from sqlalchemy import select, update
+
+import audit
+from jury import outbox, voting
+from jury.extensions import db
+from models import Action, Case, Post, Verdict, utcnow
+from tests.conftest import make_app
+from triage import dealing
+from triage import mastodon as sync
+
+SECRET = "test-webhook-secret"
+
+
+@pytest.fixture(params=[True, False], ids=["per-status", "account-only"])
+def mastodon(request):
+    with MockMastodon(per_status=request.param) as server:
+        server.add_account("100", "author")
+        server.add_account("200", "reporter")
+        server.add_account("201", "reporter2")
+        server.add_status("9001", "100", "<p>I will find you and hurt you</p>")
+        server.add_status("9002", "100", "<p>What a lovely day for a picnic</p>")
+        server.add_report("11", "200", "100", ["9001"], category="violation",
+                          rules=[{"id": "1", "text": "No violent threats"}])
+        server.add_report("12", "201", "100", ["9001"], category="other", comment="scary")
+        server.add_report("13", "200", "100", ["9002"], category="spam")
+        yield server
+
+
+@pytest.fixture
+def app(backend, tmp_path, request, mastodon):
+    app = make_app(backend, tmp_path, request, NETWORK_ADAPTER="mastodon", NETWORK_URL=mastodon.url,
+                   NETWORK_TOKEN=ADMIN_TOKEN)
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def jurors(make_user):
+    return [make_user(f"juror{i}", network_account_id=f"juror-account-{i}") for i in range(3)]
+
+
+def webhook(client, mastodon, report_id):
+    body = mastodon.webhook_body(report_id)
+    response = client.post("/api/v1/webhooks/mastodon", data=body,
+                           headers={"X-Hub-Signature": MockMastodon.sign(SECRET, body),
+                                    "Content-Type": "application/json"})
+    assert response.status_code == 202, response.get_json()
+
+
+def case_of(status_id: str) -> Case:
+    post = db.session.scalar(select(Post).where(Post.external_id == status_id))
+    return db.session.scalar(select(Case).where(Case.post_id == post.id))
+
+
+def panel_decides(jurors, plan: dict[str, tuple[str, str | None]]) -> dict[str, str]:
+    """Every juror sits on every open case (dealt in priority order) and votes as the plan says per status."""
+    outcomes = {}
+    for _ in plan:
+        for juror in jurors:
+            assignment = dealing.deal_next(juror)
+            assert assignment is not None, f"{juror.username} was dealt nothing"
+            case = db.session.get(Case, assignment.case_id)
+            status_id = db.session.get(Post, case.post_id).external_id
+            decision, rule = plan[status_id]
+            outcomes[status_id] = voting.cast_vote(case.id, juror, decision, rule).outcome
+    return outcomes
+
+
+def test_a_reported_threat_is_removed_on_mastodon(client, mastodon, jurors):
+    webhook(client, mastodon, "11")
+    sync.poll_once()  # also brings report 12 (same status) and 13; nothing twice
+    case = case_of("9001")
+    assert case.report_count == 2
+    outcomes = panel_decides(jurors, {"9001": ("remove", "violence_threat"), "9002": ("keep", None)})
+    assert outcomes == {"9001": "remove", "9002": "keep"}
+
+    db.session.expire_all()
+    assert case_of("9001").state == "actioned"
+    actions = db.session.scalars(select(Action).where(Action.case_id == case.id)).all()
+    assert {a.state for a in actions} == {"sent"}
+    assert mastodon.reports["11"]["resolved"] and mastodon.reports["12"]["resolved"]
+    if mastodon.per_status:
+        assert mastodon.statuses["9001"]["deleted"]
+        [deletion] = mastodon.status_actions
+        assert deletion["type"] == "delete" and "Violence or threats" in deletion["text"]
+        assert mastodon.account_actions == []  # first removal: the deletion carried the warning
+    else:
+        [strike] = mastodon.account_actions
+        assert strike["account_id"] == "100" and strike["type"] == "silence"
+        assert strike["report_id"] in ("11", "12") and "Violence or threats" in strike["text"]
+    # The kept post stays; its reporter's report is resolved with no strike.
+    assert not mastodon.statuses["9002"]["deleted"] and mastodon.reports["13"]["resolved"]
+    assert audit.verify_chain(db.session)[1] is None
+
+
+def test_a_second_removal_for_the_same_author_climbs_the_ladder(client, mastodon, jurors, make_user):
+    sync.poll_once()
+    panel_decides(jurors, {"9001": ("remove", "violence_threat"), "9002": ("remove", "spam")})
+    types = [a["type"] for a in mastodon.account_actions]
+    # First removal: warning (carried by the deletion) or the fallback; the second is a silence.
+    assert types == (["silence"] if mastodon.per_status else ["silence", "silence"])
+    assert mastodon.accounts["100"]["silenced"]
+
+
+def test_a_rate_limited_action_waits_for_the_reset_then_lands(client, mastodon, jurors):
+    webhook(client, mastodon, "11")
+    mastodon.throttle, mastodon.reset_in = 1, 600
+    panel_decides(jurors, {"9001": ("remove", "violence_threat")})
+    db.session.expire_all()
+    remove = db.session.scalar(select(Action).where(Action.type == "remove_post"))
+    assert remove.state == "failed" and "429" in remove.last_error
+    wait = (remove.next_attempt_at - utcnow()).total_seconds()
+    assert 550 <= wait <= 601  # the reset, not the 15 s first backoff
+    db.session.execute(update(Action).where(Action.id == remove.id)
+                       .values(next_attempt_at=utcnow() - timedelta(seconds=1)))
+    db.session.commit()
+    assert outbox.deliver(remove.id) == "sent"
+    assert mastodon.reports["11"]["resolved"]
+    if mastodon.per_status:
+        assert mastodon.statuses["9001"]["deleted"] and mastodon.status_actions[0]["report_id"] in ("11", "12")
+    else:
+        assert [a["type"] for a in mastodon.account_actions] == ["silence"]
+
+
+def test_a_token_without_write_scopes_dead_letters_with_the_scope_named(client, mastodon, jurors):
+    sync.poll_once()
+    mastodon.tokens[ADMIN_TOKEN] = set(ALL_SCOPES) - {"admin:write:reports", "admin:write:accounts",
+                                                      "admin:write:statuses"}
+    panel_decides(jurors, {"9001": ("keep", None), "9002": ("keep", None)})
+    db.session.expire_all()
+    notify = db.session.scalar(select(Action).where(Action.type == "notify"))
+    assert notify.state == "dead" and "admin:write:reports" in notify.last_error
+    assert ADMIN_TOKEN not in notify.last_error
+    assert db.session.scalar(select(Verdict.outcome)) == "keep"
