@@ -14,6 +14,7 @@ from models.case import (
     Verdict,
     Vote,
 )
+from models.lead import JurorInvite, MutedReporter, ShadowDecision, ShadowPolicy
 from models.policy import Policy
 from models.post import POST_STATES, Post, Report, Score
 from models.sandbox import SandboxAction, SandboxPost
@@ -22,6 +23,7 @@ from models.user import ROLES, USER_STATES, User
 __all__ = [
     "ACTION_STATES", "ASSIGNMENT_STATES", "CASE_ORIGINS", "CASE_STATES", "DECISIONS",
     "OPEN_CASE_STATES", "POST_STATES", "ROLES", "USER_STATES", "VERDICT_METHODS",
-    "Action", "Assignment", "AuditEvent", "Base", "Case", "Policy", "Post", "Report",
+    "Action", "Assignment", "AuditEvent", "Base", "Case", "JurorInvite", "MutedReporter", "Policy", "Post",
+    "Report", "ShadowDecision", "ShadowPolicy",
     "SandboxAction", "SandboxPost", "Score", "User", "Verdict", "Vote", "utcnow",
 ]
