@@ -224,24 +224,27 @@ def policy_rollback(version: int):
 
 
 def _tuning_inputs():
-    """The tuning form bound to the query string, the chosen model and label (None when nothing is scored)."""
-    form = TuningForm(request.args)
+    """The tuning form bound to the query string, the chosen model and label (None when nothing is scored).
+
+    A missing threshold starts at the policy's for the label, a missing window at 7 days.
+    """
+    from werkzeug.datastructures import MultiDict
+
+    from jury.policy import current_policy
+
     refs = tuning.models()
-    form.model.choices = [(ref.key, f"{ref.name} {ref.version} ({ref.posts} posts)") for ref in refs]
     model = tuning.find_model(request.args.get("model"))
     labels = tuning.labels_of(model) if model else []
-    form.label.choices = [(label, label) for label in labels]
     label = request.args.get("label") if request.args.get("label") in labels else (
         "toxicity" if "toxicity" in labels else (labels[0] if labels else None))
-    if model:
-        form.model.data = model.key
-    form.label.data = label
-    if "threshold" not in request.args and label:
-        from jury.policy import current_policy
-
-        form.threshold.data = float(current_policy().settings["auto_flag"].get(label, 0.5))
-    valid = form.validate() if request.args else True
-    return form, model, label, valid
+    args = request.args.to_dict()
+    args.setdefault("threshold", str(current_policy().settings["auto_flag"].get(label, 0.5)))
+    args.setdefault("days", "7")
+    args.update(model=model.key if model else "", label=label or "")
+    form = TuningForm(MultiDict(args))
+    form.model.choices = [(ref.key, f"{ref.name} {ref.version} ({ref.posts} posts)") for ref in refs]
+    form.label.choices = [(name, name) for name in labels]
+    return form, model, label, form.validate()
 
 
 @bp.get("/tuning")
@@ -322,8 +325,10 @@ def _days_arg() -> int:
 @lead_required
 def health():
     """Backlog, decision and action times, SLA breaches, actions and juror activity (refreshes itself)."""
+    refresh = min(max(request.args.get("refresh", default=15, type=int) or 15, 5), 300)
     return render_template("lead/health.html", health=queue_health.health(_days_arg()),
-                           actions=queue_health.troubled_actions(), form=RetryActionForm(), days=_days_arg())
+                           actions=queue_health.troubled_actions(), form=RetryActionForm(), days=_days_arg(),
+                           refresh=refresh)
 
 
 @bp.get("/health/fragment")
