@@ -66,7 +66,8 @@ def line_chart(series: Sequence[Series], *, title: str, width: int = 560, height
                 parts.append(f'<polyline fill="none" stroke="{escape(line.colour)}" stroke-width="2" '
                              f'points="{" ".join(segment)}"><title>{escape(line.name)}</title></polyline>')
         lx = left + 8 + index * 130
-        parts.append(f'<line x1="{lx}" x2="{lx + 18}" y1="14" y2="14" stroke="{escape(line.colour)}" stroke-width="3"/>')
+        parts.append(f'<line x1="{lx}" x2="{lx + 18}" y1="14" y2="14" stroke="{escape(line.colour)}" '
+                     'stroke-width="3"/>')
         parts.append(f'<text x="{lx + 22}" y="18" font-size="12">{escape(line.name)}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))

@@ -6,6 +6,7 @@ from functools import wraps
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
+from werkzeug.datastructures import MultiDict
 
 from jury import bulk, jurors, outbox, policy_versions, queue_health, shadow, tuning, verdicts
 from jury.errors import DomainError
@@ -24,7 +25,7 @@ from jury.forms_lead import (
     TuningForm,
     UnmuteForm,
 )
-from jury.policy import PolicyError
+from jury.policy import PolicyError, current_policy
 from jury.svgchart import Series, line_chart
 from jury.views_data import case_view
 from models import USER_STATES, Action, Case, User, Vote
@@ -169,18 +170,11 @@ def policy_edit():
                 return redirect(url_for("lead.policy_history"))
             except (PolicyError, DomainError) as error:
                 flash(str(error), "error")
-                settings = {**settings}
         status = 400
     fields = policy_versions.flatten(settings)
     submitted = request.form if request.method == "POST" else {}
     return render_template("lead/policy_edit.html", form=form, fields=fields, submitted=submitted,
-                           version=_current_version()), status
-
-
-def _current_version() -> int:
-    from jury.policy import current_policy
-
-    return current_policy().version
+                           version=current_policy().version), status
 
 
 @bp.get("/policy/history")
@@ -188,7 +182,7 @@ def _current_version() -> int:
 def policy_history():
     """Every version with what it changed, and roll-back buttons."""
     return render_template("lead/policy_history.html", entries=policy_versions.history(),
-                           form=RollbackForm(), current=_current_version())
+                           form=RollbackForm(), current=current_policy().version)
 
 
 @bp.get("/policy/versions/<int:version>")
@@ -196,8 +190,6 @@ def policy_history():
 def policy_version(version: int):
     """One version's settings, and its difference from the version in force."""
     row = policy_versions.get_version(version)
-    from jury.policy import current_policy
-
     return render_template("lead/policy_version.html", row=row, fields=policy_versions.flatten(row.settings),
                            changes=policy_versions.diff(row.settings, current_policy().settings),
                            form=RollbackForm(), current=current_policy().version)
@@ -228,10 +220,6 @@ def _tuning_inputs():
 
     A missing threshold starts at the policy's for the label, a missing window at 7 days.
     """
-    from werkzeug.datastructures import MultiDict
-
-    from jury.policy import current_policy
-
     refs = tuning.models()
     model = tuning.find_model(request.args.get("model"))
     labels = tuning.labels_of(model) if model else []
@@ -296,8 +284,6 @@ def shadow_list():
 @lead_required
 def shadow_report(shadow_id: int):
     """How a shadow policy's decisions differ from the real policy's."""
-    from jury.policy import current_policy
-
     result = shadow.report(shadow_id)
     return render_template("lead/shadow_report.html", report=result, form=StopShadowForm(),
                            changes=policy_versions.diff(current_policy().settings, result.shadow.settings))

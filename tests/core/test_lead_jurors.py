@@ -59,8 +59,8 @@ def test_state_changes_and_their_rules(app, lead, make_user, client):
 
 def test_a_paused_juror_is_dealt_nothing_and_loses_their_seat(app, lead, make_user, api):
     """Pausing gives the juror's seat back to the case; a paused juror asking for a case gets none."""
-    from triage.dealing import deal_next
     from models import Assignment
+    from triage.dealing import deal_next
 
     user = make_user("ann")
     api.reports(report_payload("r1", "p1", post=post_payload("p1", "you are an idiot")))

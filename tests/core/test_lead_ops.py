@@ -7,7 +7,7 @@ import pytest
 
 from jury import queue_health
 from jury.extensions import db
-from models import Action, Case, Post, User, Verdict, Vote, utcnow
+from models import Action, Case, Post, Verdict, Vote, utcnow
 from tests.conftest import PASSWORD, make_app, post_payload, report_payload
 
 
@@ -76,8 +76,8 @@ def test_rq_dashboard_is_lead_only_and_works_with_our_rq(redis_app, redis_url):
     assert client.get("/lead/rq").status_code == 302  # the console's link leads to the dashboard
     page = client.get("/lead/rq/")
     assert page.status_code == 200 and "'unsafe-inline'" in page.headers["Content-Security-Policy"]
-    from rq import Queue
     from redis import Redis
+    from rq import Queue
 
     Queue("scoring", connection=Redis.from_url(redis_url)).enqueue("builtins.print", "x")
     for path in ("/lead/rq/0/view/workers", "/lead/rq/0/view/jobs", "/lead/rq/0/data/workers.json",
