@@ -125,6 +125,7 @@ def test_queue_health_figures(app, client, make_user):
             verdict = Verdict(case_id=row.id, outcome="remove", tally={}, method="quorum", policy_version=1,
                               statement="", decided_at=opened + timedelta(hours=decided_after_hours))
             db.session.add(verdict)
+            row.decided_at = verdict.decided_at
             db.session.flush()
             db.session.add(Action(case_id=row.id, verdict_id=verdict.id, type="remove_post", idempotency_key=pid,
                                   state="sent", sent_at=verdict.decided_at + timedelta(hours=1)))
