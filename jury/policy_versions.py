@@ -72,8 +72,8 @@ def flatten(settings: Mapping[str, Any], prefix: str = "") -> list[Field]:
 
 
 def editable_settings() -> dict[str, Any]:
-    """The settings in force, completed with any default a newer release added."""
-    return validate_settings(current_policy().settings)
+    """The settings in force, completed with any default a newer release added (and without retired ones)."""
+    return validate_settings({k: v for k, v in current_policy().settings.items() if k in DEFAULT_SETTINGS})
 
 
 def _parse(field: Field, raw: str | None) -> Any:

@@ -172,7 +172,8 @@ def policy_edit():
                 flash(str(error), "error")
         status = 400
     fields = policy_versions.flatten(settings)
-    submitted = request.form if request.method == "POST" else {}
+    # On GET, values may come pre-filled from a link (the threshold page's "use this threshold").
+    submitted = request.form if request.method == "POST" else request.args
     return render_template("lead/policy_edit.html", form=form, fields=fields, submitted=submitted,
                            version=current_policy().version), status
 

@@ -5,7 +5,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from jury import jurors
 from jury.extensions import db
@@ -127,3 +127,43 @@ def test_invite_lifetime_is_bounded(app, lead):
     """More than 30 days is refused and creates nothing."""
     lead.post("/lead/jurors/invites", data={"days": "365"})
     assert db.session.scalar(select(JurorInvite.id)) is None
+
+
+@pytest.mark.postgres
+def test_an_invitation_raced_by_many_creates_one_juror(pg_app):
+    """Eight people submitting one link at once on PostgreSQL: exactly one account, the rest refused."""
+    import threading
+
+    from jury.errors import DomainError
+
+    app = pg_app
+    secret = app.config["SECRET_KEY"]
+    from jury import users
+
+    lead_id = users.create_user("lead", PASSWORD, "lead").id
+    _, token = jurors.create_invite(secret, note="", days=1, actor_id=lead_id)
+    db.session.remove()
+    outcomes: list[str] = []
+    lock = threading.Lock()
+    start = threading.Barrier(8)
+
+    def join(n: int) -> None:
+        with app.app_context():
+            start.wait(30)
+            try:
+                jurors.redeem_invite(secret, token, f"racer{n}", "a long enough pw")
+                result = "ok"
+            except DomainError as error:
+                result = type(error).__name__
+            finally:
+                db.session.remove()
+            with lock:
+                outcomes.append(result)
+
+    threads = [threading.Thread(target=join, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(outcomes) == ["Conflict"] * 7 + ["ok"]
+    assert db.session.scalar(select(func.count()).select_from(User).where(User.username.like("racer%"))) == 1

@@ -127,3 +127,10 @@ def test_shadow_run_from_the_policy_page_records_without_acting(app, client, lea
     assert db.session.scalar(select(ShadowDecision).where(ShadowDecision.post_id != decision.post_id)) is None
     assert [e.event_type for e in events("shadow_started") + events("shadow_stopped")] == [
         "shadow_started", "shadow_stopped"]
+
+
+def test_the_policy_form_can_be_prefilled_from_a_link(app, client, lead):
+    """The threshold page links to the policy form with the candidate filled in; nothing is published by it."""
+    html = client.get("/lead/policy?s:auto_flag.toxicity=0.65").get_data(as_text=True)
+    assert 'name="s:auto_flag.toxicity" value="0.65"' in html
+    assert current_policy().version == 1

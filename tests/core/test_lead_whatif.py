@@ -128,6 +128,7 @@ def test_tuning_page_draws_curves_and_shows_the_what_if(app, client):
     assert page.status_code == 200
     assert "<svg" in html and "<polyline" in html
     assert '<td id="whatif-cases">2.5</td>' in html and '<td id="whatif-missed">0</td>' in html
+    assert "/lead/policy?s:auto_flag.toxicity=0.65" in html.replace("%3A", ":")
     fragment = client.get("/lead/tuning/whatif?model=m:1&label=toxicity&threshold=0.96&days=2")
     assert '<td id="whatif-cases">1.0</td>' in fragment.get_data(as_text=True)
     assert '<td id="whatif-missed">2</td>' in fragment.get_data(as_text=True)
