@@ -308,12 +308,22 @@ def _days_arg() -> int:
     return request.args.get("days", default=14, type=int) or 14
 
 
+def _votes_chart(figures: queue_health.Health):
+    """Votes per hour over the last 24 hours, as SVG."""
+    counts = [count for _, count in figures.hourly_votes]
+    top = max(counts + [1])
+    return line_chart([Series("votes per hour", [(i - 23, c) for i, c in enumerate(counts)], "#1f6feb")],
+                      title="Votes per hour, last 24 hours", x_label="hours ago", y_label="votes",
+                      x_range=(-23, 0), y_range=(0, top), height=200)
+
+
 @bp.get("/health")
 @lead_required
 def health():
     """Backlog, decision and action times, SLA breaches, actions and juror activity (refreshes itself)."""
     refresh = min(max(request.args.get("refresh", default=15, type=int) or 15, 5), 300)
-    return render_template("lead/health.html", health=queue_health.health(_days_arg()),
+    figures = queue_health.health(_days_arg())
+    return render_template("lead/health.html", health=figures, votes_chart=_votes_chart(figures),
                            actions=queue_health.troubled_actions(), form=RetryActionForm(), days=_days_arg(),
                            refresh=refresh)
 
@@ -322,7 +332,8 @@ def health():
 @lead_required
 def health_fragment():
     """The health figures alone, polled by static/lead-health.js."""
-    return render_template("lead/_health.html", health=queue_health.health(_days_arg()),
+    figures = queue_health.health(_days_arg())
+    return render_template("lead/_health.html", health=figures, votes_chart=_votes_chart(figures),
                            actions=queue_health.troubled_actions(), form=RetryActionForm())
 
 
