@@ -138,3 +138,37 @@ def test_new_forms_refuse_a_post_without_the_csrf_token(tmp_path, request):
         assert db.session.query(Policy).count() == 1
         assert db.session.get(User, juror_id).state == "active"
         db.session.remove()
+
+
+# The RQ dashboard's URL arguments, for its routes under /lead/rq.
+RQ_ARGUMENTS = {"instance_number": 0, "queue_name": "scoring", "registry_name": "queued", "per_page": 8,
+                "order": "asc", "page": 1, "job_id": "nope", "filename": "css/main.css"}
+
+
+def test_every_rq_dashboard_route_is_lead_only(tmp_path, request, redis_url):
+    """With Redis configured the dashboard is mounted: each of its routes sends anonymous visitors to log in
+    and refuses jurors, whatever the method."""
+    app = make_app("sqlite", tmp_path, request, REDIS_URL=redis_url)
+    with app.app_context():
+        from jury import users
+
+        users.create_user("juror", "correct horse battery", "juror")
+        db.session.remove()
+    # Outside any app context: each request gets its own `g`, so one client's login cannot leak to another.
+    routes = []
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/lead/rq/"):
+            path = rule.rule
+            for name in rule.arguments:
+                path = re.sub(r"<[^>]*\b%s>" % name, str(RQ_ARGUMENTS[name]), path)
+            routes += [(method, path) for method in sorted(rule.methods - {"HEAD", "OPTIONS"})]
+    assert len(routes) >= 15
+    anonymous, juror = app.test_client(), app.test_client()
+    log_in(juror, "juror")
+    for method, path in routes:
+        response = anonymous.open(path, method=method, follow_redirects=False)
+        if response.status_code == 308:  # routing sends an alias to its canonical URL, which is guarded
+            path = response.headers["Location"]
+            response = anonymous.open(path, method=method)
+        assert response.status_code == 302 and "/login" in response.headers["Location"], (method, path)
+        assert juror.open(path, method=method).status_code == 403, (method, path)
