@@ -103,9 +103,11 @@ def settings_from_form(form: Mapping[str, str], base: Mapping[str, Any] | None =
     base = dict(base if base is not None else editable_settings())
     result = json.loads(json.dumps(base))  # a deep copy that is plain JSON
     for field in flatten(base):
-        if field.kind != "bool" and field.name not in form:
+        if field.name not in form:
             continue
-        value = _parse(field, form.get(field.name))
+        # A checkbox follows a hidden "false" of the same name: the last value submitted wins.
+        raw = form.getlist(field.name)[-1] if hasattr(form, "getlist") else form.get(field.name)
+        value = _parse(field, raw)
         node = result
         *parents, leaf = field.path.split(".")
         for part in parents:

@@ -47,6 +47,15 @@ def test_nested_settings_of_any_shape_become_fields(app, monkeypatch):
         "s:daily_exposure_caps.sexual": "25", "s:verdict_method": "weighted", "s:languages": '["en"]'}, base)
     assert edited["daily_exposure_caps"] == {"violence_threat": 20, "sexual": 25}
     assert edited["verdict_method"] == "weighted" and edited["languages"] == ["en"]
+    # Booleans: a field left out keeps its value; the form's hidden "false" then checkbox "true" reads as true.
+    from werkzeug.datastructures import MultiDict
+
+    monkeypatch.setitem(DEFAULT_SETTINGS, "weighted_votes", True)
+    base = policy_versions.editable_settings()
+    assert policy_versions.settings_from_form({}, base)["weighted_votes"] is True
+    assert policy_versions.settings_from_form(MultiDict([("s:weighted_votes", "false")]), base)["weighted_votes"] is False
+    assert policy_versions.settings_from_form(
+        MultiDict([("s:weighted_votes", "false"), ("s:weighted_votes", "true")]), base)["weighted_votes"] is True
 
 
 def test_publishing_needs_a_reason_and_valid_values(app, client, lead):
