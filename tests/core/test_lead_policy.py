@@ -53,7 +53,8 @@ def test_nested_settings_of_any_shape_become_fields(app, monkeypatch):
     monkeypatch.setitem(DEFAULT_SETTINGS, "weighted_votes", True)
     base = policy_versions.editable_settings()
     assert policy_versions.settings_from_form({}, base)["weighted_votes"] is True
-    assert policy_versions.settings_from_form(MultiDict([("s:weighted_votes", "false")]), base)["weighted_votes"] is False
+    unchecked = MultiDict([("s:weighted_votes", "false")])
+    assert policy_versions.settings_from_form(unchecked, base)["weighted_votes"] is False
     assert policy_versions.settings_from_form(
         MultiDict([("s:weighted_votes", "false"), ("s:weighted_votes", "true")]), base)["weighted_votes"] is True
 
