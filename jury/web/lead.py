@@ -173,7 +173,8 @@ def policy_edit():
         status = 400
     fields = policy_versions.flatten(settings)
     # On GET, values may come pre-filled from a link (the threshold page's "use this threshold").
-    submitted = request.form if request.method == "POST" else request.args
+    source = request.form if request.method == "POST" else request.args
+    submitted = {name: source.getlist(name)[-1] for name in source}  # a checkbox's value follows its hidden one
     return render_template("lead/policy_edit.html", form=form, fields=fields, submitted=submitted,
                            version=current_policy().version), status
 
