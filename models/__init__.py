@@ -15,6 +15,7 @@ from models.case import (
     Verdict,
     Vote,
 )
+from models.lead import JurorInvite, MutedReporter, ShadowDecision, ShadowPolicy
 from models.policy import Policy
 from models.post import POST_STATES, Post, Report, Score
 from models.sandbox import SandboxAction, SandboxPost
@@ -25,6 +26,7 @@ __all__ = [
     "APPEAL_CHANNELS", "APPEAL_STATES", "Appeal",
     "ACTION_STATES", "ASSIGNMENT_STATES", "CASE_ORIGINS", "CASE_STATES", "DECISIONS",
     "OPEN_CASE_STATES", "POST_STATES", "ROLES", "USER_STATES", "VERDICT_METHODS",
-    "Action", "Assignment", "AuditEvent", "Base", "Case", "Policy", "Post", "Report",
-    "SandboxAction", "SandboxPost", "Score", "SyncCursor", "User", "Verdict", "Vote", "utcnow",
+    "Action", "Assignment", "AuditEvent", "Base", "Case", "JurorInvite", "MutedReporter", "Policy", "Post",
+    "Report", "SandboxAction", "SandboxPost", "Score", "ShadowDecision", "ShadowPolicy", "SyncCursor", "User",
+    "Verdict", "Vote", "utcnow",
 ]

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from models.base import Base, utcnow
 
 ROLES = ("juror", "lead", "admin")
-USER_STATES = ("probation", "active", "suspended")
+USER_STATES = ("probation", "active", "paused", "suspended")
 
 
 class User(Base):

@@ -119,6 +119,10 @@ def shoot(out: Path) -> list[Path]:
                 lead = page_for("lead")
                 lead.goto(url + "/lead/")
                 save(lead, "lead-queue.png")
+                lead.goto(url + "/lead/tuning?label=toxicity&threshold=0.5&days=7")
+                save(lead, "lead-tuning.png")
+                lead.goto(url + "/lead/health")
+                save(lead, "lead-health.png")
 
                 visitor = page_for()
                 visitor.goto(url + "/sandbox/")

@@ -5,12 +5,12 @@ from collections import defaultdict
 from datetime import timedelta
 from typing import Iterable
 
-from sqlalchemy import select, text
+from sqlalchemy import exists, select, text
 
 import audit
 from jury.extensions import db
 from jury.policy import PolicyInForce
-from models import OPEN_CASE_STATES, Case, Report, Score, utcnow
+from models import OPEN_CASE_STATES, Case, MutedReporter, Report, Score, utcnow
 from triage import priority as prio
 from triage.sql import insert_ignore
 
@@ -26,13 +26,18 @@ def latest_labels(post_ids: Iterable[int]) -> dict[int, dict[str, float]]:
     return {post_id: labels for post_id, labels in rows}
 
 
+def reporter_not_muted():
+    """SQL condition on Report: its reporter is not muted (muted reports are kept but count for nothing)."""
+    return ~exists().where(MutedReporter.reporter_id == Report.reporter_id)
+
+
 def report_reasons(post_ids: Iterable[int]) -> dict[int, list[str]]:
-    """Every report reason per post."""
+    """Every report reason per post, from reporters who are not muted."""
     ids = list(post_ids)
     reasons: dict[int, list[str]] = defaultdict(list)
     if ids:
         for post_id, reason in db.session.execute(
-            select(Report.post_id, Report.reason).where(Report.post_id.in_(ids))
+            select(Report.post_id, Report.reason).where(Report.post_id.in_(ids), reporter_not_muted())
         ):
             reasons[post_id].append(reason)
     return reasons

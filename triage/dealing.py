@@ -62,6 +62,8 @@ def _eligible_ids(juror: User, limit: int, skip_locked: bool = True) -> list[int
 
 def deal_next(juror: User) -> Assignment | None:
     """Give the juror a seat on a case (their current one if they hold a live lease)."""
+    if juror.state in ("paused", "suspended"):
+        return None  # a lead paused or suspended them: no new seats
     current = active_assignment(juror)
     if current is not None:
         return current

@@ -99,7 +99,7 @@ def ingest_reports(reports: list[ReportIn], actor: str = "network") -> IntakeCou
         reported_posts: list[int] = []
         if new_report_ids:
             reported_posts = list(db.session.scalars(
-                select(Report.post_id).where(Report.id.in_(new_report_ids)).distinct()
+                select(Report.post_id).where(Report.id.in_(new_report_ids), cases.reporter_not_muted()).distinct()
             ))
             audit.record(db.session, "reports_received", "batch", new_report_ids[0], {
                 "report_ids": new_report_ids, "post_ids": reported_posts}, actor=actor)

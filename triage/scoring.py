@@ -9,7 +9,7 @@ from flask import current_app
 from sqlalchemy import select
 
 import audit
-from jury import outbox
+from jury import outbox, shadow
 from jury.extensions import db
 from jury.policy import PolicyInForce, current_policy
 from models import Case, Post, Report, Score, utcnow
@@ -99,7 +99,7 @@ def _triage(posts: list[Post], results: list[dict[str, float]], policy: PolicyIn
             detected: dict[int, str | None]) -> None:
     """Open cases for flagged or reported posts and hide the gravest in the interim."""
     reported = set(db.session.scalars(
-        select(Report.post_id).where(Report.post_id.in_([p.id for p in posts])).distinct()
+        select(Report.post_id).where(Report.post_id.in_([p.id for p in posts]), cases.reporter_not_muted()).distinct()
     ))
     flagged: dict[int, list[str]] = {}
     to_hide: dict[int, list[str]] = {}
@@ -117,6 +117,8 @@ def _triage(posts: list[Post], results: list[dict[str, float]], policy: PolicyIn
         if hides:
             to_hide[post.id] = hides
     audit.record_many(db.session, events)
+    # Candidate policies in shadow mode see the same scores and record what they would do; they never act.
+    shadow.evaluate(posts, results, reported, flagged, to_hide)
     open_cases = cases.open_or_refresh(flagged, "auto_flagged", policy, "system")
     by_post = {case.post_id: case for case in open_cases}
     for post in posts:

@@ -2,26 +2,22 @@
 from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
-from sqlalchemy import text
 
 from jury.errors import DomainError
-from jury.extensions import db
 
 
 def register(app: Flask) -> None:
     """Mount every blueprint and the shared error handlers."""
-    from jury.web import api, appeals, auth, juror, lead, mastodon, sandbox
+    from jury import metrics
+    from jury.web import api, appeals, auth, invite, juror, lead, mastodon, ops, sandbox
 
-    for module in (auth, juror, lead, api, mastodon, sandbox, appeals):
+    for module in (auth, juror, lead, api, mastodon, sandbox, appeals, ops, invite):
         app.register_blueprint(module.bp)
     app.register_error_handler(DomainError, _domain_error)
     app.after_request(_security_headers)
-
-    @app.get("/healthz")
-    def healthz():
-        """Liveness: the database answers."""
-        db.session.execute(text("SELECT 1"))
-        return {"status": "ok"}
+    # After _security_headers, so its looser policy for rq-dashboard's pages runs first.
+    ops.mount_rq_dashboard(app)
+    metrics.instrument(app)
 
 
 def _domain_error(error: DomainError):

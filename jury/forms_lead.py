@@ -1,0 +1,117 @@
+"""Forms of the lead console and the invitation page (Flask-WTF adds CSRF to each POST form)."""
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    FloatField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional
+
+from models import CASE_STATES
+
+
+class PolicyForm(FlaskForm):
+    """The reason for a policy change; the settings fields are generated from the settings themselves."""
+
+    reason = TextAreaField("Reason for the change", validators=[DataRequired(), Length(max=2000)])
+    shadow_name = StringField("Shadow run name", validators=[Optional(), Length(max=80)])
+    shadow_days = IntegerField("Shadow for (days)", default=7, validators=[Optional(), NumberRange(1, 60)])
+    publish = SubmitField("Publish as a new version")
+    shadow = SubmitField("Run in shadow mode instead")
+
+
+class RollbackForm(FlaskForm):
+    """Roll back to an earlier version."""
+
+    reason = StringField("Reason", validators=[DataRequired(), Length(max=2000)])
+    submit = SubmitField("Roll back to this version")
+
+
+class StopShadowForm(FlaskForm):
+    """End a shadow run."""
+
+    submit = SubmitField("Stop")
+
+
+class TuningForm(FlaskForm):
+    """Which model, label and threshold to look at (a GET form: it changes nothing)."""
+
+    class Meta:
+        csrf = False
+
+    model = SelectField("Model", validate_choice=False)
+    label = SelectField("Label", validate_choice=False)
+    threshold = FloatField("Candidate threshold", default=0.5, validators=[InputRequired(), NumberRange(0, 1)])
+    days = IntegerField("Replay the last (days)", default=7, validators=[InputRequired(), NumberRange(1, 90)])
+
+
+class JurorActionForm(FlaskForm):
+    """Approve, pause, resume, suspend or reinstate a juror."""
+
+    reason = StringField("Reason", validators=[Optional(), Length(max=2000)])
+    submit = SubmitField("Apply")
+
+
+class ResetPasswordForm(FlaskForm):
+    """Give a juror a temporary password."""
+
+    submit = SubmitField("Reset password")
+
+
+class InviteForm(FlaskForm):
+    """Create an invitation link."""
+
+    note = StringField("Note (who it is for)", validators=[Optional(), Length(max=200)])
+    days = IntegerField("Valid for (days)", default=7, validators=[InputRequired(), NumberRange(1, 30)])
+    submit = SubmitField("Create invitation link")
+
+
+class JoinForm(FlaskForm):
+    """Register from an invitation."""
+
+    username = StringField("Username", validators=[DataRequired(), Length(min=3, max=40)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(min=10, max=256)])
+    confirm = PasswordField("Repeat the password", validators=[EqualTo("password", "The passwords differ.")])
+    submit = SubmitField("Join")
+
+
+class CaseFilterForm(FlaskForm):
+    """Filter cases for bulk work (a GET form)."""
+
+    class Meta:
+        csrf = False
+
+    post = StringField("Post id", validators=[Optional(), Length(max=128)])
+    reporter = StringField("Reporter", validators=[Optional(), Length(max=128)])
+    reason = StringField("Report reason", validators=[Optional(), Length(max=32)])
+    state = SelectField("State", choices=[("", "any")] + [(s, s) for s in CASE_STATES], validators=[Optional()])
+    since = DateField("Opened from", validators=[Optional()])
+    until = DateField("Opened until", validators=[Optional()])
+
+
+class BulkCloseForm(FlaskForm):
+    """Close the selected cases as unfounded."""
+
+    note = StringField("Reason", validators=[DataRequired(), Length(max=2000)])
+    submit = SubmitField("Close selected as unfounded")
+
+
+class MuteForm(FlaskForm):
+    """Mute a reporter."""
+
+    reporter = StringField("Reporter account", validators=[DataRequired(), Length(max=128)])
+    reason = StringField("Reason", validators=[DataRequired(), Length(max=2000)])
+    submit = SubmitField("Mute reporter")
+
+
+class UnmuteForm(FlaskForm):
+    """Unmute a reporter."""
+
+    submit = SubmitField("Unmute")

@@ -1,0 +1,169 @@
+"""Juror management: states with reasons, password resets, single-use invitation links, metrics columns."""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select, update
+
+from jury import jurors
+from jury.extensions import db
+from models import AuditEvent, JurorInvite, User, utcnow
+from tests.conftest import PASSWORD, post_payload, report_payload
+
+
+@pytest.fixture
+def lead(app, client, make_user):
+    """The client, logged in as a lead."""
+    make_user("lead", role="lead")
+    client.post("/login", data={"username": "lead", "password": PASSWORD})
+    return client
+
+
+def state_of(username: str) -> str:
+    db.session.expire_all()
+    return db.session.scalar(select(User.state).where(User.username == username))
+
+
+def test_jurors_page_lists_state_volume_and_metric_columns(app, lead, make_user):
+    """The list shows each juror (not leads) with the columns juror_metrics feeds."""
+    make_user("ann")
+    html = lead.get("/lead/jurors").get_data(as_text=True)
+    assert "ann" in html and "Gold accuracy" in html and "Exposure by category" in html
+    assert 'id="juror-' in html and ">lead<" not in html
+    ann = db.session.scalar(select(User.id).where(User.username == "ann"))
+    assert set(jurors.juror_metrics([ann])[ann]) >= {"votes", "agreement", "gold_accuracy", "exposure"}
+
+
+def test_state_changes_and_their_rules(app, lead, make_user, client):
+    """Pause, resume, suspend (needs a reason), reinstate; impossible moves are refused; each is audited."""
+    user = make_user("ann")
+    assert lead.post(f"/lead/jurors/{user.id}/pause").status_code == 302
+    assert state_of("ann") == "paused"
+    assert lead.post(f"/lead/jurors/{user.id}/approve").status_code == 409  # not on probation
+    assert lead.post(f"/lead/jurors/{user.id}/resume").status_code == 302
+    assert lead.post(f"/lead/jurors/{user.id}/suspend", data={"reason": ""}).status_code == 400
+    assert state_of("ann") == "active"
+    assert lead.post(f"/lead/jurors/{user.id}/suspend", data={"reason": "leaked a case"}).status_code == 302
+    assert state_of("ann") == "suspended"
+    assert lead.post(f"/lead/jurors/{user.id}/bogus").status_code == 404
+    leader = db.session.scalar(select(User.id).where(User.username == "lead"))
+    assert lead.post(f"/lead/jurors/{leader}/pause").status_code == 403  # leads are not managed here
+    kinds = list(db.session.scalars(select(AuditEvent.event_type).where(AuditEvent.subject_type == "user",
+                                                                       AuditEvent.event_type.like("juror_%"))))
+    assert kinds == ["juror_pause", "juror_resume", "juror_suspend"]
+    suspended = db.session.scalar(select(AuditEvent).where(AuditEvent.event_type == "juror_suspend"))
+    assert suspended.payload["reason"] == "leaked a case"
+
+
+def test_a_paused_juror_is_dealt_nothing_and_loses_their_seat(app, lead, make_user, api):
+    """Pausing gives the juror's seat back to the case; a paused juror asking for a case gets none."""
+    from models import Assignment
+    from triage.dealing import deal_next
+
+    user = make_user("ann")
+    api.reports(report_payload("r1", "p1", post=post_payload("p1", "you are an idiot")))
+    seat = deal_next(user)
+    assert seat is not None
+    lead.post(f"/lead/jurors/{user.id}/pause")
+    db.session.expire_all()
+    assert db.session.get(Assignment, seat.id).state == "expired"
+    assert deal_next(db.session.get(User, user.id)) is None
+
+
+def test_reset_password_shows_a_working_temporary_password_once(app, lead, make_user):
+    """The temporary password is shown with no-store and logs the juror in; the old one stops working."""
+    user = make_user("ann")
+    response = lead.post(f"/lead/jurors/{user.id}/reset-password")
+    assert response.headers["Cache-Control"] == "no-store"
+    temporary = re.search(r'id="temporary-password">([^<]+)<', response.get_data(as_text=True)).group(1)
+    other = app.test_client()
+    assert other.post("/login", data={"username": "ann", "password": PASSWORD}).status_code == 401
+    assert other.post("/login", data={"username": "ann", "password": temporary}).status_code == 302
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.event_type == "juror_password_reset"))
+    assert temporary not in str(event.payload)
+
+
+def invite_link(lead_client) -> str:
+    response = lead_client.post("/lead/jurors/invites", data={"note": "for Bea", "days": "7"})
+    assert response.status_code == 200
+    return re.search(r'id="invite-link" value="([^"]+)"', response.get_data(as_text=True)).group(1)
+
+
+def test_invitation_creates_a_juror_on_probation_once(app, lead):
+    """The link opens a registration page; joining creates a probation juror; the link then stops working."""
+    path = invite_link(lead).split("localhost", 1)[-1]
+    visitor = app.test_client()
+    assert visitor.get(path).status_code == 200
+    form = {"username": "bea", "password": "a long enough pw", "confirm": "a long enough pw"}
+    assert visitor.post(path, data=form).status_code == 302
+    assert state_of("bea") == "probation"
+    assert visitor.post(path, data={**form, "username": "bea2"}).status_code == 409
+    assert state_of("bea2") is None
+    # The lead approves the new juror.
+    bea = db.session.scalar(select(User.id).where(User.username == "bea"))
+    assert lead.post(f"/lead/jurors/{bea}/approve").status_code == 302
+    assert state_of("bea") == "active"
+
+
+def test_forged_expired_and_bad_registrations_are_refused(app, lead):
+    """A tampered token is 404, an expired one 400; bad usernames or short passwords create nobody."""
+    path = invite_link(lead).split("localhost", 1)[-1]
+    visitor = app.test_client()
+    assert visitor.get(path[:-3] + "abc").status_code == 404
+    assert visitor.get("/join/" + "x" * 5000).status_code == 404
+    for form in ({"username": "<b>x</b>", "password": "a long enough pw", "confirm": "a long enough pw"},
+                 {"username": "bea", "password": "short", "confirm": "short"},
+                 {"username": "bea", "password": "a long enough pw", "confirm": "different pw!!"}):
+        assert visitor.post(path, data=form).status_code in (200, 400)
+    assert db.session.scalar(select(User.id).where(User.username.in_(("bea", "<b>x</b>")))) is None
+    db.session.execute(update(JurorInvite).values(expires_at=utcnow() - timedelta(seconds=1)))
+    db.session.commit()
+    assert visitor.get(path).status_code == 400
+
+
+def test_invite_lifetime_is_bounded(app, lead):
+    """More than 30 days is refused and creates nothing."""
+    lead.post("/lead/jurors/invites", data={"days": "365"})
+    assert db.session.scalar(select(JurorInvite.id)) is None
+
+
+@pytest.mark.postgres
+def test_an_invitation_raced_by_many_creates_one_juror(pg_app):
+    """Eight people submitting one link at once on PostgreSQL: exactly one account, the rest refused."""
+    import threading
+
+    from jury.errors import DomainError
+
+    app = pg_app
+    secret = app.config["SECRET_KEY"]
+    from jury import users
+
+    lead_id = users.create_user("lead", PASSWORD, "lead").id
+    _, token = jurors.create_invite(secret, note="", days=1, actor_id=lead_id)
+    db.session.remove()
+    outcomes: list[str] = []
+    lock = threading.Lock()
+    start = threading.Barrier(8)
+
+    def join(n: int) -> None:
+        with app.app_context():
+            start.wait(30)
+            try:
+                jurors.redeem_invite(secret, token, f"racer{n}", "a long enough pw")
+                result = "ok"
+            except DomainError as error:
+                result = type(error).__name__
+            finally:
+                db.session.remove()
+            with lock:
+                outcomes.append(result)
+
+    threads = [threading.Thread(target=join, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(outcomes) == ["Conflict"] * 7 + ["ok"]
+    assert db.session.scalar(select(func.count()).select_from(User).where(User.username.like("racer%"))) == 1

@@ -1,0 +1,160 @@
+"""Operations: /healthz, /metrics, the RQ dashboard under the lead console, and the queue-health figures."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from jury import queue_health
+from jury.extensions import db
+from models import Action, Case, Post, Verdict, Vote, utcnow
+from tests.conftest import PASSWORD, make_app, post_payload, report_payload
+
+
+def test_healthz_without_redis(client):
+    """The database answers and jobs run inline: 200."""
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok", "database": "ok", "redis": "not configured"}
+
+
+def test_healthz_says_503_when_redis_is_down(tmp_path, request):
+    """A Redis nobody listens on makes the check fail with 503 and says which part failed."""
+    app = make_app("sqlite", tmp_path, request, REDIS_URL="redis://127.0.0.1:9/0")
+    with app.app_context():
+        response = app.test_client().get("/healthz")
+        assert response.status_code == 503
+        assert response.get_json() == {"status": "unavailable", "database": "ok", "redis": "error: ConnectionError"}
+        db.session.remove()
+
+
+def test_metrics_expose_cases_actions_and_latency(app, client, api):
+    """Case states, action failures and request latency histograms are in the Prometheus text."""
+    api.reports(report_payload("r1", "p1", post=post_payload("p1", "you idiot")))
+    client.get("/healthz")
+    text = client.get("/metrics").get_data(as_text=True)
+    assert 'jury_cases{state="queued"} 1.0' in text
+    assert 'jury_actions{state="dead"} 0.0' in text and "jury_action_failures 0.0" in text
+    assert 'jury_request_duration_seconds_bucket{endpoint="ops.healthz"' in text
+    assert "jury_queue_depth" in text
+
+
+def test_metrics_token(tmp_path, request):
+    """With METRICS_TOKEN set, a scrape needs the bearer token."""
+    app = make_app("sqlite", tmp_path, request, METRICS_TOKEN="s3cret")
+    with app.app_context():
+        client = app.test_client()
+        assert client.get("/metrics").status_code == 401
+        assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
+        assert client.get("/metrics", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+        db.session.remove()
+
+
+@pytest.fixture
+def redis_app(tmp_path, request, redis_url):
+    """An app whose jobs go to the test Redis, so the RQ dashboard is mounted."""
+    app = make_app("sqlite", tmp_path, request, REDIS_URL=redis_url)
+    with app.app_context():
+        from jury import users
+
+        users.create_user("juror", PASSWORD, "juror")
+        users.create_user("lead", PASSWORD, "lead")
+        yield app
+        db.session.remove()
+
+
+def test_rq_dashboard_is_lead_only_and_works_with_our_rq(redis_app, redis_url):
+    """Anonymous → login, juror → 403, lead → the dashboard's pages and JSON; health and queue depth see Redis."""
+    client = redis_app.test_client()
+    response = client.get("/lead/rq/")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    client.post("/login", data={"username": "juror", "password": PASSWORD})
+    assert client.get("/lead/rq/").status_code == 403
+    assert client.get("/lead/rq/0/data/queues.json").status_code == 403
+    client.post("/logout")
+    client.post("/login", data={"username": "lead", "password": PASSWORD})
+    assert client.get("/lead/rq").status_code == 302  # the console's link leads to the dashboard
+    page = client.get("/lead/rq/")
+    assert page.status_code == 200 and "'unsafe-inline'" in page.headers["Content-Security-Policy"]
+    from redis import Redis
+    from rq import Queue
+
+    Queue("scoring", connection=Redis.from_url(redis_url)).enqueue("builtins.print", "x")
+    for path in ("/lead/rq/0/view/workers", "/lead/rq/0/view/jobs", "/lead/rq/0/data/workers.json",
+                 "/lead/rq/0/data/jobs/scoring/queued/8/asc/1.json"):
+        assert client.get(path).status_code == 200, path
+    queues = client.get("/lead/rq/0/data/queues.json").get_json()
+    assert {"name": "scoring", "count": 1} in [{"name": q["name"], "count": q["count"]} for q in queues["queues"]]
+    # Changing requests need our own origin.
+    assert client.post("/lead/rq/requeue/scoring").status_code == 403
+    assert client.post("/lead/rq/requeue/scoring", headers={"Origin": "http://localhost"}).status_code == 200
+    assert client.get("/healthz").get_json()["redis"] == "ok"
+    assert 'jury_queue_depth{queue="scoring"} 1.0' in client.get("/metrics").get_data(as_text=True)
+    # The rest of the site keeps its strict policy.
+    assert "'unsafe-inline'" not in client.get("/lead/").headers["Content-Security-Policy"]
+
+
+def test_percentile_is_nearest_rank():
+    """Nearest-rank percentiles of a known list."""
+    values = list(range(1, 101))
+    assert queue_health.percentile(values, 50) == 50
+    assert queue_health.percentile(values, 90) == 90
+    assert queue_health.percentile(values, 99) == 99
+    assert queue_health.percentile([7.0], 99) == 7.0
+    assert queue_health.percentile([], 50) is None
+
+
+def test_queue_health_figures(app, client, make_user):
+    """Backlog by severity and age, verdict and action times, breaches, 24 h share, juror activity."""
+    now = utcnow()
+    juror = make_user("ann")
+    make_user("lead", role="lead")
+
+    def case(pid: str, severity: int, opened_hours_ago: float, decided_after_hours: float | None,
+             sla_hours: float = 24) -> Case:
+        post = Post(external_id=pid, author_id="a", text=pid, content_hash="h")
+        db.session.add(post)
+        db.session.flush()
+        opened = now - timedelta(hours=opened_hours_ago)
+        row = Case(post_id=post.id, origin="reported", severity=severity, panel_size=3, open_seats=3,
+                   policy_version=1, opened_at=opened, sla_deadline=opened + timedelta(hours=sla_hours),
+                   state="queued" if decided_after_hours is None else "decided")
+        db.session.add(row)
+        db.session.flush()
+        if decided_after_hours is not None:
+            verdict = Verdict(case_id=row.id, outcome="remove", tally={}, method="quorum", policy_version=1,
+                              statement="", decided_at=opened + timedelta(hours=decided_after_hours))
+            db.session.add(verdict)
+            row.decided_at = verdict.decided_at
+            db.session.flush()
+            db.session.add(Action(case_id=row.id, verdict_id=verdict.id, type="remove_post", idempotency_key=pid,
+                                  state="sent", sent_at=verdict.decided_at + timedelta(hours=1)))
+        return row
+
+    case("open-a", 3, 0.5, None, sla_hours=1)
+    case("open-b", 3, 2, None, sla_hours=1)  # past its SLA
+    case("open-c", 0, 100, None, sla_hours=72)  # past its SLA, over 3 days old
+    case("d1", 1, 10, 2)
+    case("d2", 1, 9, 4)
+    case("d3", 1, 8, 6, sla_hours=4)  # decided after its deadline
+    db.session.add(Vote(case_id=case("d4", 0, 50, 30).id, juror_id=juror.id, decision="remove",
+                        cast_at=now - timedelta(minutes=10)))
+    case("d5", 0, 40, 2)
+    db.session.add(Action(case_id=1, type="notify", idempotency_key="dead1", state="dead"))
+    db.session.commit()
+    health = queue_health.health(14)
+    assert health.backlog_total == 3 and health.open_breaching == 2
+    assert health.backlog["critical"]["< 1 h"] == 1 and health.backlog["critical"]["1–4 h"] == 1
+    assert health.backlog["low"]["> 3 days"] == 1
+    times = [t for day in health.days for t in [day.to_verdict] if t.count]
+    assert sum(t.count for t in times) == 5
+    # Of the cases opened over 24 h ago (open-c, d4, d5), only d5 was decided within 24 h.
+    assert health.within_24h == pytest.approx(1 / 3)
+    assert sum(day.sla_breaches for day in health.days) == 2  # d3, and d4 (30 h against 24)
+    assert health.actions["dead"] == 1
+    assert health.votes_last_hour == 1 and health.active_jurors_1h == 1
+    client.post("/login", data={"username": "lead", "password": PASSWORD})
+    page = client.get("/lead/health").get_data(as_text=True)
+    assert 'id="backlog-total">3<' in page and "lead-health.js" in page and "<script>" not in page
+    fragment = client.get("/lead/health/fragment").get_data(as_text=True)
+    assert 'id="open-breaching">2<' in fragment and "Retry" in fragment

@@ -1,0 +1,146 @@
+"""Policy versions from the lead console: generated fields, publishing with a reason, diffs, roll-back, audit."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from jury import policy_versions
+from jury.extensions import db
+from jury.policy import DEFAULT_SETTINGS, PolicyError, current_policy
+from models import AuditEvent, Policy
+from tests.conftest import PASSWORD
+
+
+@pytest.fixture
+def lead(app, client, make_user):
+    """The client, logged in as a lead."""
+    user = make_user("lead", role="lead")
+    client.post("/login", data={"username": "lead", "password": PASSWORD})
+    return user
+
+
+def events(kind: str) -> list[AuditEvent]:
+    return list(db.session.scalars(select(AuditEvent).where(AuditEvent.event_type == kind).order_by(AuditEvent.id)))
+
+
+def test_the_form_lists_every_setting_leaf(app, client, lead):
+    """Each leaf of the settings tree is a field, so settings added later appear without template changes."""
+    html = client.get("/lead/policy").get_data(as_text=True)
+    for field in policy_versions.flatten(DEFAULT_SETTINGS):
+        assert f'name="{field.name}"' in html, field.path
+    assert 'name="s:auto_flag.toxicity" value="0.8"' in html
+
+
+def test_nested_settings_of_any_shape_become_fields(app, monkeypatch):
+    """A setting another release adds (nested dicts, strings, lists) is flattened and parsed back generically."""
+    extra = {"verdict_method": "quorum", "daily_exposure_caps": {"violence_threat": 20, "sexual": 30},
+             "confidence": 0.9, "languages": ["en", "fr"]}
+    monkeypatch.setitem(DEFAULT_SETTINGS, "verdict_method", "quorum")
+    monkeypatch.setitem(DEFAULT_SETTINGS, "daily_exposure_caps", extra["daily_exposure_caps"])
+    monkeypatch.setitem(DEFAULT_SETTINGS, "confidence", 0.9)
+    monkeypatch.setitem(DEFAULT_SETTINGS, "languages", ["en", "fr"])
+    base = policy_versions.editable_settings()
+    paths = {f.path: f.kind for f in policy_versions.flatten(base)}
+    assert paths["daily_exposure_caps.sexual"] == "int" and paths["verdict_method"] == "str"
+    assert paths["confidence"] == "float" and paths["languages"] == "json"
+    edited = policy_versions.settings_from_form({
+        "s:daily_exposure_caps.sexual": "25", "s:verdict_method": "weighted", "s:languages": '["en"]'}, base)
+    assert edited["daily_exposure_caps"] == {"violence_threat": 20, "sexual": 25}
+    assert edited["verdict_method"] == "weighted" and edited["languages"] == ["en"]
+    # Booleans: a field left out keeps its value; the form's hidden "false" then checkbox "true" reads as true.
+    from werkzeug.datastructures import MultiDict
+
+    monkeypatch.setitem(DEFAULT_SETTINGS, "weighted_votes", True)
+    base = policy_versions.editable_settings()
+    assert policy_versions.settings_from_form({}, base)["weighted_votes"] is True
+    unchecked = MultiDict([("s:weighted_votes", "false")])
+    assert policy_versions.settings_from_form(unchecked, base)["weighted_votes"] is False
+    assert policy_versions.settings_from_form(
+        MultiDict([("s:weighted_votes", "false"), ("s:weighted_votes", "true")]), base)["weighted_votes"] is True
+
+
+def test_publishing_needs_a_reason_and_valid_values(app, client, lead):
+    """No reason, a threshold over 1 or a non-number: 400, the page says why, no new version."""
+    assert client.post("/lead/policy", data={"s:auto_flag.toxicity": "0.7"}).status_code == 400
+    response = client.post("/lead/policy", data={"reason": "tighter", "s:auto_flag.toxicity": "1.5"})
+    assert response.status_code == 400 and "between 0 and 1" in response.get_data(as_text=True)
+    response = client.post("/lead/policy", data={"reason": "x", "s:panel_size": "three"})
+    assert response.status_code == 400 and "panel_size" in response.get_data(as_text=True)
+    response = client.post("/lead/policy", data={"reason": "x", "s:auto_flag.toxicity": "nan"})
+    assert response.status_code == 400
+    response = client.post("/lead/policy", data={"reason": "x", "s:supermajority": "9" * 3000})
+    assert response.status_code == 400
+    assert current_policy().version == 1
+
+
+def test_publish_then_roll_back(app, client, lead):
+    """A change becomes version 2 with a diff in the history; rolling back to 1 makes version 3 = version 1."""
+    response = client.post("/lead/policy", data={"reason": "fewer false flags", "s:auto_flag.toxicity": "0.9",
+                                                 "s:panel_size": "5", "s:widened_panel_size": "7"})
+    assert response.status_code == 302
+    policy = current_policy()
+    assert policy.version == 2 and policy.settings["auto_flag"]["toxicity"] == 0.9 and policy.panel_size == 5
+    # Untouched settings keep their values.
+    assert policy.settings["sla_hours"] == DEFAULT_SETTINGS["sla_hours"]
+    history = client.get("/lead/policy/history").get_data(as_text=True)
+    assert "fewer false flags" in history and "auto_flag.toxicity" in history
+    assert [path for path, _, _ in policy_versions.history()[0].changes] == [
+        "auto_flag.toxicity", "panel_size", "widened_panel_size"]
+
+    assert client.post("/lead/policy/versions/1/rollback", data={"reason": ""}).status_code == 302
+    assert current_policy().version == 2  # no reason, no roll-back
+    assert client.post("/lead/policy/versions/1/rollback", data={"reason": "too many misses"}).status_code == 302
+    policy = current_policy()
+    assert policy.version == 3
+    assert policy.settings == db.session.scalar(select(Policy.settings).where(Policy.version == 1))
+    assert "roll back to version 1: too many misses" in db.session.scalar(
+        select(Policy.reason).where(Policy.version == 3))
+    assert [e.subject_id for e in events("policy_changed")] == ["2", "3"]
+    assert events("policy_rolled_back")[0].payload == {"to_version": 1}
+    assert client.get("/lead/policy/versions/2").status_code == 200
+    assert client.get("/lead/policy/versions/99").status_code == 404
+    assert client.post("/lead/policy/versions/99/rollback", data={"reason": "x"}).status_code == 404
+
+
+def test_rollback_service_refuses_without_reason(app):
+    """The service itself insists on a reason."""
+    with pytest.raises(PolicyError):
+        policy_versions.rollback(1, reason="  ", user_id=None)
+
+
+def test_hostile_reason_is_escaped(app, client, lead):
+    """A reason with markup shows as text in the history."""
+    client.post("/lead/policy", data={"reason": "<script>alert(1)</script>", "s:lease_minutes": "12"})
+    html = client.get("/lead/policy/history").get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
+
+
+def test_shadow_run_from_the_policy_page_records_without_acting(app, client, lead, api):
+    """A candidate with a low threshold runs in shadow: it would flag a post the real policy lets through."""
+    from tests.conftest import post_payload
+
+    response = client.post("/lead/policy", data={"reason": "try lower", "s:auto_flag.toxicity": "0.0",
+                                                 "shadow_name": "low", "shadow_days": "3", "shadow": "1"})
+    assert response.status_code == 302 and "/lead/shadow/" in response.headers["Location"]
+    assert current_policy().version == 1  # nothing published
+    assert api.posts(post_payload("p1", "What a lovely morning.")).status_code == 202
+    from models import Case, ShadowDecision
+
+    assert db.session.scalar(select(Case.id)) is None  # the real policy opened nothing
+    decision = db.session.scalar(select(ShadowDecision))
+    assert decision.would_flag and not decision.real_flag
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert '<td id="shadow-would">1</td>' in page and '<td id="shadow-real">0</td>' in page
+    shadow_id = decision.shadow_id
+    assert client.post(f"/lead/shadow/{shadow_id}/stop").status_code == 302
+    assert api.posts(post_payload("p2", "Another calm day.")).status_code == 202
+    assert db.session.scalar(select(ShadowDecision).where(ShadowDecision.post_id != decision.post_id)) is None
+    assert [e.event_type for e in events("shadow_started") + events("shadow_stopped")] == [
+        "shadow_started", "shadow_stopped"]
+
+
+def test_the_policy_form_can_be_prefilled_from_a_link(app, client, lead):
+    """The threshold page links to the policy form with the candidate filled in; nothing is published by it."""
+    html = client.get("/lead/policy?s:auto_flag.toxicity=0.65").get_data(as_text=True)
+    assert 'name="s:auto_flag.toxicity" value="0.65"' in html
+    assert current_policy().version == 1

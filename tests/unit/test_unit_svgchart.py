@@ -1,0 +1,25 @@
+"""The server-side SVG chart: escaped text, gaps for missing points, the threshold marker."""
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from jury.svgchart import Series, line_chart
+
+NS = "{http://www.w3.org/2000/svg}"
+
+
+def test_chart_is_well_formed_svg_with_escaped_text():
+    """Hostile names stay text; the output parses as XML."""
+    svg = line_chart([Series("<script>alert(1)</script>", [(0, 0.1), (1, 0.9)], "#000")],
+                     title='a "title" & <b>', marker_x=0.5)
+    assert "<script>" not in svg and "&lt;script&gt;" in svg
+    root = ET.fromstring(str(svg))
+    assert root.find(f"{NS}title").text == 'a "title" & <b>'
+    assert len(root.findall(f".//{NS}line[@class='marker']")) == 1
+
+
+def test_missing_values_break_the_line():
+    """A None in the middle splits the series into two polylines; an all-None series draws none."""
+    svg = line_chart([Series("p", [(0, 0.2), (0.5, None), (1, 0.4)], "#111"), Series("q", [(0, None)], "#222")],
+                     title="t")
+    assert len(ET.fromstring(str(svg)).findall(f"{NS}polyline")) == 2
