@@ -12,7 +12,8 @@ from models import Action, Case, Policy, Post, Score, ShadowPolicy, User, utcnow
 from tests.conftest import make_app
 
 # A value for each URL argument of the lead routes (the seeded rows have these ids).
-ARGUMENTS = {"case_id": 1, "action_id": 1, "version": 1, "shadow_id": 1, "action": "pause"}
+ARGUMENTS = {"case_id": 1, "action_id": 1, "version": 1, "shadow_id": 1, "action": "pause", "appeal_id": 1,
+             "kind": "transparency.json"}
 
 
 def lead_routes(app: Flask) -> list[tuple[str, str]]:
