@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import random
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -14,6 +15,7 @@ from jury.extensions import db
 from models import Action, Case, Post, utcnow
 from network import ActionRequest, NetworkAdapter, Outcome, make_adapter
 from network.backoff import MAX_ATTEMPTS, retry_delay
+from network.breaker import CircuitBreaker
 from triage import jobs
 
 log = logging.getLogger(__name__)
@@ -26,8 +28,23 @@ POST_STATE_AFTER = {"remove_post": "removed", "hide_post": "hidden", "unhide_pos
 def network_adapter() -> NetworkAdapter:
     """The adapter configured by NETWORK_ADAPTER / NETWORK_URL / secrets."""
     config = current_app.config
-    return make_adapter(config["NETWORK_ADAPTER"], url=config["NETWORK_URL"],
-                        secret=config["NETWORK_WEBHOOK_SECRET"], token=config.get("NETWORK_TOKEN"))
+    adapter = make_adapter(config["NETWORK_ADAPTER"], url=config["NETWORK_URL"],
+                           secret=config["NETWORK_WEBHOOK_SECRET"], token=config.get("NETWORK_TOKEN"))
+    if hasattr(adapter, "timeout"):
+        adapter.timeout = float(config["NETWORK_TIMEOUT"])
+    return adapter
+
+
+def circuit_breaker() -> CircuitBreaker:
+    """The app's breaker for network deliveries; its state is in Redis (shared by workers) when REDIS_URL is set."""
+    config = current_app.config
+    settings = (config.get("REDIS_URL"), int(config["NETWORK_BREAKER_THRESHOLD"]),
+                float(config["NETWORK_BREAKER_COOLDOWN"]))
+    cached = current_app.extensions.get("jury_breaker")
+    if cached is None or cached[0] != settings:
+        breaker = CircuitBreaker(threshold=settings[1], cooldown=settings[2], redis=jobs.redis_connection())
+        cached = current_app.extensions["jury_breaker"] = (settings, breaker)
+    return cached[1]
 
 
 @dataclass(frozen=True)
@@ -85,13 +102,23 @@ def deliver(action_id: int) -> str:
     if action is None:
         current = db.session.get(Action, action_id)
         return current.state if current else "missing"
+    adapter = network_adapter()
+    endpoint = str(getattr(adapter, "endpoint", adapter.name))
+    breaker = circuit_breaker()
+    gate = breaker.before(endpoint)
+    if not gate.allowed:
+        return _put_off(action, gate.retry_after)
     case = db.session.get(Case, action.case_id)
     request = ActionRequest(
         action_id=action.idempotency_key, type=action.type, post_id=action.post_external_id,
         account_id=action.account_external_id, case_id=str(action.case_id), rule=action.rule,
         statement_of_reasons=action.statement,
     )
-    result = network_adapter().deliver(request)
+    result = adapter.deliver(request)
+    if result.outcome is Outcome.RETRY:
+        breaker.record_failure(endpoint)
+    else:  # an answer, even a refusal, shows the network is up
+        breaker.record_success(endpoint)
     now = utcnow()
     action.last_error = None if result.outcome is Outcome.DONE else result.detail
     if result.outcome is Outcome.DONE:
@@ -102,7 +129,8 @@ def deliver(action_id: int) -> str:
         _mark_case_actioned(case)
     elif result.outcome is Outcome.RETRY and action.attempts < MAX_ATTEMPTS:
         action.state = "failed"
-        action.next_attempt_at = now + timedelta(seconds=retry_delay(action.attempts))
+        action.next_attempt_at = now + timedelta(seconds=retry_delay(
+            action.attempts, base=current_app.config["ACTION_RETRY_BASE"], cap=current_app.config["ACTION_RETRY_CAP"]))
         audit.record(db.session, "action_retry_scheduled", "action", action.id,
                      {"detail": result.detail, "attempts": action.attempts,
                       "next_attempt_at": action.next_attempt_at.isoformat()})
@@ -111,6 +139,21 @@ def deliver(action_id: int) -> str:
         audit.record(db.session, "action_dead", "action", action.id,
                      {"detail": result.detail, "status": result.status_code, "attempts": action.attempts})
         log.warning("action %s is dead after %s attempts: %s", action.id, action.attempts, result.detail)
+    jobs.commit()
+    return action.state
+
+
+def _put_off(action: Action, wait: float) -> str:
+    """The breaker is open: give the claim back untried, due again after the cool-down.
+
+    The attempt is not counted, so a long outage never dead-letters an action.
+    """
+    action.state, action.attempts = "failed", action.attempts - 1
+    # Jitter, so a backlog does not come back all at once when the breaker closes.
+    action.next_attempt_at = utcnow() + timedelta(seconds=wait * random.uniform(1.0, 1.25))
+    action.last_error = "circuit breaker open: the network failed repeatedly; not tried"
+    audit.record(db.session, "action_deferred", "action", action.id,
+                 {"reason": "circuit_open", "next_attempt_at": action.next_attempt_at.isoformat()})
     jobs.commit()
     return action.state
 

@@ -10,11 +10,12 @@ from jury.extensions import db
 
 def register(app: Flask) -> None:
     """Mount every blueprint and the shared error handlers."""
-    from jury.web import api, auth, juror, lead, sandbox
+    from jury.web import api, auth, juror, lead, sandbox, unavailable
 
     for module in (auth, juror, lead, api, sandbox):
         app.register_blueprint(module.bp)
     app.register_error_handler(DomainError, _domain_error)
+    unavailable.register(app)
     app.after_request(_security_headers)
 
     @app.get("/healthz")
