@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, request
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from jury.extensions import db
@@ -33,4 +33,6 @@ def _database_unavailable(error: Exception):
     headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
     if request.path.startswith("/api/"):
         return jsonify({"error": "service temporarily unavailable; retry later"}), 503, headers
-    return render_template("unavailable.html"), 503, headers
+    # Rendered without context processors: Flask-Login's would load the user from the database again.
+    page = current_app.jinja_env.get_template("unavailable.html").render()
+    return page, 503, headers
