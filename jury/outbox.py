@@ -114,11 +114,19 @@ def deliver(action_id: int) -> str:
         account_id=action.account_external_id, case_id=str(action.case_id), rule=action.rule,
         statement_of_reasons=action.statement,
     )
+    claimed_at = action.enqueued_at
     result = adapter.deliver(request)
     if result.outcome is Outcome.RETRY:
         breaker.record_failure(endpoint)
     else:  # an answer, even a refusal, shows the network is up
         breaker.record_success(endpoint)
+    # A worker that stalled past JOB_LOST_AFTER lost its claim to the sweeper; another worker may
+    # have finished the action since. Its late outcome must not overwrite theirs.
+    db.session.refresh(action, with_for_update=True)
+    if action.state != "sending" or action.enqueued_at != claimed_at:
+        log.info("action %s was re-claimed while this delivery ran; its outcome is left to the new claim", action.id)
+        jobs.discard()
+        return action.state
     now = utcnow()
     action.last_error = None if result.outcome is Outcome.DONE else result.detail
     if result.outcome is Outcome.DONE:

@@ -68,3 +68,35 @@ def test_an_open_breaker_defers_without_calling_and_without_counting(down, app, 
     assert {a.state for a in actions} == {"sent"}
     assert {seen["key"] for seen in down.seen} == {a.idempotency_key for a in actions}
     assert max(a.attempts for a in actions) <= 3
+
+
+def test_a_stalled_delivery_never_overwrites_the_outcome_of_the_worker_that_took_over(down, app, api, make_user,
+                                                                                      monkeypatch):
+    from jury import outbox
+    from network import DeliveryResult, Outcome
+
+    panel = [make_user(f"juror{i}") for i in range(3)]
+    open_cases(api, 1)
+    reach_verdict(panel, rule="spam")
+    action = db.session.scalar(select(Action).where(Action.type == "remove_post"))
+    make_all_due()
+    real = outbox.network_adapter
+
+    def stalled_adapter():
+        adapter = real()
+
+        def deliver(request):
+            # Meanwhile the sweeper freed the claim and another worker delivered the action.
+            db.session.execute(update(Action).where(Action.id == action.id)
+                               .values(state="sent", enqueued_at=utcnow(), last_error=None))
+            db.session.commit()
+            return DeliveryResult(Outcome.RETRY, None, "timeout after 10s")
+
+        adapter.deliver = deliver
+        return adapter
+
+    monkeypatch.setattr(outbox, "network_adapter", stalled_adapter)
+    app.config["NETWORK_BREAKER_THRESHOLD"] = 100  # a fresh breaker: this delivery goes out
+    assert outbox.deliver(action.id) == "sent"
+    db.session.expire_all()
+    assert db.session.get(Action, action.id).state == "sent"
