@@ -15,14 +15,15 @@ Afterwards it waits for the workers to finish (every post scored, every action d
 checks: no vote lost (every vote answered with a redirect is stored, and nothing else is), no seat
 dealt twice, no case over its panel or with negative open seats, one verdict per decided case,
 every verdict with exactly one action of each expected type (a removal or none, one notice per
-reporter), every action delivered and applied exactly once by the network, every accepted post
+reporter), every delivered action applied exactly once by the network, none dead-lettered, every accepted post
 stored, and the audit chain intact.
 
 --find-max-pace repeats the run in steps of --step-seconds, each with jurors thinking 1.5x less
 than the last, until the p99 of a juror endpoint passes --target-ms; it reports the highest pace held.
 
 Prints one JSON object on stdout (latency p50/p90/p99/max per endpoint). Exit status: 0 the run
-completed (targets met or not: see the JSON), 1 the run itself failed, 2 a consistency check failed.
+completed (targets met or not, and the workers caught up or not: see "drain"), 1 the run itself failed,
+2 a consistency check failed.
 
     .venv/bin/python benchmarks/load.py [--seconds 120] [--jurors 200] [--intake-rate 200]
     .venv/bin/python benchmarks/load.py --find-max-pace [--step-seconds 30]
@@ -50,6 +51,7 @@ from redis.exceptions import RedisError
 from network.signing import SIGNATURE_HEADER, SignatureError, sign, verify
 
 TARGET_P99_MS = 150.0
+IN_FLIGHT = 8  # intake requests at once at most, as a network's sender pool would
 JUROR_ENDPOINTS = ("next_case", "case_page", "vote", "home_page")
 WEBHOOK_SECRET = "bench-webhook-secret"  # common.app_environment's NETWORK_WEBHOOK_SECRET
 THREATS = ("I know where you live and I will hurt you tonight", "you are a worthless idiot and everyone hates you",
@@ -69,7 +71,7 @@ class Network:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server's naming
+            def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 try:
                     verify(WEBHOOK_SECRET, body, self.headers.get(SIGNATURE_HEADER))
@@ -123,6 +125,8 @@ class IntakeStream:
         self.next_post = first_id
         self.next_report = first_id
         self.late_s = 0.0
+        self.seconds = 0.0
+        self.slots = threading.BoundedSemaphore(IN_FLIGHT)
 
     def _session(self) -> requests.Session:
         if not hasattr(self.local, "session"):
@@ -134,6 +138,12 @@ class IntakeStream:
             self.counts[what] = self.counts.get(what, 0) + 1
 
     def _send(self, kind: str, path: str, payload: dict, post_ids: list[str]) -> None:
+        try:
+            self._send_once(kind, path, payload, post_ids)
+        finally:
+            self.slots.release()
+
+    def _send_once(self, kind: str, path: str, payload: dict, post_ids: list[str]) -> None:
         body = json.dumps(payload).encode()
         headers = {SIGNATURE_HEADER: sign(common.INTAKE_SECRET, body), "Content-Type": "application/json"}
         start = time.perf_counter()
@@ -180,7 +190,7 @@ class IntakeStream:
         started = time.monotonic()
         due = started
         reports_owed = 0.0
-        with ThreadPoolExecutor(max_workers=8, thread_name_prefix="intake") as pool:
+        with ThreadPoolExecutor(max_workers=IN_FLIGHT, thread_name_prefix="intake") as pool:
             while True:
                 now = time.monotonic()
                 if due > now:
@@ -189,18 +199,27 @@ class IntakeStream:
                     self.late_s = max(self.late_s, now - due)
                 if due - started >= seconds:
                     break
+                due += self.interval
+                if not self.slots.acquire(blocking=False):
+                    # Every connection is busy: the server is not keeping up. Skipping (and counting)
+                    # keeps the schedule; queueing would pile up requests past the end of the run.
+                    self._count("intake_posts_skipped_server_behind")
+                    continue
                 payload, ids = self._post_batch()
                 pool.submit(self._send, "intake_posts", "/api/v1/posts", payload, ids)
                 reports_owed += self.report_rate * self.interval
                 if reports_owed >= 1 and self.next_post > self.first_id + 2 * self.batch:
                     n = int(reports_owed)
                     reports_owed -= n
-                    pool.submit(self._send, "intake_reports", "/api/v1/reports", self._report_batch(n), [])
-                due += self.interval
+                    if self.slots.acquire(blocking=False):
+                        pool.submit(self._send, "intake_reports", "/api/v1/reports", self._report_batch(n), [])
+        self.seconds = time.monotonic() - started
 
-    def summary(self, seconds: float) -> dict:
+    def summary(self) -> dict:
         """Rates, outcomes and latency of the stream."""
+        seconds = self.seconds
         return {
+            "seconds": round(seconds, 2),
             "posts_sent": self.next_post,
             "posts_accepted": len(self.accepted_posts),
             "posts_per_s": round(len(self.accepted_posts) / seconds, 1) if seconds else None,
@@ -211,7 +230,49 @@ class IntakeStream:
         }
 
 
-# --- processes -------------------------------------------------------------------------------------
+# --- accounts and processes ------------------------------------------------------------------------
+
+def create_jurors(app, count: int) -> list[str]:
+    """Juror accounts through the app's own service, with a cheap password hash.
+
+    Logins are not measured, and hundreds of scrypt hashes and checks would cost minutes of CPU
+    on a small machine before the run even starts.
+    """
+    from unittest import mock
+
+    from werkzeug.security import generate_password_hash
+
+    cheap = generate_password_hash(dealing.PASSWORD, method="pbkdf2:sha256:1000")
+    with mock.patch("jury.users.generate_password_hash", lambda _password: cheap):
+        return dealing.create_jurors(app, count)
+
+
+def _cpu_with_reaped_children(pid: int) -> tuple[int, float] | None:
+    """(parent pid, CPU seconds of the process and of its children that have exited), from /proc."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = raw[raw.rindex(")") + 2:].split()
+    return int(fields[1]), sum(int(v) for v in fields[11:15]) / common._CLK_TCK
+
+
+def tree_cpu(pids: list[int]) -> float:
+    """CPU seconds used so far by these processes and all their descendants, live or exited
+    (an RQ worker forks a process per job)."""
+    stats = {int(e.name): _cpu_with_reaped_children(int(e.name)) for e in Path("/proc").iterdir() if e.name.isdigit()}
+    children: dict[int, list[int]] = {}
+    for pid, stat in stats.items():
+        if stat is not None:
+            children.setdefault(stat[0], []).append(pid)
+    total, todo = 0.0, list(pids)
+    while todo:
+        pid = todo.pop()
+        if stats.get(pid) is not None:
+            total += stats[pid][1]
+        todo.extend(children.get(pid, []))
+    return total
+
 
 class Background:
     """RQ workers and the sweeper as `flask` processes with logs, stopped at the end."""
@@ -299,7 +360,8 @@ ACTION_CHECKS = {
     "posts_scored_twice": """
         SELECT count(*) FROM (SELECT 1 FROM scores GROUP BY post_id, model_name, model_version
                               HAVING count(*) > 1) x""",
-    "actions_not_sent": "SELECT count(*) FROM actions WHERE state <> 'sent'",
+    # A dead letter is an action given up on; actions still waiting are backlog, reported by the drain.
+    "actions_dead": "SELECT count(*) FROM actions WHERE state = 'dead'",
 }
 
 
@@ -328,18 +390,22 @@ def juror_p99(phase: dict) -> float:
     return max(phase["latency"][k]["p99_ms"] for k in JUROR_ENDPOINTS if k in phase["latency"])
 
 
-def run_step(jurors, server, args, db_url, seconds: float, think: tuple[float, float], seed: int) -> dict:
+def run_step(jurors, server, args, db_url, seconds: float, think: tuple[float, float], seed: int,
+             worker_pids: list[int]) -> dict:
     """Jurors at the given think time and the intake stream, together, for `seconds`."""
     # Ids unique across steps.
     stream = IntakeStream(server.url, args.intake_rate, args.intake_batch, args.report_rate, seed, seed * 10_000_000)
     feeder = threading.Thread(target=stream.run, args=(seconds,), name="intake", daemon=True)
+    workers_cpu = tree_cpu(worker_pids)
     feeder.start()
     phase = dealing.run_phase(jurors, seconds, think, think[1], server.pid, db_url, args.db_name)
     feeder.join()
+    # RQ workers and the sweeper are not gunicorn's children: cpu.other_cores includes them, and this.
+    phase["cpu"]["rq_workers_and_sweeper_cores"] = round((tree_cpu(worker_pids) - workers_cpu) / phase["seconds"], 2)
     phase.pop("_votes")
     phase["think_seconds"] = [round(think[0], 3), round(think[1], 3)]
     phase["votes_per_juror_per_min"] = round(phase["voted"] / len(jurors) / (phase["seconds"] / 60), 2)
-    phase["intake"] = stream.summary(phase["seconds"])
+    phase["intake"] = stream.summary()
     phase["juror_p99_ms"] = juror_p99(phase)
     phase["intake_posts_p99_ms"] = phase["intake"]["latency"].get("intake_posts", {}).get("p99_ms")
     phase["_accepted_posts"] = stream.accepted_posts
@@ -363,7 +429,7 @@ def run(args: argparse.Namespace) -> tuple[dict, bool]:
         common.progress(f"seeding {args.cases} open cases")
         seeded = dealing.seed(db_url, args.cases, rng)
         common.progress(f"creating {args.jurors} jurors")
-        names = dealing.create_jurors(app, args.jurors)
+        names = create_jurors(app, args.jurors)
         common.dispose(app)
 
         for _ in range(args.rq_workers):
@@ -391,7 +457,8 @@ def run(args: argparse.Namespace) -> tuple[dict, bool]:
             for step in range(1, (args.max_steps if args.find_max_pace else 1) + 1):
                 common.progress(f"step {step}: {len(jurors)} jurors thinking {think[0]:.2f}-{think[1]:.2f} s, "
                                 f"{args.intake_rate:g} posts/s, for {step_seconds:g} s")
-                phase = run_step(jurors, server, args, db_url, step_seconds, think, args.seed + step)
+                phase = run_step(jurors, server, args, db_url, step_seconds, think, args.seed + step,
+                                 [p.pid for p in background.processes])
                 accepted.extend(phase.pop("_accepted_posts"))
                 steps.append(phase)
                 common.progress(f"step {step}: {phase['voted_per_s']} votes/s, juror p99 {phase['juror_p99_ms']} ms, "
@@ -404,6 +471,7 @@ def run(args: argparse.Namespace) -> tuple[dict, bool]:
 
         common.progress("waiting for the workers to score every post and deliver every action")
         drained = drain(db_url, args.drain_seconds)
+        drained["complete"] = not drained["unscored_posts"] and not drained["undelivered_actions"]
         common.progress(f"drained in {drained['seconds']} s: {drained}")
         votes_accepted = sum(j.votes_accepted for j in jurors)
         checks = dealing.check_database(db_url, app, votes_accepted)
@@ -465,7 +533,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--step-seconds", type=float, default=30, help="length of a pace step (default: %(default)s)")
     parser.add_argument("--max-steps", type=int, default=8, help="most pace steps (default: %(default)s)")
     parser.add_argument("--warmup-seconds", type=float, default=3, help="uncounted warm-up (default: %(default)s)")
-    parser.add_argument("--drain-seconds", type=float, default=180,
+    parser.add_argument("--drain-seconds", type=float, default=300,
                         help="longest wait for the workers to catch up afterwards (default: %(default)s)")
     common.add_common_arguments(parser)
     parser.set_defaults(db_name="jury_load", redis="redis://127.0.0.1:6379/13")

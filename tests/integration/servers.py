@@ -137,7 +137,7 @@ class PrivatePostgres:
 
     def _run(self, tool: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         result = subprocess.run([*self.as_user, str(self.bindir / tool), *args], capture_output=True, text=True,
-                                timeout=120)
+                                timeout=120, check=False)
         if check and result.returncode != 0:
             raise ServerUnavailable(f"{tool} failed ({result.returncode}): {result.stderr[-2000:]}")
         return result
@@ -175,9 +175,9 @@ class PrivatePostgres:
 def flask_command(*args: str, env: dict, log: Path | None = None) -> subprocess.Popen:
     """`flask --app wsgi ARGS` as a process group of its own (so it can be killed whole)."""
     flask = str(Path(sys.executable).parent / "flask")
-    out = open(log, "ab") if log else subprocess.DEVNULL
-    return subprocess.Popen([flask, "--app", "wsgi", *args], cwd=ROOT, env=env, stdout=out,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    with open(log or os.devnull, "ab") as out:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen([flask, "--app", "wsgi", *args], cwd=ROOT, env=env, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
 
 
 def descendants(pid: int) -> list[int]:
@@ -214,10 +214,11 @@ class Processes:
 
     def gunicorn(self, env: dict, port: int, log: Path) -> subprocess.Popen:
         """`gunicorn -w 2 --threads 4 wsgi:app` on a loopback port."""
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-w", "2", "--threads", "4", "-b", f"127.0.0.1:{port}",
-             "--timeout", "60", "wsgi:app"], cwd=ROOT, env=env, stdout=open(log, "ab"),
-            stderr=subprocess.STDOUT, start_new_session=True)
+        with open(log, "ab") as out:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", "-w", "2", "--threads", "4", "-b", f"127.0.0.1:{port}",
+                 "--timeout", "60", "wsgi:app"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+                start_new_session=True)
         self.running.append(process)
         return process
 

@@ -8,7 +8,6 @@ import re
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import psycopg
 import pytest
@@ -19,11 +18,10 @@ import audit
 from jury import create_app, users, voting
 from jury.extensions import db
 from jury.policy import current_policy
-from models import Action, AuditEvent, Case, Post, Score, Verdict, utcnow
+from models import Action, AuditEvent, Case, Post, Score, Verdict
 from network import MAX_ATTEMPTS
 from network.signing import SIGNATURE_HEADER, SignatureError, verify
-from tests.conftest import (INTAKE_SECRET, PASSWORD, WEBHOOK_SECRET, base_config, post_payload, report_payload,
-                            signed)
+from tests.conftest import INTAKE_SECRET, PASSWORD, WEBHOOK_SECRET, base_config, post_payload, report_payload, signed
 from tests.integration.servers import free_port, wait_for
 from triage import dealing, sweeper
 
@@ -58,7 +56,7 @@ class Network:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server's naming
+            def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 try:
                     verify(WEBHOOK_SECRET, body, self.headers.get(SIGNATURE_HEADER))

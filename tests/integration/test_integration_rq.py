@@ -19,8 +19,8 @@ from sqlalchemy import func, select, update
 from jury import sandbox, voting
 from jury.extensions import db
 from models import Action, Case, Post, SandboxPost, Score, utcnow
-from tests.integration.servers import descendants
 from tests.conftest import INTAKE_SECRET, ROOT, WEBHOOK_SECRET, LiveServer, post_payload, report_payload
+from tests.integration.servers import descendants
 from triage import dealing, sweeper
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
