@@ -15,8 +15,8 @@ Afterwards it waits for the workers to finish (every post scored, every action d
 checks: no vote lost (every vote answered with a redirect is stored, and nothing else is), no seat
 dealt twice, no case over its panel or with negative open seats, one verdict per decided case,
 every verdict with exactly one action of each expected type (a removal or none, one notice per
-reporter), every delivered action applied exactly once by the network, none dead-lettered, every accepted post
-stored, and the audit chain intact.
+reporter), every delivered action applied exactly once by the network, none dead-lettered, every
+accepted post stored, and the audit chain intact.
 
 --find-max-pace repeats the run in steps of --step-seconds, each with jurors thinking 1.5x less
 than the last, until the p99 of a juror endpoint passes --target-ms; it reports the highest pace held.
