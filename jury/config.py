@@ -74,6 +74,13 @@ def load_config(instance_path: Path, overrides: Mapping[str, Any] | None = None)
         "MASTODON_FALLBACK_ACTION": setting("MASTODON_FALLBACK_ACTION", "silence"),
         "MASTODON_NOTIFY_EMAIL": setting("MASTODON_NOTIFY_EMAIL", "true"),
         "MASTODON_RULE_MAP": setting("MASTODON_RULE_MAP", ""),
+        # Failure handling (see README "Failure behaviour"): seconds unless named otherwise.
+        "NETWORK_TIMEOUT": float(setting("NETWORK_TIMEOUT", 10.0)),
+        "NETWORK_BREAKER_THRESHOLD": int(setting("NETWORK_BREAKER_THRESHOLD", 5)),
+        "NETWORK_BREAKER_COOLDOWN": float(setting("NETWORK_BREAKER_COOLDOWN", 60.0)),
+        "ACTION_RETRY_BASE": float(setting("ACTION_RETRY_BASE", 15.0)),
+        "ACTION_RETRY_CAP": float(setting("ACTION_RETRY_CAP", 3600.0)),
+        "JOB_LOST_AFTER": float(setting("JOB_LOST_AFTER", 300.0)),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": str(setting("SESSION_COOKIE_SECURE", "false")).lower() == "true",

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import random
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -14,6 +15,7 @@ from jury.extensions import db
 from models import Action, Case, Post, utcnow
 from network import ActionRequest, NetworkAdapter, Outcome, make_adapter
 from network.backoff import MAX_ATTEMPTS, retry_delay
+from network.breaker import CircuitBreaker
 from triage import jobs
 
 log = logging.getLogger(__name__)
@@ -26,9 +28,24 @@ POST_STATE_AFTER = {"remove_post": "removed", "hide_post": "hidden", "unhide_pos
 def network_adapter() -> NetworkAdapter:
     """The adapter configured by NETWORK_ADAPTER / NETWORK_URL / secrets."""
     config = current_app.config
-    return make_adapter(config["NETWORK_ADAPTER"], url=config["NETWORK_URL"],
-                        secret=config["NETWORK_WEBHOOK_SECRET"], token=config.get("NETWORK_TOKEN"),
-                        options={key: value for key, value in config.items() if key.startswith("MASTODON_")})
+    adapter = make_adapter(config["NETWORK_ADAPTER"], url=config["NETWORK_URL"],
+                           secret=config["NETWORK_WEBHOOK_SECRET"], token=config.get("NETWORK_TOKEN"),
+                           options={key: value for key, value in config.items() if key.startswith("MASTODON_")})
+    if hasattr(adapter, "timeout"):
+        adapter.timeout = float(config["NETWORK_TIMEOUT"])
+    return adapter
+
+
+def circuit_breaker() -> CircuitBreaker:
+    """The app's breaker for network deliveries; its state is in Redis (shared by workers) when REDIS_URL is set."""
+    config = current_app.config
+    settings = (config.get("REDIS_URL"), int(config["NETWORK_BREAKER_THRESHOLD"]),
+                float(config["NETWORK_BREAKER_COOLDOWN"]))
+    cached = current_app.extensions.get("jury_breaker")
+    if cached is None or cached[0] != settings:
+        breaker = CircuitBreaker(threshold=settings[1], cooldown=settings[2], redis=jobs.redis_connection())
+        cached = current_app.extensions["jury_breaker"] = (settings, breaker)
+    return cached[1]
 
 
 @dataclass(frozen=True)
@@ -86,6 +103,12 @@ def deliver(action_id: int) -> str:
     if action is None:
         current = db.session.get(Action, action_id)
         return current.state if current else "missing"
+    adapter = network_adapter()
+    endpoint = str(getattr(adapter, "endpoint", adapter.name))
+    breaker = circuit_breaker()
+    gate = breaker.before(endpoint)
+    if not gate.allowed:
+        return _put_off(action, gate.retry_after)
     case = db.session.get(Case, action.case_id)
     request = ActionRequest(
         action_id=action.idempotency_key, type=action.type, post_id=action.post_external_id,
@@ -93,7 +116,19 @@ def deliver(action_id: int) -> str:
         statement_of_reasons=action.statement, appeal_url=_appeal_url(action, case),
         prior_strikes=_prior_strikes(action),
     )
-    result = network_adapter().deliver(request)
+    claimed_at = action.enqueued_at
+    result = adapter.deliver(request)
+    if result.outcome is Outcome.RETRY:
+        breaker.record_failure(endpoint)
+    else:  # an answer, even a refusal, shows the network is up
+        breaker.record_success(endpoint)
+    # A worker that stalled past JOB_LOST_AFTER lost its claim to the sweeper; another worker may
+    # have finished the action since. Its late outcome must not overwrite theirs.
+    db.session.refresh(action, with_for_update=True)
+    if action.state != "sending" or action.enqueued_at != claimed_at:
+        log.info("action %s was re-claimed while this delivery ran; its outcome is left to the new claim", action.id)
+        jobs.discard()
+        return action.state
     now = utcnow()
     action.last_error = None if result.outcome is Outcome.DONE else result.detail
     if result.outcome is Outcome.DONE:
@@ -105,7 +140,8 @@ def deliver(action_id: int) -> str:
     elif result.outcome is Outcome.RETRY and action.attempts < MAX_ATTEMPTS:
         action.state = "failed"
         # A rate limit's reset time is a floor: retrying before it only earns another 429.
-        delay = max(retry_delay(action.attempts), result.retry_after or 0.0)
+        delay = max(retry_delay(action.attempts, base=current_app.config["ACTION_RETRY_BASE"],
+                                cap=current_app.config["ACTION_RETRY_CAP"]), result.retry_after or 0.0)
         action.next_attempt_at = now + timedelta(seconds=delay)
         audit.record(db.session, "action_retry_scheduled", "action", action.id,
                      {"detail": result.detail, "attempts": action.attempts,
@@ -139,6 +175,21 @@ def _prior_strikes(action: Action) -> int:
             Action.type == "remove_post", Action.account_external_id == action.account_external_id,
             Action.verdict_id.is_not(None), Action.id < action.id)
     ) or 0
+
+
+def _put_off(action: Action, wait: float) -> str:
+    """The breaker is open: give the claim back untried, due again after the cool-down.
+
+    The attempt is not counted, so a long outage never dead-letters an action.
+    """
+    action.state, action.attempts = "failed", action.attempts - 1
+    # Jitter, so a backlog does not come back all at once when the breaker closes.
+    action.next_attempt_at = utcnow() + timedelta(seconds=wait * random.uniform(1.0, 1.25))
+    action.last_error = "circuit breaker open: the network failed repeatedly; not tried"
+    audit.record(db.session, "action_deferred", "action", action.id,
+                 {"reason": "circuit_open", "next_attempt_at": action.next_attempt_at.isoformat()})
+    jobs.commit()
+    return action.state
 
 
 def _apply_to_post(action: Action, case: Case) -> None:

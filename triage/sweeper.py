@@ -5,7 +5,7 @@ import logging
 import threading
 from datetime import timedelta
 
-from flask import Flask
+from flask import Flask, current_app
 from sqlalchemy import and_, or_, select, update
 
 from jury.extensions import db
@@ -21,11 +21,16 @@ LOST_AFTER = timedelta(minutes=5)
 BATCH = 1000
 
 
+def lost_after() -> timedelta:
+    """JOB_LOST_AFTER from the settings (LOST_AFTER by default)."""
+    return timedelta(seconds=float(current_app.config.get("JOB_LOST_AFTER", LOST_AFTER.total_seconds())))
+
+
 def requeue_unscored(now=None) -> int:
     """Queue scoring again for posts whose scoring job never finished."""
     now = now or utcnow()
     ids = list(db.session.scalars(
-        select(Post.id).where(Post.scored_at.is_(None), Post.score_requested_at <= now - LOST_AFTER)
+        select(Post.id).where(Post.scored_at.is_(None), Post.score_requested_at <= now - lost_after())
         .order_by(Post.id).limit(BATCH)
     ))
     if ids:
@@ -39,7 +44,7 @@ def requeue_unscored(now=None) -> int:
 def requeue_actions(now=None) -> int:
     """Queue delivery again for due actions with no live job, and free stuck claims."""
     now = now or utcnow()
-    stale = now - LOST_AFTER
+    stale = now - lost_after()
     # A claim older than LOST_AFTER belongs to a worker that died mid-delivery.
     db.session.execute(
         update(Action).where(Action.state == "sending", Action.enqueued_at <= stale)

@@ -9,11 +9,12 @@ from jury.errors import DomainError
 def register(app: Flask) -> None:
     """Mount every blueprint and the shared error handlers."""
     from jury import metrics
-    from jury.web import api, appeals, auth, invite, juror, lead, mastodon, ops, sandbox
+    from jury.web import api, appeals, auth, invite, juror, lead, mastodon, ops, sandbox, unavailable
 
     for module in (auth, juror, lead, api, mastodon, sandbox, appeals, ops, invite):
         app.register_blueprint(module.bp)
     app.register_error_handler(DomainError, _domain_error)
+    unavailable.register(app)
     app.after_request(_security_headers)
     # After _security_headers, so its looser policy for rq-dashboard's pages runs first.
     ops.mount_rq_dashboard(app)

@@ -20,6 +20,7 @@ from jury import sandbox, voting
 from jury.extensions import db
 from models import Action, Case, Post, SandboxPost, Score, utcnow
 from tests.conftest import INTAKE_SECRET, ROOT, WEBHOOK_SECRET, LiveServer, post_payload, report_payload
+from tests.integration.servers import descendants
 from triage import dealing, sweeper
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
@@ -150,7 +151,9 @@ def test_a_worker_killed_mid_delivery_is_recovered_by_the_sweeper(app, api, make
                               env=worker_env(app), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                               start_new_session=True)
     assert network.hang.wait(60), "the worker never reached the network"
-    os.killpg(worker.pid, signal.SIGKILL)  # the worker and its job process die mid-request
+    # The worker and its job process die mid-request (RQ puts the job process in a session of its own).
+    for pid in [worker.pid, *descendants(worker.pid)]:
+        os.kill(pid, signal.SIGKILL)
     worker.wait(10)
     action = db.session.scalar(select(Action).where(Action.type == "remove_post"))
     db.session.refresh(action)

@@ -1,0 +1,38 @@
+"""The database is unreachable (restart, failover, network): answer 503 cleanly, never a traceback.
+
+The pool's pre-ping replaces dead connections once the database is back, so the app
+recovers on its own; a client that got 503 may retry (the intake API is idempotent).
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+
+from flask import Flask, current_app, jsonify, request
+from sqlalchemy.exc import InterfaceError, OperationalError
+
+from jury.extensions import db
+
+log = logging.getLogger(__name__)
+RETRY_AFTER_SECONDS = 5
+
+
+def register(app: Flask) -> None:
+    """Turn lost-database errors into 503 responses."""
+    for error in (OperationalError, InterfaceError):
+        app.register_error_handler(error, _database_unavailable)
+
+
+def _database_unavailable(error: Exception):
+    """503 as JSON for the API, a page (that does not touch the database) otherwise."""
+    # The original error names the server, never request data; enough to tell an outage in the logs.
+    log.warning("database unavailable during %s %s: %s", request.method, request.path,
+                type(getattr(error, "orig", error)).__name__)
+    with contextlib.suppress(Exception):  # the transaction is gone with its connection; nothing was half-written
+        db.session.rollback()
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    if request.path.startswith("/api/"):
+        return jsonify({"error": "service temporarily unavailable; retry later"}), 503, headers
+    # Rendered without context processors: Flask-Login's would load the user from the database again.
+    page = current_app.jinja_env.get_template("unavailable.html").render()
+    return page, 503, headers

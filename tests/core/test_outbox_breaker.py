@@ -1,0 +1,102 @@
+"""The outbox behind a circuit breaker: a failing network is not hammered, and waiting never dead-letters."""
+from __future__ import annotations
+
+import time
+
+import pytest
+from sqlalchemy import func, select, update
+
+from jury.extensions import db
+from models import Action, AuditEvent, utcnow
+from tests.conftest import post_payload, report_payload
+from tests.core.test_outbox import FlakyNetwork, reach_verdict
+from triage import sweeper
+
+
+@pytest.fixture
+def down(app):
+    """A network answering 503 to everything, behind a breaker that opens after two failures."""
+    network = FlakyNetwork(failures=10_000)
+    app.config.update(NETWORK_ADAPTER="webhook", NETWORK_URL=network.url, NETWORK_BREAKER_THRESHOLD=2,
+                      NETWORK_BREAKER_COOLDOWN=2.0)
+    yield network
+    network.close()
+
+
+def open_cases(api, count):
+    for i in range(count):
+        api.posts(post_payload(f"p{i}", "hello"))
+        api.reports(report_payload(f"r{i}", f"p{i}", reporter=f"reporter-{i}", reason="spam"))
+
+
+def make_all_due():
+    db.session.execute(update(Action).where(Action.state == "failed").values(next_attempt_at=utcnow()))
+    db.session.commit()
+
+
+def test_an_open_breaker_defers_without_calling_and_without_counting(down, app, api, make_user, monkeypatch):
+    monkeypatch.setattr("jury.outbox.MAX_ATTEMPTS", 3)
+    panels = [[make_user(f"juror{case}-{i}") for i in range(3)] for case in range(3)]
+    open_cases(api, 3)
+    for panel in panels:
+        reach_verdict(panel, rule="spam")
+    # Six actions (a removal and a notice per verdict); only the first two reached the network.
+    assert len(down.seen) == 2
+    actions = db.session.scalars(select(Action).order_by(Action.id)).all()
+    assert len(actions) == 6 and all(a.state == "failed" for a in actions)
+    assert [a.attempts for a in actions] == [1, 1, 0, 0, 0, 0]
+    assert "circuit breaker open" in actions[-1].last_error
+    assert actions[-1].next_attempt_at > utcnow()
+    # Sweeps during the outage: the breaker lets one probe out per cool-down, nothing is dead-lettered
+    # although the outage outlasts MAX_ATTEMPTS many times over.
+    for _ in range(8):
+        make_all_due()
+        sweeper.requeue_actions()
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(Action).where(Action.state == "dead")) == 0
+    assert len(down.seen) <= 3  # at most one probe in the meantime (the cool-down has not passed twice)
+    deferred = db.session.scalar(select(func.count()).select_from(AuditEvent)
+                                 .where(AuditEvent.event_type == "action_deferred"))
+    assert deferred >= 4 * 8
+    # The network recovers; after the cool-down, a probe closes the breaker and everything goes out once.
+    down.failures = 0
+    time.sleep(2.1)
+    make_all_due()
+    sweeper.requeue_actions()
+    db.session.expire_all()
+    actions = db.session.scalars(select(Action)).all()
+    assert {a.state for a in actions} == {"sent"}
+    assert {seen["key"] for seen in down.seen} == {a.idempotency_key for a in actions}
+    assert max(a.attempts for a in actions) <= 3
+
+
+def test_a_stalled_delivery_never_overwrites_the_outcome_of_the_worker_that_took_over(down, app, api, make_user,
+                                                                                      monkeypatch):
+    from jury import outbox
+    from network import DeliveryResult, Outcome
+
+    panel = [make_user(f"juror{i}") for i in range(3)]
+    open_cases(api, 1)
+    reach_verdict(panel, rule="spam")
+    action = db.session.scalar(select(Action).where(Action.type == "remove_post"))
+    make_all_due()
+    real = outbox.network_adapter
+
+    def stalled_adapter():
+        adapter = real()
+
+        def deliver(request):
+            # Meanwhile the sweeper freed the claim and another worker delivered the action.
+            db.session.execute(update(Action).where(Action.id == action.id)
+                               .values(state="sent", enqueued_at=utcnow(), last_error=None))
+            db.session.commit()
+            return DeliveryResult(Outcome.RETRY, None, "timeout after 10s")
+
+        adapter.deliver = deliver
+        return adapter
+
+    monkeypatch.setattr(outbox, "network_adapter", stalled_adapter)
+    app.config["NETWORK_BREAKER_THRESHOLD"] = 100  # a fresh breaker: this delivery goes out
+    assert outbox.deliver(action.id) == "sent"
+    db.session.expire_all()
+    assert db.session.get(Action, action.id).state == "sent"
