@@ -25,7 +25,10 @@ def test_pages_answer_a_503_page_that_leaks_nothing(tmp_path):
     client = unreachable_app(tmp_path).test_client()
     with client.session_transaction() as session:
         session["_user_id"] = "1"  # a logged-in juror: loading them needs the database
-    for path in ("/", "/healthz", "/lead/", "/cases/1"):
+    health = client.get("/healthz")
+    assert health.status_code == 503  # the health check reports the outage as JSON for probes
+    assert health.get_json()["status"] == "unavailable" and "127.0.0.1" not in health.get_data(as_text=True)
+    for path in ("/", "/lead/", "/cases/1"):
         response = client.get(path)
         assert response.status_code == 503, path
         page = response.get_data(as_text=True)
