@@ -14,14 +14,15 @@ from models.case import (
     Verdict,
     Vote,
 )
+from models.panel import AccountLink, GoldAnswer, RelationshipCheck
 from models.policy import Policy
 from models.post import POST_STATES, Post, Report, Score
-from models.sandbox import SandboxAction, SandboxPost
-from models.user import ROLES, USER_STATES, User
+from models.sandbox import SandboxAction, SandboxFollow, SandboxPost
+from models.user import LOCALES, ROLES, USER_STATES, User
 
 __all__ = [
-    "ACTION_STATES", "ASSIGNMENT_STATES", "CASE_ORIGINS", "CASE_STATES", "DECISIONS",
+    "ACTION_STATES", "AccountLink", "GoldAnswer", "LOCALES", "RelationshipCheck", "ASSIGNMENT_STATES", "CASE_ORIGINS", "CASE_STATES", "DECISIONS",
     "OPEN_CASE_STATES", "POST_STATES", "ROLES", "USER_STATES", "VERDICT_METHODS",
     "Action", "Assignment", "AuditEvent", "Base", "Case", "Policy", "Post", "Report",
-    "SandboxAction", "SandboxPost", "Score", "User", "Verdict", "Vote", "utcnow",
+    "SandboxAction", "SandboxFollow", "SandboxPost", "Score", "User", "Verdict", "Vote", "utcnow",
 ]

@@ -12,6 +12,7 @@ from .base import (
     Outcome,
 )
 from .signing import SIGNATURE_HEADER, TOLERANCE_SECONDS, SignatureError, sign, verify
+from .relationships import RelationshipError, RelationshipSource, SandboxAdapter, relationships_of
 from .webhook import WebhookAdapter
 
 ADAPTER_KINDS = ("webhook", "sandbox", "mastodon")
@@ -27,9 +28,13 @@ __all__ = [
     "DeliveryResult",
     "NetworkAdapter",
     "Outcome",
+    "RelationshipError",
+    "RelationshipSource",
+    "SandboxAdapter",
     "SignatureError",
     "WebhookAdapter",
     "make_adapter",
+    "relationships_of",
     "retry_delay",
     "sign",
     "verify",
@@ -53,4 +58,6 @@ def make_adapter(kind: str, *, url: str | None, secret: str | None, token: str |
         raise AdapterConfigError(f"{normalised} adapter needs setting(s): {', '.join(missing)}")
     # token is for token-authenticated networks such as mastodon; the webhook kinds sign with the secret.
     # The sandbox is the app's own stand-in network; it speaks the same webhook contract.
+    if normalised == "sandbox":
+        return SandboxAdapter(url.strip(), secret, name=normalised)
     return WebhookAdapter(url.strip(), secret, name=normalised)
