@@ -44,9 +44,12 @@ def register_extensions(app: Flask) -> None:
 
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(PROJECT_ROOT / "translations"))
     babel.init_app(app, locale_selector=i18n.select_locale)
-    from flask_babel import get_locale
+    from flask_babel import get_locale, refresh
 
     app.jinja_env.globals["get_locale"] = get_locale
+    # The locale is cached on `g`, which outlives a request when an app context spans several
+    # (tests, scripts): choose it afresh for every request.
+    app.before_request(refresh)
 
     login_manager.user_loader(users.load_user)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import refresh
 from flask_login import current_user, login_required
 
 from jury import voting
@@ -112,6 +113,7 @@ def profile():
     if form.validate_on_submit():
         update_profile(current_user, locale=form.locale.data or None, languages=form.language_codes(),
                        opted_out=request.form.getlist("opted_out"))
+        refresh()  # the confirmation in the newly chosen language
         flash(_("Your settings are saved."), "info")
         return redirect(url_for("juror.profile"))
     if request.method == "GET":
