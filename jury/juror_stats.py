@@ -24,6 +24,8 @@ class JurorStats:
     training_answered: int
     training_needed: int
     accuracy_min: float
+    # False while the gold set is too small for probation: the first case waives it.
+    probation_possible: bool
 
     @property
     def agreement(self) -> float | None:
@@ -47,4 +49,5 @@ def juror_stats(juror: User) -> JurorStats:
         gold_answered=record.answered, gold_correct=record.correct, state=juror.state,
         state_reason=juror.state_reason, training_answered=rolling.answered,
         training_needed=policy.probation_gold_cases, accuracy_min=policy.gold_accuracy_min,
+        probation_possible=gold.probation_possible(policy),
     )
