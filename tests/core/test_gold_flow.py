@@ -233,3 +233,22 @@ def test_gold_share_deals_gold_to_active_jurors(gold_set, make_user):
     voting.cast_vote(assignment.case_id, ann, "keep")
     assert db.session.scalar(select(func.count()).select_from(Vote)) == votes_before + 1
     assert gold.stats(ann).answered == 1
+
+
+def test_the_newcomer_is_told_about_probation_and_leads_see_the_gold_set(gold_set, make_user, client, auth):
+    newbie = make_user("newbie", network_account_id="net-new")
+    answer(newbie, gold_set, True)
+    auth.login("newbie")
+    home = client.get("/").get_data(as_text=True)
+    assert 'id="state-probation"' in home and "Training cases answered: 1 of 3." in home
+    assert client.get("/lead/panels/").status_code == 403
+    auth.logout()
+    auth.login("lee")
+    page = client.get("/lead/panels/").get_data(as_text=True)
+    assert page.count("<tr><td><a href=\"/lead/panels/cases/") >= 6  # the gold set, with links
+    assert "newbie</td><td class=\"state\">probation</td>" in page
+    some_gold = next(iter(gold_set))
+    panel = client.get(f"/lead/panels/cases/{some_gold}").get_data(as_text=True)
+    assert "A gold case: expected answer" in panel
+    # The three jurors who decided its source case may never be dealt it.
+    assert panel.count("sat on another case of this post") == 3
