@@ -27,11 +27,11 @@ bench: $(STAMP)  ## Run the speed measurements (PostgreSQL on 127.0.0.1)
 	$(BIN)/python benchmarks/scoring_detoxify.py
 
 translations: $(STAMP)  ## Compile the interface's gettext catalogs (translations/*/LC_MESSAGES/*.mo)
-	$(BIN)/pybabel compile -q -d translations
+	$(BIN)/pybabel -q compile -d translations
 
 messages: $(STAMP)  ## Re-extract the marked strings and merge them into every catalog
-	$(BIN)/pybabel extract -q -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output --project Jury -o translations/messages.pot .
-	$(BIN)/pybabel update -q -i translations/messages.pot -d translations --no-fuzzy-matching
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output --project Jury -o translations/messages.pot .
+	$(BIN)/pybabel -q update -i translations/messages.pot -d translations --no-fuzzy-matching
 
 worker: $(STAMP)
 	$(BIN)/flask --app wsgi worker

@@ -114,3 +114,9 @@ class SandboxReportForm(FlaskForm):
 
     reason = SelectField("Reason", choices=[("", "Report as…")] + rule_choices(), validators=[DataRequired()])
     submit = SubmitField("Report")
+
+
+class RetireGoldForm(FlaskForm):
+    """A lead stops dealing a gold case."""
+
+    submit = SubmitField("Retire from the gold set")

@@ -64,6 +64,22 @@ def promote(source_case_id: int, lead: User) -> Case:
     return gold_case
 
 
+def retire(gold_case_id: int, lead: User) -> GoldAnswer:
+    """Stop dealing a gold case (an ambiguous one); answers already given keep counting. Commits."""
+    if not lead.is_lead:
+        raise DomainError("only leads retire gold cases")
+    answer = db.session.get(GoldAnswer, gold_case_id)
+    if answer is None:
+        raise NotFound("no such gold case")
+    if answer.retired:
+        raise Conflict("this gold case is already retired")
+    answer.retired = True
+    audit.record(db.session, "gold_retired", "case", gold_case_id, {"source_case_id": answer.source_case_id},
+                 actor=f"user:{lead.id}")
+    db.session.commit()
+    return answer
+
+
 def gold_cases() -> list[tuple[Case, GoldAnswer, int]]:
     """Every gold case with its answer and how many jurors answered it, newest first."""
     answered = (select(Vote.case_id, func.count().label("n")).group_by(Vote.case_id).subquery())

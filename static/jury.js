@@ -121,8 +121,15 @@
     }
   });
 
+  // Single-key shortcuts can be turned off (WCAG 2.1.4), per browser, on the profile page.
+  var SHORTCUTS_KEY = "jury-shortcuts";
+
+  function shortcutsOn() {
+    try { return window.localStorage.getItem(SHORTCUTS_KEY) !== "off"; } catch (e) { return true; }
+  }
+
   document.addEventListener("keydown", function (event) {
-    if (event.ctrlKey || event.metaKey || event.altKey || event.repeat) { return; }
+    if (event.ctrlKey || event.metaKey || event.altKey || event.repeat || !shortcutsOn()) { return; }
     var tag = (event.target.tagName || "").toLowerCase();
     var type = (event.target.type || "").toLowerCase();
     if (tag === "textarea" || tag === "select" || (tag === "input" && type !== "radio" && type !== "checkbox")) {
@@ -173,6 +180,14 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
+    var toggle = byId("shortcuts-toggle");
+    if (toggle) {
+      toggle.checked = shortcutsOn();
+      byId("shortcuts-card").hidden = false;
+      toggle.addEventListener("change", function () {
+        try { window.localStorage.setItem(SHORTCUTS_KEY, toggle.checked ? "on" : "off"); } catch (e) { /* ignore */ }
+      });
+    }
     tick();
     window.setInterval(tick, 30000);
   });

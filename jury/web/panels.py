@@ -7,7 +7,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 
 from jury import gold, panels
-from jury.forms import PromoteGoldForm
+from jury.forms import PromoteGoldForm, RetireGoldForm
 
 bp = Blueprint("panels", __name__, url_prefix="/lead/panels")
 
@@ -38,7 +38,8 @@ def index():
 def case(case_id: int):
     """Each juror's eligibility for one case, with every reason they are excluded."""
     panel = panels.case_panel(case_id, request.args.get("username") or None)
-    return render_template("lead/case_panel.html", panel=panel, promote_form=PromoteGoldForm())
+    return render_template("lead/case_panel.html", panel=panel, promote_form=PromoteGoldForm(),
+                           retire_form=RetireGoldForm())
 
 
 @bp.post("/cases/<int:case_id>/promote")
@@ -49,4 +50,15 @@ def promote(case_id: int):
         abort(400)
     gold_case = gold.promote(case_id, current_user)
     flash(f"Case {case_id} joined the gold set as case {gold_case.id}.", "info")
+    return redirect(url_for("panels.case", case_id=case_id))
+
+
+@bp.post("/cases/<int:case_id>/retire")
+@lead_only
+def retire(case_id: int):
+    """Stop dealing a gold case."""
+    if not RetireGoldForm().validate_on_submit():
+        abort(400)
+    gold.retire(case_id, current_user)
+    flash(f"Gold case {case_id} retired: it is no longer dealt.", "info")
     return redirect(url_for("panels.case", case_id=case_id))

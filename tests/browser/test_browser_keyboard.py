@@ -150,3 +150,23 @@ def test_the_break_hint_appears_after_the_session_limit(jury, page):
     expect(page.locator("#break-hint")).to_be_hidden()
     page.reload()
     expect(page.locator("#break-hint")).to_be_hidden()
+
+
+def test_single_key_shortcuts_can_be_turned_off(jury, page):
+    active_juror(jury, "ann")
+    case_id = jury.report("k1", POSTS["k1"][0], reason="violence_threat")
+    log_in_with_keyboard(page, jury, "ann")
+    page.goto(jury.url + "/profile")
+    toggle = page.locator("#shortcuts-toggle")
+    expect(toggle).to_be_checked()
+    toggle.uncheck()
+    page.goto(jury.url + "/")
+    page.keyboard.press("n")
+    page.wait_for_timeout(300)
+    expect(page).to_have_url(jury.url + "/")  # N did nothing
+    page.locator("#next-case").click()
+    expect(page).to_have_url(f"{jury.url}/cases/{case_id}")
+    page.keyboard.press("k")
+    page.wait_for_timeout(300)
+    assert jury.votes(case_id) == []
+    expect(page.locator("#post-text")).to_have_class(BLURRED)

@@ -252,3 +252,20 @@ def test_the_newcomer_is_told_about_probation_and_leads_see_the_gold_set(gold_se
     assert "A gold case: expected answer" in panel
     # The three jurors who decided its source case may never be dealt it.
     assert panel.count("sat on another case of this post") == 3
+
+
+def test_a_retired_gold_case_is_no_longer_dealt(gold_set, make_user, client, auth):
+    auth.login("lee")
+    for case_id in gold_set:
+        assert client.post(f"/lead/panels/cases/{case_id}/retire").status_code == 302
+    assert client.post(f"/lead/panels/cases/{next(iter(gold_set))}/retire").status_code == 409
+    assert db.session.scalar(select(func.count()).select_from(AuditEvent)
+                             .where(AuditEvent.event_type == "gold_retired")) == 6
+    auth.logout()
+    small_policy(gold_share=1.0)
+    ann = activate(make_user("ann", network_account_id="net-ann"))
+    assert dealing.deal_gold(ann, current_policy()) is None
+    # With no live gold left, a newcomer's probation is waived rather than left with nothing to do.
+    newbie = make_user("newbie", network_account_id="net-new")
+    dealing.deal_next(newbie)
+    assert newbie.state == "active"
