@@ -7,6 +7,7 @@ from jury import gold
 from jury.policy import current_policy
 from jury.views_data import juror_summary
 from models import User
+from triage import exclusions
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,8 @@ class JurorStats:
     accuracy_min: float
     # False while the gold set is too small for probation: the first case waives it.
     probation_possible: bool
+    # Gold cases this juror can still be dealt; None when not in training.
+    training_cases_left: int | None
 
     @property
     def agreement(self) -> float | None:
@@ -50,4 +53,6 @@ def juror_stats(juror: User) -> JurorStats:
         state_reason=juror.state_reason, training_answered=rolling.answered,
         training_needed=policy.probation_gold_cases, accuracy_min=policy.gold_accuracy_min,
         probation_possible=gold.probation_possible(policy),
+        training_cases_left=(exclusions.gold_cases_left(juror, policy)
+                             if juror.state in exclusions.TRAINING_STATES else None),
     )

@@ -88,6 +88,11 @@ def gold_case_conditions(juror: User, policy: PolicyInForce) -> list[ColumnEleme
     ]
 
 
+def gold_cases_left(juror: User, policy: PolicyInForce) -> int:
+    """How many gold cases the juror could still be dealt (training stalls at zero)."""
+    return db.session.scalar(select(func.count()).select_from(Case).where(*gold_case_conditions(juror, policy))) or 0
+
+
 def explain(case: Case, juror: User, policy: PolicyInForce) -> list[Exclusion]:
     """Every reason the juror may not be dealt this case (empty: they may)."""
     reasons: list[Exclusion] = []
@@ -110,7 +115,9 @@ def explain(case: Case, juror: User, policy: PolicyInForce) -> list[Exclusion]:
             reasons.append(Exclusion("closed", f"the case is {case.state.replace('_', ' ')}"))
         elif case.open_seats <= 0:
             reasons.append(Exclusion("full", "no free seat on the panel"))
-        if juror.state in TRAINING_STATES:
+        from jury import gold
+
+        if juror.state == "paused" or (juror.state == "probation" and gold.probation_possible(policy)):
             reasons.append(Exclusion("training", f"the juror is {juror.state}: gold cases only until they pass"))
     if db.session.scalar(select(Assignment.id).where(Assignment.case_id == case.id,
                                                      Assignment.juror_id == juror.id)) is not None:

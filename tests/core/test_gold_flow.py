@@ -181,6 +181,7 @@ def test_an_active_juror_below_the_threshold_is_paused_told_why_and_can_retrain(
     home = client.get("/").get_data(as_text=True)
     assert 'id="state-paused"' in home and "agreed with 1 of the last 3" in home
     assert "known-answer training cases only" in home and "since the pause: 0 of 3" in home
+    assert 'id="training-stalled"' in home  # all six gold cases answered: the page says so
     assert 'id="stat-gold"' in home and "67%" in home  # 4 of 6 known answers right
     auth.logout()
 
