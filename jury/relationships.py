@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import timedelta
-from typing import Iterable
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError

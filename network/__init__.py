@@ -11,8 +11,8 @@ from .base import (
     NetworkAdapter,
     Outcome,
 )
-from .signing import SIGNATURE_HEADER, TOLERANCE_SECONDS, SignatureError, sign, verify
 from .relationships import RelationshipError, RelationshipSource, SandboxAdapter, relationships_of
+from .signing import SIGNATURE_HEADER, TOLERANCE_SECONDS, SignatureError, sign, verify
 from .webhook import WebhookAdapter
 
 ADAPTER_KINDS = ("webhook", "sandbox", "mastodon")

@@ -106,7 +106,7 @@ def _cache_follow_links(posts: list[Post]) -> None:
     try:
         with_case = set(db.session.scalars(select(Case.post_id).where(Case.post_id.in_([p.id for p in posts]))))
         relationships.refresh_authors(post.author_id for post in posts if post.id in with_case)
-    except Exception:  # noqa: BLE001 - scoring must never fail for this
+    except Exception:  # scoring must never fail for this
         log.exception("could not cache follow links")
 
 

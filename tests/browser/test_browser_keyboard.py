@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from jury.extensions import db
 from models import User

@@ -8,8 +8,8 @@ from jury import gold, voting
 from jury.errors import Conflict
 from jury.extensions import db
 from jury.policy import DEFAULT_SETTINGS, current_policy, publish_policy
-from models import Action, AuditEvent, Case, GoldAnswer, Post, User, Verdict, Vote
-from tests.conftest import PASSWORD, post_payload, report_payload
+from models import Action, AuditEvent, Case, GoldAnswer, Post, Verdict, Vote
+from tests.conftest import post_payload, report_payload
 from triage import dealing
 
 

@@ -66,7 +66,7 @@ def test_the_case_page_and_the_flash_are_in_french(api, client, ann, auth):
     client.post("/profile", data={"locale": "fr", "languages": "en"})
     client.post("/cases/next")
     page = client.get(f"/cases/{case_id}").get_data(as_text=True)
-    for text in ("Dossier %d" % case_id, "Révéler la publication", "Retirer", "Garder", "Passer",
+    for text in (f"Dossier {case_id}", "Révéler la publication", "Retirer", "Garder", "Passer",
                  "Harcèlement", "1 signalement"):
         assert text in page, text
     done = client.post(f"/cases/{case_id}/vote", data={"decision": "keep"}, follow_redirects=True)
