@@ -43,6 +43,12 @@ def log_in_with_keyboard(page, jury, username: str) -> None:
     page.keyboard.type(PASSWORD)
     page.keyboard.press("Enter")
     expect(page).to_have_url(jury.url + "/")
+    ready(page)
+
+
+def ready(page) -> None:
+    """Wait for the deferred script: a key pressed before it runs goes nowhere."""
+    page.wait_for_load_state("domcontentloaded")
 
 
 def test_a_juror_votes_three_cases_with_the_keyboard_alone(jury, page):
@@ -52,6 +58,7 @@ def test_a_juror_votes_three_cases_with_the_keyboard_alone(jury, page):
     log_in_with_keyboard(page, jury, "ann")
     page.keyboard.press("n")
     expect(page).to_have_url(re.compile(r"/cases/\d+$"))
+    ready(page)
     # Later cases arrive by fetch: this marker would vanish on a full page load.
     page.evaluate("window.__sameDocument = true")
     requests = []
@@ -99,6 +106,7 @@ def test_keys_are_shown_on_the_buttons_and_typing_a_note_votes_nothing(jury, pag
     log_in_with_keyboard(page, jury, "ann")
     page.keyboard.press("n")
     expect(page).to_have_url(f"{jury.url}/cases/{case_id}")
+    ready(page)
     for selector, key in (("#vote-remove", "R"), ("#vote-keep", "K"), ("#skip", "S"), ("#reveal", "V")):
         expect(page.locator(f"{selector} kbd")).to_have_text(key)
     page.get_by_role("textbox", name="Note").press_sequentially("keep remove skip 1 2 3")
@@ -122,6 +130,7 @@ def test_the_screen_fits_a_phone_in_french(jury, new_context):
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.locator("#next-case").tap()
     expect(page.locator("#vote-remove")).to_contain_text("Retirer")
+    ready(page)
     remove, keep = page.locator("#vote-remove"), page.locator("#vote-keep")
     remove.scroll_into_view_if_needed()
     top, bottom = remove.bounding_box(), keep.bounding_box()
@@ -166,6 +175,7 @@ def test_single_key_shortcuts_can_be_turned_off(jury, page):
     expect(page).to_have_url(jury.url + "/")  # N did nothing
     page.locator("#next-case").click()
     expect(page).to_have_url(f"{jury.url}/cases/{case_id}")
+    ready(page)
     page.keyboard.press("k")
     page.wait_for_timeout(300)
     assert jury.votes(case_id) == []
