@@ -8,7 +8,7 @@ from typing import Any, Mapping
 from flask import Flask
 
 from jury.config import PROJECT_ROOT, load_config
-from jury.extensions import csrf, db, login_manager, migrate
+from jury.extensions import babel, csrf, db, login_manager, migrate
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -40,7 +40,16 @@ def register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     csrf.init_app(app)
-    from jury import users
+    from jury import i18n, users
+
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(PROJECT_ROOT / "translations"))
+    babel.init_app(app, locale_selector=i18n.select_locale)
+    from flask_babel import get_locale, refresh
+
+    app.jinja_env.globals["get_locale"] = get_locale
+    # The locale is cached on `g`, which outlives a request when an app context spans several
+    # (tests, scripts): choose it afresh for every request.
+    app.before_request(refresh)
 
     login_manager.user_loader(users.load_user)
 

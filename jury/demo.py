@@ -13,7 +13,7 @@ from jury import sandbox, users
 from jury.extensions import db
 from jury.policy import current_policy
 from models import Action, User, utcnow
-from triage import intake, sweeper
+from triage import intake, jobs, sweeper
 from triage.schemas import PostIn, ReportIn
 
 # Everyday posts, a few rude or menacing ones, and reports from sandbox users.
@@ -28,16 +28,28 @@ DEMO_POSTS = [
     ("demo-8", "trent", "Shut up, you stupid moron. Nobody asked for your garbage opinion."),
     ("demo-9", "erin", "Buy cheap followers now!!! Click my profile for 90% off, limited offer!!!"),
     ("demo-10", "frank", "I disagree with the council's new parking plan, and here is why."),
+    ("demo-11", "gaspard", "Tu es un idiot fini, personne ne veut de toi ici, dégage."),
+    ("demo-12", "heidi", "Our choir sings at the market on Saturday; come along!"),
 ]
+# Posts whose language the network states (the others are detected).
+DEMO_LANGS = {"demo-11": "fr"}
 DEMO_REPORTS = [
     ("demo-r1", "demo-3", "carol", "violence_threat", "Direct threat against me."),
     ("demo-r2", "demo-4", "alice", "harassment", None),
     ("demo-r3", "demo-9", "bob", "spam", "Same message posted everywhere."),
     ("demo-r4", "demo-10", "trent", "other", "I don't like this opinion."),
     ("demo-r5", "demo-6", "dave", "hate", None),
+    ("demo-r6", "demo-11", "alice", "harassment", None),
+    ("demo-r7", "demo-12", "trent", "spam", None),
 ]
+# juror2 follows trent on the sandbox network, so is never dealt trent's posts.
+DEMO_FOLLOWS = [("juror-net-2", "trent")]
+# A French-reading juror (interface in French) and a newcomer on probation.
+DEMO_PROFILES = {"juliette": {"locale": "fr", "languages": ["fr", "en"]}}
+# This decided case joins the gold set (a lead's decision: the choir post is not spam).
+DEMO_GOLD_SOURCE = "demo-12"
 DEMO_ACCOUNTS = [("juror", "juror", "juror-net-1"), ("juror2", "juror", "juror-net-2"),
-                 ("juror3", "juror", "juror-net-3"), ("lead", "lead", None)]
+                 ("juror3", "juror", "juror-net-3"), ("juliette", "juror", "juror-net-4"), ("lead", "lead", None)]
 
 
 def _reset_password(username: str, role: str, network_account: str | None) -> str:
@@ -62,10 +74,51 @@ def prepare() -> list[tuple[str, str, str]]:
     accounts = [(name, role, _reset_password(name, role, net)) for name, role, net in DEMO_ACCOUNTS]
     posts = [{"id": pid, "author_id": author, "text": text} for pid, author, text in DEMO_POSTS]
     sandbox.add_posts(posts)
-    intake.ingest_posts([PostIn(**p) for p in posts], actor="demo")
+    sandbox.add_follows(DEMO_FOLLOWS)
+    _cache_sandbox_follows({author for _, author, _ in DEMO_POSTS})
+    intake.ingest_posts([PostIn(**p, lang=DEMO_LANGS.get(p["id"])) for p in posts], actor="demo")
     intake.ingest_reports([ReportIn(id=rid, post_id=pid, reporter_id=who, reason=why, comment=comment)
                            for rid, pid, who, why, comment in DEMO_REPORTS], actor="demo")
+    _set_profiles()
+    _seed_gold()
     return accounts
+
+
+def _cache_sandbox_follows(authors: set[str]) -> None:
+    """The sandbox lives in this database: cache its follow links directly (scoring asks over HTTP,
+    which is not listening yet while the demo seeds)."""
+    from jury import relationships
+
+    for author in sorted(authors):
+        relationships.store_links(author, set(sandbox.follow_links(author)))
+    db.session.commit()
+
+
+def _set_profiles() -> None:
+    """Interface and reading languages of the demo jurors."""
+    for username, profile in DEMO_PROFILES.items():
+        user = db.session.scalar(select(User).where(User.username == username))
+        user.locale, user.languages = profile["locale"], profile["languages"]
+    db.session.commit()
+
+
+def _seed_gold() -> None:
+    """Decide one demo case as the lead and put it in the gold set, once."""
+    from jury import gold, verdicts
+    from jury.quorum import Tally
+    from models import Case, GoldAnswer, Post
+
+    if db.session.scalar(select(GoldAnswer.case_id).limit(1)) is not None:
+        return
+    case = db.session.scalar(select(Case).join(Post, Post.id == Case.post_id)
+                             .where(Post.external_id == DEMO_GOLD_SOURCE, Case.review_round == 0))
+    lead = db.session.scalar(select(User).where(User.username == "lead"))
+    if case is None or lead is None or case.state not in ("queued", "in_review"):
+        return
+    verdicts.record_verdict(case, "keep", None, Tally(), method="lead", policy_version=current_policy().version,
+                            actor=f"user:{lead.id}", decided_by=lead)
+    jobs.commit()
+    gold.promote(case.id, lead)
 
 
 def serve(app: Flask, host: str, port: int) -> None:

@@ -1,8 +1,22 @@
 """WTForms forms; Flask-WTF adds the CSRF token to each."""
 from __future__ import annotations
 
+import re
+
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, PasswordField, RadioField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import (
+    HiddenField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+    ValidationError,
+    widgets,
+)
 from wtforms.validators import DataRequired, Length, Optional
 
 from jury.rules import RULES
@@ -16,15 +30,15 @@ def rule_choices() -> list[tuple[str, str]]:
 class LoginForm(FlaskForm):
     """Username and password."""
 
-    username = StringField("Username", validators=[DataRequired(), Length(max=40)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=256)])
-    submit = SubmitField("Log in")
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=40)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)])
+    submit = SubmitField(_l("Log in"))
 
 
 class NextCaseForm(FlaskForm):
     """Ask to be dealt the next case (a POST: it takes a seat)."""
 
-    submit = SubmitField("Next case")
+    submit = SubmitField(_l("Next case"))
 
 
 class VoteForm(FlaskForm):
@@ -32,13 +46,46 @@ class VoteForm(FlaskForm):
 
     decision = HiddenField(validators=[DataRequired()])
     rule = RadioField("Rule", choices=rule_choices(), validators=[Optional()], validate_choice=False)
-    note = TextAreaField("Note (optional, seen by leads only)", validators=[Optional(), Length(max=2000)])
+    note = TextAreaField(_l("Note (optional, seen by leads only)"), validators=[Optional(), Length(max=2000)])
 
 
 class SkipForm(FlaskForm):
     """Give the seat back without voting."""
 
-    submit = SubmitField("Skip")
+    submit = SubmitField(_l("Skip"))
+
+
+LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}$")
+
+
+class ProfileForm(FlaskForm):
+    """A juror's own settings: interface language, reading languages, content opt-outs."""
+
+    locale = SelectField(_l("Interface language"),
+                         choices=[("", _l("As my browser asks")), ("en", "English"), ("fr", "Français")],
+                         validators=[Optional()])
+    languages = StringField(_l("Languages you read (codes such as en, fr, de; comma-separated)"),
+                            validators=[DataRequired(), Length(max=64)])
+    opted_out = SelectMultipleField(_l("Never deal me cases about"), choices=rule_choices(),
+                                    option_widget=widgets.CheckboxInput(),
+                                    widget=widgets.ListWidget(prefix_label=False), validators=[Optional()])
+    submit = SubmitField(_l("Save"))
+
+    def validate_languages(self, field) -> None:
+        """Two- or three-letter codes, at most ten."""
+        codes = [code.strip().lower() for code in (field.data or "").split(",") if code.strip()]
+        if not codes or len(codes) > 10 or not all(LANGUAGE_CODE.match(code) for code in codes):
+            raise ValidationError(_l("Give one to ten language codes such as en, fr."))
+
+    def language_codes(self) -> list[str]:
+        """The reading languages as a clean list, in the order given."""
+        return list(dict.fromkeys(code.strip().lower() for code in self.languages.data.split(",") if code.strip()))
+
+
+class PromoteGoldForm(FlaskForm):
+    """A lead adds a decided case to the gold set."""
+
+    submit = SubmitField("Add to the gold set")
 
 
 class LeadDecisionForm(FlaskForm):
@@ -93,3 +140,9 @@ class PeriodForm(FlaskForm):
 
     start = StringField("From (YYYY-MM-DD)", validators=[DataRequired(), Length(max=10)])
     end = StringField("To (YYYY-MM-DD, included)", validators=[DataRequired(), Length(max=10)])
+
+
+class RetireGoldForm(FlaskForm):
+    """A lead stops dealing a gold case."""
+
+    submit = SubmitField("Retire from the gold set")

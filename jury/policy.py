@@ -27,6 +27,15 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "supermajority": 0.6667,
     "lease_minutes": 10,
     "sla_hours": {"low": 72, "medium": 24, "high": 4, "critical": 1},
+    # Known-answer audits: the share of dealt cases that are gold, how many gold cases a new
+    # juror passes before real cases, the accuracy they need, and the rolling window an
+    # active juror is judged on.
+    "gold_share": 0.05,
+    "probation_gold_cases": 5,
+    "gold_accuracy_min": 0.8,
+    "gold_window": 20,
+    # Most cases of one category (rule code) a juror is dealt in 24 hours; unlisted: no cap.
+    "daily_exposure_caps": {"violence_threat": 60, "self_harm": 40, "sexual": 60, "hate": 80},
 }
 
 
@@ -70,6 +79,32 @@ class PolicyInForce:
         """Hours allowed from intake to verdict at this severity."""
         return float(self.settings["sla_hours"][SEVERITY_NAMES[severity]])
 
+    @property
+    def gold_share(self) -> float:
+        """Share of dealt cases that are gold (known-answer) cases."""
+        return float(self.settings.get("gold_share", DEFAULT_SETTINGS["gold_share"]))
+
+    @property
+    def probation_gold_cases(self) -> int:
+        """Gold cases a juror on probation (or paused) must answer before real cases."""
+        return int(self.settings.get("probation_gold_cases", DEFAULT_SETTINGS["probation_gold_cases"]))
+
+    @property
+    def gold_accuracy_min(self) -> float:
+        """Gold accuracy a juror needs to leave probation and to stay active."""
+        return float(self.settings.get("gold_accuracy_min", DEFAULT_SETTINGS["gold_accuracy_min"]))
+
+    @property
+    def gold_window(self) -> int:
+        """How many of an active juror's latest gold answers their accuracy is judged on."""
+        return int(self.settings.get("gold_window", DEFAULT_SETTINGS["gold_window"]))
+
+    @property
+    def daily_exposure_caps(self) -> dict[str, int]:
+        """Most cases per category a juror is dealt in 24 hours."""
+        caps = self.settings.get("daily_exposure_caps", DEFAULT_SETTINGS["daily_exposure_caps"])
+        return {code: int(cap) for code, cap in caps.items()}
+
     def weight(self, name: str) -> float:
         """One priority weight."""
         return float(self.settings["priority_weights"][name])
@@ -97,6 +132,17 @@ def validate_settings(settings: dict[str, Any]) -> dict[str, Any]:
     for name in SEVERITY_NAMES:
         if float(merged["sla_hours"].get(name, 0)) <= 0:
             raise PolicyError(f"sla_hours.{name} must be positive")
+    if not 0.0 <= float(merged["gold_share"]) <= 1.0:
+        raise PolicyError("gold_share must be between 0 and 1")
+    if not 0.0 <= float(merged["gold_accuracy_min"]) <= 1.0:
+        raise PolicyError("gold_accuracy_min must be between 0 and 1")
+    if int(merged["probation_gold_cases"]) < 0 or int(merged["gold_window"]) < 1:
+        raise PolicyError("probation_gold_cases must be >= 0 and gold_window >= 1")
+    from jury.rules import RULE_CODES
+
+    for code, cap in merged["daily_exposure_caps"].items():
+        if code not in RULE_CODES or int(cap) < 0:
+            raise PolicyError(f"daily_exposure_caps.{code}: a rule code and a cap >= 0")
     return merged
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from jury.errors import Conflict, DomainError, NotFound
 from jury.extensions import db
-from models import SandboxAction, SandboxPost
+from models import SandboxAction, SandboxFollow, SandboxPost
 from network import ACTION_TYPES
 from network.signing import SIGNATURE_HEADER, sign
 from triage.sql import insert_ignore
@@ -92,3 +92,23 @@ def recent() -> tuple[list[SandboxPost], list[SandboxAction]]:
     posts = db.session.scalars(select(SandboxPost).order_by(SandboxPost.id)).all()
     actions = db.session.scalars(select(SandboxAction).order_by(SandboxAction.id.desc()).limit(50)).all()
     return list(posts), list(actions)
+
+
+def add_follows(pairs: list[tuple[str, str]]) -> int:
+    """Record (follower, followed) pairs on the sandbox network (demo data); returns how many were new."""
+    added = 0
+    for follower, followed in pairs:
+        exists = db.session.scalar(select(SandboxFollow.id).where(
+            SandboxFollow.follower_id == follower, SandboxFollow.followed_id == followed))
+        if exists is None:
+            db.session.add(SandboxFollow(follower_id=follower, followed_id=followed))
+            added += 1
+    db.session.commit()
+    return added
+
+
+def follow_links(account_id: str) -> list[str]:
+    """Accounts that follow, or are followed by, the account on the sandbox network."""
+    followers = select(SandboxFollow.follower_id).where(SandboxFollow.followed_id == account_id)
+    followed = select(SandboxFollow.followed_id).where(SandboxFollow.follower_id == account_id)
+    return sorted(set(db.session.scalars(followers)) | set(db.session.scalars(followed)))

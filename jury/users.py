@@ -9,7 +9,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 import audit
 from jury.errors import Conflict, DomainError
 from jury.extensions import db
-from models import ROLES, User
+from models import ROLES, User, utcnow
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,40}$")
 MIN_PASSWORD = 10
@@ -35,11 +35,15 @@ def create_user(username: str, password: str, role: str = "juror", *, network_ac
         raise DomainError(f"passwords need at least {MIN_PASSWORD} characters")
     if db.session.scalar(select(User.id).where(User.username == username)):
         raise Conflict(f"user {username!r} already exists")
-    user = User(username=username, password_hash=generate_password_hash(password), role=role, state="active",
-                network_account_id=network_account_id, languages=languages or ["en"])
+    # New jurors start on probation: gold cases only until they pass (see jury/gold.py).
+    state = "probation" if role == "juror" else "active"
+    user = User(username=username, password_hash=generate_password_hash(password), role=role, state=state,
+                network_account_id=network_account_id, languages=languages or ["en"],
+                state_reason="new juror: known-answer cases first" if state == "probation" else None,
+                state_changed_at=utcnow())
     db.session.add(user)
     db.session.flush()
-    audit.record(db.session, "user_created", "user", user.id, {"username": username, "role": role}, actor=actor)
+    audit.record(db.session, "user_created", "user", user.id, {"username": username, "role": role, "state": state}, actor=actor)
     db.session.commit()
     return user
 

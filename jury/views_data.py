@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from jury.errors import Forbidden, NotFound
 from jury.extensions import db
 from jury.rules import RULES_BY_CODE
-from models import Assignment, Case, Post, Report, Score, User, Verdict, Vote
+from models import Assignment, Case, GoldAnswer, Post, Report, Score, User, Verdict, Vote
 from triage.cases import latest_labels
 
 # A post whose toxicity is at least this stays blurred until the juror reveals it.
@@ -62,8 +62,12 @@ def case_view(case_id: int, viewer: User) -> CaseView:
     # Blind voting: a lead sees the panel's votes only when not sitting on the panel.
     if verdict is not None or (viewer.is_lead and assignment is None):
         votes = list(db.session.scalars(select(Vote).where(Vote.case_id == case_id).order_by(Vote.cast_at)))
+    origin, state = case.origin, case.state
+    if case.origin == "gold" and not (viewer.is_lead and assignment is None):
+        # Known-answer cases look like any case under review to the juror dealt one.
+        origin, state = _gold_disguise(case)
     return CaseView(
-        id=case.id, state=case.state, origin=case.origin, severity=case.severity, priority=case.priority,
+        id=case.id, state=state, origin=origin, severity=case.severity, priority=case.priority,
         post=post,
         reports=[(RULES_BY_CODE[r].title if r in RULES_BY_CODE else r, c) for r, c in reports],
         report_count=case.report_count, scores=scores, model=model,
@@ -81,6 +85,14 @@ def _appeal_statement(case: Case) -> str | None:
     from models import Appeal
 
     return db.session.scalar(select(Appeal.statement).where(Appeal.appeal_case_id == case.id))
+
+
+def _gold_disguise(case: Case) -> tuple[str, str]:
+    """The origin and state a gold case shows its juror: those of an ordinary case in review."""
+    source_origin = db.session.scalar(
+        select(Case.origin).join(GoldAnswer, GoldAnswer.source_case_id == Case.id).where(GoldAnswer.case_id == case.id)
+    )
+    return source_origin or "reported", "in_review"
 
 
 def juror_summary(juror: User) -> dict[str, int]:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 import audit
-from jury import verdicts
+from jury import gold, verdicts
 from jury.errors import Conflict, DomainError, NotFound
 from jury.extensions import db
 from jury.policy import current_policy
@@ -60,6 +60,11 @@ def cast_vote(case_id: int, juror: User, decision: str, rule: str | None = None,
             raise Conflict("you do not hold a seat on this case")
         if assignment.state == "voted":
             raise Conflict("you already voted on this case")
+        if case.state == "gold":
+            # A known-answer case: scored against the gold answer, never a verdict or an action.
+            _cast_gold_vote(case, assignment, juror, decision, rule, note)
+            jobs.commit()
+            return VoteResult(case_id, "pending")
         if case.state not in OPEN_CASE_STATES:
             raise Conflict("this case has already been decided")
         if assignment.state == "expired":
@@ -78,6 +83,17 @@ def cast_vote(case_id: int, juror: User, decision: str, rule: str | None = None,
         jobs.discard()
         raise
     return VoteResult(case_id, result.kind)
+
+
+def _cast_gold_vote(case: Case, assignment: Assignment, juror: User, decision: str, rule: str | None,
+                    note: str | None) -> None:
+    """Store a vote on a gold case and score it; gold cases have no seat limit (caller commits)."""
+    assignment.state, assignment.released_at = "voted", utcnow()
+    db.session.add(Vote(case_id=case.id, juror_id=juror.id, decision=decision, rule=rule, note=note))
+    db.session.flush()
+    audit.record(db.session, "vote_cast", "case", case.id,
+                 {"juror": juror.id, "decision": decision, "rule": rule}, actor=f"user:{juror.id}")
+    gold.after_gold_vote(juror, case, decision, current_policy())
 
 
 def apply_quorum(case: Case, actor: str) -> Decision:

@@ -16,17 +16,18 @@ from models.case import (
     Vote,
 )
 from models.lead import JurorInvite, MutedReporter, ShadowDecision, ShadowPolicy
+from models.panel import AccountLink, GoldAnswer, RelationshipCheck
 from models.policy import Policy
 from models.post import POST_STATES, Post, Report, Score
-from models.sandbox import SandboxAction, SandboxPost
+from models.sandbox import SandboxAction, SandboxFollow, SandboxPost
 from models.sync import SyncCursor
-from models.user import ROLES, USER_STATES, User
+from models.user import LOCALES, ROLES, USER_STATES, User
 
 __all__ = [
     "APPEAL_CHANNELS", "APPEAL_STATES", "Appeal",
-    "ACTION_STATES", "ASSIGNMENT_STATES", "CASE_ORIGINS", "CASE_STATES", "DECISIONS",
+    "ACTION_STATES", "ASSIGNMENT_STATES", "CASE_ORIGINS", "CASE_STATES", "DECISIONS", "LOCALES",
     "OPEN_CASE_STATES", "POST_STATES", "ROLES", "USER_STATES", "VERDICT_METHODS",
-    "Action", "Assignment", "AuditEvent", "Base", "Case", "JurorInvite", "MutedReporter", "Policy", "Post",
-    "Report", "SandboxAction", "SandboxPost", "Score", "ShadowDecision", "ShadowPolicy", "SyncCursor", "User",
-    "Verdict", "Vote", "utcnow",
+    "AccountLink", "Action", "Assignment", "AuditEvent", "Base", "Case", "GoldAnswer", "JurorInvite",
+    "MutedReporter", "Policy", "Post", "RelationshipCheck", "Report", "SandboxAction", "SandboxFollow",
+    "SandboxPost", "Score", "ShadowDecision", "ShadowPolicy", "SyncCursor", "User", "Verdict", "Vote", "utcnow",
 ]

@@ -10,7 +10,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from models.base import Base, utcnow
 from models.post import Post
 
-CASE_STATES = ("queued", "in_review", "decided", "actioned", "escalated")
+# "gold": a known-answer case, dealt to many jurors one at a time and never decided.
+CASE_STATES = ("queued", "in_review", "decided", "actioned", "escalated", "gold")
 OPEN_CASE_STATES = ("queued", "in_review")
 CASE_ORIGINS = ("reported", "auto_flagged", "appeal", "gold")
 ASSIGNMENT_STATES = ("active", "voted", "skipped", "expired")
@@ -38,6 +39,9 @@ class Case(Base):
     origin: Mapped[str] = mapped_column(String(16))
     state: Mapped[str] = mapped_column(String(16), default="queued")
     severity: Mapped[int] = mapped_column(Integer, default=0)
+    # Content category (a rule code) for opt-outs and exposure caps: the gravest report
+    # reason, else the rule the top model label maps to; None when neither says anything.
+    category: Mapped[str | None] = mapped_column(String(32), index=True)
     report_count: Mapped[int] = mapped_column(Integer, default=0)
     # priority = base_priority + an age term refreshed by the sweeper.
     base_priority: Mapped[float] = mapped_column(Float, default=0.0)

@@ -35,3 +35,13 @@ class SandboxAction(Base):
     account_id: Mapped[str | None] = mapped_column(String(128))
     payload: Mapped[dict[str, Any]]
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SandboxFollow(Base):
+    """One sandbox account following another (the sandbox tells Jury, for fair panels)."""
+
+    __tablename__ = "sandbox_follows"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    follower_id: Mapped[str] = mapped_column(String(128), index=True)
+    followed_id: Mapped[str] = mapped_column(String(128), index=True)

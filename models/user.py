@@ -11,6 +11,7 @@ from models.base import Base, utcnow
 
 ROLES = ("juror", "lead", "admin")
 USER_STATES = ("probation", "active", "paused", "suspended")
+LOCALES = ("en", "fr")
 
 
 class User(Base):
@@ -27,6 +28,13 @@ class User(Base):
     # or posts they reported.
     network_account_id: Mapped[str | None] = mapped_column(String(128), index=True)
     languages: Mapped[list[str]] = mapped_column(default=lambda: ["en"])
+    # Interface language chosen on the profile page; None follows the browser.
+    locale: Mapped[str | None] = mapped_column(String(8))
+    # Rule codes (content categories) this juror asked never to be dealt.
+    opted_out_categories: Mapped[list[str]] = mapped_column(default=list)
+    # Why the state last changed (shown to the juror when paused) and when.
+    state_reason: Mapped[str | None] = mapped_column(String(255))
+    state_changed_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime | None]
 

@@ -15,6 +15,7 @@ from .base import (
     Outcome,
 )
 from .mastodon import MastodonAdapter, make_mastodon_adapter
+from .relationships import RelationshipError, RelationshipSource, SandboxAdapter, relationships_of
 from .signing import SIGNATURE_HEADER, TOLERANCE_SECONDS, SignatureError, sign, verify
 from .webhook import WebhookAdapter
 
@@ -32,9 +33,13 @@ __all__ = [
     "MastodonAdapter",
     "NetworkAdapter",
     "Outcome",
+    "RelationshipError",
+    "RelationshipSource",
+    "SandboxAdapter",
     "SignatureError",
     "WebhookAdapter",
     "make_adapter",
+    "relationships_of",
     "retry_delay",
     "sign",
     "verify",
@@ -63,4 +68,6 @@ def make_adapter(kind: str, *, url: str | None, secret: str | None, token: str |
         raise AdapterConfigError(f"{normalised} adapter needs setting(s): {', '.join(missing)}")
     # token is for token-authenticated networks such as mastodon; the webhook kinds sign with the secret.
     # The sandbox is the app's own stand-in network; it speaks the same webhook contract.
+    if normalised == "sandbox":
+        return SandboxAdapter(url.strip(), secret, name=normalised)
     return WebhookAdapter(url.strip(), secret, name=normalised)

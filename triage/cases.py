@@ -12,6 +12,7 @@ from jury.extensions import db
 from jury.policy import PolicyInForce
 from models import OPEN_CASE_STATES, Case, MutedReporter, Report, Score, utcnow
 from triage import priority as prio
+from triage.categories import case_category
 from triage.sql import insert_ignore
 
 
@@ -64,6 +65,7 @@ def open_or_refresh(post_ids: Iterable[int], origin: str, policy: PolicyInForce,
             "post_id": post_id, "review_round": 0,
             "origin": "reported" if count else origin, "state": "queued",
             "severity": severity, "report_count": count, "base_priority": base,
+            "category": case_category(reasons.get(post_id, []), labels.get(post_id)),
             "priority": base, "panel_size": policy.panel_size, "open_seats": policy.panel_size,
             "policy_version": policy.version, "opened_at": now,
             "sla_deadline": now + timedelta(hours=policy.sla_hours(severity)), "lock_version": 0,
@@ -77,6 +79,8 @@ def open_or_refresh(post_ids: Iterable[int], origin: str, policy: PolicyInForce,
     open_cases = []
     for case in cases:
         row = by_post[case.post_id]
+        if case.state in OPEN_CASE_STATES and case.category != row["category"]:
+            case.category = row["category"]
         if case.post_id in created:
             events.append(audit.EventSpec("case_opened", "case", case.id, {
                 "post_id": case.post_id, "origin": case.origin, "severity": case.severity,

@@ -4,15 +4,15 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
-from sqlalchemy import and_, exists, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import aliased
 
 import audit
+from jury import gold
 from jury.extensions import db
-from jury.policy import current_policy
-from models import OPEN_CASE_STATES, Assignment, Case, Post, Report, User, Vote, utcnow
-from triage import jobs
+from jury.policy import PolicyInForce, current_policy
+from models import OPEN_CASE_STATES, Assignment, Case, User, utcnow
+from triage import exclusions, jobs
 
 # Deal at random among up to this many top cases whose priority is within DEAL_BAND of
 # the highest: jurors never choose, two jurors asking at once rarely collide on one
@@ -31,22 +31,10 @@ def active_assignment(juror: User) -> Assignment | None:
     )
 
 
-def _eligible_ids(juror: User, limit: int, skip_locked: bool = True) -> list[int]:
+def _eligible_ids(juror: User, limit: int, skip_locked: bool = True,
+                  policy: PolicyInForce | None = None) -> list[int]:
     """Ids of the top open cases this juror may sit on, locked where the database can."""
-    conditions = [
-        Case.state.in_(OPEN_CASE_STATES),
-        Case.open_seats > 0,
-        ~exists().where(Assignment.case_id == Case.id, Assignment.juror_id == juror.id),
-        ~exists().where(Vote.case_id == Case.id, Vote.juror_id == juror.id),
-    ]
-    # An appeal goes to a fresh panel: nobody who sat on an earlier round of the same post.
-    earlier, seat = aliased(Case), aliased(Assignment)
-    conditions.append(~exists().where(earlier.post_id == Case.post_id, earlier.review_round < Case.review_round,
-                                      seat.case_id == earlier.id, seat.juror_id == juror.id))
-    if juror.network_account_id:
-        account = juror.network_account_id
-        conditions.append(~exists().where(Post.id == Case.post_id, Post.author_id == account))
-        conditions.append(~exists().where(and_(Report.post_id == Case.post_id, Report.reporter_id == account)))
+    conditions = exclusions.real_case_conditions(juror, policy or current_policy())
     statement = (
         select(Case.id, Case.priority).where(*conditions).order_by(Case.priority.desc(), Case.id).limit(limit)
     )
@@ -60,20 +48,60 @@ def _eligible_ids(juror: User, limit: int, skip_locked: bool = True) -> list[int
     return [row.id for row in rows if row.priority >= top - DEAL_BAND]
 
 
+def _lease(case_id: int, juror: User, policy: PolicyInForce) -> Assignment | None:
+    """Add the juror's assignment to a seat already taken; None if a concurrent deal won."""
+    now = utcnow()
+    assignment = Assignment(case_id=case_id, juror_id=juror.id, state="active", leased_at=now,
+                            expires_at=now + timedelta(minutes=policy.lease_minutes))
+    db.session.add(assignment)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        jobs.discard()
+        return None
+    audit.record(db.session, "seat_dealt", "case", case_id,
+                 {"juror": juror.id, "expires_at": assignment.expires_at.isoformat()},
+                 actor=f"user:{juror.id}")
+    jobs.commit()
+    return assignment
+
+
+def deal_gold(juror: User, policy: PolicyInForce) -> Assignment | None:
+    """Deal a random gold case the juror has not seen; gold cases have no seat limit."""
+    case_id = db.session.scalar(
+        select(Case.id).where(*exclusions.gold_case_conditions(juror, policy)).order_by(func.random()).limit(1)
+    )
+    if case_id is None:
+        return None
+    return _lease(case_id, juror, policy) or active_assignment(juror)
+
+
 def deal_next(juror: User) -> Assignment | None:
-    """Give the juror a seat on a case (their current one if they hold a live lease)."""
-    if juror.state in ("paused", "suspended"):
-        return None  # a lead paused or suspended them: no new seats
+    """Give the juror a seat on a case (their current one if they hold a live lease).
+
+    Suspended jurors are dealt nothing. Jurors on probation or paused are dealt gold cases
+    only; others get a gold case with the policy's gold_share, and otherwise a real one.
+    """
+    if juror.state == "suspended":
+        return None
     current = active_assignment(juror)
     if current is not None:
         return current
     policy = current_policy()
+    if juror.state == "probation" and not gold.probation_possible(policy):
+        gold.waive_probation(juror, policy)
+    if juror.state in exclusions.TRAINING_STATES:
+        return deal_gold(juror, policy)
+    if policy.gold_share > 0 and _rng.random() < policy.gold_share:
+        dealt = deal_gold(juror, policy)
+        if dealt is not None:
+            return dealt
     for attempt in range(5):
-        candidates = _eligible_ids(juror, DEAL_WINDOW)
+        candidates = _eligible_ids(juror, DEAL_WINDOW, policy=policy)
         if not candidates and attempt == 0:
             # Every eligible row may be locked for a moment by votes in flight: wait for
             # them once rather than tell the juror there is nothing to do.
-            candidates = _eligible_ids(juror, DEAL_WINDOW, skip_locked=False)
+            candidates = _eligible_ids(juror, DEAL_WINDOW, skip_locked=False, policy=policy)
         if not candidates:
             db.session.rollback()
             return None
@@ -88,21 +116,8 @@ def deal_next(juror: User) -> Assignment | None:
             ).rowcount
             if not taken:
                 continue
-            now = utcnow()
-            assignment = Assignment(case_id=case_id, juror_id=juror.id, state="active", leased_at=now,
-                                    expires_at=now + timedelta(minutes=policy.lease_minutes))
-            db.session.add(assignment)
-            try:
-                db.session.flush()
-            except IntegrityError:
-                # This juror was dealt the case by a concurrent request: keep that one.
-                jobs.discard()
-                return active_assignment(juror)
-            audit.record(db.session, "seat_dealt", "case", case_id,
-                         {"juror": juror.id, "expires_at": assignment.expires_at.isoformat()},
-                         actor=f"user:{juror.id}")
-            jobs.commit()
-            return assignment
+            # None: this juror was dealt the case by a concurrent request: keep that one.
+            return _lease(case_id, juror, policy) or active_assignment(juror)
         db.session.rollback()
     return None
 

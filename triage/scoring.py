@@ -1,6 +1,7 @@
 """Score posts with the configured model and open cases for those that need review."""
 from __future__ import annotations
 
+import logging
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
@@ -23,6 +24,8 @@ _scorers: dict[tuple[str, str, str], "Scorer"] = {}
 _scorers_lock = threading.Lock()
 # Matches classifiers.text: longer texts are scored on their first part only.
 SCORED_CHARS = 10_000
+
+log = logging.getLogger(__name__)
 
 
 def _current_version(model_dir: str) -> str:
@@ -91,8 +94,20 @@ def score_posts(post_ids: Iterable[int]) -> int:
         post.scored_at = now
     policy = current_policy()
     _triage(posts, results, policy, scorer, detected)
+    _cache_follow_links(posts)
     jobs.commit()
     return len(posts)
+
+
+def _cache_follow_links(posts: list[Post]) -> None:
+    """Cache the authors' follow links for fair panels; a network that cannot answer is asked later."""
+    from jury import relationships
+
+    try:
+        with_case = set(db.session.scalars(select(Case.post_id).where(Case.post_id.in_([p.id for p in posts]))))
+        relationships.refresh_authors(post.author_id for post in posts if post.id in with_case)
+    except Exception:  # scoring must never fail for this
+        log.exception("could not cache follow links")
 
 
 def _triage(posts: list[Post], results: list[dict[str, float]], policy: PolicyInForce, scorer: "Scorer",

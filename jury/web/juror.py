@@ -1,23 +1,59 @@
-"""The juror's pages: home, the dealt case, voting and skipping."""
+"""The juror's pages: home, the dealt case, voting and skipping, the rule guide and the profile.
+
+Vote and skip answer JSON with the next case's HTML when the page asks for it (the
+keyboard screen swaps it in); a plain form POST still redirects, so nothing needs JS.
+"""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import refresh
 from flask_login import current_user, login_required
 
 from jury import voting
-from jury.forms import NextCaseForm, SkipForm, VoteForm
-from jury.rules import RULES
-from jury.views_data import case_view, juror_summary
+from jury.forms import NextCaseForm, ProfileForm, SkipForm, VoteForm
+from jury.guide import rule_guides
+from jury.juror_stats import juror_stats
+from jury.profiles import update_profile
+from jury.views_data import case_view
 from triage import dealing
 
 bp = Blueprint("juror", __name__)
 
 
+def _wants_json() -> bool:
+    """The keyboard screen's fetch asks for JSON; browsers without JS post plain forms."""
+    return request.accept_mimetypes.best == "application/json"
+
+
+def _case_page(case_id: int, template: str):
+    """Render the case (whole page or the swappable fragment)."""
+    view = case_view(case_id, current_user)
+    return render_template(template, case=view, rules=rule_guides(), vote_form=VoteForm(), skip_form=SkipForm())
+
+
+def _after_seat(message: str):
+    """Where a vote or a skip leads: the next case (JSON for the screen) or home with a message."""
+    if not _wants_json():
+        flash(message, "info")
+        return redirect(url_for("juror.home"))
+    assignment = dealing.deal_next(current_user)
+    if assignment is None:
+        flash(message, "info")
+        return jsonify({"message": message, "case_id": None, "url": url_for("juror.home")})
+    return jsonify({
+        "message": message, "case_id": assignment.case_id,
+        "url": url_for("juror.show_case", case_id=assignment.case_id),
+        "title": _("Case %(id)s", id=assignment.case_id) + " — Jury",
+        "html": _case_page(assignment.case_id, "juror/_case.html"),
+    })
+
+
 @bp.get("/")
 @login_required
 def home():
-    """The juror's start page: their own figures and the button for the next case."""
-    return render_template("juror/home.html", form=NextCaseForm(), summary=juror_summary(current_user),
+    """The juror's start page: their own figures, their state and the button for the next case."""
+    return render_template("juror/home.html", form=NextCaseForm(), stats=juror_stats(current_user),
                            current=dealing.active_assignment(current_user))
 
 
@@ -29,7 +65,7 @@ def next_case():
         abort(400)
     assignment = dealing.deal_next(current_user)
     if assignment is None:
-        flash("No case needs you right now. Thank you — check back later.", "info")
+        flash(_("No case needs you right now. Thank you — check back later."), "info")
         return redirect(url_for("juror.home"))
     return redirect(url_for("juror.show_case", case_id=assignment.case_id))
 
@@ -38,8 +74,7 @@ def next_case():
 @login_required
 def show_case(case_id: int):
     """The case page for a juror holding its seat (leads may look at any case)."""
-    view = case_view(case_id, current_user)
-    return render_template("juror/case.html", case=view, rules=RULES, vote_form=VoteForm(), skip_form=SkipForm())
+    return _case_page(case_id, "juror/case.html")
 
 
 @bp.post("/cases/<int:case_id>/vote")
@@ -50,8 +85,7 @@ def vote(case_id: int):
     if not form.validate_on_submit():
         abort(400)
     voting.cast_vote(case_id, current_user, form.decision.data, form.rule.data or None, form.note.data)
-    flash("Vote recorded. Thank you.", "info")
-    return redirect(url_for("juror.home"))
+    return _after_seat(_("Vote recorded. Thank you."))
 
 
 @bp.post("/cases/<int:case_id>/skip")
@@ -61,5 +95,30 @@ def skip(case_id: int):
     if not SkipForm().validate_on_submit():
         abort(400)
     voting.skip(case_id, current_user)
-    flash("Skipped. The case goes to another juror.", "info")
-    return redirect(url_for("juror.home"))
+    return _after_seat(_("Skipped. The case goes to another juror."))
+
+
+@bp.get("/guide")
+@login_required
+def guide():
+    """A short guide to each rule, with examples, and the keys of the case page."""
+    return render_template("juror/guide.html", rules=rule_guides())
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+@login_required
+def profile():
+    """The juror's own settings."""
+    form = ProfileForm()
+    if form.validate_on_submit():
+        update_profile(current_user, locale=form.locale.data or None, languages=form.language_codes(),
+                       opted_out=request.form.getlist("opted_out"))
+        refresh()  # the confirmation in the newly chosen language
+        flash(_("Your settings are saved."), "info")
+        return redirect(url_for("juror.profile"))
+    if request.method == "GET":
+        form.locale.data = current_user.locale or ""
+        form.languages.data = ", ".join(current_user.languages or [])
+    status = 400 if request.method == "POST" else 200
+    return render_template("juror/profile.html", form=form, rules=rule_guides(),
+                           opted_out=set(current_user.opted_out_categories or [])), status

@@ -54,3 +54,14 @@ def receive_action():
     if status == "duplicate":
         return jsonify({"status": "already applied", "id": row.id}), 409
     return jsonify({"status": "applied", "id": row.id}), 200
+
+
+@bp.get("/accounts/<account_id>/relationships")
+def relationships(account_id: str):
+    """Follow links of an account, for Jury's fair panels; signed over the account id."""
+    try:
+        verify(current_app.config["NETWORK_WEBHOOK_SECRET"], account_id.encode("utf-8"),
+               request.headers.get(SIGNATURE_HEADER))
+    except SignatureError as error:
+        return jsonify({"error": f"bad signature: {error}"}), 401
+    return jsonify({"accounts": sandbox.follow_links(account_id)})

@@ -54,7 +54,9 @@ def test_demo_setup_seeds_accounts_posts_and_cases(sqlite_app):
     assert result.exit_code == 0, result.output
     for name in ("juror", "juror2", "juror3", "lead"):
         assert f" {name} " in result.output
-    assert db.session.query(SandboxPost).count() == 10
+    from jury.demo import DEMO_POSTS
+
+    assert db.session.query(SandboxPost).count() == len(DEMO_POSTS)
     assert db.session.query(Case).count() >= 5
     # Running it again is harmless: no duplicate cases, fresh passwords.
     cases = db.session.query(Case).count()

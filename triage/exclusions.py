@@ -1,0 +1,155 @@
+"""Who may sit on which case: the exclusions as SQL for dealing, and in words for leads.
+
+Both forms read the same rules, so a lead's explanation matches what dealing does.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import ColumnElement
+
+from jury.extensions import db
+from jury.policy import PolicyInForce
+from models import OPEN_CASE_STATES, AccountLink, Assignment, Case, GoldAnswer, Post, Report, User, Vote, utcnow
+
+EXPOSURE_WINDOW = timedelta(hours=24)
+_earlier, _earlier_seat = aliased(Case), aliased(Assignment)
+# Jurors in these states are dealt gold (known-answer) cases only.
+TRAINING_STATES = ("probation", "paused")
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    """One reason a juror may not be dealt a case."""
+
+    code: str
+    detail: str
+
+
+def juror_languages(juror: User) -> list[str]:
+    """The juror's reading languages, lower-case two-letter codes."""
+    return sorted({str(code).strip().lower()[:2] for code in (juror.languages or []) if str(code).strip()})
+
+
+def capped_categories(juror: User, policy: PolicyInForce) -> dict[str, int]:
+    """Categories the juror has reached their 24-hour cap on, with the count dealt."""
+    caps = policy.daily_exposure_caps
+    if not caps:
+        return {}
+    counts = dict(db.session.execute(
+        select(Case.category, func.count()).join(Assignment, Assignment.case_id == Case.id)
+        .where(Assignment.juror_id == juror.id, Assignment.leased_at > utcnow() - EXPOSURE_WINDOW,
+               Case.category.in_(list(caps)))
+        .group_by(Case.category)
+    ).all())
+    return {code: counts[code] for code, cap in caps.items() if counts.get(code, 0) >= cap}
+
+
+def _post_lang_readable(languages: list[str]) -> ColumnElement:
+    """The post has no known language, or one the juror reads (regional variants included)."""
+    return or_(Post.lang.is_(None), func.lower(func.substr(Post.lang, 1, 2)).in_(languages))
+
+
+def fairness_conditions(juror: User, policy: PolicyInForce) -> list[ColumnElement]:
+    """SQL conditions on Case that keep a juror off posts they are too close to or should not see."""
+    conditions = [
+        ~exists().where(Assignment.case_id == Case.id, Assignment.juror_id == juror.id),
+        ~exists().where(Vote.case_id == Case.id, Vote.juror_id == juror.id),
+        exists().where(Post.id == Case.post_id, _post_lang_readable(juror_languages(juror))),
+        # An appeal goes to a fresh panel: nobody who sat on an earlier round of the same post.
+        ~exists().where(_earlier.post_id == Case.post_id, _earlier.review_round < Case.review_round,
+                        _earlier_seat.case_id == _earlier.id, _earlier_seat.juror_id == juror.id),
+    ]
+    if juror.network_account_id:
+        account = juror.network_account_id
+        conditions.append(~exists().where(Post.id == Case.post_id, Post.author_id == account))
+        conditions.append(~exists().where(and_(Report.post_id == Case.post_id, Report.reporter_id == account)))
+        conditions.append(~exists().where(Post.id == Case.post_id, AccountLink.author_id == Post.author_id,
+                                          AccountLink.account_id == account))
+    blocked = sorted(set(juror.opted_out_categories or []) | set(capped_categories(juror, policy)))
+    if blocked:
+        conditions.append(or_(Case.category.is_(None), Case.category.not_in(blocked)))
+    return conditions
+
+
+def real_case_conditions(juror: User, policy: PolicyInForce) -> list[ColumnElement]:
+    """Conditions for an ordinary open case with a free seat."""
+    return [Case.state.in_(OPEN_CASE_STATES), Case.open_seats > 0, *fairness_conditions(juror, policy)]
+
+
+def gold_case_conditions(juror: User, policy: PolicyInForce) -> list[ColumnElement]:
+    """Conditions for a live gold case the juror has never seen, nor seen the post of."""
+    earlier = Case.__table__.alias("earlier")
+    return [
+        Case.state == "gold",
+        exists().where(GoldAnswer.case_id == Case.id, GoldAnswer.retired.is_(False)),
+        # A juror who sat on the source case (or any case of the post) would know the answer.
+        ~exists().where(earlier.c.post_id == Case.post_id, Assignment.case_id == earlier.c.id,
+                        Assignment.juror_id == juror.id),
+        *fairness_conditions(juror, policy),
+    ]
+
+
+def gold_cases_left(juror: User, policy: PolicyInForce) -> int:
+    """How many gold cases the juror could still be dealt (training stalls at zero)."""
+    return db.session.scalar(select(func.count()).select_from(Case).where(*gold_case_conditions(juror, policy))) or 0
+
+
+def explain(case: Case, juror: User, policy: PolicyInForce) -> list[Exclusion]:
+    """Every reason the juror may not be dealt this case (empty: they may)."""
+    reasons: list[Exclusion] = []
+    post = db.session.get(Post, case.post_id)
+    account = juror.network_account_id
+    if juror.state == "suspended":
+        reasons.append(Exclusion("suspended", "the account is suspended"))
+    if case.state == "gold":
+        if juror.state not in TRAINING_STATES and policy.gold_share <= 0:
+            reasons.append(Exclusion("no_gold", "the policy deals no gold cases to active jurors"))
+        gold = db.session.get(GoldAnswer, case.id)
+        if gold is None or gold.retired:
+            reasons.append(Exclusion("gold_retired", "this gold case is retired"))
+        sat = db.session.scalar(select(Assignment.id).join(Case, Case.id == Assignment.case_id).where(
+            Case.post_id == case.post_id, Case.id != case.id, Assignment.juror_id == juror.id).limit(1))
+        if sat is not None:
+            reasons.append(Exclusion("saw_post", "sat on another case of this post"))
+    else:
+        if case.state not in OPEN_CASE_STATES:
+            reasons.append(Exclusion("closed", f"the case is {case.state.replace('_', ' ')}"))
+        elif case.open_seats <= 0:
+            reasons.append(Exclusion("full", "no free seat on the panel"))
+        from jury import gold
+
+        if juror.state == "paused" or (juror.state == "probation" and gold.probation_possible(policy)):
+            reasons.append(Exclusion("training", f"the juror is {juror.state}: gold cases only until they pass"))
+    if db.session.scalar(select(Assignment.id).where(Assignment.case_id == case.id,
+                                                     Assignment.juror_id == juror.id)) is not None:
+        reasons.append(Exclusion("seated", "already dealt this case"))
+    if db.session.scalar(select(Vote.id).where(Vote.case_id == case.id, Vote.juror_id == juror.id)) is not None:
+        reasons.append(Exclusion("voted", "already voted on this case"))
+    if case.origin == "appeal" and db.session.scalar(
+            select(Assignment.id).join(Case, Case.id == Assignment.case_id).where(
+                Case.post_id == case.post_id, Case.review_round < case.review_round,
+                Assignment.juror_id == juror.id).limit(1)) is not None:
+        reasons.append(Exclusion("earlier_panel", "sat on the decision under appeal: appeals get a fresh panel"))
+    if account and post.author_id == account:
+        reasons.append(Exclusion("author", "the juror wrote the post"))
+    if account and db.session.scalar(select(Report.id).where(Report.post_id == post.id,
+                                                             Report.reporter_id == account).limit(1)):
+        reasons.append(Exclusion("reporter", "the juror reported the post"))
+    if account and db.session.scalar(select(AccountLink.id).where(AccountLink.author_id == post.author_id,
+                                                                  AccountLink.account_id == account)):
+        reasons.append(Exclusion("follows", "the network says the juror follows or is followed by the author"))
+    languages = juror_languages(juror)
+    if post.lang and post.lang.lower()[:2] not in languages:
+        reasons.append(Exclusion("language", f"the post is in {post.lang}; the juror reads "
+                                             f"{', '.join(languages) or 'no language set'}"))
+    if case.category and case.category in (juror.opted_out_categories or []):
+        reasons.append(Exclusion("opted_out", f"the juror opted out of {case.category.replace('_', ' ')}"))
+    capped = capped_categories(juror, policy)
+    if case.category in capped:
+        reasons.append(Exclusion("exposure_cap", f"{capped[case.category]} {case.category.replace('_', ' ')} "
+                                                 "cases in 24 hours reaches the daily cap"))
+    return reasons
