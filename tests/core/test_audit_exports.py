@@ -26,7 +26,8 @@ THREAT = "I know where you live and I will hurt you tonight."
 
 @pytest.fixture
 def jurors(make_user):
-    return [make_user(f"juror{i}", network_account_id=f"net-juror-{i}") for i in range(8)]
+    # They read English and French: the history below holds a post in each.
+    return [make_user(f"juror{i}", network_account_id=f"net-juror-{i}", languages=["en", "fr"]) for i in range(8)]
 
 
 def decide(jurors, decision, rule=None):

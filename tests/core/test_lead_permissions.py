@@ -51,6 +51,9 @@ def seed(app: Flask) -> int:
     db.session.commit()
     for name, role in (("juror", "juror"), ("lead", "lead"), ("admin", "admin")):
         users.create_user(name, "correct horse battery", role)
+    # An active juror (new ones start on probation), so the pause and suspend routes have work to do.
+    db.session.query(User).filter_by(username="juror").update({"state": "active"})
+    db.session.commit()
     return db.session.query(User.id).filter_by(username="juror").scalar()
 
 

@@ -33,20 +33,20 @@ def test_the_form_lists_every_setting_leaf(app, client, lead):
 
 def test_nested_settings_of_any_shape_become_fields(app, monkeypatch):
     """A setting another release adds (nested dicts, strings, lists) is flattened and parsed back generically."""
-    extra = {"verdict_method": "quorum", "daily_exposure_caps": {"violence_threat": 20, "sexual": 30},
+    extra = {"example_method": "quorum", "example_caps": {"violence_threat": 20, "sexual": 30},
              "confidence": 0.9, "languages": ["en", "fr"]}
-    monkeypatch.setitem(DEFAULT_SETTINGS, "verdict_method", "quorum")
-    monkeypatch.setitem(DEFAULT_SETTINGS, "daily_exposure_caps", extra["daily_exposure_caps"])
+    monkeypatch.setitem(DEFAULT_SETTINGS, "example_method", "quorum")
+    monkeypatch.setitem(DEFAULT_SETTINGS, "example_caps", extra["example_caps"])
     monkeypatch.setitem(DEFAULT_SETTINGS, "confidence", 0.9)
     monkeypatch.setitem(DEFAULT_SETTINGS, "languages", ["en", "fr"])
     base = policy_versions.editable_settings()
     paths = {f.path: f.kind for f in policy_versions.flatten(base)}
-    assert paths["daily_exposure_caps.sexual"] == "int" and paths["verdict_method"] == "str"
+    assert paths["example_caps.sexual"] == "int" and paths["example_method"] == "str"
     assert paths["confidence"] == "float" and paths["languages"] == "json"
     edited = policy_versions.settings_from_form({
-        "s:daily_exposure_caps.sexual": "25", "s:verdict_method": "weighted", "s:languages": '["en"]'}, base)
-    assert edited["daily_exposure_caps"] == {"violence_threat": 20, "sexual": 25}
-    assert edited["verdict_method"] == "weighted" and edited["languages"] == ["en"]
+        "s:example_caps.sexual": "25", "s:example_method": "weighted", "s:languages": '["en"]'}, base)
+    assert edited["example_caps"] == {"violence_threat": 20, "sexual": 25}
+    assert edited["example_method"] == "weighted" and edited["languages"] == ["en"]
     # Booleans: a field left out keeps its value; the form's hidden "false" then checkbox "true" reads as true.
     from werkzeug.datastructures import MultiDict
 
