@@ -67,3 +67,9 @@ class SandboxReportForm(FlaskForm):
 
     reason = SelectField("Reason", choices=[("", "Report as…")] + rule_choices(), validators=[DataRequired()])
     submit = SubmitField("Report")
+
+
+class ReestimateForm(FlaskForm):
+    """Re-estimate every juror's reliability now instead of waiting for the sweeper."""
+
+    submit = SubmitField("Re-estimate reliabilities now")

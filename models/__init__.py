@@ -16,12 +16,14 @@ from models.case import (
 )
 from models.policy import Policy
 from models.post import POST_STATES, Post, Report, Score
+from models.reliability import JurorReliability, ReliabilityRun
 from models.sandbox import SandboxAction, SandboxPost
 from models.user import ROLES, USER_STATES, User
 
 __all__ = [
     "ACTION_STATES", "ASSIGNMENT_STATES", "CASE_ORIGINS", "CASE_STATES", "DECISIONS",
     "OPEN_CASE_STATES", "POST_STATES", "ROLES", "USER_STATES", "VERDICT_METHODS",
-    "Action", "Assignment", "AuditEvent", "Base", "Case", "Policy", "Post", "Report",
+    "Action", "Assignment", "AuditEvent", "Base", "Case", "JurorReliability", "Policy", "Post",
+    "ReliabilityRun", "Report",
     "SandboxAction", "SandboxPost", "Score", "User", "Verdict", "Vote", "utcnow",
 ]

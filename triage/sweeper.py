@@ -66,10 +66,14 @@ def sweep() -> dict[str, int]:
     expired = dealing.expire_leases()
     unscored = requeue_unscored()
     actions = requeue_actions()
-    refreshed = cases.refresh_priorities(current_policy())
+    policy = current_policy()
+    refreshed = cases.refresh_priorities(policy)
+    from jury import weighting
+
+    reestimating = weighting.schedule_if_due(policy.reestimate_every)
     jobs.commit()
     return {"expired_leases": expired, "rescored_posts": unscored, "requeued_actions": actions,
-            "reprioritised_cases": refreshed}
+            "reprioritised_cases": refreshed, "reliability_reestimated": int(reestimating)}
 
 
 def run_forever(app: Flask, interval: float, stop: threading.Event | None = None) -> None:

@@ -10,9 +10,9 @@ from jury.extensions import db
 
 def register(app: Flask) -> None:
     """Mount every blueprint and the shared error handlers."""
-    from jury.web import api, auth, juror, lead, sandbox
+    from jury.web import api, auth, juror, lead, reliability, sandbox
 
-    for module in (auth, juror, lead, api, sandbox):
+    for module in (auth, juror, lead, reliability, api, sandbox):
         app.register_blueprint(module.bp)
     app.register_error_handler(DomainError, _domain_error)
     app.after_request(_security_headers)
