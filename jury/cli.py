@@ -105,6 +105,7 @@ def audit_verify_command() -> None:
 def register(app: Flask) -> None:
     """Attach the commands to the app."""
     from jury.cli_classifiers import classifiers_cli
+    from jury.cli_jury import jury_cli
 
-    for command in (users_cli, audit_cli, classifiers_cli, worker_command, sweep_command, demo_command):
+    for command in (users_cli, audit_cli, classifiers_cli, jury_cli, worker_command, sweep_command, demo_command):
         app.cli.add_command(command)

@@ -21,8 +21,11 @@ PRIOR_ACCURACY = 0.75
 PRIOR_STRENGTH = 4.0
 # Matrices are kept away from 0 and 1 so one vote never counts as certainty.
 CLIP = 1e-3
-# Ridge on the calibration's coefficients: a handful of items cannot make the model all-powerful.
-CALIBRATION_RIDGE = 1e-2
+# Ridge on the calibration's coefficients (a standard normal prior on each): a handful of items,
+# or items whose labels the prior itself suggested, cannot make the model all-powerful.
+CALIBRATION_RIDGE = 1.0
+# No calibration coefficient beyond this: a prior of e^10 to 1 is certainty enough.
+CALIBRATION_BOUND = 10.0
 
 
 @dataclass(frozen=True)
@@ -100,7 +103,11 @@ def _fit_calibration(features: np.ndarray, targets: np.ndarray, start: Calibrati
         gradient = x.T @ (targets - p) - ridge @ w
         hessian = (x * (p * (1 - p))[:, None]).T @ x + ridge
         step = np.linalg.solve(hessian, gradient)
-        w = w + step
+        # Damped Newton: big steps are where logistic fits on near-separable data run away.
+        largest = float(np.max(np.abs(step)))
+        if largest > 2.0:
+            step *= 2.0 / largest
+        w = np.clip(w + step, -CALIBRATION_BOUND, CALIBRATION_BOUND)
         if np.max(np.abs(step)) < 1e-8:
             break
     return Calibration(float(w[0]), float(w[1]))
