@@ -25,6 +25,7 @@ bench: $(STAMP)  ## Run the speed measurements (PostgreSQL on 127.0.0.1)
 	$(BIN)/python benchmarks/quality.py
 	$(BIN)/python benchmarks/scoring_sklearn.py
 	$(BIN)/python benchmarks/scoring_detoxify.py
+	$(BIN)/python benchmarks/simulation.py
 
 worker: $(STAMP)
 	$(BIN)/flask --app wsgi worker

@@ -31,7 +31,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "verdict_method": "majority",
     "confidence": 0.95,
     "min_votes": 2,
-    "max_panel_size": 7,
+    "max_panel_size": 6,
     # Full re-estimation of juror reliabilities after this many new verdicts (by the sweeper).
     "reestimate_every_verdicts": 50,
     "lease_minutes": 10,
@@ -83,7 +83,7 @@ class PolicyInForce:
     @property
     def max_panel_size(self) -> int:
         """Most seats a weighted panel grows to before it escalates."""
-        return int(self.settings.get("max_panel_size", 7))
+        return int(self.settings.get("max_panel_size", 6))
 
     @property
     def opening_seats(self) -> int:
