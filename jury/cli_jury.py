@@ -46,6 +46,6 @@ def simulate_command(jurors: int, cases: int, juror_accuracy: str, spammer_share
     if as_json:
         click.echo(json.dumps(result, sort_keys=True))
         return
-    for key in ("policy", "votes_per_verdict", "accuracy", "jury_accuracy", "escalation_rate",
+    for key in ("policy", "votes_per_verdict", "accuracy", "jury_accuracy", "accuracy_without_leads", "escalation_rate",
                 "median_minutes_to_verdict", "cases_decided", "cases_undecided", "wall_seconds"):
         click.echo(f"{key:28} {result[key]}")

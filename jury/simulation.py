@@ -231,6 +231,7 @@ class Simulation:
         post_of: dict[int, int] = {}
         decided_at: dict[int, float] = {}  # case id -> minute
         escalated: set[int] = set()
+        leaning: dict[int, bool] = {}
         pending_leads: list[tuple[float, int]] = []
         since_estimate = 0
         reestimations = 0
@@ -277,6 +278,8 @@ class Simulation:
                     since_estimate = 0
             elif result is not None and result.outcome == "escalate":
                 escalated.add(case_id)
+                # What the jury leaned to when it gave up, to measure the jury without its leads.
+                leaning[case_id] = weighting.case_posterior(db.session.get(Case, case_id)).posterior >= 0.5
                 heapq.heappush(pending_leads, (now + config.lead_minutes, case_id))
             if self.rng.random() < config.keep_going:
                 push(now + 0.1, "ask", juror)
@@ -295,6 +298,7 @@ class Simulation:
         right = sum((outcome == "remove") == self.truth[post_id] for _, outcome, _, post_id in rows)
         jury_rows = [row for row in rows if row.method != "lead"]
         jury_right = sum((row.outcome == "remove") == self.truth[row.post_id] for row in jury_rows)
+        leaning_right = sum(leaning[row.case_id] == self.truth[row.post_id] for row in rows if row.case_id in leaning)
         votes = db.session.scalar(select(Vote.id).order_by(Vote.id.desc()).limit(1)) or 0
         minutes = [decided_at[row.case_id] - self.arrived_at[row.post_id] for row in rows
                    if row.case_id in decided_at]
@@ -305,6 +309,8 @@ class Simulation:
             "votes_per_verdict": round(votes / decided, 4) if decided else None,
             "accuracy": round(right / decided, 4) if decided else None,
             "jury_accuracy": round(jury_right / len(jury_rows), 4) if jury_rows else None,
+            # Escalated cases decided by the panel's leaning instead of a lead: the jury on its own.
+            "accuracy_without_leads": round((jury_right + leaning_right) / decided, 4) if decided else None,
             "escalation_rate": round(len(escalated) / decided, 4) if decided else None,
             "median_minutes_to_verdict": round(statistics.median(minutes), 2) if minutes else None,
             "cases_decided": decided,

@@ -8,7 +8,8 @@ import pytest
 ARGS = ["jury", "simulate", "--jurors", "20", "--cases", "60", "--juror-accuracy", "0.95-0.95",
         "--spammer-share", "0.5", "--model-auc", "0.8", "--seed", "3", "--json"]
 KEYS = {"votes_per_verdict", "accuracy", "escalation_rate", "median_minutes_to_verdict", "jurors", "cases",
-        "juror_accuracy", "spammer_share", "model_auc", "policy", "seed", "cases_decided"}
+        "juror_accuracy", "spammer_share", "model_auc", "policy", "seed", "cases_decided", "jury_accuracy",
+        "accuracy_without_leads"}
 
 
 @pytest.fixture
