@@ -1,20 +1,35 @@
 """The lead's pages on reliability-weighted verdicts: why a verdict went its way, and agreement."""
 from __future__ import annotations
 
+from functools import wraps
+
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from jury import agreement, weighting
 from jury.extensions import db
 from jury.forms import ReestimateForm
 from jury.policy import current_policy
-from jury.web.lead import lead_required
 from models import JurorReliability, ReliabilityRun, Verdict
 from triage import jobs
 
 bp = Blueprint("reliability", __name__, url_prefix="/lead")
 
 RECENT_VERDICTS = 200
+
+
+def lead_required(view):
+    """Only leads and admins; jurors get 403 (the same rule as the lead blueprint's)."""
+
+    @wraps(view)
+    @login_required
+    def wrapper(*args, **kwargs):
+        if not current_user.is_lead:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapper
 
 
 @bp.get("/verdicts")
