@@ -8,6 +8,7 @@ Exits 0 whether or not the targets are met. Takes several minutes per policy on 
 the default size (200 jurors, 5000 cases).
 
     .venv/bin/python benchmarks/simulation.py [--jurors 200] [--cases 5000] [--seed 1] [--policy weighted]
+        [--with-oracle]
 """
 from __future__ import annotations
 
@@ -38,15 +39,22 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--policy", action="append", choices=("majority", "weighted"),
                         help="Run only this policy (repeatable; default both).")
+    parser.add_argument("--with-oracle", action="store_true",
+                        help="Also run the ceiling: the weighted policy told the true accuracies and calibration.")
     args = parser.parse_args()
     logging.getLogger("alembic").setLevel(logging.WARNING)
     low, high = parse_range(args.juror_accuracy)
     results = {}
-    for policy in args.policy or ["majority", "weighted"]:
-        print(f"[{time.strftime('%H:%M:%S')}] simulating the {policy} policy", file=sys.stderr, flush=True)
-        results[policy] = simulate(SimulationConfig(
+    runs = [(policy, False) for policy in args.policy or ["majority", "weighted"]]
+    if args.with_oracle:
+        runs.append(("weighted", True))
+    for policy, oracle in runs:
+        name = "weighted_oracle" if oracle else policy
+        print(f"[{time.strftime('%H:%M:%S')}] simulating {name}", file=sys.stderr, flush=True)
+        results[name] = simulate(SimulationConfig(
             jurors=args.jurors, cases=args.cases, accuracy_low=low, accuracy_high=high,
-            spammer_share=args.spammer_share, model_auc=args.model_auc, policy=policy, seed=args.seed),
+            spammer_share=args.spammer_share, model_auc=args.model_auc, policy=policy, seed=args.seed,
+            oracle=oracle),
             progress=lambda line: print(f"  {line}", file=sys.stderr, flush=True))
     weighted = results.get("weighted")
     report = {

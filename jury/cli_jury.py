@@ -25,10 +25,12 @@ jury_cli = AppGroup("jury", help="Jury tools: simulate verdict policies.")
               help="Cases arrive uniformly over this many hours.")
 @click.option("--session-gap-minutes", default=120.0, show_default=True, type=click.FloatRange(0.1, 100_000),
               help="Mean time between a juror's sessions.")
+@click.option("--oracle", is_flag=True,
+              help="Weighted policy told the jurors' true accuracies and the model's true calibration (a ceiling).")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON only.")
 def simulate_command(jurors: int, cases: int, juror_accuracy: str, spammer_share: float, model_auc: float,
                      policy: str, seed: int, arrival_hours: float, session_gap_minutes: float,
-                     as_json: bool) -> None:
+                     oracle: bool, as_json: bool) -> None:
     """Run the real dealing and verdict code against simulated jurors on a throwaway database."""
     from jury.simulation import SimulationConfig, parse_range, simulate
 
@@ -36,7 +38,8 @@ def simulate_command(jurors: int, cases: int, juror_accuracy: str, spammer_share
         low, high = parse_range(juror_accuracy)
         config = SimulationConfig(jurors=jurors, cases=cases, accuracy_low=low, accuracy_high=high,
                                   spammer_share=spammer_share, model_auc=model_auc, policy=policy, seed=seed,
-                                  arrival_hours=arrival_hours, session_gap_minutes=session_gap_minutes)
+                                  arrival_hours=arrival_hours, session_gap_minutes=session_gap_minutes,
+                                  oracle=oracle)
         config.check()
     except ValueError as error:
         raise click.BadParameter(str(error)) from None

@@ -57,6 +57,9 @@ class SimulationConfig:
     keep_going: float = 0.9
     lead_minutes: float = 60.0
     max_days: float = 14.0
+    # The ceiling: the weighted policy told every juror's true accuracy and the model's true
+    # calibration instead of estimating them.
+    oracle: bool = False
 
     def check(self) -> None:
         """Raise ValueError on inputs the model cannot run."""
@@ -70,6 +73,8 @@ class SimulationConfig:
             raise ValueError("model AUC must be in [0.5, 1)")
         if self.policy not in ("majority", "weighted"):
             raise ValueError("policy must be majority or weighted")
+        if self.oracle and self.policy != "weighted":
+            raise ValueError("the oracle is a weighted policy")
 
 
 def parse_range(text: str) -> tuple[float, float]:
@@ -178,12 +183,29 @@ class Simulation:
         db.session.execute(insert(Score), scores)
         db.session.commit()
         self.truth = {i + 1: (i in violating) for i in range(config.cases)}  # post id -> violates
+        if config.oracle:
+            self._tell_the_truth(separation)
         arrivals = sorted(self.rng.uniform(0, config.arrival_hours * 60) for _ in range(config.cases))
         order = list(range(1, config.cases + 1))
         self.rng.shuffle(order)
         self.arrivals = list(zip(arrivals, order))  # (minute, post id), in time order
         self.next_arrival = 0
         self.arrived_at: dict[int, float] = {}  # post id -> minute
+
+    def _tell_the_truth(self, separation: float) -> None:
+        """Store the true matrices and calibration where the estimates would go (the oracle run)."""
+        from jury.extensions import db
+        from models import JurorReliability, ReliabilityRun
+
+        # The score's logit is N(+-d/2, 1): its true log-likelihood ratio is d * logit.
+        run = ReliabilityRun(votes=0, cases=0, jurors=len(self.users), known=0, verdicts=0, iterations=0,
+                             log_likelihood=0.0, prior_intercept=0.0, prior_slope=separation)
+        db.session.add(run)
+        db.session.flush()
+        db.session.add_all(JurorReliability(juror_id=user.id, sensitivity=accuracy, specificity=accuracy,
+                                            votes=0.0, run_id=run.id)
+                           for user, accuracy in zip(self.users, self.accuracy))
+        db.session.commit()
 
     def _open_arrived(self, now: float) -> None:
         """Open the cases of every post that has arrived by `now`, through the real triage code."""
@@ -272,7 +294,7 @@ class Simulation:
                     self.progress(f"{len(decided_at)} of {config.cases} cases decided, "
                                   f"{now / 60:.1f} simulated hours, {time.perf_counter() - started:.0f} s")
                 since_estimate += 1
-                if config.policy == "weighted" and since_estimate >= self.policy_every:
+                if config.policy == "weighted" and not config.oracle and since_estimate >= self.policy_every:
                     weighting.reestimate(actor="simulation")
                     reestimations += 1
                     since_estimate = 0

@@ -43,7 +43,8 @@ def test_weighted_beats_majority_when_half_the_jurors_are_spammers(runner):
 
 @pytest.mark.parametrize("bad", [["--juror-accuracy", "0.9"], ["--juror-accuracy", "0.9-0.6"],
                                  ["--juror-accuracy", "a-b"], ["--model-auc", "1.5"], ["--jurors", "1"],
-                                 ["--policy", "dictator"], ["--spammer-share", "-0.1"]])
+                                 ["--policy", "dictator"], ["--spammer-share", "-0.1"],
+                                 ["--oracle", "--policy", "majority"]])
 def test_bad_inputs_are_refused(runner, bad):
     result = runner.invoke(args=["jury", "simulate", "--cases", "5", "--jurors", "5"] + bad)
     assert result.exit_code == 2
