@@ -1,6 +1,7 @@
 """The lead's pages on reliability-weighted verdicts: why a verdict went its way, and agreement."""
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import wraps
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
@@ -11,12 +12,14 @@ from jury import agreement, weighting
 from jury.extensions import db
 from jury.forms import ReestimateForm
 from jury.policy import current_policy
-from models import JurorReliability, ReliabilityRun, Verdict
+from models import JurorReliability, ReliabilityRun, Verdict, utcnow
 from triage import jobs
 
 bp = Blueprint("reliability", __name__, url_prefix="/lead")
 
 RECENT_VERDICTS = 200
+# The agreement page reads this many weeks of verdicts, so it stays quick as history grows.
+AGREEMENT_WEEKS = 12
 
 
 def lead_required(view):
@@ -58,8 +61,10 @@ def agreement_page():
     jurors = [(weighting.pseudonym(row.juror_id), row, matrices.get(row.juror_id))
               for row in agreement.juror_agreement()]
     run = db.session.scalar(select(ReliabilityRun).order_by(ReliabilityRun.id.desc()).limit(1))
-    return render_template("lead/agreement.html", by_rule=agreement.alpha_by_rule(),
-                           by_week=agreement.alpha_by_week(), jurors=jurors, run=run, form=ReestimateForm())
+    since = utcnow() - timedelta(weeks=AGREEMENT_WEEKS)
+    return render_template("lead/agreement.html", by_rule=agreement.alpha_by_rule(since),
+                           by_week=agreement.alpha_by_week(since), weeks=AGREEMENT_WEEKS, jurors=jurors, run=run,
+                           form=ReestimateForm())
 
 
 @bp.post("/reliability/reestimate")
