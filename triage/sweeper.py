@@ -8,6 +8,7 @@ from datetime import timedelta
 from flask import Flask
 from sqlalchemy import and_, or_, select, update
 
+from jury import weighting
 from jury.extensions import db
 from jury.policy import current_policy
 from models import Action, Post, utcnow
@@ -68,8 +69,6 @@ def sweep() -> dict[str, int]:
     actions = requeue_actions()
     policy = current_policy()
     refreshed = cases.refresh_priorities(policy)
-    from jury import weighting
-
     reestimating = weighting.schedule_if_due(policy.reestimate_every)
     jobs.commit()
     return {"expired_leases": expired, "rescored_posts": unscored, "requeued_actions": actions,
