@@ -25,6 +25,7 @@ bench: $(STAMP)  ## Run the speed measurements (PostgreSQL on 127.0.0.1)
 	$(BIN)/python benchmarks/quality.py
 	$(BIN)/python benchmarks/scoring_sklearn.py
 	$(BIN)/python benchmarks/scoring_detoxify.py
+	$(BIN)/python benchmarks/simulation.py
 
 translations: $(STAMP)  ## Compile the interface's gettext catalogs (translations/*/LC_MESSAGES/*.mo)
 	$(BIN)/pybabel -q compile -d translations

@@ -108,8 +108,9 @@ def register(app: Flask) -> None:
     """Attach the commands to the app."""
     from jury import cli_audit  # noqa: F401 - adds export, report and transparency to `audit`
     from jury.cli_classifiers import classifiers_cli
+    from jury.cli_jury import jury_cli
     from jury.cli_network import network_cli
 
-    for command in (users_cli, audit_cli, classifiers_cli, network_cli, worker_command, sweep_command,
+    for command in (users_cli, audit_cli, classifiers_cli, jury_cli, network_cli, worker_command, sweep_command,
                     demo_command):
         app.cli.add_command(command)

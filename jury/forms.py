@@ -146,3 +146,9 @@ class RetireGoldForm(FlaskForm):
     """A lead stops dealing a gold case."""
 
     submit = SubmitField("Retire from the gold set")
+
+
+class ReestimateForm(FlaskForm):
+    """Re-estimate every juror's reliability now instead of waiting for the sweeper."""
+
+    submit = SubmitField("Re-estimate reliabilities now")

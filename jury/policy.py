@@ -12,6 +12,7 @@ from jury.extensions import db
 from models import Policy
 
 SEVERITY_NAMES = ("low", "medium", "high", "critical")
+VERDICT_METHODS = ("majority", "weighted")
 
 DEFAULT_SETTINGS: dict[str, Any] = {
     # A label at or over its threshold opens a case even without a report.
@@ -25,6 +26,16 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     # A fresh panel that reviews an appeal (none of the original jurors sit on it).
     "appeal_panel_size": 5,
     "supermajority": 0.6667,
+    # "majority": the supermajority quorum above. "weighted": Dawid-Skene posterior of
+    # "violates" from each juror's estimated reliability and the model score; decided once it
+    # reaches `confidence` either way with at least `min_votes` votes. Weighted cases open
+    # `min_votes` seats and add one at a time (up to `max_panel_size`), then escalate.
+    "verdict_method": "majority",
+    "confidence": 0.95,
+    "min_votes": 2,
+    "max_panel_size": 6,
+    # Full re-estimation of juror reliabilities after this many new verdicts (by the sweeper).
+    "reestimate_every_verdicts": 50,
     "lease_minutes": 10,
     "sla_hours": {"low": 72, "medium": 24, "high": 4, "critical": 1},
     # Known-answer audits: the share of dealt cases that are gold, how many gold cases a new
@@ -69,6 +80,36 @@ class PolicyInForce:
     def supermajority(self) -> float:
         """Share of votes one side needs to win."""
         return float(self.settings["supermajority"])
+
+    @property
+    def verdict_method(self) -> str:
+        """"majority" (supermajority quorum) or "weighted" (reliability-weighted posterior)."""
+        return str(self.settings.get("verdict_method", "majority"))
+
+    @property
+    def confidence(self) -> float:
+        """Posterior a weighted verdict needs on its side."""
+        return float(self.settings.get("confidence", 0.95))
+
+    @property
+    def min_votes(self) -> int:
+        """Fewest votes behind a weighted verdict."""
+        return int(self.settings.get("min_votes", 2))
+
+    @property
+    def max_panel_size(self) -> int:
+        """Most seats a weighted panel grows to before it escalates."""
+        return int(self.settings.get("max_panel_size", 6))
+
+    @property
+    def opening_seats(self) -> int:
+        """Seats a new case opens with: the full panel, or the weighted minimum (seats are added one by one)."""
+        return self.min_votes if self.verdict_method == "weighted" else self.panel_size
+
+    @property
+    def reestimate_every(self) -> int:
+        """New verdicts between full reliability re-estimations."""
+        return int(self.settings.get("reestimate_every_verdicts", 50))
 
     @property
     def lease_minutes(self) -> int:
@@ -127,6 +168,14 @@ def validate_settings(settings: dict[str, Any]) -> dict[str, Any]:
         raise PolicyError("appeal_panel_size must be between 1 and 25")
     if not 0.5 < float(merged["supermajority"]) <= 1.0:
         raise PolicyError("supermajority must be over 0.5 and at most 1")
+    if merged["verdict_method"] not in VERDICT_METHODS:
+        raise PolicyError(f"verdict_method must be one of {', '.join(VERDICT_METHODS)}")
+    if not 0.5 < float(merged["confidence"]) < 1.0:
+        raise PolicyError("confidence must be over 0.5 and under 1")
+    if not 1 <= int(merged["min_votes"]) <= int(merged["max_panel_size"]) <= 25:
+        raise PolicyError("need 1 <= min_votes <= max_panel_size <= 25")
+    if int(merged["reestimate_every_verdicts"]) < 1:
+        raise PolicyError("reestimate_every_verdicts must be at least 1")
     if int(merged["lease_minutes"]) < 1:
         raise PolicyError("lease_minutes must be at least 1")
     for name in SEVERITY_NAMES:

@@ -69,3 +69,23 @@ def decide(tally: Tally, panel_size: int, widened_panel_size: int, supermajority
     if panel_size < widened_panel_size:
         return Decision("widen")
     return Decision("escalate")
+
+
+def decide_weighted(tally: Tally, posterior: float, panel_size: int, max_panel_size: int, confidence: float,
+                    min_votes: int) -> Decision:
+    """Decide on the reliability-weighted posterior P(violates).
+
+    A side wins once its posterior reaches `confidence` with at least `min_votes` votes, even
+    before every seat has voted. Otherwise, once every seat has voted, the panel gains one seat,
+    up to `max_panel_size`, and a full panel that is still unsure escalates to a lead.
+    """
+    if tally.total >= min_votes:
+        if posterior >= confidence:
+            return Decision("remove", winning_rule(tally.rules))
+        if 1.0 - posterior >= confidence:
+            return Decision("keep")
+    if tally.total < panel_size:
+        return Decision("pending")
+    if panel_size < max_panel_size:
+        return Decision("widen")
+    return Decision("escalate")

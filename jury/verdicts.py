@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 import audit
-from jury import outbox
+from jury import outbox, weighting
 from jury.errors import Conflict, DomainError, NotFound
 from jury.extensions import db
 from jury.policy import current_policy
@@ -41,19 +41,24 @@ def statement_of_reasons(outcome: str, rule: str | None, tally: Tally, method: s
 
 
 def record_verdict(case: Case, outcome: str, rule: str | None, tally: Tally, *, method: str,
-                   policy_version: int, actor: str, decided_by: User | None = None) -> Verdict:
-    """Store the verdict, close the case and queue its actions (caller commits)."""
+                   policy_version: int, actor: str, decided_by: User | None = None,
+                   explained: weighting.CasePosterior | None = None) -> Verdict:
+    """Store the verdict with its posterior, close the case and queue its actions (caller commits)."""
     post = db.session.get(Post, case.post_id)
     statement = statement_of_reasons(outcome, rule, tally, method, case.origin, case.report_count)
+    # Every verdict keeps the reliability-weighted reading of its votes, whatever decided it,
+    # so leads can compare methods and see how sure the panel was.
+    explained = explained or weighting.case_posterior(case)
     verdict = Verdict(case_id=case.id, outcome=outcome, rule=rule, tally=tally.as_dict(), method=method,
                       policy_version=policy_version, decided_by_id=decided_by.id if decided_by else None,
-                      statement=statement, decided_at=utcnow())
+                      statement=statement, decided_at=utcnow(), posterior=explained.posterior,
+                      weights=explained.weights)
     db.session.add(verdict)
     case.state, case.decided_at = "decided", verdict.decided_at
     db.session.flush()
     audit.record(db.session, "verdict_reached", "case", case.id, {
         "verdict_id": verdict.id, "outcome": outcome, "rule": rule, "tally": tally.as_dict(),
-        "method": method, "policy_version": policy_version,
+        "method": method, "policy_version": policy_version, "posterior": explained.posterior,
     }, actor=actor)
     if case.origin == "appeal":
         # An appeal's outcome is applied by the appeals service (a reversal needs a lead's sign-off).

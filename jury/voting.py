@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 import audit
-from jury import gold, verdicts
+from jury import gold, verdicts, weighting
 from jury.errors import Conflict, DomainError, NotFound
 from jury.extensions import db
 from jury.policy import current_policy
-from jury.quorum import Decision, Tally, decide
+from jury.quorum import Decision, Tally, decide, decide_weighted
 from jury.rules import RULE_CODES
 from models import OPEN_CASE_STATES, Assignment, Case, User, Vote, utcnow
 from triage import jobs
@@ -97,22 +97,34 @@ def _cast_gold_vote(case: Case, assignment: Assignment, juror: User, decision: s
 
 
 def apply_quorum(case: Case, actor: str) -> Decision:
-    """Decide, widen or escalate the case if its panel is complete (caller commits)."""
+    """Decide, widen or escalate the case after a vote, by the policy's verdict method (caller commits)."""
     policy = current_policy()
     tally = Tally.of(db.session.execute(select(Vote.decision, Vote.rule).where(Vote.case_id == case.id)).all())
-    decision = decide(tally, case.panel_size, policy.widened_panel_size, policy.supermajority)
+    weighted = policy.verdict_method == "weighted"
+    explained = weighting.case_posterior(case) if weighted else None
+    if weighted:
+        decision = decide_weighted(tally, explained.posterior, case.panel_size, policy.max_panel_size,
+                                   policy.confidence, policy.min_votes)
+    else:
+        decision = decide(tally, case.panel_size, policy.widened_panel_size, policy.supermajority)
     if decision.kind in ("remove", "keep"):
-        verdicts.record_verdict(case, decision.kind, decision.rule, tally, method="quorum",
-                                policy_version=policy.version, actor=actor)
+        verdicts.record_verdict(case, decision.kind, decision.rule, tally, method="weighted" if weighted else "quorum",
+                                policy_version=policy.version, actor=actor, explained=explained)
     elif decision.kind == "widen":
-        added = policy.widened_panel_size - case.panel_size
-        case.panel_size = policy.widened_panel_size
-        case.open_seats += added
-        audit.record(db.session, "panel_widened", "case", case.id,
-                     {"panel_size": case.panel_size, "tally": tally.as_dict()}, actor=actor)
+        # Weighted panels grow one seat at a time; a split quorum panel widens once to its larger size.
+        new_size = case.panel_size + 1 if weighted else policy.widened_panel_size
+        case.open_seats += new_size - case.panel_size
+        case.panel_size = new_size
+        payload = {"panel_size": case.panel_size, "tally": tally.as_dict()}
+        if explained is not None:
+            payload["posterior"] = explained.posterior
+        audit.record(db.session, "panel_widened", "case", case.id, payload, actor=actor)
     elif decision.kind == "escalate":
         case.state = "escalated"
-        audit.record(db.session, "case_escalated", "case", case.id, {"tally": tally.as_dict()}, actor=actor)
+        payload = {"tally": tally.as_dict()}
+        if explained is not None:
+            payload["posterior"] = explained.posterior
+        audit.record(db.session, "case_escalated", "case", case.id, payload, actor=actor)
     return decision
 
 

@@ -19,6 +19,7 @@ from models.lead import JurorInvite, MutedReporter, ShadowDecision, ShadowPolicy
 from models.panel import AccountLink, GoldAnswer, RelationshipCheck
 from models.policy import Policy
 from models.post import POST_STATES, Post, Report, Score
+from models.reliability import JurorReliability, ReliabilityRun
 from models.sandbox import SandboxAction, SandboxFollow, SandboxPost
 from models.sync import SyncCursor
 from models.user import LOCALES, ROLES, USER_STATES, User
@@ -28,6 +29,7 @@ __all__ = [
     "ACTION_STATES", "ASSIGNMENT_STATES", "CASE_ORIGINS", "CASE_STATES", "DECISIONS", "LOCALES",
     "OPEN_CASE_STATES", "POST_STATES", "ROLES", "USER_STATES", "VERDICT_METHODS",
     "AccountLink", "Action", "Assignment", "AuditEvent", "Base", "Case", "GoldAnswer", "JurorInvite",
-    "MutedReporter", "Policy", "Post", "RelationshipCheck", "Report", "SandboxAction", "SandboxFollow",
-    "SandboxPost", "Score", "ShadowDecision", "ShadowPolicy", "SyncCursor", "User", "Verdict", "Vote", "utcnow",
+    "JurorReliability", "MutedReporter", "Policy", "Post", "RelationshipCheck", "ReliabilityRun", "Report",
+    "SandboxAction", "SandboxFollow", "SandboxPost", "Score", "ShadowDecision", "ShadowPolicy", "SyncCursor", "User",
+    "Verdict", "Vote", "utcnow",
 ]

@@ -107,5 +107,9 @@ class Verdict(Base):
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     statement: Mapped[str] = mapped_column(Text)
     decided_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The reliability-weighted P(violates) when decided, and every term behind it
+    # (prior, each vote's juror matrix and weight); recorded whatever the method.
+    posterior: Mapped[float | None] = mapped_column(Float)
+    weights: Mapped[dict[str, Any] | None]
 
     case: Mapped[Case] = relationship()

@@ -66,7 +66,7 @@ def open_or_refresh(post_ids: Iterable[int], origin: str, policy: PolicyInForce,
             "origin": "reported" if count else origin, "state": "queued",
             "severity": severity, "report_count": count, "base_priority": base,
             "category": case_category(reasons.get(post_id, []), labels.get(post_id)),
-            "priority": base, "panel_size": policy.panel_size, "open_seats": policy.panel_size,
+            "priority": base, "panel_size": policy.opening_seats, "open_seats": policy.opening_seats,
             "policy_version": policy.version, "opened_at": now,
             "sla_deadline": now + timedelta(hours=policy.sla_hours(severity)), "lock_version": 0,
         })

@@ -8,6 +8,7 @@ from datetime import timedelta
 from flask import Flask, current_app
 from sqlalchemy import and_, or_, select, update
 
+from jury import weighting
 from jury.extensions import db
 from jury.policy import current_policy
 from models import Action, Post, utcnow
@@ -71,10 +72,12 @@ def sweep() -> dict[str, int]:
     expired = dealing.expire_leases()
     unscored = requeue_unscored()
     actions = requeue_actions()
-    refreshed = cases.refresh_priorities(current_policy())
+    policy = current_policy()
+    refreshed = cases.refresh_priorities(policy)
+    reestimating = weighting.schedule_if_due(policy.reestimate_every)
     jobs.commit()
     return {"expired_leases": expired, "rescored_posts": unscored, "requeued_actions": actions,
-            "reprioritised_cases": refreshed}
+            "reprioritised_cases": refreshed, "reliability_reestimated": int(reestimating)}
 
 
 def run_forever(app: Flask, interval: float, stop: threading.Event | None = None) -> None:

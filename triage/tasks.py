@@ -23,3 +23,11 @@ def retrain_model(force: bool = False) -> str | None:
     from triage import training
 
     return training.retrain(force=force)
+
+
+@jobs.in_app_context
+def reestimate_reliability() -> int:
+    """Job on the `training` queue: full Dawid-Skene re-estimation of juror reliabilities."""
+    from jury import weighting
+
+    return weighting.reestimate().id

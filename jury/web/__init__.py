@@ -9,9 +9,9 @@ from jury.errors import DomainError
 def register(app: Flask) -> None:
     """Mount every blueprint and the shared error handlers."""
     from jury import metrics
-    from jury.web import api, appeals, auth, invite, juror, lead, mastodon, ops, panels, sandbox, unavailable
+    from jury.web import api, appeals, auth, invite, juror, lead, mastodon, ops, panels, reliability, sandbox, unavailable
 
-    for module in (auth, juror, lead, panels, api, mastodon, sandbox, appeals, ops, invite):
+    for module in (auth, juror, lead, panels, reliability, api, mastodon, sandbox, appeals, ops, invite):
         app.register_blueprint(module.bp)
     app.register_error_handler(DomainError, _domain_error)
     unavailable.register(app)

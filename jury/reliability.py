@@ -1,0 +1,222 @@
+"""Dawid–Skene for two classes: per-juror confusion matrices and case posteriors, by EM.
+
+Pure numpy: no Flask, no database. Class 1 is "violates" (a remove vote), class 0 "keeps".
+Each juror has a sensitivity P(remove vote | violates) and a specificity P(keep vote | keeps),
+smoothed by Beta pseudo-counts so a juror with few votes stays near a sane prior accuracy.
+Items with a known answer (gold cases, a lead's decision) keep their label fixed: they seed the
+juror matrices instead of being estimated. An optional per-item feature (a model score on the
+log-odds scale) gives each item its own prior, through a logistic calibration fitted in the
+same EM, so the model counts for what it is worth on this network and no more.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Hashable, Iterable, Mapping, Sequence
+
+import numpy as np
+
+# A new juror is taken to be right 3 times in 4 on both classes, worth 4 votes of evidence.
+PRIOR_ACCURACY = 0.75
+PRIOR_STRENGTH = 4.0
+# Matrices are kept away from 0 and 1 so one vote never counts as certainty.
+CLIP = 1e-3
+# Ridge on the calibration's coefficients (a standard normal prior on each): a handful of items,
+# or items whose labels the prior itself suggested, cannot make the model all-powerful.
+CALIBRATION_RIDGE = 1.0
+# No calibration coefficient beyond this: a prior of e^10 to 1 is certainty enough.
+CALIBRATION_BOUND = 10.0
+
+
+@dataclass(frozen=True)
+class JurorMatrix:
+    """A juror's estimated 2x2 confusion matrix, as sensitivity and specificity."""
+
+    sensitivity: float = PRIOR_ACCURACY
+    specificity: float = PRIOR_ACCURACY
+    votes: float = 0.0  # evidence behind the estimate (soft votes seen)
+
+    def log_likelihood_ratio(self, label: int) -> float:
+        """log P(vote | violates) - log P(vote | keeps) for a vote (1 remove, 0 keep)."""
+        sens = min(max(self.sensitivity, CLIP), 1 - CLIP)
+        spec = min(max(self.specificity, CLIP), 1 - CLIP)
+        if label:
+            return math.log(sens / (1 - spec))
+        return math.log((1 - sens) / spec)
+
+    @property
+    def accuracy(self) -> float:
+        """Balanced accuracy: the mean of sensitivity and specificity."""
+        return (self.sensitivity + self.specificity) / 2
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Prior log-odds of "violates" = intercept + slope * feature (slope 0: the base rate only)."""
+
+    intercept: float = 0.0
+    slope: float = 0.0
+
+    def log_odds(self, feature: float | None) -> float:
+        """Prior log-odds for an item with this feature (None: no model score)."""
+        if feature is None or not math.isfinite(feature):
+            return self.intercept
+        return self.intercept + self.slope * feature
+
+
+@dataclass
+class Estimate:
+    """What EM found: juror matrices, item posteriors, the prior's calibration."""
+
+    jurors: dict[Hashable, JurorMatrix]
+    posteriors: dict[Hashable, float]
+    calibration: Calibration
+    iterations: int
+    log_likelihood: float
+    converged: bool
+    known: dict[Hashable, int] = field(default_factory=dict)
+
+
+def sigmoid(x):
+    """Logistic function, numerically safe for arrays and floats."""
+    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(x, dtype=float)))
+
+
+def posterior(prior_log_odds: float, votes: Iterable[tuple[JurorMatrix, int]]) -> float:
+    """P(violates) for one item from its prior log-odds and its (matrix, label) votes."""
+    total = prior_log_odds + sum(matrix.log_likelihood_ratio(label) for matrix, label in votes)
+    return float(sigmoid(total))
+
+
+def _beta_rate(hits, trials, prior_accuracy: float, strength: float):
+    """Smoothed rate: (a + hits) / (a + b + trials) with a + b = strength."""
+    return (prior_accuracy * strength + hits) / (strength + trials)
+
+
+def _fit_calibration(features: np.ndarray, targets: np.ndarray, start: Calibration) -> Calibration:
+    """Weighted logistic regression of soft targets on one feature (Newton, ridge-damped)."""
+    w = np.array([start.intercept, start.slope], dtype=float)
+    x = np.column_stack([np.ones_like(features), features])
+    ridge = CALIBRATION_RIDGE * np.eye(2)
+    for _ in range(25):
+        p = sigmoid(x @ w)
+        gradient = x.T @ (targets - p) - ridge @ w
+        hessian = (x * (p * (1 - p))[:, None]).T @ x + ridge
+        step = np.linalg.solve(hessian, gradient)
+        # Damped Newton: big steps are where logistic fits on near-separable data run away.
+        largest = float(np.max(np.abs(step)))
+        if largest > 2.0:
+            step *= 2.0 / largest
+        w = np.clip(w + step, -CALIBRATION_BOUND, CALIBRATION_BOUND)
+        if np.max(np.abs(step)) < 1e-8:
+            break
+    return Calibration(float(w[0]), float(w[1]))
+
+
+def dawid_skene(votes: Iterable[tuple[Hashable, Hashable, int]], known: Mapping[Hashable, int] | None = None,
+                features: Mapping[Hashable, float] | None = None, *, class_prior: float | None = None,
+                prior_accuracy: float = PRIOR_ACCURACY, prior_strength: float = PRIOR_STRENGTH,
+                max_iter: int = 200, tol: float = 1e-6, start: Calibration | None = None) -> Estimate:
+    """Run EM over (item, juror, label) votes; label 1 = violates/remove, 0 = keeps.
+
+    known: item -> label, fixed throughout (gold answers). features: item -> real number, the
+    model's score on a log-odds scale; items without one get the base rate. class_prior: fix the
+    base rate instead of estimating it (then features are ignored).
+    """
+    known = {item: int(bool(label)) for item, label in (known or {}).items()}
+    rows = [(item, juror, int(bool(label))) for item, juror, label in votes]
+    items: list[Hashable] = list(dict.fromkeys([r[0] for r in rows] + list(known)))
+    jurors: list[Hashable] = list(dict.fromkeys(r[1] for r in rows))
+    item_index = {item: i for i, item in enumerate(items)}
+    juror_index = {juror: j for j, juror in enumerate(jurors)}
+    n_items, n_jurors = len(items), len(jurors)
+    vi = np.fromiter((item_index[r[0]] for r in rows), dtype=np.int64, count=len(rows))
+    vj = np.fromiter((juror_index[r[1]] for r in rows), dtype=np.int64, count=len(rows))
+    vl = np.fromiter((r[2] for r in rows), dtype=float, count=len(rows))
+
+    is_known = np.zeros(n_items, dtype=bool)
+    known_value = np.zeros(n_items)
+    for item, label in known.items():
+        is_known[item_index[item]] = True
+        known_value[item_index[item]] = label
+    feature = np.full(n_items, np.nan)
+    if features and class_prior is None:
+        for item, value in features.items():
+            if item in item_index and value is not None and math.isfinite(value):
+                feature[item_index[item]] = float(value)
+    has_feature = ~np.isnan(feature)
+
+    # Start from the smoothed share of remove votes: majority voting, softened.
+    removes = np.bincount(vi, weights=vl, minlength=n_items)
+    counts = np.bincount(vi, minlength=n_items).astype(float)
+    t = np.where(is_known, known_value, (1 + removes) / (2 + counts))
+    calibration = start or Calibration()
+    base = 0.5 if class_prior is None else class_prior
+    log_likelihood = -math.inf
+    converged = False
+    iteration = 0
+    sens = np.full(n_jurors, prior_accuracy)
+    spec = np.full(n_jurors, prior_accuracy)
+    for iteration in range(1, max_iter + 1):
+        # M-step: juror matrices from soft labels, then the prior.
+        tv = t[vi]
+        sens = _beta_rate(np.bincount(vj, weights=tv * vl, minlength=n_jurors),
+                          np.bincount(vj, weights=tv, minlength=n_jurors), prior_accuracy, prior_strength)
+        spec = _beta_rate(np.bincount(vj, weights=(1 - tv) * (1 - vl), minlength=n_jurors),
+                          np.bincount(vj, weights=1 - tv, minlength=n_jurors), prior_accuracy, prior_strength)
+        sens = np.clip(sens, CLIP, 1 - CLIP)
+        spec = np.clip(spec, CLIP, 1 - CLIP)
+        if class_prior is None:
+            base = float((1 + t.sum()) / (2 + n_items))
+            if has_feature.sum() >= 2:
+                calibration = _fit_calibration(feature[has_feature], t[has_feature], calibration)
+        base = min(max(base, CLIP), 1 - CLIP)
+        prior = np.full(n_items, math.log(base / (1 - base)))
+        if has_feature.any():
+            prior[has_feature] = calibration.intercept + calibration.slope * feature[has_feature]
+        # E-step: each item's posterior from its prior and its votes.
+        llr = np.where(vl == 1, np.log(sens[vj] / (1 - spec[vj])), np.log((1 - sens[vj]) / spec[vj]))
+        evidence = np.bincount(vi, weights=llr, minlength=n_items)
+        # Log-likelihood of the votes (up to the matrices' own priors), for reporting and convergence.
+        log_p1 = np.bincount(vi, weights=np.where(vl == 1, np.log(sens[vj]), np.log(1 - sens[vj])),
+                             minlength=n_items)
+        log_p0 = np.bincount(vi, weights=np.where(vl == 1, np.log(1 - spec[vj]), np.log(spec[vj])),
+                             minlength=n_items)
+        prior_p = sigmoid(prior)
+        log_likelihood = float(np.sum(np.where(
+            is_known, np.where(known_value == 1, log_p1, log_p0),
+            np.logaddexp(np.log(prior_p) + log_p1, np.log1p(-prior_p) + log_p0))))
+        new_t = np.where(is_known, known_value, sigmoid(prior + evidence))
+        change = float(np.max(np.abs(new_t - t))) if n_items else 0.0
+        t = new_t
+        if change < tol:
+            converged = True
+            break
+    if class_prior is not None or not has_feature.any():
+        calibration = Calibration(math.log(base / (1 - base)), 0.0)
+    seen = np.bincount(vj, minlength=n_jurors).astype(float)
+    return Estimate(
+        jurors={juror: JurorMatrix(float(sens[j]), float(spec[j]), float(seen[j])) for juror, j in juror_index.items()},
+        posteriors={item: float(t[i]) for item, i in item_index.items()},
+        calibration=calibration, iterations=iteration, log_likelihood=log_likelihood,
+        converged=converged, known=known,
+    )
+
+
+def score_feature(probability: float | None) -> float | None:
+    """A model probability on the log-odds scale (the feature the calibration uses)."""
+    if probability is None:
+        return None
+    p = min(max(float(probability), 1e-4), 1 - 1e-4)
+    return math.log(p / (1 - p))
+
+
+def explain(prior_log_odds: float, votes: Sequence[tuple[Hashable, JurorMatrix, int]]) -> dict:
+    """Every term of a posterior, for a lead: the prior, each vote's weight, the result."""
+    terms = [{"juror": juror, "vote": "remove" if label else "keep",
+              "sensitivity": round(matrix.sensitivity, 4), "specificity": round(matrix.specificity, 4),
+              "log_likelihood_ratio": round(matrix.log_likelihood_ratio(label), 4)}
+             for juror, matrix, label in votes]
+    total = prior_log_odds + sum(matrix.log_likelihood_ratio(label) for _, matrix, label in votes)
+    return {"prior": round(float(sigmoid(prior_log_odds)), 6), "prior_log_odds": round(prior_log_odds, 4),
+            "votes": terms, "log_odds": round(total, 4), "posterior": round(float(sigmoid(total)), 6)}

@@ -1,0 +1,356 @@
+"""Simulated jurors on a throwaway database, through the real dealing, voting and verdict code.
+
+The model (documented in README.md):
+- Cases: `cases` posts arrive at uniform random times over `arrival_hours`; exactly half (rounded
+  down) truly violate. Each gets a model score drawn so the ROC-AUC is `model_auc`: the logit of the
+  score is normal with unit variance and means +-d/2, d = sqrt(2) * Phi^-1(AUC). The score is stored
+  as a Score row (label "toxicity"), so the real triage code opens the case and the weighted policy
+  can learn a prior from it.
+- Jurors: a share `spammer_share` vote remove or keep at random; the others have an accuracy drawn
+  uniformly from [accuracy_low, accuracy_high], the same on both classes. Each juror comes back
+  after an exponential gap (mean `session_gap_minutes`), asks for cases one after another through
+  `deal_next`, spends a log-normal time on each (median `review_minutes`) before `cast_vote`, and
+  after each vote carries on with probability `keep_going` (so about ten cases a session); a juror
+  dealt nothing ends the session.
+- Escalations: a lead decides an escalated case `lead_minutes` later through the real escalation
+  path, and is taken to be right (the lead sees everything and can ask around); escalations are
+  counted in `escalation_rate`, so their cost is visible.
+- Reliabilities (weighted policy): the same full re-estimation the sweeper's job runs, every
+  `reestimate_every_verdicts` verdicts of the policy.
+Time is a simulated clock in minutes; the database sees wall-clock time, which only stamps rows.
+"""
+from __future__ import annotations
+
+import hashlib
+import heapq
+import math
+import random
+import shutil
+import statistics
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from statistics import NormalDist
+from typing import Callable
+
+from sqlalchemy import event, insert, select
+
+VOTE_RULE = "harassment"
+
+
+@dataclass(frozen=True)
+class SimulationConfig:
+    """The inputs of one simulated run."""
+
+    jurors: int = 200
+    cases: int = 5000
+    accuracy_low: float = 0.6
+    accuracy_high: float = 0.95
+    spammer_share: float = 0.1
+    model_auc: float = 0.9
+    policy: str = "weighted"
+    seed: int = 1
+    arrival_hours: float = 24.0
+    session_gap_minutes: float = 120.0
+    review_minutes: float = 1.5
+    keep_going: float = 0.9
+    lead_minutes: float = 60.0
+    max_days: float = 14.0
+    # The ceiling: the weighted policy told every juror's true accuracy and the model's true
+    # calibration instead of estimating them.
+    oracle: bool = False
+
+    def check(self) -> None:
+        """Raise ValueError on inputs the model cannot run."""
+        if self.jurors < 2 or self.cases < 1:
+            raise ValueError("need at least 2 jurors and 1 case")
+        if not 0.0 <= self.accuracy_low <= self.accuracy_high <= 1.0:
+            raise ValueError("juror accuracy must be LO-HI with 0 <= LO <= HI <= 1")
+        if not 0.0 <= self.spammer_share <= 1.0:
+            raise ValueError("spammer share must be between 0 and 1")
+        if not 0.5 <= self.model_auc < 1.0:
+            raise ValueError("model AUC must be in [0.5, 1)")
+        if self.policy not in ("majority", "weighted"):
+            raise ValueError("policy must be majority or weighted")
+        if self.oracle and self.policy != "weighted":
+            raise ValueError("the oracle is a weighted policy")
+
+
+def parse_range(text: str) -> tuple[float, float]:
+    """'0.6-0.95' -> (0.6, 0.95)."""
+    low, sep, high = text.partition("-")
+    if not sep:
+        raise ValueError("give the accuracy as LO-HI, e.g. 0.6-0.95")
+    return float(low), float(high)
+
+
+def _fast_sqlite(dbapi_connection, _record) -> None:
+    """The database is thrown away: no need to survive a power cut."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA synchronous=OFF")
+    cursor.execute("PRAGMA journal_mode=MEMORY")
+    cursor.close()
+
+
+def _make_app(folder: Path):
+    """An app on a new SQLite file, jobs inline, actions sent nowhere, retraining off."""
+    from jury import create_app
+
+    return create_app({
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'simulation.sqlite3'}",
+        "REDIS_URL": None, "SECRET_KEY": "simulation", "INTAKE_SECRET": "simulation",
+        "NETWORK_WEBHOOK_SECRET": "simulation", "NETWORK_ADAPTER": "sandbox",
+        # A closed port: each action fails fast and waits for a retry that never comes.
+        "NETWORK_URL": "http://127.0.0.1:9/sandbox", "MODEL_DIR": str(folder / "models"),
+        "RETRAIN_MIN_VERDICTS": 10 ** 9,
+    })
+
+
+class Simulation:
+    """One run: build the world, play the events, measure."""
+
+    def __init__(self, config: SimulationConfig, progress: Callable[[str], None] | None = None):
+        config.check()
+        self.config = config
+        self.rng = random.Random(config.seed)
+        self.progress = progress or (lambda message: None)
+
+    def run(self) -> dict:
+        """Run on a throwaway database and return the figures."""
+        folder = Path(tempfile.mkdtemp(prefix="jury-simulation-"))
+        from triage import dealing
+
+        saved_rng = dealing._rng
+        # Dealing stays uniform among the top cases; a seeded generator makes runs repeatable.
+        dealing._rng = random.Random(self.config.seed + 1)
+        try:
+            app = _make_app(folder)
+            with app.app_context():
+                from flask_migrate import upgrade
+
+                from jury.extensions import db
+
+                event.listen(db.engine, "connect", _fast_sqlite)
+                upgrade()
+                return self._play()
+        finally:
+            dealing._rng = saved_rng
+            shutil.rmtree(folder, ignore_errors=True)
+
+    # The world
+
+    def _setup(self) -> None:
+        """Policy, jurors, a lead, posts with their model scores."""
+        from jury.extensions import db
+        from jury.policy import DEFAULT_SETTINGS, publish_policy
+        from models import Post, Score, User, utcnow
+
+        config = self.config
+        settings = dict(DEFAULT_SETTINGS, verdict_method=config.policy)
+        self.policy = publish_policy(settings, reason="simulation", actor="simulation")
+        db.session.commit()
+        n_bad = int(config.jurors * config.spammer_share + 0.5)
+        self.accuracy = [0.5] * n_bad + [self.rng.uniform(config.accuracy_low, config.accuracy_high)
+                                         for _ in range(config.jurors - n_bad)]
+        self.rng.shuffle(self.accuracy)
+        db.session.execute(insert(User), [
+            {"username": f"sim-juror-{i}", "password_hash": "!", "role": "juror", "state": "active",
+             "languages": ["en"], "created_at": utcnow()} for i in range(config.jurors)])
+        db.session.add(User(username="sim-lead", password_hash="!", role="lead", state="active"))
+        db.session.commit()
+        self.users = list(db.session.scalars(select(User).where(User.role == "juror").order_by(User.id)))
+        self.lead = db.session.scalar(select(User).where(User.role == "lead"))
+        # Detached, fully loaded accounts: every commit would otherwise expire and reload them all.
+        for user in self.users + [self.lead]:
+            db.session.expunge(user)
+
+        violating = set(self.rng.sample(range(config.cases), config.cases // 2))
+        separation = math.sqrt(2) * NormalDist().inv_cdf(config.model_auc)
+        now = utcnow()
+        posts, scores = [], []
+        for i in range(config.cases):
+            logit = self.rng.gauss(separation / 2 if i in violating else -separation / 2, 1.0)
+            probability = 1 / (1 + math.exp(-logit))
+            text = f"simulated post {i}"
+            posts.append({"id": i + 1, "external_id": f"sim-{i}", "author_id": f"sim-author-{i}", "text": text,
+                          "lang": "en", "state": "visible", "received_at": now, "scored_at": now,
+                          "content_hash": hashlib.sha256(text.encode()).hexdigest()})
+            scores.append({"post_id": i + 1, "model_name": "simulated", "model_version": "auc",
+                           "labels": {"toxicity": probability}, "max_score": probability,
+                           "text_truncated": False, "scored_at": now})
+        db.session.execute(insert(Post), posts)
+        db.session.execute(insert(Score), scores)
+        db.session.commit()
+        self.truth = {i + 1: (i in violating) for i in range(config.cases)}  # post id -> violates
+        if config.oracle:
+            self._tell_the_truth(separation)
+        arrivals = sorted(self.rng.uniform(0, config.arrival_hours * 60) for _ in range(config.cases))
+        order = list(range(1, config.cases + 1))
+        self.rng.shuffle(order)
+        self.arrivals = list(zip(arrivals, order))  # (minute, post id), in time order
+        self.next_arrival = 0
+        self.arrived_at: dict[int, float] = {}  # post id -> minute
+
+    def _tell_the_truth(self, separation: float) -> None:
+        """Store the true matrices and calibration where the estimates would go (the oracle run)."""
+        from jury.extensions import db
+        from models import JurorReliability, ReliabilityRun
+
+        # The score's logit is N(+-d/2, 1): its true log-likelihood ratio is d * logit.
+        run = ReliabilityRun(votes=0, cases=0, jurors=len(self.users), known=0, verdicts=0, iterations=0,
+                             log_likelihood=0.0, prior_intercept=0.0, prior_slope=separation)
+        db.session.add(run)
+        db.session.flush()
+        db.session.add_all(JurorReliability(juror_id=user.id, sensitivity=accuracy, specificity=accuracy,
+                                            votes=0.0, run_id=run.id)
+                           for user, accuracy in zip(self.users, self.accuracy))
+        db.session.commit()
+
+    def _open_arrived(self, now: float) -> None:
+        """Open the cases of every post that has arrived by `now`, through the real triage code."""
+        from jury.policy import current_policy
+        from triage import cases, jobs
+
+        batch = []
+        while self.next_arrival < len(self.arrivals) and self.arrivals[self.next_arrival][0] <= now:
+            minute, post_id = self.arrivals[self.next_arrival]
+            self.arrived_at[post_id] = minute
+            batch.append(post_id)
+            self.next_arrival += 1
+        if batch:
+            cases.open_or_refresh(batch, "auto_flagged", current_policy(), "simulation")
+            jobs.commit()
+
+    # The events
+
+    def _vote_of(self, juror: int, violates: bool) -> str:
+        """What this simulated juror votes on a case."""
+        right = self.rng.random() < self.accuracy[juror]
+        return "remove" if violates == right else "keep"
+
+    def _play(self) -> dict:
+        """Run the event loop and measure."""
+        from jury import verdicts, voting, weighting
+        from jury.errors import Conflict
+        from jury.extensions import db
+        from models import Case, Verdict, Vote
+        from triage import dealing
+
+        started = time.perf_counter()
+        self._setup()
+        config = self.config
+        events: list[tuple[float, int, str, int, int]] = []
+        seq = 0
+
+        def push(at: float, kind: str, juror: int, case_id: int = 0) -> None:
+            nonlocal seq
+            seq += 1
+            heapq.heappush(events, (at, seq, kind, juror, case_id))
+
+        for juror in range(config.jurors):
+            push(self.rng.expovariate(1 / config.session_gap_minutes), "ask", juror)
+        post_of: dict[int, int] = {}
+        decided_at: dict[int, float] = {}  # case id -> minute
+        escalated: set[int] = set()
+        leaning: dict[int, bool] = {}
+        pending_leads: list[tuple[float, int]] = []
+        since_estimate = 0
+        reestimations = 0
+        review_sigma = 0.5
+        end = config.max_days * 24 * 60
+        now = 0.0
+        while events and len(decided_at) < config.cases:
+            now, _, kind, juror, case_id = heapq.heappop(events)
+            if now > end:
+                break
+            while pending_leads and pending_leads[0][0] <= now:
+                at, escalated_id = heapq.heappop(pending_leads)
+                post_id = post_of[escalated_id]
+                outcome = "remove" if self.truth[post_id] else "keep"
+                verdicts.decide_escalation(escalated_id, self.lead, outcome,
+                                           VOTE_RULE if outcome == "remove" else None, "simulated lead")
+                decided_at[escalated_id] = at
+            self._open_arrived(now)
+            user = self.users[juror]
+            if kind == "ask":
+                assignment = dealing.deal_next(user)
+                if assignment is None:
+                    push(now + self.rng.expovariate(1 / config.session_gap_minutes), "ask", juror)
+                    continue
+                review = config.review_minutes * math.exp(self.rng.gauss(0, review_sigma))
+                push(now + review, "vote", juror, assignment.case_id)
+                continue
+            if case_id not in post_of:
+                post_of[case_id] = db.session.scalar(select(Case.post_id).where(Case.id == case_id))
+            decision = self._vote_of(juror, self.truth[post_of[case_id]])
+            try:
+                result = voting.cast_vote(case_id, user, decision, VOTE_RULE if decision == "remove" else None)
+            except Conflict:
+                result = None  # the case closed while this juror read it: the vote is not counted
+            if result is not None and result.outcome in ("remove", "keep"):
+                decided_at[case_id] = now
+                if len(decided_at) % 500 == 0:
+                    self.progress(f"{len(decided_at)} of {config.cases} cases decided, "
+                                  f"{now / 60:.1f} simulated hours, {time.perf_counter() - started:.0f} s")
+                since_estimate += 1
+                if config.policy == "weighted" and not config.oracle and since_estimate >= self.policy_every:
+                    weighting.reestimate(actor="simulation")
+                    reestimations += 1
+                    since_estimate = 0
+            elif result is not None and result.outcome == "escalate":
+                escalated.add(case_id)
+                # What the jury leaned to when it gave up, to measure the jury without its leads.
+                leaning[case_id] = weighting.case_posterior(db.session.get(Case, case_id)).posterior >= 0.5
+                heapq.heappush(pending_leads, (now + config.lead_minutes, case_id))
+            if self.rng.random() < config.keep_going:
+                push(now + 0.1, "ask", juror)
+            else:
+                push(now + self.rng.expovariate(1 / config.session_gap_minutes), "ask", juror)
+        # Leads clear what is left on their desk.
+        for at, escalated_id in sorted(pending_leads):
+            post_id = post_of[escalated_id]
+            outcome = "remove" if self.truth[post_id] else "keep"
+            verdicts.decide_escalation(escalated_id, self.lead, outcome,
+                                       VOTE_RULE if outcome == "remove" else None, "simulated lead")
+            decided_at[escalated_id] = at
+
+        rows = db.session.execute(select(Verdict.case_id, Verdict.outcome, Verdict.method, Case.post_id)
+                                  .join(Case, Case.id == Verdict.case_id)).all()
+        right = sum((outcome == "remove") == self.truth[post_id] for _, outcome, _, post_id in rows)
+        jury_rows = [row for row in rows if row.method != "lead"]
+        jury_right = sum((row.outcome == "remove") == self.truth[row.post_id] for row in jury_rows)
+        leaning_right = sum(leaning[row.case_id] == self.truth[row.post_id] for row in rows if row.case_id in leaning)
+        votes = db.session.scalar(select(Vote.id).order_by(Vote.id.desc()).limit(1)) or 0
+        minutes = [decided_at[row.case_id] - self.arrived_at[row.post_id] for row in rows
+                   if row.case_id in decided_at]
+        decided = len(rows)
+        return {
+            **{key: value for key, value in asdict(config).items()},
+            "juror_accuracy": [config.accuracy_low, config.accuracy_high],
+            "votes_per_verdict": round(votes / decided, 4) if decided else None,
+            "accuracy": round(right / decided, 4) if decided else None,
+            "jury_accuracy": round(jury_right / len(jury_rows), 4) if jury_rows else None,
+            # Escalated cases decided by the panel's leaning instead of a lead: the jury on its own.
+            "accuracy_without_leads": round((jury_right + leaning_right) / decided, 4) if decided else None,
+            "escalation_rate": round(len(escalated) / decided, 4) if decided else None,
+            "median_minutes_to_verdict": round(statistics.median(minutes), 2) if minutes else None,
+            "cases_decided": decided,
+            "cases_undecided": config.cases - decided,
+            "votes": votes,
+            "reestimations": reestimations,
+            "simulated_hours": round(now / 60, 2),
+            "wall_seconds": round(time.perf_counter() - started, 1),
+        }
+
+    @property
+    def policy_every(self) -> int:
+        """Verdicts between re-estimations: the policy's setting, as the sweeper uses it."""
+        from jury.policy import PolicyInForce
+
+        return PolicyInForce(self.policy.version, self.policy.settings).reestimate_every
+
+
+def simulate(config: SimulationConfig, progress: Callable[[str], None] | None = None) -> dict:
+    """Run one simulation and return its JSON-ready figures (progress lines go to `progress`)."""
+    return Simulation(config, progress).run()

@@ -1,0 +1,161 @@
+"""Reliability-weighted verdicts: stored juror matrices, each case's posterior, and full re-estimation.
+
+Each vote computes its case's posterior from the stored matrices and the model-score prior
+(a few rows read, no EM), so "updated as votes arrive" stays cheap; the full Dawid–Skene EM over
+every vote, gold answer and lead decision runs as a job the sweeper queues every
+`reestimate_every_verdicts` new verdicts, and rewrites the stored matrices.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from dataclasses import dataclass
+from typing import Iterable
+
+from flask import current_app
+from sqlalchemy import func, select
+
+import audit
+from jury import reliability as ds
+from jury.extensions import db
+from models import Case, GoldAnswer, JurorReliability, ReliabilityRun, Score, Verdict, Vote, utcnow
+from triage import jobs
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CasePosterior:
+    """A case's P(violates) and every term behind it."""
+
+    posterior: float
+    prior: float
+    weights: dict
+
+    @property
+    def keep_posterior(self) -> float:
+        """P(keeps)."""
+        return 1.0 - self.posterior
+
+
+def pseudonym(juror_id: int) -> str:
+    """A stable pseudonymous juror id for leads' pages (an HMAC of the id, not reversible without the key)."""
+    key = current_app.config["SECRET_KEY"].encode()
+    return "J-" + hmac.new(key, f"juror:{juror_id}".encode(), hashlib.sha256).hexdigest()[:8]
+
+
+def known_labels(session) -> dict[int, int]:
+    """Case id -> 1 (violates) / 0 (keeps) for gold cases, whose answers are fixed in EM.
+
+    Votes on a gold case are ordinary votes on the gold case's id; a retired gold case's
+    answer is still right, so it still counts.
+    """
+    rows = session.execute(select(GoldAnswer.case_id, GoldAnswer.outcome)).all()
+    return {case_id: int(outcome == "remove") for case_id, outcome in rows}
+
+
+def lead_labels(session) -> dict[int, int]:
+    """Cases a lead decided after the panel split: the closest thing to ground truth besides gold."""
+    rows = session.execute(select(Verdict.case_id, Verdict.outcome).where(Verdict.method == "lead")).all()
+    return {case_id: int(outcome == "remove") for case_id, outcome in rows}
+
+
+def case_features(case_ids: Iterable[int]) -> dict[int, float]:
+    """Case id -> the latest model score of its post on the log-odds scale (the prior's feature)."""
+    ids = list(case_ids)
+    features: dict[int, float] = {}
+    for start in range(0, len(ids), 5000):
+        chunk = ids[start:start + 5000]
+        rows = db.session.execute(
+            select(Case.id, Score.max_score).join(Score, Score.post_id == Case.post_id)
+            .where(Case.id.in_(chunk)).order_by(Score.scored_at, Score.id)
+        ).all()
+        for case_id, score in rows:  # later scores overwrite earlier ones
+            features[case_id] = ds.score_feature(score)
+    return features
+
+
+def current_calibration() -> ds.Calibration:
+    """The model-score prior of the latest re-estimation (the base rate 1/2 before any)."""
+    run = db.session.scalar(select(ReliabilityRun).order_by(ReliabilityRun.id.desc()).limit(1))
+    if run is None:
+        return ds.Calibration()
+    return ds.Calibration(run.prior_intercept, run.prior_slope)
+
+
+def matrices(juror_ids: Iterable[int]) -> dict[int, ds.JurorMatrix]:
+    """Stored matrices of these jurors; a juror never estimated gets the prior one."""
+    ids = list(set(juror_ids))
+    stored = {row.juror_id: ds.JurorMatrix(row.sensitivity, row.specificity, row.votes)
+              for row in db.session.scalars(select(JurorReliability).where(JurorReliability.juror_id.in_(ids)))}
+    return {juror_id: stored.get(juror_id, ds.JurorMatrix()) for juror_id in ids}
+
+
+def case_posterior(case: Case) -> CasePosterior:
+    """The case's posterior from its votes so far, the stored matrices and the model prior."""
+    votes = db.session.execute(
+        select(Vote.juror_id, Vote.decision).where(Vote.case_id == case.id).order_by(Vote.id)
+    ).all()
+    by_juror = matrices(juror for juror, _ in votes)
+    feature = case_features([case.id]).get(case.id)
+    prior_log_odds = current_calibration().log_odds(feature)
+    terms = [(pseudonym(juror), by_juror[juror], int(decision == "remove")) for juror, decision in votes]
+    weights = ds.explain(prior_log_odds, terms)
+    weights["model_feature"] = None if feature is None else round(feature, 4)
+    return CasePosterior(weights["posterior"], weights["prior"], weights)
+
+
+def verdicts_since_last_run() -> int:
+    """Verdicts recorded since the latest re-estimation counted them."""
+    total = db.session.scalar(select(func.count()).select_from(Verdict)) or 0
+    last = db.session.scalar(select(ReliabilityRun.verdicts).order_by(ReliabilityRun.id.desc()).limit(1)) or 0
+    return total - last
+
+
+def reestimation_due(every: int) -> bool:
+    """Whether enough verdicts arrived since the last full re-estimation."""
+    return verdicts_since_last_run() >= every
+
+
+def schedule_if_due(every: int) -> bool:
+    """Queue the re-estimation job (after the commit) when it is due."""
+    from triage import tasks
+
+    if reestimation_due(every):
+        jobs.defer("training", tasks.reestimate_reliability)
+        return True
+    return False
+
+
+def reestimate(actor: str = "system") -> ReliabilityRun:
+    """Full EM over every vote, gold answer and lead decision; store each juror's matrix (commits)."""
+    votes = db.session.execute(select(Vote.case_id, Vote.juror_id, Vote.decision)).all()
+    known = {**lead_labels(db.session), **known_labels(db.session)}
+    case_ids = {case_id for case_id, _, _ in votes} | set(known)
+    features = case_features(case_ids)
+    estimate = ds.dawid_skene(((c, j, int(d == "remove")) for c, j, d in votes), known=known,
+                              features=features, start=current_calibration())
+    run = ReliabilityRun(
+        votes=len(votes), cases=len(case_ids), jurors=len(estimate.jurors), known=len(known),
+        verdicts=db.session.scalar(select(func.count()).select_from(Verdict)) or 0,
+        iterations=estimate.iterations, log_likelihood=estimate.log_likelihood if votes else 0.0,
+        prior_intercept=estimate.calibration.intercept, prior_slope=estimate.calibration.slope,
+    )
+    db.session.add(run)
+    db.session.flush()
+    existing = {row.juror_id: row for row in db.session.scalars(select(JurorReliability))}
+    now = utcnow()
+    for juror_id, matrix in estimate.jurors.items():
+        row = existing.get(juror_id) or JurorReliability(juror_id=juror_id)
+        row.sensitivity, row.specificity, row.votes = matrix.sensitivity, matrix.specificity, matrix.votes
+        row.run_id, row.estimated_at = run.id, now
+        db.session.add(row)
+    audit.record(db.session, "reliability_estimated", "reliability_run", run.id, {
+        "votes": run.votes, "cases": run.cases, "jurors": run.jurors, "known": run.known,
+        "iterations": run.iterations, "converged": estimate.converged,
+        "prior": {"intercept": round(run.prior_intercept, 4), "slope": round(run.prior_slope, 4)},
+    }, actor=actor)
+    jobs.commit()
+    log.info("re-estimated %d jurors over %d votes in %d iterations", run.jurors, run.votes, run.iterations)
+    return run

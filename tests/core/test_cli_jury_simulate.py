@@ -1,0 +1,50 @@
+"""`flask jury simulate`: the real dealing and verdict code against simulated jurors."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+ARGS = ["jury", "simulate", "--jurors", "20", "--cases", "60", "--juror-accuracy", "0.95-0.95",
+        "--spammer-share", "0.5", "--model-auc", "0.8", "--seed", "3", "--json"]
+KEYS = {"votes_per_verdict", "accuracy", "escalation_rate", "median_minutes_to_verdict", "jurors", "cases",
+        "juror_accuracy", "spammer_share", "model_auc", "policy", "seed", "cases_decided", "jury_accuracy",
+        "accuracy_without_leads"}
+
+
+@pytest.fixture
+def runner(sqlite_app):
+    """The simulation builds its own throwaway database: one backend is enough."""
+    return sqlite_app.test_cli_runner()
+
+
+def simulate(runner, policy: str) -> dict:
+    result = runner.invoke(args=ARGS + ["--policy", policy])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_weighted_beats_majority_when_half_the_jurors_are_spammers(runner):
+    majority = simulate(runner, "majority")
+    weighted = simulate(runner, "weighted")
+    for figures in (majority, weighted):
+        assert KEYS <= set(figures)
+        assert figures["cases_decided"] == 60 and figures["jurors"] == 20
+        assert figures["juror_accuracy"] == [0.95, 0.95]
+        assert 0 <= figures["escalation_rate"] <= 1 and figures["median_minutes_to_verdict"] > 0
+    # Three votes a case under majority; the half of them from spammers costs it dearly.
+    assert majority["votes_per_verdict"] == 3.0 and majority["escalation_rate"] == 0
+    assert weighted["accuracy"] > majority["accuracy"]
+    # Not only thanks to the leads: the jury's own verdicts are better too.
+    assert weighted["jury_accuracy"] > majority["jury_accuracy"]
+    # The same seed gives the same run.
+    assert simulate(runner, "majority") == {**majority, "wall_seconds": pytest.approx(majority["wall_seconds"], abs=1e9)}
+
+
+@pytest.mark.parametrize("bad", [["--juror-accuracy", "0.9"], ["--juror-accuracy", "0.9-0.6"],
+                                 ["--juror-accuracy", "a-b"], ["--model-auc", "1.5"], ["--jurors", "1"],
+                                 ["--policy", "dictator"], ["--spammer-share", "-0.1"],
+                                 ["--oracle", "--policy", "majority"]])
+def test_bad_inputs_are_refused(runner, bad):
+    result = runner.invoke(args=["jury", "simulate", "--cases", "5", "--jurors", "5"] + bad)
+    assert result.exit_code == 2
