@@ -15,7 +15,6 @@ def register(app: Flask) -> None:
     for module in (auth, juror, lead, api, sandbox):
         app.register_blueprint(module.bp)
     app.register_error_handler(DomainError, _domain_error)
-    app.after_request(_security_headers)
 
     @app.get("/healthz")
     def healthz():
@@ -30,15 +29,3 @@ def _domain_error(error: DomainError):
         return jsonify({"error": str(error)}), error.status_code
     return render_template("error.html", message=str(error), status=error.status_code), error.status_code
 
-
-def _security_headers(response):
-    """Headers every page gets: no framing, no sniffing, no inline script."""
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    response.headers.setdefault(
-        "Content-Security-Policy",
-        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
-    )
-    return response

@@ -7,6 +7,7 @@ import logging
 from flask import Blueprint, current_app, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from jury import replay
 from jury.extensions import csrf
 from jury.openapi import openapi_document
 from network.signing import SIGNATURE_HEADER, SignatureError, verify
@@ -35,10 +36,15 @@ def _signed_json(model):
     except RequestEntityTooLarge:
         return None, _error(413, f"request body over {cap} bytes")
     try:
-        verify(current_app.config["INTAKE_SECRET"], raw, request.headers.get(SIGNATURE_HEADER))
+        timestamp = verify(current_app.config["INTAKE_SECRET"], raw, request.headers.get(SIGNATURE_HEADER))
     except SignatureError as error:
         log.info("rejected intake request from %s: %s", request.remote_addr, error)
         return None, _error(401, f"bad signature: {error}")
+    try:
+        replay.claim(timestamp, raw)
+    except replay.Replayed:
+        log.info("rejected replayed intake request from %s", request.remote_addr)
+        return None, _error(409, "this signed request was already accepted; sign it again to resend")
     try:
         data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
