@@ -28,13 +28,15 @@ def record_failure(user: User) -> None:
         return  # attempts during a lock neither count nor extend it
     # An atomic increment: parallel guesses from many addresses must not lose counts.
     db.session.execute(update(User).where(User.id == user.id).values(failed_logins=User.failed_logins + 1))
-    db.session.refresh(user)
+    db.session.refresh(user)  # the row as it is now that this transaction holds its lock
     now = utcnow()
-    if user.locked_until is not None and user.locked_until <= now:
+    if user.locked_until is not None:
+        if user.locked_until > now:
+            db.session.commit()  # a parallel attempt locked it meanwhile: one lock, one audit event
+            return
         # The previous lock ran out: this failure starts a fresh count.
         user.failed_logins, user.locked_until = 1, None
-    limit = current_app.config["LOGIN_LOCKOUT_FAILURES"]
-    if user.failed_logins >= limit:
+    if user.failed_logins >= current_app.config["LOGIN_LOCKOUT_FAILURES"]:
         user.locked_until = now + timedelta(minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"])
         audit.record(db.session, "account_locked", "user", user.id,
                      {"failures": user.failed_logins, "locked_until": user.locked_until.isoformat()})

@@ -41,14 +41,22 @@ def request_digest(timestamp: int, body: bytes) -> str:
 
 
 def claim(timestamp: int, body: bytes) -> None:
-    """Mark a verified request as used in the current transaction; raise Replayed if it already was."""
+    """Mark a verified request as used in the current transaction; raise Replayed if it already was.
+
+    Call it last before storing the batch, with nothing else pending in the session.
+    """
     _purge_expired()
     expires = datetime.fromtimestamp(timestamp + TOLERANCE_SECONDS + 60, tz=timezone.utc)
+    digest = request_digest(timestamp, body)
+    if db.session.get(SignatureNonce, digest) is not None:
+        raise Replayed()
+    db.session.add(SignatureNonce(digest=digest, expires_at=expires))
     try:
-        # A savepoint: on PostgreSQL a concurrent twin waits here for the first one's commit.
-        with db.session.begin_nested():
-            db.session.add(SignatureNonce(digest=request_digest(timestamp, body), expires_at=expires))
+        # On PostgreSQL a concurrent twin waits here for the first one's commit, then fails.
+        # No savepoint: nothing else is pending yet, and pysqlite would commit a first SAVEPOINT's release.
+        db.session.flush()
     except IntegrityError:
+        db.session.rollback()
         raise Replayed() from None
 
 

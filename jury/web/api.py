@@ -41,20 +41,22 @@ def _signed_json(model):
         log.info("rejected intake request from %s: %s", request.remote_addr, error)
         return None, _error(401, f"bad signature: {error}")
     try:
-        replay.claim(timestamp, raw)
-    except replay.Replayed:
-        log.info("rejected replayed intake request from %s", request.remote_addr)
-        return None, _error(409, "this signed request was already accepted; sign it again to resend")
-    try:
         data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         return None, _error(400, "body is not valid UTF-8 JSON", "body")
     try:
-        return parse(model, data, current_app.config["INTAKE_MAX_ITEMS"]), None
+        batch = parse(model, data, current_app.config["INTAKE_MAX_ITEMS"])
     except PayloadTooLarge as error:
         return None, _error(413, error.message, error.field)
     except IntakeError as error:
         return None, _error(400, error.message, error.field)
+    try:
+        # Last, so only a request about to be stored uses up its signature (see jury/replay.py).
+        replay.claim(timestamp, raw)
+    except replay.Replayed:
+        log.info("rejected replayed intake request from %s", request.remote_addr)
+        return None, _error(409, "this signed request was already accepted; sign it again to resend")
+    return batch, None
 
 
 @bp.post("/posts")
