@@ -89,6 +89,9 @@ def _rate_limits(app: Flask) -> Limiter:
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     app.config.setdefault("RATELIMIT_KEY_PREFIX", "jury-limits")
+    if str(app.config["RATELIMIT_STORAGE_URI"]).startswith(("redis://", "rediss://")):
+        # A Redis that hangs must not hang logins: give up quickly and fall back to memory.
+        app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 1, "socket_timeout": 1})
     limiter = Limiter(
         key_func=get_remote_address,
         # A Redis outage must not take logins or intake down: count in memory until it returns.

@@ -187,3 +187,18 @@ def test_parallel_guesses_lock_once(tmp_path, request):
         assert locked_events() == 1
         db.session.remove()
         db.engine.dispose()
+
+
+def test_flask_users_unlock(roomy_app):
+    from jury import users
+
+    user = users.create_user("ann", PASSWORD)
+    client = roomy_app.test_client()
+    for _ in range(5):
+        attempt(client, "ann", "wrong password")
+    runner = roomy_app.test_cli_runner()
+    result = runner.invoke(args=["users", "unlock", "ann"])
+    assert result.exit_code == 0 and "unlocked ann" in result.output
+    db.session.refresh(user)
+    assert not lockout.is_locked(user) and user.failed_logins == 0
+    assert runner.invoke(args=["users", "unlock", "nobody"]).exit_code != 0
