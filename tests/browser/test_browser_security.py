@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import browser, jury, new_context, page  # noqa: F401 - shared browser fixtures
 from tests.conftest import IN_CI, PASSWORD
 from tests.security.test_security_hostile import CORPUS
 
@@ -55,7 +54,7 @@ def test_pages_work_under_the_csp_and_hostile_posts_do_nothing(jury, page):
     assert page.locator("#post-text img, #post-text script, #post-text svg, #post-text iframe").count() == 0
     page.goto(jury.url + "/sandbox/")
     assert page.title() != "pwned"
-    page.get_by_role("button", name=f"Log out ann").click()
+    page.get_by_role("button", name="Log out ann").click()
     log_in(page, jury, "boss")
     for path in ("/lead/", "/lead/escalations", "/lead/actions", f"/lead/cases/{case_id}/decide", "/sandbox/"):
         page.goto(jury.url + path)
