@@ -1,6 +1,7 @@
 """Validation of intake payloads; errors name the offending field."""
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated
 
@@ -15,10 +16,16 @@ LANG_PATTERN = r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$"  # BCP 47-ish: en, fr, 
 ExternalId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")]
 
 
+_URL_FORBIDDEN = re.compile(r"[\x00-\x20\x7f]")
+
+
 def _check_url(value: str | None) -> str | None:
     """Only http(s) links: a javascript: URL must never reach a juror's page."""
     if value is not None and not value.lower().startswith(("http://", "https://")):
         raise ValueError("must be an http or https URL")
+    # Control characters and spaces are never part of a URL (and PostgreSQL cannot store NUL).
+    if value is not None and _URL_FORBIDDEN.search(value):
+        raise ValueError("must not contain spaces or control characters")
     return value
 
 

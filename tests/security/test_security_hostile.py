@@ -106,7 +106,8 @@ def test_hostile_posts_are_inert_on_the_sandbox_network(app, client):
 
 
 @pytest.mark.parametrize("url", ["javascript:alert(1)", "JaVaScRiPt:alert(1)", " javascript:alert(1)",
-                                 "data:text/html,<script>alert(1)</script>", "vbscript:x", "//evil.example/"])
+                                 "data:text/html,<script>alert(1)</script>", "vbscript:x", "//evil.example/",
+                                 "https://x.example/\x00", "https://x.example/a b", "https://x.example/\n"])
 def test_script_links_are_refused_at_intake(api, url):
     response = api.posts(post_payload("p1", "hello", url=url))
     assert response.status_code == 400 and response.get_json()["field"] == "posts[0].url"
