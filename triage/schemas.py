@@ -17,6 +17,8 @@ ExternalId = Annotated[str, StringConstraints(min_length=1, max_length=128, patt
 
 
 _URL_FORBIDDEN = re.compile(r"[\x00-\x20\x7f]")
+# What _check_url accepts, published in the OpenAPI document (ECMA-262 regex, no flags).
+URL_PATTERN = r"^[Hh][Tt][Tt][Pp][Ss]?://[^\x00-\x20\x7f]*$"
 
 
 def _check_url(value: str | None) -> str | None:
@@ -53,7 +55,8 @@ class PostIn(BaseModel):
     author_id: ExternalId
     text: UserText = Field(max_length=20_000)
     lang: Annotated[str, StringConstraints(max_length=16, pattern=LANG_PATTERN)] | None = None
-    url: Annotated[str | None, Field(max_length=2048), AfterValidator(_check_url)] = None
+    url: Annotated[str | None, Field(max_length=2048, json_schema_extra={"pattern": URL_PATTERN}),
+                   AfterValidator(_check_url)] = None
     created_at: datetime | None = None
 
 

@@ -42,7 +42,9 @@ def _signed_json(model):
         return None, _error(401, f"bad signature: {error}")
     try:
         data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+        # JSON may spell lone surrogates as \ud800 escapes: valid JSON, but no database can store them.
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except (UnicodeError, ValueError):
         return None, _error(400, "body is not valid UTF-8 JSON", "body")
     try:
         batch = parse(model, data, current_app.config["INTAKE_MAX_ITEMS"])

@@ -158,3 +158,14 @@ def test_control_characters_in_ids_are_refused(api):
     for bad in ("p\x00", "p\u0007", "p\n1"):
         response = api.posts(post_payload(bad, "hello"))
         assert response.status_code == 400 and response.get_json()["field"] == "posts[0].id", json.dumps(bad)
+
+
+@pytest.mark.parametrize("field", ["comment", "reporter_id", "id"])
+def test_lone_surrogates_in_report_fields_are_400_not_500(client, field):
+    report = {"id": "r1", "post_id": "p1", "reporter_id": "u1", "reason": "spam", "comment": "ok",
+              "post": {"id": "p1", "author_id": "a", "text": "hi"}}
+    report[field] = "x\ud800"
+    body, headers = signed(json.dumps({"reports": [report]}).encode())  # ensure_ascii writes \\ud800
+    response = client.post("/api/v1/reports", data=body, headers=headers)
+    assert response.status_code == 400, response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(Report)) == 0
