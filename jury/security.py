@@ -4,7 +4,7 @@ create_app calls register_security(app) once; nothing here knows about cases or 
 """
 from __future__ import annotations
 
-from flask import Flask, jsonify, make_response, render_template, request
+from flask import Flask, abort, jsonify, make_response, render_template, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_talisman import Talisman
@@ -39,6 +39,7 @@ def register_security(app: Flask) -> None:
     limiter = _rate_limits(app)
     app.extensions["jury_limiter"] = limiter
     app.register_error_handler(TooManyRequests, _too_many_requests)
+    app.before_request(_refuse_nul_in_forms)
     # Every {{ value }} in every template passes here before autoescaping (see jury/display.py).
     app.jinja_env.finalize = _finalize
 
@@ -104,6 +105,21 @@ def _rate_limits(app: Flask) -> Limiter:
                                                      methods=["POST"])(login)
     limiter.limit(app.config.get("API_RATE_LIMIT", "300/second"))(app.blueprints["api"])
     return limiter
+
+
+def _refuse_nul_in_forms():
+    """400 for a NUL in any form field or query value: never typed by a person, and PostgreSQL cannot store it.
+
+    The API's JSON is validated field by field instead (and never parsed here: it has its own size cap).
+    """
+    if request.blueprint == "api":
+        return None
+    values = list(request.args.items(multi=True))
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        values += list(request.form.items(multi=True))
+    if any("\x00" in key or "\x00" in value for key, value in values):
+        abort(400)
+    return None
 
 
 def _too_many_requests(error: TooManyRequests):

@@ -2,6 +2,8 @@
 
 Every generated request is signed, so the fuzzing reaches validation and storage rather than stopping
 at the signature check. Valid and invalid bodies (positive and negative generation) are both sent.
+A second, targeted property test puts NUL, lone surrogates, bidi and zero-width characters into
+every free-text field, which schemathesis's valid examples never contain.
 Bounded for CI: FUZZ_EXAMPLES per operation and backend (default 30).
 """
 from __future__ import annotations

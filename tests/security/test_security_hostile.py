@@ -169,3 +169,18 @@ def test_lone_surrogates_in_report_fields_are_400_not_500(client, field):
     response = client.post("/api/v1/reports", data=body, headers=headers)
     assert response.status_code == 400, response.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(Report)) == 0
+
+
+def test_nul_in_a_form_field_is_400_not_500(client, auth, api, make_user):
+    api.posts(post_payload("p1", "you idiot"))
+    api.reports(report_payload("r1", "p1"))
+    juror = make_user("ann")
+    case_id = dealing.deal_next(juror).case_id
+    form = "application/x-www-form-urlencoded"
+    assert client.post("/login", data=b"username=a%00&password=whatever-at-all", content_type=form).status_code == 400
+    assert client.get("/login?next=/%00").status_code == 400
+    auth.login("ann")
+    vote = client.post(f"/cases/{case_id}/vote", data=b"decision=keep&note=a%00b", content_type=form)
+    assert vote.status_code == 400
+    ok = client.post(f"/cases/{case_id}/vote", data=b"decision=keep&note=a%ffb", content_type=form)
+    assert ok.status_code == 302  # invalid UTF-8 in a form is replaced, not a failure
