@@ -13,7 +13,17 @@ from jury.rules import RULE_CODES
 
 # External ids are opaque, but control characters in them only ever mean trouble in logs and UIs.
 LANG_PATTERN = r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$"  # BCP 47-ish: en, fr, pt-BR
-ExternalId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")]
+def _encodable(value: str) -> str:
+    """JSON can spell lone surrogates (\\ud800); they are not text, and no database stores them."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text (no lone surrogates)") from None
+    return value
+
+
+ExternalId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$"),
+                       AfterValidator(_encodable)]
 
 
 _URL_FORBIDDEN = re.compile(r"[\x00-\x20\x7f]")
@@ -36,7 +46,7 @@ def _no_nul(value: object) -> object:
     return value.replace("\x00", "\ufffd") if isinstance(value, str) else value
 
 
-UserText = Annotated[str, BeforeValidator(_no_nul)]
+UserText = Annotated[str, BeforeValidator(_no_nul), AfterValidator(_encodable)]
 
 
 def _check_reason(value: str) -> str:

@@ -42,9 +42,7 @@ def _signed_json(model):
         return None, _error(401, f"bad signature: {error}")
     try:
         data = json.loads(raw.decode("utf-8"))
-        # JSON may spell lone surrogates as \ud800 escapes: valid JSON, but no database can store them.
-        json.dumps(data, ensure_ascii=False).encode("utf-8")
-    except (UnicodeError, ValueError):
+    except (UnicodeDecodeError, ValueError):
         return None, _error(400, "body is not valid UTF-8 JSON", "body")
     try:
         batch = parse(model, data, current_app.config["INTAKE_MAX_ITEMS"])
@@ -52,6 +50,11 @@ def _signed_json(model):
         return None, _error(413, error.message, error.field)
     except IntakeError as error:
         return None, _error(400, error.message, error.field)
+    try:
+        # The schema names a bad field; this catches a lone-surrogate escape (\ud800) anywhere else.
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return None, _error(400, "body holds invalid Unicode (a lone surrogate escape)", "body")
     try:
         # Last, so only a request about to be stored uses up its signature (see jury/replay.py).
         replay.claim(timestamp, raw)
