@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: demo test bench worker sweeper clean translations messages
+.PHONY: demo test lint bench worker sweeper clean translations messages
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,9 +15,13 @@ $(STAMP): requirements.txt requirements-dev.txt
 demo: $(STAMP) translations  ## Run Jury on SQLite with inline jobs and the sandbox network at http://127.0.0.1:5000
 	$(BIN)/flask --app wsgi demo
 
-test: $(STAMP) translations  ## Run the whole test suite (PostgreSQL and Redis on 127.0.0.1, Debian chromium)
+test: $(STAMP) translations  ## Security lint, then the whole test suite (PostgreSQL and Redis on 127.0.0.1, Debian chromium)
+	$(BIN)/ruff check .
 	./scripts/ensure-chromium.sh
 	$(BIN)/python -m pytest
+
+lint: $(STAMP)  ## The security rules (ruff's flake8-bandit set, configured in pyproject.toml)
+	$(BIN)/ruff check .
 
 bench: $(STAMP)  ## Run the speed measurements (PostgreSQL on 127.0.0.1)
 	$(BIN)/python benchmarks/intake.py

@@ -23,6 +23,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     register_logging(app)
     register_extensions(app)
     register_blueprints(app)
+    register_security(app)
     register_cli(app)
     return app
 
@@ -57,6 +58,14 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     """Mount the web blueprints (views only; the domain lives elsewhere)."""
     from jury.web import register
+
+    register(app)
+
+
+def register_security(app: Flask) -> None:
+    """Security headers, cookie flags, proxy trust and rate limits (after the blueprints it limits)."""
+    from jury import cli_security  # noqa: F401 - adds `flask users unlock` to the users group
+    from jury.security import register_security as register
 
     register(app)
 

@@ -5,6 +5,7 @@ import os
 import secrets
 from pathlib import Path
 from typing import Any, Mapping
+from urllib.parse import urlsplit
 
 from dotenv import load_dotenv
 
@@ -31,6 +32,19 @@ def _instance_secret(instance_path: Path, name: str) -> str:
     path.write_text(value)
     path.chmod(0o600)
     return value
+
+
+def _cookie_secure(explicit: Any, public_url: str, testing: bool) -> bool:
+    """Cookies are Secure unless told otherwise, tested, or served by the plain-HTTP local demo.
+
+    A browser drops Secure cookies over http://, so the loopback demo could not log in with them;
+    anywhere else Jury is expected behind HTTPS.
+    """
+    if explicit not in (None, ""):
+        return str(explicit).lower() == "true"
+    host = urlsplit(public_url).hostname or ""
+    local_http = public_url.startswith("http://") and host in ("127.0.0.1", "localhost", "::1")
+    return not (testing or local_http)
 
 
 def load_config(instance_path: Path, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -83,7 +97,19 @@ def load_config(instance_path: Path, overrides: Mapping[str, Any] | None = None)
         "JOB_LOST_AFTER": float(setting("JOB_LOST_AFTER", 300.0)),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": str(setting("SESSION_COOKIE_SECURE", "false")).lower() == "true",
+        "SESSION_COOKIE_SECURE": _cookie_secure(setting("SESSION_COOKIE_SECURE"),
+                                                setting("PUBLIC_URL", "http://127.0.0.1:5000"),
+                                                bool(overrides.get("TESTING"))),
+        # Proxies in front of gunicorn whose X-Forwarded-For/-Proto are trusted (rate limits key on the client IP).
+        "TRUSTED_PROXIES": int(setting("TRUSTED_PROXIES", 0)),
+        # Flask-Limiter: counters in Redis when there is one, else per process.
+        "RATELIMIT_ENABLED": str(setting("RATELIMIT_ENABLED", "true")).lower() == "true",
+        "RATELIMIT_STORAGE_URI": setting("RATELIMIT_STORAGE_URI") or setting("REDIS_URL") or "memory://",
+        "LOGIN_RATE_LIMIT": setting("LOGIN_RATE_LIMIT", "10/minute"),
+        "API_RATE_LIMIT": setting("API_RATE_LIMIT", "300/second"),
+        # Failed logins that lock an account, and for how long.
+        "LOGIN_LOCKOUT_FAILURES": int(setting("LOGIN_LOCKOUT_FAILURES", 5)),
+        "LOGIN_LOCKOUT_MINUTES": int(setting("LOGIN_LOCKOUT_MINUTES", 15)),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "WTF_CSRF_TIME_LIMIT": None,
     }

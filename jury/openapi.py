@@ -7,7 +7,7 @@ from triage.schemas import AppealIn, PostBatch, ReportBatch
 
 SIGNATURE_DOC = (
     "Stripe-style signature: `t=<unix seconds>,v1=<hex HMAC-SHA256 of \"<t>.<raw body>\" keyed with "
-    "INTAKE_SECRET>`. Requests older than 5 minutes are refused."
+    "INTAKE_SECRET>`. Requests older than 5 minutes are refused, and each signature is accepted once."
 )
 
 
@@ -36,7 +36,11 @@ def _operation(summary: str, schema_ref: str, counts: dict) -> dict:
             "400": {"description": "Malformed; `field` names the first bad field. Nothing was stored.",
                     "content": json_error},
             "401": {"description": "Missing, bad or expired signature.", "content": json_error},
+            "409": {"description": "This exact signed request was already accepted (a replay); re-sign to resend.",
+                    "content": json_error},
             "413": {"description": "Body over the byte cap or too many items.", "content": json_error},
+            "429": {"description": "Over the API's rate limit (API_RATE_LIMIT); retry after Retry-After seconds.",
+                    "content": json_error},
         },
     }
 

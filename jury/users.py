@@ -7,6 +7,7 @@ from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 import audit
+from jury import lockout
 from jury.errors import Conflict, DomainError
 from jury.extensions import db
 from models import ROLES, User, utcnow
@@ -49,11 +50,19 @@ def create_user(username: str, password: str, role: str = "juror", *, network_ac
 
 
 def authenticate(username: str, password: str) -> User | None:
-    """The user if the password matches and the account may log in."""
+    """The user if the password matches and the account may log in and is not locked out."""
     user = db.session.scalar(select(User).where(User.username == username))
     if user is None:
         check_password_hash(_DUMMY_HASH, password)
         return None
-    if not check_password_hash(user.password_hash, password) or not user.is_active:
+    # The hash is checked even for a locked account, so timing does not tell locked from wrong.
+    matches = check_password_hash(user.password_hash, password)
+    if lockout.is_locked(user):
         return None
+    if not matches:
+        lockout.record_failure(user)
+        return None
+    if not user.is_active:
+        return None
+    lockout.record_success(user)
     return user

@@ -21,6 +21,7 @@ from models.policy import Policy
 from models.post import POST_STATES, Post, Report, Score
 from models.reliability import JurorReliability, ReliabilityRun
 from models.sandbox import SandboxAction, SandboxFollow, SandboxPost
+from models.security import SignatureNonce
 from models.sync import SyncCursor
 from models.user import LOCALES, ROLES, USER_STATES, User
 
@@ -30,6 +31,7 @@ __all__ = [
     "OPEN_CASE_STATES", "POST_STATES", "ROLES", "USER_STATES", "VERDICT_METHODS",
     "AccountLink", "Action", "Assignment", "AuditEvent", "Base", "Case", "GoldAnswer", "JurorInvite",
     "JurorReliability", "MutedReporter", "Policy", "Post", "RelationshipCheck", "ReliabilityRun", "Report",
-    "SandboxAction", "SandboxFollow", "SandboxPost", "Score", "ShadowDecision", "ShadowPolicy", "SyncCursor", "User",
+    "SandboxAction", "SandboxFollow", "SandboxPost", "Score", "ShadowDecision", "ShadowPolicy", "SignatureNonce", "SyncCursor",
+    "User",
     "Verdict", "Vote", "utcnow",
 ]

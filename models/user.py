@@ -37,6 +37,9 @@ class User(Base):
     state_changed_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime | None]
+    # Failed logins since the last success or lock, and when a lock ends (jury/lockout.py).
+    failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
+    locked_until: Mapped[datetime | None]
 
     # Flask-Login's protocol, written out so models stay free of Flask.
     @property

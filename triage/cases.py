@@ -120,7 +120,8 @@ def refresh_priorities(policy: PolicyInForce) -> int:
         sla = "MAX(((julianday(sla_deadline) - julianday(opened_at)) * 86400.0), 1)"
         fraction = f"MIN({prio.MAX_AGE_FRACTION}, MAX(0, {age} / {sla}))"
     result = db.session.execute(
-        text(f"UPDATE cases SET priority = base_priority + :w * {fraction} "
+        # S608: the interpolated SQL is built above from constants only; the weight is a bound parameter.
+        text(f"UPDATE cases SET priority = base_priority + :w * {fraction} "  # noqa: S608
              "WHERE state IN ('queued', 'in_review')"),
         {"w": policy.weight("age")},
     )

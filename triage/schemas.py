@@ -1,6 +1,7 @@
 """Validation of intake payloads; errors name the offending field."""
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated
 
@@ -12,13 +13,31 @@ from jury.rules import RULE_CODES
 
 # External ids are opaque, but control characters in them only ever mean trouble in logs and UIs.
 LANG_PATTERN = r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$"  # BCP 47-ish: en, fr, pt-BR
-ExternalId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")]
+def _encodable(value: str) -> str:
+    """JSON can spell lone surrogates (\\ud800); they are not text, and no database stores them."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text (no lone surrogates)") from None
+    return value
+
+
+ExternalId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$"),
+                       AfterValidator(_encodable)]
+
+
+_URL_FORBIDDEN = re.compile(r"[\x00-\x20\x7f]")
+# What _check_url accepts, published in the OpenAPI document (ECMA-262 regex, no flags).
+URL_PATTERN = r"^[Hh][Tt][Tt][Pp][Ss]?://[^\x00-\x20\x7f]*$"
 
 
 def _check_url(value: str | None) -> str | None:
     """Only http(s) links: a javascript: URL must never reach a juror's page."""
     if value is not None and not value.lower().startswith(("http://", "https://")):
         raise ValueError("must be an http or https URL")
+    # Control characters and spaces are never part of a URL (and PostgreSQL cannot store NUL).
+    if value is not None and _URL_FORBIDDEN.search(value):
+        raise ValueError("must not contain spaces or control characters")
     return value
 
 
@@ -27,7 +46,7 @@ def _no_nul(value: object) -> object:
     return value.replace("\x00", "\ufffd") if isinstance(value, str) else value
 
 
-UserText = Annotated[str, BeforeValidator(_no_nul)]
+UserText = Annotated[str, BeforeValidator(_no_nul), AfterValidator(_encodable)]
 
 
 def _check_reason(value: str) -> str:
@@ -46,7 +65,8 @@ class PostIn(BaseModel):
     author_id: ExternalId
     text: UserText = Field(max_length=20_000)
     lang: Annotated[str, StringConstraints(max_length=16, pattern=LANG_PATTERN)] | None = None
-    url: Annotated[str | None, Field(max_length=2048), AfterValidator(_check_url)] = None
+    url: Annotated[str | None, Field(max_length=2048, json_schema_extra={"pattern": URL_PATTERN}),
+                   AfterValidator(_check_url)] = None
     created_at: datetime | None = None
 
 

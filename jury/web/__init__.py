@@ -15,8 +15,8 @@ def register(app: Flask) -> None:
         app.register_blueprint(module.bp)
     app.register_error_handler(DomainError, _domain_error)
     unavailable.register(app)
-    app.after_request(_security_headers)
-    # After _security_headers, so its looser policy for rq-dashboard's pages runs first.
+    # Security headers come from jury.security (Talisman). Flask runs after_request hooks in
+    # reverse order, so the looser policy rq-dashboard's own pages need, set here, wins there.
     ops.mount_rq_dashboard(app)
     metrics.instrument(app)
 
@@ -27,15 +27,3 @@ def _domain_error(error: DomainError):
         return jsonify({"error": str(error)}), error.status_code
     return render_template("error.html", message=str(error), status=error.status_code), error.status_code
 
-
-def _security_headers(response):
-    """Headers every page gets: no framing, no sniffing, no inline script."""
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    response.headers.setdefault(
-        "Content-Security-Policy",
-        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
-    )
-    return response

@@ -7,6 +7,7 @@ import logging
 from flask import Blueprint, current_app, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from jury import replay
 from jury.extensions import csrf
 from jury.openapi import openapi_document
 from network.signing import SIGNATURE_HEADER, SignatureError, verify
@@ -35,7 +36,7 @@ def _signed_json(model):
     except RequestEntityTooLarge:
         return None, _error(413, f"request body over {cap} bytes")
     try:
-        verify(current_app.config["INTAKE_SECRET"], raw, request.headers.get(SIGNATURE_HEADER))
+        timestamp = verify(current_app.config["INTAKE_SECRET"], raw, request.headers.get(SIGNATURE_HEADER))
     except SignatureError as error:
         log.info("rejected intake request from %s: %s", request.remote_addr, error)
         return None, _error(401, f"bad signature: {error}")
@@ -44,11 +45,23 @@ def _signed_json(model):
     except (UnicodeDecodeError, ValueError):
         return None, _error(400, "body is not valid UTF-8 JSON", "body")
     try:
-        return parse(model, data, current_app.config["INTAKE_MAX_ITEMS"]), None
+        batch = parse(model, data, current_app.config["INTAKE_MAX_ITEMS"])
     except PayloadTooLarge as error:
         return None, _error(413, error.message, error.field)
     except IntakeError as error:
         return None, _error(400, error.message, error.field)
+    try:
+        # The schema names a bad field; this catches a lone-surrogate escape (\ud800) anywhere else.
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return None, _error(400, "body holds invalid Unicode (a lone surrogate escape)", "body")
+    try:
+        # Last, so only a request about to be stored uses up its signature (see jury/replay.py).
+        replay.claim(timestamp, raw)
+    except replay.Replayed:
+        log.info("rejected replayed intake request from %s", request.remote_addr)
+        return None, _error(409, "this signed request was already accepted; sign it again to resend")
+    return batch, None
 
 
 @bp.post("/posts")

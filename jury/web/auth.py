@@ -31,7 +31,8 @@ def login():
         if user is not None:
             login_user(user)
             return redirect(_safe_next(request.args.get("next")))
-        flash(_("Wrong username or password."), "error")
+        # One message for every failure: it must not tell an unknown name from a locked account.
+        flash(_("Wrong username or password. After repeated failures an account is locked for a while."), "error")
         return render_template("login.html", form=form), 401
     return render_template("login.html", form=form)
 
