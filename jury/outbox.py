@@ -184,7 +184,7 @@ def _put_off(action: Action, wait: float) -> str:
     """
     action.state, action.attempts = "failed", action.attempts - 1
     # Jitter, so a backlog does not come back all at once when the breaker closes.
-    action.next_attempt_at = utcnow() + timedelta(seconds=wait * random.uniform(1.0, 1.25))
+    action.next_attempt_at = utcnow() + timedelta(seconds=wait * random.uniform(1.0, 1.25))  # noqa: S311 - jitter, not a secret
     action.last_error = "circuit breaker open: the network failed repeatedly; not tried"
     audit.record(db.session, "action_deferred", "action", action.id,
                  {"reason": "circuit_open", "next_attempt_at": action.next_attempt_at.isoformat()})
