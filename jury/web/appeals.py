@@ -11,8 +11,8 @@ from jury.appeal_links import read_token
 from jury.errors import DomainError
 from jury.extensions import csrf, db
 from jury.forms import AppealForm, AppealSignOffForm, PeriodForm
+from jury.web.access import lead_required
 from jury.web.api import _error, _signed_json
-from jury.web.lead import lead_required
 from models import Case, Verdict
 from triage.schemas import AppealIn
 

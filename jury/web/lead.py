@@ -1,10 +1,8 @@
 """The lead's console: queue, escalations, policy versions, threshold tuning, queue health, jurors, bulk work."""
 from __future__ import annotations
 
-from functools import wraps
-
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
@@ -28,23 +26,12 @@ from jury.forms_lead import (
 from jury.policy import PolicyError, current_policy
 from jury.svgchart import Series, line_chart
 from jury.views_data import case_view
+from jury.web.access import lead_required
 from models import USER_STATES, Action, Case, User, Vote
 from triage import jobs
 
 bp = Blueprint("lead", __name__, url_prefix="/lead")
 
-
-def lead_required(view):
-    """Only leads and admins; jurors get 403."""
-
-    @wraps(view)
-    @login_required
-    def wrapper(*args, **kwargs):
-        if not current_user.is_lead:
-            abort(403)
-        return view(*args, **kwargs)
-
-    return wrapper
 
 
 @bp.get("/")

@@ -1,32 +1,19 @@
 """The lead's panel pages: why a juror may not sit on a case, the gold set, the jurors' gold records."""
 from __future__ import annotations
 
-from functools import wraps
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from jury import gold, panels
 from jury.forms import PromoteGoldForm, RetireGoldForm
+from jury.web.access import lead_required
 
 bp = Blueprint("panels", __name__, url_prefix="/lead/panels")
 
 
-def lead_only(view):
-    """Leads and admins; jurors get 403."""
-
-    @wraps(view)
-    @login_required
-    def wrapper(*args, **kwargs):
-        if not current_user.is_lead:
-            abort(403)
-        return view(*args, **kwargs)
-
-    return wrapper
-
 
 @bp.get("/")
-@lead_only
+@lead_required
 def index():
     """The gold set and every juror's state and gold record."""
     return render_template("lead/panels.html", gold_cases=gold.gold_cases(), jurors=panels.juror_records(),
@@ -34,7 +21,7 @@ def index():
 
 
 @bp.get("/cases/<int:case_id>")
-@lead_only
+@lead_required
 def case(case_id: int):
     """Each juror's eligibility for one case, with every reason they are excluded."""
     panel = panels.case_panel(case_id, request.args.get("username") or None)
@@ -43,7 +30,7 @@ def case(case_id: int):
 
 
 @bp.post("/cases/<int:case_id>/promote")
-@lead_only
+@lead_required
 def promote(case_id: int):
     """Add a decided case to the gold set."""
     if not PromoteGoldForm().validate_on_submit():
@@ -54,7 +41,7 @@ def promote(case_id: int):
 
 
 @bp.post("/cases/<int:case_id>/retire")
-@lead_only
+@lead_required
 def retire(case_id: int):
     """Stop dealing a gold case."""
     if not RetireGoldForm().validate_on_submit():

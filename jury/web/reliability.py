@@ -2,16 +2,15 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from functools import wraps
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
-from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from jury import agreement, weighting
 from jury.extensions import db
 from jury.forms import ReestimateForm
 from jury.policy import current_policy
+from jury.web.access import lead_required
 from models import JurorReliability, ReliabilityRun, Verdict, utcnow
 from triage import jobs
 
@@ -21,18 +20,6 @@ RECENT_VERDICTS = 200
 # The agreement page reads this many weeks of verdicts, so it stays quick as history grows.
 AGREEMENT_WEEKS = 12
 
-
-def lead_required(view):
-    """Only leads and admins; jurors get 403 (the same rule as the lead blueprint's)."""
-
-    @wraps(view)
-    @login_required
-    def wrapper(*args, **kwargs):
-        if not current_user.is_lead:
-            abort(403)
-        return view(*args, **kwargs)
-
-    return wrapper
 
 
 @bp.get("/verdicts")
