@@ -8,12 +8,12 @@ import pytest
 from flask import Flask
 
 from jury.extensions import db
-from models import Action, Case, Policy, Post, Score, ShadowPolicy, User, utcnow
+from models import Action, Case, Policy, Post, Score, ShadowPolicy, User, Verdict, utcnow
 from tests.conftest import make_app
 
 # A value for each URL argument of the lead routes (the seeded rows have these ids).
 ARGUMENTS = {"case_id": 1, "action_id": 1, "version": 1, "shadow_id": 1, "action": "pause", "appeal_id": 1,
-             "kind": "transparency.json"}
+             "kind": "transparency.json", "verdict_id": 1}
 
 
 def lead_routes(app: Flask) -> list[tuple[str, str]]:
@@ -46,6 +46,12 @@ def seed(app: Flask) -> int:
     db.session.add(case)
     db.session.flush()
     db.session.add(Action(case_id=case.id, type="notify", idempotency_key="k1", state="dead"))
+    decided = Case(post_id=post.id, review_round=1, origin="reported", state="decided", panel_size=3, open_seats=0,
+                   policy_version=1, sla_deadline=now + timedelta(hours=4))
+    db.session.add(decided)
+    db.session.flush()
+    db.session.add(Verdict(case_id=decided.id, outcome="keep", tally={"keep": 3}, method="quorum",
+                           policy_version=1, statement="kept"))
     db.session.add(ShadowPolicy(name="s", settings=db.session.get(Policy, 1).settings, reason="r",
                                 ends_at=now + timedelta(days=1)))
     db.session.commit()

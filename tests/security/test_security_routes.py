@@ -13,21 +13,30 @@ from tests.conftest import make_app
 
 ROLES = ("anonymous", "juror", "lead", "admin")
 # First match wins. public: anyone; login: any signed-in role; lead: leads and admins only;
-# signed: no session counts, only a valid HMAC signature (the intake API and webhooks).
+# signed: no session counts, only a valid HMAC signature (the intake API and webhooks);
+# absent: mounted only for another network adapter, so 404 under the sandbox adapter these tests use.
 ACCESS = [
     (r"^/static/", "public"),
     (r"^/login$", "public"),
     (r"^/healthz$", "public"),
+    (r"^/metrics$", "public"),  # open unless METRICS_TOKEN is set (tests/core/test_lead_ops.py covers the token)
+    (r"^/appeal/", "public"),  # the author's signed appeal link is the key, not a session
+    (r"^/join/", "public"),  # a lead's signed invitation is the key
     (r"^/api/v1/openapi\.json$", "public"),
+    (r"^/api/v1/webhooks/mastodon$", "absent"),  # its signatures: tests/network/test_network_mastodon_intake.py
     (r"^/api/v1/", "signed"),
     (r"^/sandbox/moderation/actions$", "signed"),
+    (r"^/sandbox/accounts/", "signed"),  # follow links, asked for by Jury's own signed adapter
     (r"^/sandbox/", "public"),  # the built-in stand-in network: its pages are public by design
     (r"^/lead/", "lead"),
     (r"^/$", "login"),
     (r"^/logout$", "login"),
     (r"^/cases/", "login"),
+    (r"^/guide$", "login"),
+    (r"^/profile$", "login"),
 ]
-ARGUMENTS = {"filename": "jury.css", "external_id": "no-such-post"}
+ARGUMENTS = {"filename": "jury.css", "external_id": "no-such-post", "action": "pause", "kind": "transparency.json",
+             "token": "not-a-token"}
 MISSING_ID = 999_999  # ids that exist nowhere: the role check must answer before any lookup
 
 
@@ -44,7 +53,7 @@ def build_path(rule) -> str:
     path = rule.rule
     for name in rule.arguments:
         value = ARGUMENTS.get(name, MISSING_ID)
-        path = re.sub(r"<(?:[a-z]+:)?%s>" % name, str(value), path)
+        path = re.sub(r"<(?:[^:>]+:)?%s>" % name, str(value), path)
     return path
 
 
@@ -105,6 +114,9 @@ def test_every_route_answers_each_role_as_its_class_says(route_app):
             why = None
             if status >= 500:
                 why = "server error"
+            elif access == "absent":
+                if status != 404:
+                    why = "must not be mounted for this network adapter"
             elif access == "signed":
                 if status != 401:
                     why = "an unsigned request must be 401 whatever the session"
@@ -131,7 +143,8 @@ def test_no_form_post_works_without_a_csrf_token(route_app):
         if method != "POST":
             continue
         access, path = classify(rule.rule), build_path(rule)
-        expected = 401 if access == "signed" else 400  # signed routes are exempt from CSRF, not from signatures
+        # Signed routes are exempt from CSRF, not from signatures; absent ones are not mounted at all.
+        expected = {"signed": 401, "absent": 404}.get(access, 400)
         for role in ROLES:
             status = client_as(route_app, role).post(path, data={"decision": "keep", "reason": "spam"}).status_code
             if status != expected:
@@ -142,5 +155,5 @@ def test_no_form_post_works_without_a_csrf_token(route_app):
 def test_the_table_knows_the_routes_other_parts_will_add():
     # Lead pages under /lead/ and webhooks under /api/v1/ are classified by prefix, so they are checked at once.
     assert classify("/lead/users/<int:user_id>/unlock") == "lead"
-    assert classify("/api/v1/webhooks/mastodon") == "signed"
+    assert classify("/api/v1/webhooks/mastodon") == "absent"
     assert classify("/admin/secret") is None
