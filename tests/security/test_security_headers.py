@@ -112,8 +112,12 @@ def test_no_template_has_inline_script_style_or_handlers():
     problems = []
     for path in sorted((ROOT / "templates").rglob("*.html")):
         source = path.read_text()
+        # The app-store report is a standalone document (a PDF, or an HTML file downloaded as an
+        # attachment), never a page of the app, so it carries its own stylesheet; no script, still.
+        standalone = path.parent.name == "reports"
         for pattern, what in ((r"<script(?![^>]*\bsrc=)[^>]*>", "inline <script>"),
-                              (r"<style\b", "<style> block"), (r"\sstyle\s*=", "style attribute"),
+                              (r"$^" if standalone else r"<style\b", "<style> block"),
+                              (r"\sstyle\s*=", "style attribute"),
                               (r"\son[a-z]+\s*=", "event-handler attribute"),
                               (r"javascript:", "javascript: URL"), (r"\|\s*safe\b", "|safe filter")):
             for match in re.finditer(pattern, source, re.IGNORECASE):
