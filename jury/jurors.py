@@ -14,8 +14,9 @@ import audit
 from jury.errors import Conflict, DomainError, Forbidden, NotFound
 from jury.extensions import db
 from jury.users import MIN_PASSWORD, USERNAME_RE
-from models import Assignment, JurorInvite, User, Verdict, Vote, utcnow
+from models import Assignment, Case, GoldAnswer, JurorInvite, User, Verdict, Vote, utcnow
 from triage import dealing, jobs
+from triage.exclusions import EXPOSURE_WINDOW
 
 INVITE_SALT = "jury-juror-invite"
 INVITE_DAYS_MAX = 30
@@ -58,6 +59,20 @@ def juror_metrics(juror_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
         .group_by(Assignment.juror_id)
     ):
         result[juror_id]["last_seat_at"] = last
+    # Gold accuracy: the share of the juror's votes on gold cases that match the expected answer.
+    for juror_id, answered, right in db.session.execute(
+        select(Vote.juror_id, func.count(), func.sum(case((Vote.decision == GoldAnswer.outcome, 1), else_=0)))
+        .join(GoldAnswer, GoldAnswer.case_id == Vote.case_id).where(Vote.juror_id.in_(ids)).group_by(Vote.juror_id)
+    ):
+        result[juror_id]["gold_accuracy"] = (right or 0) / answered if answered else None
+    # Exposure: cases dealt per content category over the window the daily caps count.
+    for juror_id, category, dealt in db.session.execute(
+        select(Assignment.juror_id, Case.category, func.count()).join(Case, Case.id == Assignment.case_id)
+        .where(Assignment.juror_id.in_(ids), Case.category.is_not(None),
+               Assignment.leased_at > utcnow() - EXPOSURE_WINDOW)
+        .group_by(Assignment.juror_id, Case.category)
+    ):
+        result[juror_id]["exposure"][category] = dealt
     return result
 
 

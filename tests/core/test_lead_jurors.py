@@ -167,3 +167,28 @@ def test_an_invitation_raced_by_many_creates_one_juror(pg_app):
         thread.join(60)
     assert sorted(outcomes) == ["Conflict"] * 7 + ["ok"]
     assert db.session.scalar(select(func.count()).select_from(User).where(User.username.like("racer%"))) == 1
+
+
+def test_metrics_show_gold_accuracy_and_exposure_by_category(app, api, make_user):
+    """A juror's gold answers and the categories they were dealt in the last 24 hours reach the list."""
+    from jury import gold, voting
+    from models import Case
+    from triage import dealing
+
+    api.posts(post_payload("p1", "I will hurt you tonight"))
+    api.reports(report_payload("r1", "p1", reason="violence_threat"))
+    panel = [make_user(f"juror{i}", network_account_id=f"net-{i}") for i in range(3)]
+    for juror in panel:
+        voting.cast_vote(dealing.deal_next(juror).case_id, juror, "remove", "violence_threat")
+    source = db.session.scalar(select(Case).where(Case.state != "gold"))
+    gold_case = gold.promote(source.id, make_user("lead2", role="lead"))
+    trainee = make_user("trainee")
+    db.session.get(User, trainee.id).state = "paused"  # in training: dealt gold cases only
+    db.session.commit()
+    assert dealing.deal_next(trainee).case_id == gold_case.id
+    voting.cast_vote(gold_case.id, trainee, "keep", None)  # the expected answer is remove
+    metrics = jurors.juror_metrics([panel[0].id, trainee.id])
+    assert metrics[trainee.id]["gold_accuracy"] == 0.0
+    assert metrics[panel[0].id]["gold_accuracy"] is None  # never dealt a gold case
+    assert metrics[panel[0].id]["exposure"] == {"violence_threat": 1}
+    assert metrics[trainee.id]["exposure"] == {"violence_threat": 1}
