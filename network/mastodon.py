@@ -326,6 +326,20 @@ class MastodonAdapter:
     def __repr__(self) -> str:
         return f"MastodonAdapter({self.client.base_url!r})"
 
+    @property
+    def timeout(self) -> float:
+        """Seconds each API call may take (NETWORK_TIMEOUT, set by the outbox)."""
+        return self.client.timeout
+
+    @timeout.setter
+    def timeout(self, seconds: float) -> None:
+        self.client.timeout = float(seconds)
+
+    @property
+    def endpoint(self) -> str:
+        """The instance, as the circuit breaker names it."""
+        return self.client.base_url
+
     def deliver(self, request: ActionRequest) -> DeliveryResult:
         """Apply one action (several API calls); classify failures instead of raising."""
         try:

@@ -141,3 +141,11 @@ def test_a_token_without_write_scopes_dead_letters_with_the_scope_named(client, 
     assert notify.state == "dead" and "admin:write:reports" in notify.last_error
     assert ADMIN_TOKEN not in notify.last_error
     assert db.session.scalar(select(Verdict.outcome)) == "keep"
+
+
+def test_network_timeout_and_the_breaker_key_reach_the_mastodon_client(app, mastodon):
+    """NETWORK_TIMEOUT bounds each Mastodon API call, and the circuit breaker is keyed by the instance."""
+    app.config["NETWORK_TIMEOUT"] = 2.5
+    adapter = outbox.network_adapter()
+    assert adapter.client.timeout == 2.5
+    assert adapter.endpoint == mastodon.url.rstrip("/")
