@@ -204,6 +204,13 @@ def _mark_case_actioned(case: Case) -> None:
     """A decided case becomes actioned once every action of its verdict has been sent."""
     if case is None or case.state != "decided":
         return
+    # Two workers sending a verdict's two actions at once each saw the other still unsent, and
+    # neither closed the case. Taking the case's row lock first makes the second wait for the
+    # first's commit; its count below then sees it (each statement reads afresh).
+    db.session.execute(update(Case).where(Case.id == case.id).values(lock_version=Case.lock_version + 1))
+    db.session.refresh(case)
+    if case.state != "decided":
+        return
     unsent = db.session.scalar(
         select(func.count()).select_from(Action).where(
             Action.case_id == case.id, Action.verdict_id.is_not(None), Action.state != "sent")

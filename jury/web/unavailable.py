@@ -9,7 +9,7 @@ import contextlib
 import logging
 
 from flask import Flask, current_app, jsonify, request
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from jury.extensions import db
 
@@ -21,6 +21,24 @@ def register(app: Flask) -> None:
     """Turn lost-database errors into 503 responses."""
     for error in (OperationalError, InterfaceError):
         app.register_error_handler(error, _database_unavailable)
+    # Registered after Flask-SQLAlchemy's own teardown, so it runs first (Flask runs them in reverse).
+    app.teardown_appcontext(_close_session_quietly)
+
+
+def _close_session_quietly(_error: BaseException | None) -> None:
+    """Give the connection back; if the database went away mid-request, drop it without a traceback.
+
+    The response is already decided by then; a ROLLBACK on a connection the server just closed
+    would otherwise raise from the teardown and print a traceback for an outage the app handled.
+    """
+    try:
+        db.session.remove()
+    except DBAPIError as error:
+        log.warning("connection lost while closing the request's session: %s", type(error.orig).__name__)
+        with contextlib.suppress(Exception):
+            db.session.invalidate()
+        with contextlib.suppress(Exception):
+            db.session.remove()
 
 
 def _database_unavailable(error: Exception):

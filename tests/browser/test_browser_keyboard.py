@@ -38,7 +38,9 @@ def active_juror(jury, username: str, **kwargs) -> None:
 def log_in_with_keyboard(page, jury, username: str) -> None:
     """Type the credentials and press Enter: no mouse."""
     page.goto(jury.url + "/login")
-    page.keyboard.type(username)  # the username field has autofocus
+    # The username field has autofocus; keys typed before the browser applies it are lost.
+    expect(page.locator("input[name=username]")).to_be_focused()
+    page.keyboard.type(username)
     page.keyboard.press("Tab")
     page.keyboard.type(PASSWORD)
     page.keyboard.press("Enter")
