@@ -13,7 +13,7 @@ from jury import voting
 from jury.errors import Conflict
 from jury.extensions import db
 from jury.policy import current_policy
-from models import Assignment, Case, User, Verdict, Vote
+from models import Assignment, Case, User, Verdict, Vote, utcnow
 from tests.conftest import post_payload, report_payload
 from triage import dealing
 
@@ -117,3 +117,63 @@ def test_concurrent_jurors_never_share_a_seat_and_every_case_gets_one_verdict(ap
     # The audit chain did not fork under concurrent appends.
     checked, broken = audit.verify_chain(db.session)
     assert broken is None and checked > CASES * 3
+
+
+def test_a_verdicts_actions_sent_at_once_still_close_the_case(app, api, make_user):
+    """Two workers finishing a verdict's two actions at the same moment: the case still becomes actioned.
+
+    The network holds both deliveries until both have arrived, so both transactions decide whether
+    the case is done while the other is still open: each must wait for the other's commit.
+    """
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from jury import outbox
+    from models import Action
+
+    both_arrived = threading.Barrier(2, timeout=10)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - http.server's naming
+            self.rfile.read(int(self.headers["Content-Length"]))
+            both_arrived.wait()
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    # Until the verdict is in, deliveries go to a closed port and wait as failed actions.
+    app.config.update(NETWORK_ADAPTER="webhook", NETWORK_URL="http://127.0.0.1:9")
+    try:
+        api.posts(post_payload("p1", "buy cheap followers now"))
+        api.reports(report_payload("r1", "p1", reason="spam"))
+        for juror in [make_user(f"juror{i}") for i in range(3)]:
+            voting.cast_vote(dealing.deal_next(juror).case_id, juror, "remove", "spam")
+        action_ids = db.session.scalars(select(Action.id).where(Action.verdict_id.is_not(None))).all()
+        assert len(action_ids) == 2
+        db.session.execute(Action.__table__.update().values(state="failed", next_attempt_at=utcnow()))
+        db.session.commit()
+        app.config["NETWORK_URL"] = f"http://127.0.0.1:{server.server_port}"
+        results, errors = [], []
+
+        def deliver(action_id: int) -> None:
+            try:
+                with app.app_context():
+                    results.append(outbox.deliver(action_id))
+                    db.session.remove()
+            except BaseException as error:  # noqa: BLE001 - reported below
+                errors.append(error)
+
+        threads = [threading.Thread(target=deliver, args=(action_id,)) for action_id in action_ids]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        assert not errors and results == ["sent", "sent"]
+        db.session.expire_all()
+        assert db.session.scalar(select(Case.state)) == "actioned"
+    finally:
+        server.shutdown()
