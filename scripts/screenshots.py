@@ -54,22 +54,35 @@ def log_in(page, url: str, username: str, password: str) -> None:
 
 def deal_until(page, url: str, wanted: str, tries: int = 20) -> str:
     """Take cases (skipping the others) until the post with text `wanted` is dealt; returns its case URL."""
-    for _ in range(tries):
-        page.goto(url + "/")
+    page.goto(url + "/")
+    current = page.locator("a.button.primary", has_text="current case")
+    if current.count():
+        current.click()
+    else:
         page.locator("#next-case").click()
-        page.wait_for_url(url + "/cases/*")
+    page.wait_for_url(url + "/cases/*")
+    for _ in range(tries):
+        if page.locator("#case").count() == 0:
+            break  # nothing left to deal to this juror
         if page.locator("#post-text").text_content() == wanted:
-            return page.url
-        page.locator("#skip").click()
-        page.wait_for_url(url + "/")
+            return f"{url}/cases/{page.locator('#case').get_attribute('data-case-id')}"
+        moved_on(page, lambda: page.locator("#skip").click())
     raise RuntimeError(f"never dealt the post {wanted!r}")
 
 
 def vote_remove(page, url: str, rule: str) -> None:
-    """Vote Remove under `rule` and wait for the home page."""
+    """Vote Remove under `rule` and wait until the screen has moved on."""
     page.locator(f"input[name=rule][value={rule}]").check()
-    page.locator("#vote-remove").click()
-    page.wait_for_url(url + "/")
+    moved_on(page, lambda: page.locator("#vote-remove").click())
+
+
+def moved_on(page, act) -> None:
+    """Do `act` on a case page and wait until that case is gone (the screen swaps in the next one)."""
+    case_id = page.locator("#case").get_attribute("data-case-id")
+    act()
+    page.wait_for_function(
+        "id => { const c = document.querySelector('#case'); return !c || c.dataset.caseId !== id; }", arg=case_id)
+    page.wait_for_load_state("networkidle")
 
 
 def shoot(out: Path) -> list[Path]:
