@@ -1,7 +1,7 @@
 """fair panels, gold answers, juror locale and states
 
-Revision ID: 0003
-Revises: 0001
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-11-21 08:10:00
 
 """
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = '0003'
-down_revision = '0005'
+revision = '0005'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 

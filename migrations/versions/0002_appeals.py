@@ -1,12 +1,12 @@
 """appeals
 
-Revision ID: 0004
+Revision ID: 0002
 Revises: 0001
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = '0004'
+revision = '0002'
 down_revision = '0001'
 branch_labels = None
 depends_on = None

@@ -1,13 +1,13 @@
 """sync cursors: where each pull from a network stopped; actions indexed by account
 
-Revision ID: 0006
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = '0006'
-down_revision = '0004'
+revision = '0003'
+down_revision = '0002'
 branch_labels = None
 depends_on = None
 

@@ -1,14 +1,14 @@
 """juror reliability (Dawid-Skene) and the posterior behind each verdict
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0006
+Revises: 0005
 """
 from alembic import op
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-revision = '0002'
-down_revision = '0003'
+revision = '0006'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 

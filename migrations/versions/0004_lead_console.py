@@ -1,14 +1,14 @@
 """lead console: shadow policies and decisions, muted reporters, juror invites
 
-Revision ID: 0005
-Revises: 0001
+Revision ID: 0004
+Revises: 0003
 """
 from alembic import op
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-revision = '0005'
-down_revision = '0006'
+revision = '0004'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 

@@ -1,13 +1,13 @@
 """security: login lockout columns and the intake replay cache
 
-Revision ID: 0008
-Revises: 0001
+Revision ID: 0007
+Revises: 0006
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = '0008'
-down_revision = '0002'
+revision = '0007'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
