@@ -9,15 +9,9 @@ from sqlalchemy import select
 from jury import appeal_links, voting
 from jury.extensions import db
 from models import Appeal, Case, SandboxAction, User, Verdict
-from tests.conftest import IN_CI, PASSWORD
+from tests.browser.playwright_expect import expect
+from tests.conftest import PASSWORD
 from triage import dealing
-
-try:
-    from playwright.sync_api import expect
-except ImportError as error:
-    if IN_CI:
-        raise
-    pytest.skip(f"playwright is not installed: {error}", allow_module_level=True)
 
 pytestmark = pytest.mark.browser
 

@@ -8,14 +8,8 @@ from sqlalchemy import update
 
 from jury.extensions import db
 from models import User
-from tests.conftest import IN_CI, PASSWORD
-
-try:
-    from playwright.sync_api import expect
-except ImportError as error:  # a dev requirement; without it there is nothing to drive chromium with
-    if IN_CI:
-        raise
-    pytest.skip(f"playwright is not installed: {error}", allow_module_level=True)
+from tests.browser.playwright_expect import expect
+from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
 

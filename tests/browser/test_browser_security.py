@@ -3,15 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import IN_CI, PASSWORD
+from tests.browser.playwright_expect import expect
+from tests.conftest import PASSWORD
 from tests.security.test_security_hostile import CORPUS
-
-try:
-    from playwright.sync_api import expect
-except ImportError as error:
-    if IN_CI:
-        raise
-    pytest.skip(f"playwright is not installed: {error}", allow_module_level=True)
 
 pytestmark = pytest.mark.browser
 PWNED = "<img src=x onerror=\"document.title='pwned'\"><script>document.title='pwned'</script>"
