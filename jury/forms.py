@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from jury.forms_base import JuryForm
 from wtforms import (
     HiddenField,
     PasswordField,
@@ -27,7 +27,7 @@ def rule_choices() -> list[tuple[str, str]]:
     return [(rule.code, rule.title) for rule in RULES]
 
 
-class LoginForm(FlaskForm):
+class LoginForm(JuryForm):
     """Username and password."""
 
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=40)])
@@ -35,13 +35,13 @@ class LoginForm(FlaskForm):
     submit = SubmitField(_l("Log in"))
 
 
-class NextCaseForm(FlaskForm):
+class NextCaseForm(JuryForm):
     """Ask to be dealt the next case (a POST: it takes a seat)."""
 
     submit = SubmitField(_l("Next case"))
 
 
-class VoteForm(FlaskForm):
+class VoteForm(JuryForm):
     """A juror's vote: remove with a rule, or keep."""
 
     decision = HiddenField(validators=[DataRequired()])
@@ -49,7 +49,7 @@ class VoteForm(FlaskForm):
     note = TextAreaField(_l("Note (optional, seen by leads only)"), validators=[Optional(), Length(max=2000)])
 
 
-class SkipForm(FlaskForm):
+class SkipForm(JuryForm):
     """Give the seat back without voting."""
 
     submit = SubmitField(_l("Skip"))
@@ -58,7 +58,7 @@ class SkipForm(FlaskForm):
 LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}$")
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(JuryForm):
     """A juror's own settings: interface language, reading languages, content opt-outs."""
 
     locale = SelectField(_l("Interface language"),
@@ -82,13 +82,13 @@ class ProfileForm(FlaskForm):
         return list(dict.fromkeys(code.strip().lower() for code in self.languages.data.split(",") if code.strip()))
 
 
-class PromoteGoldForm(FlaskForm):
+class PromoteGoldForm(JuryForm):
     """A lead adds a decided case to the gold set."""
 
     submit = SubmitField("Add to the gold set")
 
 
-class LeadDecisionForm(FlaskForm):
+class LeadDecisionForm(JuryForm):
     """A lead's decision on an escalated case."""
 
     outcome = SelectField("Decision", choices=[("remove", "Remove"), ("keep", "Keep")])
@@ -97,33 +97,33 @@ class LeadDecisionForm(FlaskForm):
     submit = SubmitField("Decide")
 
 
-class RetryActionForm(FlaskForm):
+class RetryActionForm(JuryForm):
     """Retry a dead action."""
 
     submit = SubmitField("Retry")
 
 
-class RetrainForm(FlaskForm):
+class RetrainForm(JuryForm):
     """Retrain the site model on the jury's verdicts now."""
 
     submit = SubmitField("Retrain the site model now")
 
 
-class SandboxReportForm(FlaskForm):
+class SandboxReportForm(JuryForm):
     """Report a sandbox post to Jury, as a network user would."""
 
     reason = SelectField("Reason", choices=[("", "Report as…")] + rule_choices(), validators=[DataRequired()])
     submit = SubmitField("Report")
 
 
-class AppealForm(FlaskForm):
+class AppealForm(JuryForm):
     """An author's statement against a decision (no account needed: the signed link is the key)."""
 
     statement = TextAreaField("Why was the decision wrong?", validators=[DataRequired(), Length(max=5000)])
     submit = SubmitField("Send my appeal")
 
 
-class AppealSignOffForm(FlaskForm):
+class AppealSignOffForm(JuryForm):
     """A lead confirms or refuses a fresh panel's reversal, with a reason the appellant reads."""
 
     decision = SelectField("Decision", choices=[("approve", "Confirm the reversal"),
@@ -132,7 +132,7 @@ class AppealSignOffForm(FlaskForm):
     submit = SubmitField("Sign off")
 
 
-class PeriodForm(FlaskForm):
+class PeriodForm(JuryForm):
     """A reporting period (GET form: no state changes, so no CSRF token)."""
 
     class Meta:
@@ -142,13 +142,13 @@ class PeriodForm(FlaskForm):
     end = StringField("To (YYYY-MM-DD, included)", validators=[DataRequired(), Length(max=10)])
 
 
-class RetireGoldForm(FlaskForm):
+class RetireGoldForm(JuryForm):
     """A lead stops dealing a gold case."""
 
     submit = SubmitField("Retire from the gold set")
 
 
-class ReestimateForm(FlaskForm):
+class ReestimateForm(JuryForm):
     """Re-estimate every juror's reliability now instead of waiting for the sweeper."""
 
     submit = SubmitField("Re-estimate reliabilities now")

@@ -1,7 +1,7 @@
 """Forms of the lead console and the invitation page (Flask-WTF adds CSRF to each POST form)."""
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
+from jury.forms_base import JuryForm
 from wtforms import (
     DateField,
     FloatField,
@@ -17,7 +17,7 @@ from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Num
 from models import CASE_STATES
 
 
-class PolicyForm(FlaskForm):
+class PolicyForm(JuryForm):
     """The reason for a policy change; the settings fields are generated from the settings themselves."""
 
     reason = TextAreaField("Reason for the change", validators=[DataRequired(), Length(max=2000)])
@@ -27,20 +27,20 @@ class PolicyForm(FlaskForm):
     shadow = SubmitField("Run in shadow mode instead")
 
 
-class RollbackForm(FlaskForm):
+class RollbackForm(JuryForm):
     """Roll back to an earlier version."""
 
     reason = StringField("Reason", validators=[DataRequired(), Length(max=2000)])
     submit = SubmitField("Roll back to this version")
 
 
-class StopShadowForm(FlaskForm):
+class StopShadowForm(JuryForm):
     """End a shadow run."""
 
     submit = SubmitField("Stop")
 
 
-class TuningForm(FlaskForm):
+class TuningForm(JuryForm):
     """Which model, label and threshold to look at (a GET form: it changes nothing)."""
 
     class Meta:
@@ -52,20 +52,20 @@ class TuningForm(FlaskForm):
     days = IntegerField("Replay the last (days)", default=7, validators=[InputRequired(), NumberRange(1, 90)])
 
 
-class JurorActionForm(FlaskForm):
+class JurorActionForm(JuryForm):
     """Approve, pause, resume, suspend or reinstate a juror."""
 
     reason = StringField("Reason", validators=[Optional(), Length(max=2000)])
     submit = SubmitField("Apply")
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(JuryForm):
     """Give a juror a temporary password."""
 
     submit = SubmitField("Reset password")
 
 
-class InviteForm(FlaskForm):
+class InviteForm(JuryForm):
     """Create an invitation link."""
 
     note = StringField("Note (who it is for)", validators=[Optional(), Length(max=200)])
@@ -73,7 +73,7 @@ class InviteForm(FlaskForm):
     submit = SubmitField("Create invitation link")
 
 
-class JoinForm(FlaskForm):
+class JoinForm(JuryForm):
     """Register from an invitation."""
 
     username = StringField("Username", validators=[DataRequired(), Length(min=3, max=40)])
@@ -82,7 +82,7 @@ class JoinForm(FlaskForm):
     submit = SubmitField("Join")
 
 
-class CaseFilterForm(FlaskForm):
+class CaseFilterForm(JuryForm):
     """Filter cases for bulk work (a GET form)."""
 
     class Meta:
@@ -96,14 +96,14 @@ class CaseFilterForm(FlaskForm):
     until = DateField("Opened until", validators=[Optional()])
 
 
-class BulkCloseForm(FlaskForm):
+class BulkCloseForm(JuryForm):
     """Close the selected cases as unfounded."""
 
     note = StringField("Reason", validators=[DataRequired(), Length(max=2000)])
     submit = SubmitField("Close selected as unfounded")
 
 
-class MuteForm(FlaskForm):
+class MuteForm(JuryForm):
     """Mute a reporter."""
 
     reporter = StringField("Reporter account", validators=[DataRequired(), Length(max=128)])
@@ -111,7 +111,7 @@ class MuteForm(FlaskForm):
     submit = SubmitField("Mute reporter")
 
 
-class UnmuteForm(FlaskForm):
+class UnmuteForm(JuryForm):
     """Unmute a reporter."""
 
     submit = SubmitField("Unmute")

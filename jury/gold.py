@@ -111,6 +111,11 @@ def _answers(juror: User, since=None, limit: int | None = None) -> list[bool]:
     return [decision == outcome for decision, outcome in db.session.execute(statement).all()]
 
 
+def _window(juror: User, policy: PolicyInForce) -> int:
+    """How many recent gold answers the juror's state is judged on."""
+    return policy.probation_gold_cases if juror.state in ("probation", "paused") else policy.gold_window
+
+
 def stats(juror: User) -> GoldStats:
     """The juror's whole gold record (a gold answer is right when keep/remove matches)."""
     answers = _answers(juror)
@@ -119,9 +124,21 @@ def stats(juror: User) -> GoldStats:
 
 def rolling_stats(juror: User, policy: PolicyInForce) -> GoldStats:
     """The answers the juror's current state is judged on (since the last state change)."""
-    window = policy.probation_gold_cases if juror.state in ("probation", "paused") else policy.gold_window
-    answers = _answers(juror, since=juror.state_changed_at, limit=window)
+    answers = _answers(juror, since=juror.state_changed_at, limit=_window(juror, policy))
     return GoldStats(len(answers), sum(answers))
+
+
+def stats_and_rolling(juror: User, policy: PolicyInForce) -> tuple[GoldStats, GoldStats]:
+    """stats and rolling_stats from one read of the juror's gold answers (for their home page)."""
+    rows = db.session.execute(
+        select(Vote.decision, GoldAnswer.outcome, Vote.cast_at).join(GoldAnswer, GoldAnswer.case_id == Vote.case_id)
+        .where(Vote.juror_id == juror.id).order_by(Vote.cast_at.desc(), Vote.id.desc())
+    ).all()
+    since = juror.state_changed_at
+    everything = [decision == outcome for decision, outcome, _ in rows]
+    recent = [decision == outcome for decision, outcome, cast_at in rows
+              if since is None or cast_at >= since][:_window(juror, policy)]
+    return GoldStats(len(everything), sum(everything)), GoldStats(len(recent), sum(recent))
 
 
 def set_state(juror: User, state: str, reason: str, actor: str) -> None:

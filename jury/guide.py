@@ -1,8 +1,10 @@
 """The juror's guide to each rule: translated titles, summaries and examples, keyed by rule code."""
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 from jury.rules import RULES
@@ -70,12 +72,20 @@ _TEXTS = {
 
 def rule_guides() -> list[RuleGuide]:
     """Every rule in order, with its number key (1-8) and translated texts."""
+    # Built once per language: the texts are fixed while the process runs, and every case page
+    # shows them (about 50 translations looked up each time otherwise).
+    return list(_guides_in(str(get_locale() or "en")))
+
+
+@functools.lru_cache(maxsize=16)
+def _guides_in(locale: str) -> tuple[RuleGuide, ...]:
+    """rule_guides for one language (the request's, which the lazy strings read)."""
     guides = []
     for index, rule in enumerate(RULES, start=1):
         title, summary, breaks, does_not = _TEXTS.get(rule.code, (rule.title, rule.summary, (), ()))
         guides.append(RuleGuide(rule.code, str(index), str(title), str(summary),
                                 tuple(str(x) for x in breaks), tuple(str(x) for x in does_not)))
-    return guides
+    return tuple(guides)
 
 
 def rule_title(code: str | None) -> str:

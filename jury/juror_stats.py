@@ -45,8 +45,7 @@ def juror_stats(juror: User) -> JurorStats:
     """Collect the juror's figures."""
     summary = juror_summary(juror)
     policy = current_policy()
-    record = gold.stats(juror)
-    rolling = gold.rolling_stats(juror, policy)
+    record, rolling = gold.stats_and_rolling(juror, policy)
     return JurorStats(
         votes=summary["votes"], decided=summary["decided"], agreed=summary["agreed"],
         gold_answered=record.answered, gold_correct=record.correct, state=juror.state,

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import distinct, func, select
 
 from jury.errors import Forbidden, NotFound
 from jury.extensions import db
@@ -97,13 +97,9 @@ def _gold_disguise(case: Case) -> tuple[str, str]:
 
 def juror_summary(juror: User) -> dict[str, int]:
     """The juror's own counts for their home page."""
-    votes = db.session.scalar(select(func.count()).select_from(Vote).where(Vote.juror_id == juror.id)) or 0
-    decided = db.session.scalar(
-        select(func.count()).select_from(Vote).join(Verdict, Verdict.case_id == Vote.case_id)
-        .where(Vote.juror_id == juror.id)
-    ) or 0
-    agreed = db.session.scalar(
-        select(func.count()).select_from(Vote).join(Verdict, Verdict.case_id == Vote.case_id)
-        .where(Vote.juror_id == juror.id, Vote.decision == Verdict.outcome)
-    ) or 0
+    votes, decided, agreed = db.session.execute(
+        select(func.count(distinct(Vote.id)), func.count(Verdict.id),
+               func.count(Verdict.id).filter(Vote.decision == Verdict.outcome))
+        .select_from(Vote).outerjoin(Verdict, Verdict.case_id == Vote.case_id).where(Vote.juror_id == juror.id)
+    ).one()
     return {"votes": votes, "decided": decided, "agreed": agreed}

@@ -14,7 +14,7 @@ from jury.quorum import Decision, Tally, decide, decide_weighted
 from jury.rules import RULE_CODES
 from models import OPEN_CASE_STATES, Assignment, Case, User, Vote, utcnow
 from triage import jobs
-from triage.dealing import lock_case, release
+from triage.dealing import lock_and_load_case, release
 
 NOTE_MAX_CHARS = 2000
 
@@ -51,8 +51,7 @@ def cast_vote(case_id: int, juror: User, decision: str, rule: str | None = None,
     rule, note = validate_vote(decision, rule, note)
     try:
         # Votes on one case run one at a time, so the last vote always sees the others.
-        lock_case(case_id)
-        case = db.session.get(Case, case_id, populate_existing=True)
+        case = lock_and_load_case(case_id)
         if case is None:
             raise NotFound("no such case")
         assignment = _assignment(case_id, juror)
@@ -99,9 +98,10 @@ def _cast_gold_vote(case: Case, assignment: Assignment, juror: User, decision: s
 def apply_quorum(case: Case, actor: str) -> Decision:
     """Decide, widen or escalate the case after a vote, by the policy's verdict method (caller commits)."""
     policy = current_policy()
-    tally = Tally.of(db.session.execute(select(Vote.decision, Vote.rule).where(Vote.case_id == case.id)).all())
+    votes = weighting.case_votes(case)  # one read serves the tally and the posterior
+    tally = Tally.of((decision, rule) for _, decision, rule in votes)
     weighted = policy.verdict_method == "weighted"
-    explained = weighting.case_posterior(case) if weighted else None
+    explained = weighting.case_posterior(case, votes) if weighted else None
     if weighted:
         decision = decide_weighted(tally, explained.posterior, case.panel_size, policy.max_panel_size,
                                    policy.confidence, policy.min_votes)
@@ -109,7 +109,8 @@ def apply_quorum(case: Case, actor: str) -> Decision:
         decision = decide(tally, case.panel_size, policy.widened_panel_size, policy.supermajority)
     if decision.kind in ("remove", "keep"):
         verdicts.record_verdict(case, decision.kind, decision.rule, tally, method="weighted" if weighted else "quorum",
-                                policy_version=policy.version, actor=actor, explained=explained)
+                                policy_version=policy.version, actor=actor,
+                                explained=explained or weighting.case_posterior(case, votes))
     elif decision.kind == "widen":
         # Weighted panels grow one seat at a time; a split quorum panel widens once to its larger size.
         new_size = case.panel_size + 1 if weighted else policy.widened_panel_size

@@ -23,6 +23,7 @@ from models import Case, GoldAnswer, JurorReliability, ReliabilityRun, Score, Ve
 from triage import jobs
 
 log = logging.getLogger(__name__)
+REESTIMATE_JOB = "reestimate-reliability"  # at most one queued at a time (jobs.defer_once)
 
 
 @dataclass(frozen=True)
@@ -92,11 +93,17 @@ def matrices(juror_ids: Iterable[int]) -> dict[int, ds.JurorMatrix]:
     return {juror_id: stored.get(juror_id, ds.JurorMatrix()) for juror_id in ids}
 
 
-def case_posterior(case: Case) -> CasePosterior:
-    """The case's posterior from its votes so far, the stored matrices and the model prior."""
-    votes = db.session.execute(
-        select(Vote.juror_id, Vote.decision).where(Vote.case_id == case.id).order_by(Vote.id)
-    ).all()
+def case_votes(case: Case) -> list[tuple[int, str, str | None]]:
+    """(juror id, decision, rule) of each vote on the case, in the order cast."""
+    return [tuple(row) for row in db.session.execute(
+        select(Vote.juror_id, Vote.decision, Vote.rule).where(Vote.case_id == case.id).order_by(Vote.id)
+    )]
+
+
+def case_posterior(case: Case, votes: list[tuple[int, str, str | None]] | None = None) -> CasePosterior:
+    """The case's posterior from its votes so far (case_votes, read here if not given), the stored
+    matrices and the model prior."""
+    votes = [(juror, decision) for juror, decision, _ in (case_votes(case) if votes is None else votes)]
     by_juror = matrices(juror for juror, _ in votes)
     feature = case_features([case.id]).get(case.id)
     prior_log_odds = current_calibration().log_odds(feature)
@@ -122,10 +129,7 @@ def schedule_if_due(every: int) -> bool:
     """Queue the re-estimation job (after the commit) when it is due."""
     from triage import tasks
 
-    if reestimation_due(every):
-        jobs.defer("training", tasks.reestimate_reliability)
-        return True
-    return False
+    return reestimation_due(every) and jobs.defer_once("training", tasks.reestimate_reliability, key=REESTIMATE_JOB)
 
 
 def reestimate(actor: str = "system") -> ReliabilityRun:

@@ -4,8 +4,9 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, inspect, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 import audit
 from jury import gold
@@ -31,17 +32,38 @@ def active_assignment(juror: User) -> Assignment | None:
     )
 
 
+# Dealing statements by shape (see exclusions.JurorFilter). Building the statement and its
+# cache key cost about 1 ms of a 10 ms deal; jurors of the same shape share one, run with
+# their own values. Few shapes exist (account or not, opt-outs or not, the policy's caps).
+_STATEMENTS: dict[tuple, Select] = {}
+_MAX_STATEMENTS = 64
+
+
+def _eligible_statement(juror: User, policy: PolicyInForce, limit: int, skip_locked: bool) -> tuple[Select, dict]:
+    """The dealing query for this juror's shape, and the values to run it with."""
+    spec = exclusions.juror_filter(juror, policy)
+    dialect = db.session.get_bind().dialect.name
+    key = (spec.shape, limit, skip_locked, dialect)
+    statement = _STATEMENTS.get(key)
+    if statement is None:
+        conditions = exclusions.real_case_conditions(juror, policy)
+        statement = (
+            select(Case.id, Case.priority).where(*conditions).order_by(Case.priority.desc(), Case.id).limit(limit)
+        )
+        if dialect == "postgresql":
+            # Rows another juror is being dealt right now are skipped, not waited on.
+            statement = statement.with_for_update(skip_locked=skip_locked, of=Case)
+        if len(_STATEMENTS) >= _MAX_STATEMENTS:
+            _STATEMENTS.clear()
+        _STATEMENTS[key] = statement
+    return statement, spec.values
+
+
 def _eligible_ids(juror: User, limit: int, skip_locked: bool = True,
                   policy: PolicyInForce | None = None) -> list[int]:
     """Ids of the top open cases this juror may sit on, locked where the database can."""
-    conditions = exclusions.real_case_conditions(juror, policy or current_policy())
-    statement = (
-        select(Case.id, Case.priority).where(*conditions).order_by(Case.priority.desc(), Case.id).limit(limit)
-    )
-    if db.session.get_bind().dialect.name == "postgresql":
-        # Rows another juror is being dealt right now are skipped, not waited on.
-        statement = statement.with_for_update(skip_locked=skip_locked, of=Case)
-    rows = db.session.execute(statement).all()
+    statement, values = _eligible_statement(juror, policy or current_policy(), limit, skip_locked)
+    rows = db.session.execute(statement, values).all()
     if not rows:
         return []
     top = rows[0].priority
@@ -62,7 +84,11 @@ def _lease(case_id: int, juror: User, policy: PolicyInForce) -> Assignment | Non
     audit.record(db.session, "seat_dealt", "case", case_id,
                  {"juror": juror.id, "expires_at": assignment.expires_at.isoformat()},
                  actor=f"user:{juror.id}")
+    loaded = {attr.key: getattr(assignment, attr.key) for attr in inspect(Assignment).column_attrs}
     jobs.commit()
+    for key, value in loaded.items():
+        # The row was just written: keep its values rather than reload it after the commit.
+        set_committed_value(assignment, key, value)
     return assignment
 
 
@@ -125,6 +151,14 @@ def deal_next(juror: User) -> Assignment | None:
 def lock_case(case_id: int) -> None:
     """Take the case's row lock for the rest of the transaction (a write lock on SQLite)."""
     db.session.execute(update(Case).where(Case.id == case_id).values(lock_version=Case.lock_version + 1))
+
+
+def lock_and_load_case(case_id: int) -> Case | None:
+    """lock_case, and the case as it is under that lock, in one statement (None if there is no such case)."""
+    return db.session.scalars(
+        update(Case).where(Case.id == case_id).values(lock_version=Case.lock_version + 1).returning(Case),
+        execution_options={"populate_existing": True, "synchronize_session": False},
+    ).first()
 
 
 def release(assignment: Assignment, new_state: str, actor: str) -> None:

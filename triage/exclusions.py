@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, bindparam, case, exists, func, or_, select
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -17,6 +17,7 @@ from models import OPEN_CASE_STATES, AccountLink, Assignment, Case, GoldAnswer, 
 
 EXPOSURE_WINDOW = timedelta(hours=24)
 _earlier, _earlier_seat = aliased(Case), aliased(Assignment)
+_seen, _seen_seat = aliased(Case), aliased(Assignment)
 # Jurors in these states are dealt gold (known-answer) cases only.
 TRAINING_STATES = ("probation", "paused")
 
@@ -45,38 +46,92 @@ def capped_categories(juror: User, policy: PolicyInForce) -> dict[str, int]:
                Case.category.in_(list(caps)))
         .group_by(Case.category)
     ).all())
-    return {code: counts[code] for code, cap in caps.items() if counts.get(code, 0) >= cap}
+    return {code: counts.get(code, 0) for code, cap in caps.items() if counts.get(code, 0) >= cap}
 
 
-def _post_lang_readable(languages: list[str]) -> ColumnElement:
+def _post_lang_readable(languages: ColumnElement) -> ColumnElement:
     """The post has no known language, or one the juror reads (regional variants included)."""
     return or_(Post.lang.is_(None), func.lower(func.substr(Post.lang, 1, 2)).in_(languages))
 
 
+def _capped_in_sql(caps: dict[str, int], juror_id: ColumnElement, since: ColumnElement):
+    """capped_categories as a subquery, so the dealing query applies the caps itself."""
+    return (
+        select(_seen.category).join(_seen_seat, _seen_seat.case_id == _seen.id)
+        .where(_seen_seat.juror_id == juror_id, _seen_seat.leased_at > since, _seen.category.in_(sorted(caps)))
+        .group_by(_seen.category)
+        .having(func.count() >= case(caps, value=_seen.category))
+    )
+
+
+@dataclass(frozen=True)
+class JurorFilter:
+    """The juror-specific part of the dealing SQL: its shape, and the values bound into it.
+
+    Jurors with the same shape share one SQL statement (built once per process, see
+    triage.dealing); only `values` differ, passed as parameters when it runs.
+    """
+
+    shape: tuple
+    values: dict
+
+
+def juror_filter(juror: User, policy: PolicyInForce) -> JurorFilter:
+    """What fairness_conditions needs to know about this juror and the policy."""
+    caps = policy.daily_exposure_caps
+    opted_out = sorted(set(juror.opted_out_categories or []))
+    account = juror.network_account_id
+    shape = (bool(account), bool(opted_out), tuple(sorted(caps.items())))
+    values = {"juror_id": juror.id, "languages": juror_languages(juror)}
+    if account:
+        values["account"] = account
+    if opted_out:
+        values["opted_out"] = opted_out
+    if caps:
+        values["exposure_since"] = utcnow() - EXPOSURE_WINDOW
+    return JurorFilter(shape, values)
+
+
 def fairness_conditions(juror: User, policy: PolicyInForce) -> list[ColumnElement]:
-    """SQL conditions on Case that keep a juror off posts they are too close to or should not see."""
+    """SQL conditions on Case that keep a juror off posts they are too close to or should not see.
+
+    Every juror-specific value is a named bind parameter (see juror_filter), so the same
+    conditions serve any juror of the same shape when run with that juror's values.
+    """
+    spec = juror_filter(juror, policy)
+    param = {name: bindparam(name, value, expanding=isinstance(value, list)) for name, value in spec.values.items()}
+    juror_id = param["juror_id"]
     # Everything about the post itself goes in one EXISTS over its row: fewer joins for the
     # planner to order (planning, not execution, was most of a deal's time with one EXISTS each).
-    post_ok = [Post.id == Case.post_id, _post_lang_readable(juror_languages(juror))]
-    account = juror.network_account_id
-    if account:
+    post_ok = [Post.id == Case.post_id, _post_lang_readable(param["languages"])]
+    if "account" in param:
+        account = param["account"]
         post_ok.append(Post.author_id != account)
         post_ok.append(~exists().where(AccountLink.author_id == Post.author_id, AccountLink.account_id == account))
     conditions = [
-        ~exists().where(Assignment.case_id == Case.id, Assignment.juror_id == juror.id),
-        ~exists().where(Vote.case_id == Case.id, Vote.juror_id == juror.id),
+        ~exists().where(Assignment.case_id == Case.id, Assignment.juror_id == juror_id),
+        ~exists().where(Vote.case_id == Case.id, Vote.juror_id == juror_id),
         exists().where(*post_ok),
         # An appeal goes to a fresh panel: nobody who sat on an earlier round of the same post.
         # First rounds (nearly every case) skip the look-up.
         or_(Case.review_round == 0,
             ~exists().where(_earlier.post_id == Case.post_id, _earlier.review_round < Case.review_round,
-                            _earlier_seat.case_id == _earlier.id, _earlier_seat.juror_id == juror.id)),
+                            _earlier_seat.case_id == _earlier.id, _earlier_seat.juror_id == juror_id)),
     ]
-    if account:
-        conditions.append(~exists().where(and_(Report.post_id == Case.post_id, Report.reporter_id == account)))
-    blocked = sorted(set(juror.opted_out_categories or []) | set(capped_categories(juror, policy)))
+    if "account" in param:
+        conditions.append(~exists().where(and_(Report.post_id == Case.post_id, Report.reporter_id == param["account"])))
+    blocked = []
+    if "opted_out" in param:
+        blocked.append(Case.category.not_in(param["opted_out"]))
+    caps = policy.daily_exposure_caps
+    closed = sorted(code for code, cap in caps.items() if cap <= 0)
+    if closed:  # a cap of 0 shuts the category even for a juror who has seen none of it
+        blocked.append(Case.category.not_in(closed))
+    counted = {code: cap for code, cap in caps.items() if cap > 0}
+    if counted:
+        blocked.append(Case.category.not_in(_capped_in_sql(counted, juror_id, param["exposure_since"])))
     if blocked:
-        conditions.append(or_(Case.category.is_(None), Case.category.not_in(blocked)))
+        conditions.append(or_(Case.category.is_(None), and_(*blocked)))
     return conditions
 
 

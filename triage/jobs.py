@@ -25,6 +25,39 @@ def defer(queue: str, func: Callable[..., Any], *args: Any) -> None:
     db.session.info.setdefault(_PENDING_KEY, []).append((queue, func, args))
 
 
+_ONCE_PREFIX = "jury:queued:"
+
+
+def defer_once(queue: str, func: Callable[..., Any], *args: Any, key: str, ttl: int = 900) -> bool:
+    """Defer a job unless the same one is already queued or running; True if deferred.
+
+    For jobs that every verdict or sweep may ask for (retraining, re-estimation): without this,
+    a busy jury queued one per verdict while the first was still training. A Redis marker
+    says one is on its way; the job clears it with `finished_once` when done. Should the job
+    be lost, the marker expires after `ttl` seconds and the next request queues it again.
+    """
+    connection = redis_connection()
+    if connection is not None:
+        try:
+            if not connection.set(_ONCE_PREFIX + key, "1", nx=True, ex=ttl):
+                return False
+        except Exception as exc:  # Redis down: defer anyway; enqueuing will fail and be retried later
+            log.warning("could not mark job %s as queued: %s", key, type(exc).__name__)
+    defer(queue, func, *args)
+    return True
+
+
+def finished_once(key: str) -> None:
+    """Let `defer_once` queue the job again (called by the job when it ends)."""
+    connection = redis_connection()
+    if connection is None:
+        return
+    try:
+        connection.delete(_ONCE_PREFIX + key)
+    except Exception as exc:  # the marker expires by itself
+        log.warning("could not clear the queued mark of %s: %s", key, type(exc).__name__)
+
+
 def commit() -> None:
     """Commit the session, then hand the deferred jobs to their queues."""
     db.session.commit()

@@ -22,7 +22,10 @@ def retrain_model(force: bool = False) -> str | None:
     """Job on the `training` queue."""
     from triage import training
 
-    return training.retrain(force=force)
+    try:
+        return training.retrain(force=force)
+    finally:
+        jobs.finished_once(training.RETRAIN_JOB)
 
 
 @jobs.in_app_context
@@ -30,4 +33,7 @@ def reestimate_reliability() -> int:
     """Job on the `training` queue: full Dawid-Skene re-estimation of juror reliabilities."""
     from jury import weighting
 
-    return weighting.reestimate().id
+    try:
+        return weighting.reestimate().id
+    finally:
+        jobs.finished_once(weighting.REESTIMATE_JOB)

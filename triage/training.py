@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 
 SITE_MODEL_NAME = "sklearn-site"
 SEED_MODEL_NAME = "sklearn-seed"
+RETRAIN_JOB = "retrain-model"  # at most one automatic retraining queued at a time (jobs.defer_once)
 # What a removal under each rule teaches each label. Spam, illegal and "other" removals say
 # nothing about toxicity, so they are left out rather than taught as non-toxic.
 RULE_LABELS = {
@@ -73,9 +74,18 @@ def _current_metadata() -> dict:
         return {}
 
 
-def verdicts_in_current_model() -> int:
-    """How many verdicts the model in use was trained on (0 for the seed or a CSV-trained model)."""
-    return int((_current_metadata().get("metrics") or {}).get("verdicts", 0))
+def _new_verdicts_at_least(needed: int, metadata: dict) -> bool:
+    """Whether `needed` verdicts arrived after those the model in use (its `metadata`) was trained on.
+
+    This runs after every verdict, so it counts at most `needed` rows past the model's last
+    verdict id instead of counting the whole, ever-growing table.
+    """
+    metrics = metadata.get("metrics") or {}
+    if "last_verdict_id" not in metrics and int(metrics.get("verdicts", 0)):
+        # A site model trained before the id was recorded: compare the counts once more.
+        return verdict_count() - int(metrics["verdicts"]) >= needed
+    newer = select(Verdict.id).where(Verdict.id > int(metrics.get("last_verdict_id", 0))).limit(needed).subquery()
+    return (db.session.scalar(select(func.count()).select_from(newer)) or 0) >= needed
 
 
 def retraining_due() -> bool:
@@ -83,19 +93,17 @@ def retraining_due() -> bool:
     if current_app.config["SCORER"] != "sklearn":
         return False
     # A model a lead trained from a CSV is never replaced behind their back; they retrain by hand.
-    if _current_metadata().get("name", SEED_MODEL_NAME) not in (SEED_MODEL_NAME, SITE_MODEL_NAME):
+    metadata = _current_metadata()
+    if metadata.get("name", SEED_MODEL_NAME) not in (SEED_MODEL_NAME, SITE_MODEL_NAME):
         return False
-    return verdict_count() - verdicts_in_current_model() >= current_app.config["RETRAIN_MIN_VERDICTS"]
+    return _new_verdicts_at_least(current_app.config["RETRAIN_MIN_VERDICTS"], metadata)
 
 
 def schedule_if_due() -> bool:
     """Queue a retraining job (after the commit) when enough new verdicts exist."""
     from triage import tasks
 
-    if retraining_due():
-        jobs.defer("training", tasks.retrain_model, False)
-        return True
-    return False
+    return retraining_due() and jobs.defer_once("training", tasks.retrain_model, False, key=RETRAIN_JOB)
 
 
 def retrain(force: bool = False, actor: str = "system") -> str | None:
@@ -107,12 +115,15 @@ def retrain(force: bool = False, actor: str = "system") -> str | None:
     if not force and not retraining_due():
         return None
     texts, rows = seed_corpus()
+    # Read before the examples, so a verdict arriving meanwhile counts towards the next retraining.
+    last_verdict_id = db.session.scalar(select(func.max(Verdict.id))) or 0
     verdict_texts, verdict_rows = verdict_examples()
     texts = list(texts) + verdict_texts * VERDICT_WEIGHT
     rows = list(rows) + verdict_rows * VERDICT_WEIGHT
     scorer = SklearnScorer.train(texts, rows, name=SITE_MODEL_NAME)
     model_dir = Path(current_app.config["MODEL_DIR"])
-    scorer.save(model_dir, metrics={"verdicts": verdict_count(), "verdict_rows": len(verdict_rows)})
+    scorer.save(model_dir, metrics={"verdicts": verdict_count(), "verdict_rows": len(verdict_rows),
+                                    "last_verdict_id": last_verdict_id})
     scoring.forget_scorers()
     audit.record(db.session, "model_trained", "model", scorer.version,
                  {"name": scorer.name, "verdict_rows": len(verdict_rows), "rows": len(texts)}, actor=actor)

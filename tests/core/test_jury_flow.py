@@ -195,3 +195,30 @@ def test_a_lead_on_a_panel_votes_blind_too(reported_case, jurors, make_user, cli
     auth.login("lead")
     page = client.get(f"/cases/{reported_case.id}").get_data(as_text=True)
     assert "Your vote" in page and "#" + str(jurors[0].id) not in page and "remove — harassment" not in page
+
+
+
+def seat(juror, case_id):
+    """Give the juror a live seat on a chosen case (dealing is random within the top band)."""
+    now = utcnow()
+    db.session.add(Assignment(case_id=case_id, juror_id=juror.id, state="active", leased_at=now,
+                              expires_at=now + timedelta(minutes=5)))
+    db.session.execute(update(Case).where(Case.id == case_id).values(open_seats=Case.open_seats - 1))
+    db.session.commit()
+
+
+def test_a_jurors_home_figures_count_votes_decided_cases_and_agreement(api, jurors):
+    from jury.views_data import juror_summary
+
+    for pid in ("a", "b", "c"):
+        api.posts(post_payload(pid, f"post {pid}", author=f"author-{pid}"))
+        api.reports(report_payload(f"r-{pid}", pid, reporter=f"reporter-{pid}"))
+    me, others = jurors[0], jurors[1:3]
+    first, second, _third = sorted(deal_and_vote(me, "keep").case_id for _ in range(3))
+    # The others remove `first` (I disagreed), keep `second` (I agreed), and leave the third undecided.
+    for case_id, decision in ((first, "remove"), (second, "keep")):
+        for juror in others:
+            seat(juror, case_id)
+            voting.cast_vote(case_id, juror, decision, "spam" if decision == "remove" else None)
+    assert juror_summary(me) == {"votes": 3, "decided": 2, "agreed": 1}
+    assert juror_summary(others[0]) == {"votes": 2, "decided": 2, "agreed": 2}

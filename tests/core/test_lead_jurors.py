@@ -192,3 +192,14 @@ def test_metrics_show_gold_accuracy_and_exposure_by_category(app, api, make_user
     assert metrics[panel[0].id]["gold_accuracy"] is None  # never dealt a gold case
     assert metrics[panel[0].id]["exposure"] == {"violence_threat": 1}
     assert metrics[trainee.id]["exposure"] == {"violence_threat": 1}
+
+
+def test_form_messages_follow_the_visitor_language_each_request(app, lead):
+    """WTForms' own messages come in the visitor's language (the catalog is cached per language, not per process)."""
+    path = invite_link(lead).split("localhost", 1)[-1]
+    visitor = app.test_client()
+    empty = {"username": "", "password": "", "confirm": ""}
+    french = visitor.post(path, data=empty, headers={"Accept-Language": "fr"}).get_data(as_text=True)
+    english = visitor.post(path, data=empty, headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Ce champ est requis." in french and "This field is required." not in french
+    assert "This field is required." in english and "Ce champ est requis." not in english

@@ -117,6 +117,24 @@ def test_a_juror_over_the_daily_cap_of_a_category_is_excluded(api, juror):
     assert dealing.deal_next(juror).case_id == remaining[0].id
 
 
+def test_a_cap_of_zero_shuts_the_category_for_a_juror_who_has_seen_none(api, juror):
+    publish_policy(dict(current_policy().settings, daily_exposure_caps={"harassment": 0}), reason="t", actor="t")
+    db.session.commit()
+    case = open_case(api)
+    assert codes(case, juror) == ["exposure_cap"]
+    assert dealing.deal_next(juror) is None
+
+
+def test_jurors_of_one_shape_share_a_statement_but_each_keeps_their_own_exclusions(api, juror, make_user):
+    bob = activate(make_user("bob", network_account_id="net-bob"))
+    by_ann = open_case(api, "p-ann", author="net-ann", reporter="rep-1")
+    by_bob = open_case(api, "p-bob", author="net-bob", reporter="rep-2")
+    dealing._STATEMENTS.clear()
+    assert dealing.deal_next(juror).case_id == by_bob.id
+    assert dealing.deal_next(bob).case_id == by_ann.id
+    assert len(dealing._STATEMENTS) == 1  # the same SQL, run with each juror's own values
+
+
 def test_several_reasons_are_all_listed(api, juror):
     juror.opted_out_categories = ["harassment"]
     db.session.commit()
