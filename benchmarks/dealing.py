@@ -5,7 +5,7 @@ What runs: a fresh PostgreSQL database migrated with the project's migrations an
 as the app computes them); J juror accounts made with `jury.users.create_user`, each with its own
 network account (some seeded posts are theirs, or reported by them, so the exclusion rules are
 exercised); `gunicorn wsgi:app` (2 workers x 4 threads by default) with REDIS_URL set, so the
-action jobs of each verdict wait on Redis (no worker runs).
+follow-up jobs of the verdicts wait on Redis (no worker runs).
 
 Each juror logs in through the real form and reads its CSRF token from the page (CSRF stays on).
 Then, after a short uncounted warm-up:

@@ -324,7 +324,10 @@ def backlog(db_url: str) -> dict:
             (SELECT count(*) FROM posts WHERE scored_at IS NULL),
             (SELECT count(*) FROM actions WHERE state IN ('pending', 'failed', 'sending')),
             (SELECT count(*) FROM actions WHERE state = 'dead')""").fetchone()
-    return {"unscored_posts": unscored, "undelivered_actions": undelivered, "dead_actions": dead}
+        # A verdict's actions are created by its follow-up job: until it runs they are not in the table.
+        unfollowed = conn.execute("SELECT count(*) FROM verdicts WHERE followed_up_at IS NULL").fetchone()[0]
+    return {"unscored_posts": unscored, "undelivered_actions": undelivered, "dead_actions": dead,
+            "verdicts_not_followed_up": unfollowed}
 
 
 def drain(db_url: str, seconds: float) -> dict:
@@ -332,7 +335,8 @@ def drain(db_url: str, seconds: float) -> dict:
     started = time.monotonic()
     while True:
         left = backlog(db_url)
-        if (not left["unscored_posts"] and not left["undelivered_actions"]) or time.monotonic() - started > seconds:
+        done = not left["unscored_posts"] and not left["undelivered_actions"] and not left["verdicts_not_followed_up"]
+        if done or time.monotonic() - started > seconds:
             return {**left, "seconds": round(time.monotonic() - started, 1)}
         time.sleep(1)
 
@@ -471,7 +475,8 @@ def run(args: argparse.Namespace) -> tuple[dict, bool]:
 
         common.progress("waiting for the workers to score every post and deliver every action")
         drained = drain(db_url, args.drain_seconds)
-        drained["complete"] = not drained["unscored_posts"] and not drained["undelivered_actions"]
+        drained["complete"] = not (drained["unscored_posts"] or drained["undelivered_actions"]
+                                   or drained["verdicts_not_followed_up"])
         common.progress(f"drained in {drained['seconds']} s: {drained}")
         votes_accepted = sum(j.votes_accepted for j in jurors)
         checks = dealing.check_database(db_url, app, votes_accepted)

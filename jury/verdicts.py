@@ -12,7 +12,7 @@ from jury.quorum import Tally
 from jury.rules import RULE_CODES, RULES_BY_CODE
 from models import Action, Case, Post, Report, User, Verdict, Vote, utcnow
 from triage import jobs, training
-from triage.dealing import lock_case
+from triage.dealing import lock_and_load_case, lock_case
 
 METHOD_WORDS = {
     "quorum": "a panel of volunteer jurors",
@@ -43,34 +43,76 @@ def statement_of_reasons(outcome: str, rule: str | None, tally: Tally, method: s
 def record_verdict(case: Case, outcome: str, rule: str | None, tally: Tally, *, method: str,
                    policy_version: int, actor: str, decided_by: User | None = None,
                    explained: weighting.CasePosterior | None = None) -> Verdict:
-    """Store the verdict with its posterior, close the case and queue its actions (caller commits)."""
-    post = db.session.get(Post, case.post_id)
+    """Store the verdict and close the case; its consequences follow in a job (caller commits).
+
+    The verdict is part of the deciding vote's transaction. What follows from it (the network
+    actions, the posterior when the method did not need one, a retraining check) is queued as
+    one `follow_up` job, so the juror whose vote decided the case does not wait for it. The job
+    runs inline without Redis; the sweeper queues it again if it is lost.
+    """
     statement = statement_of_reasons(outcome, rule, tally, method, case.origin, case.report_count)
-    # Every verdict keeps the reliability-weighted reading of its votes, whatever decided it,
-    # so leads can compare methods and see how sure the panel was.
-    explained = explained or weighting.case_posterior(case)
+    now = utcnow()
     verdict = Verdict(case_id=case.id, outcome=outcome, rule=rule, tally=tally.as_dict(), method=method,
                       policy_version=policy_version, decided_by_id=decided_by.id if decided_by else None,
-                      statement=statement, decided_at=utcnow(), posterior=explained.posterior,
-                      weights=explained.weights)
+                      statement=statement, decided_at=now, follow_up_enqueued_at=now,
+                      posterior=explained.posterior if explained else None,
+                      weights=explained.weights if explained else None)
     db.session.add(verdict)
     case.state, case.decided_at = "decided", verdict.decided_at
     db.session.flush()
-    audit.record(db.session, "verdict_reached", "case", case.id, {
-        "verdict_id": verdict.id, "outcome": outcome, "rule": rule, "tally": tally.as_dict(),
-        "method": method, "policy_version": policy_version, "posterior": explained.posterior,
-    }, actor=actor)
+    payload = {"verdict_id": verdict.id, "outcome": outcome, "rule": rule, "tally": tally.as_dict(),
+               "method": method, "policy_version": policy_version}
+    if explained is not None:  # the posterior that decided it (weighted); others get theirs in the follow-up
+        payload["posterior"] = explained.posterior
+    audit.record(db.session, "verdict_reached", "case", case.id, payload, actor=actor)
     if case.origin == "appeal":
         # An appeal's outcome is applied by the appeals service (a reversal needs a lead's sign-off).
         from jury import appeals
 
         appeals.on_verdict(case, verdict, actor)
-    else:
-        specs = [outbox.ActionSpec(action_type, account, text, rule)
-                 for action_type, account, text in _actions_for(outcome, post, case, statement)]
-        outbox.create_actions(case, post, specs, actor=actor, verdict_id=verdict.id)
-    training.schedule_if_due()
+    queue_follow_up(verdict.id)
     return verdict
+
+
+def queue_follow_up(verdict_id: int) -> None:
+    """Queue the verdict's follow-up job for after the commit."""
+    from triage import tasks
+
+    jobs.defer("actions", tasks.follow_up_verdict, verdict_id)
+
+
+def follow_up(verdict_id: int) -> bool:
+    """A verdict's consequences, exactly once: its posterior (when the deciding method did not
+    compute one), its network actions, and a retraining when due. Commits; False if already done.
+    """
+    try:
+        verdict = db.session.get(Verdict, verdict_id)
+        if verdict is None:
+            return False
+        # The case's lock orders two follow-ups of one verdict (a job run twice): the second
+        # sees the first one's mark and does nothing.
+        case = lock_and_load_case(verdict.case_id)
+        db.session.refresh(verdict)
+        if verdict.followed_up_at is not None:
+            jobs.discard()
+            return False
+        if verdict.posterior is None:
+            # Every verdict keeps the reliability-weighted reading of its votes, whatever decided
+            # it, so leads can compare methods and see how sure the panel was.
+            explained = weighting.case_posterior(case)
+            verdict.posterior, verdict.weights = explained.posterior, explained.weights
+        if case.origin != "appeal":
+            post = db.session.get(Post, case.post_id)
+            specs = [outbox.ActionSpec(action_type, account, text, verdict.rule)
+                     for action_type, account, text in _actions_for(verdict.outcome, post, case, verdict.statement)]
+            outbox.create_actions(case, post, specs, actor="system", verdict_id=verdict.id)
+        verdict.followed_up_at = utcnow()
+        training.schedule_if_due()
+        jobs.commit()
+    except Exception:
+        jobs.discard()
+        raise
+    return True
 
 
 def _actions_for(outcome: str, post: Post, case: Case, statement: str) -> list[tuple[str, str, str]]:

@@ -109,8 +109,7 @@ def apply_quorum(case: Case, actor: str) -> Decision:
         decision = decide(tally, case.panel_size, policy.widened_panel_size, policy.supermajority)
     if decision.kind in ("remove", "keep"):
         verdicts.record_verdict(case, decision.kind, decision.rule, tally, method="weighted" if weighted else "quorum",
-                                policy_version=policy.version, actor=actor,
-                                explained=explained or weighting.case_posterior(case, votes))
+                                policy_version=policy.version, actor=actor, explained=explained)
     elif decision.kind == "widen":
         # Weighted panels grow one seat at a time; a split quorum panel widens once to its larger size.
         new_size = case.panel_size + 1 if weighted else policy.widened_panel_size

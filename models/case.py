@@ -111,5 +111,9 @@ class Verdict(Base):
     # (prior, each vote's juror matrix and weight); recorded whatever the method.
     posterior: Mapped[float | None] = mapped_column(Float)
     weights: Mapped[dict[str, Any] | None]
+    # The verdict's consequences (network actions, the posterior when the method did not need
+    # it, a retraining check) run in a job after the deciding vote: when it was queued, and done.
+    follow_up_enqueued_at: Mapped[datetime | None]
+    followed_up_at: Mapped[datetime | None] = mapped_column(index=True)
 
     case: Mapped[Case] = relationship()

@@ -11,7 +11,7 @@ from sqlalchemy import and_, or_, select, update
 from jury import weighting
 from jury.extensions import db
 from jury.policy import current_policy
-from models import Action, Post, utcnow
+from models import Action, Post, Verdict, utcnow
 from triage import cases, dealing, jobs, tasks
 from triage.intake import SCORING_CHUNK
 
@@ -67,16 +67,37 @@ def requeue_actions(now=None) -> int:
     return len(due)
 
 
+def requeue_follow_ups(now=None) -> int:
+    """Queue again the follow-up of verdicts whose job was lost (no actions were created yet)."""
+    from jury import verdicts
+
+    now = now or utcnow()
+    ids = list(db.session.scalars(
+        select(Verdict.id).where(Verdict.followed_up_at.is_(None),
+                                 or_(Verdict.follow_up_enqueued_at.is_(None),
+                                     Verdict.follow_up_enqueued_at <= now - lost_after()))
+        .order_by(Verdict.id).limit(BATCH)
+    ))
+    if ids:
+        db.session.execute(update(Verdict).where(Verdict.id.in_(ids)).values(follow_up_enqueued_at=now))
+        for verdict_id in ids:
+            verdicts.queue_follow_up(verdict_id)
+    jobs.commit()
+    return len(ids)
+
+
 def sweep() -> dict[str, int]:
     """One pass of every recovery task; safe to run from several processes."""
     expired = dealing.expire_leases()
     unscored = requeue_unscored()
+    followed_up = requeue_follow_ups()
     actions = requeue_actions()
     policy = current_policy()
     refreshed = cases.refresh_priorities(policy)
     reestimating = weighting.schedule_if_due(policy.reestimate_every)
     jobs.commit()
-    return {"expired_leases": expired, "rescored_posts": unscored, "requeued_actions": actions,
+    return {"expired_leases": expired, "rescored_posts": unscored, "requeued_follow_ups": followed_up,
+            "requeued_actions": actions,
             "reprioritised_cases": refreshed, "reliability_reestimated": int(reestimating)}
 
 
@@ -87,7 +108,7 @@ def run_forever(app: Flask, interval: float, stop: threading.Event | None = None
         try:
             with app.app_context():
                 counts = sweep()
-            if any(counts[k] for k in ("expired_leases", "rescored_posts", "requeued_actions")):
+            if any(counts[k] for k in ("expired_leases", "rescored_posts", "requeued_follow_ups", "requeued_actions")):
                 log.info("sweep: %s", counts)
         except Exception:  # keep sweeping: a database blip must not end recovery for good
             log.exception("sweep failed")

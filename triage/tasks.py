@@ -18,6 +18,14 @@ def deliver_action(action_id: int) -> str:
 
 
 @jobs.in_app_context
+def follow_up_verdict(verdict_id: int) -> bool:
+    """Job on the `actions` queue: a verdict's actions, posterior and retraining check."""
+    from jury import verdicts
+
+    return verdicts.follow_up(verdict_id)
+
+
+@jobs.in_app_context
 def retrain_model(force: bool = False) -> str | None:
     """Job on the `training` queue."""
     from triage import training

@@ -212,3 +212,48 @@ def test_sandbox_webhook_rejects_bad_signatures_and_payloads(app, client):
     body, headers = signed({"action_id": "a1", "type": "notify", "account_id": "x"}, secret=WEBHOOK_SECRET)
     assert client.post("/sandbox/moderation/actions", data=body, headers=headers).status_code == 200
     assert client.post("/sandbox/moderation/actions", data=body, headers=headers).status_code == 409
+
+
+def test_a_verdicts_actions_come_from_its_follow_up_once_however_often_it_runs(app, api, jurors, redis_url):
+    from rq import Queue
+
+    from jury import verdicts
+    from models import Verdict
+    from triage import jobs
+
+    app.config["REDIS_URL"] = redis_url  # jobs wait on Redis: the follow-up has not run yet
+    put_on_network(api)
+    reach_verdict(jurors)
+    verdict = db.session.scalar(select(Verdict))
+    # The deciding vote stored the verdict and closed the case, and queued the rest.
+    assert verdict.followed_up_at is None and verdict.posterior is None
+    assert db.session.scalar(select(Case.state)) == "decided"
+    assert db.session.scalars(select(Action.type).where(Action.verdict_id == verdict.id)).all() == []
+    queued = [job.func_name for job in Queue("actions", connection=jobs.redis_connection()).get_jobs()]
+    assert queued.count("triage.tasks.follow_up_verdict") == 1
+    # Run twice (a worker died after finishing, say): one set of actions, one posterior.
+    app.config["REDIS_URL"] = None  # deliveries run inline from here on
+    assert verdicts.follow_up(verdict.id) is True
+    assert verdicts.follow_up(verdict.id) is False
+    db.session.expire_all()
+    verdict = db.session.get(Verdict, verdict.id)
+    assert verdict.followed_up_at is not None and verdict.posterior is not None
+    types = sorted(db.session.scalars(select(Action.type).where(Action.verdict_id == verdict.id)))
+    assert types == ["notify", "remove_post"]
+
+
+def test_the_sweeper_queues_a_lost_follow_up_again(app, api, jurors):
+    from models import Verdict
+
+    put_on_network(api)
+    reach_verdict(jurors)
+    verdict_id = db.session.scalar(select(Verdict.id))
+    # As if the job had been lost before it ran: no actions, no mark, queued long ago.
+    db.session.execute(Action.__table__.delete())
+    db.session.execute(update(Verdict).values(followed_up_at=None, follow_up_enqueued_at=utcnow() - timedelta(hours=1)))
+    db.session.commit()
+    assert sweeper.sweep()["requeued_follow_ups"] == 1  # the job runs inline here
+    db.session.expire_all()
+    assert db.session.get(Verdict, verdict_id).followed_up_at is not None
+    assert sorted(db.session.scalars(select(Action.type))) == ["notify", "remove_post"]
+    assert sweeper.sweep()["requeued_follow_ups"] == 0

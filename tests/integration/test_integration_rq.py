@@ -16,9 +16,9 @@ from redis import Redis
 from rq import Queue
 from sqlalchemy import func, select, update
 
-from jury import sandbox, voting
+from jury import sandbox, verdicts, voting
 from jury.extensions import db
-from models import Action, Case, Post, SandboxPost, Score, utcnow
+from models import Action, Case, Post, SandboxPost, Score, Verdict, utcnow
 from tests.conftest import INTAKE_SECRET, ROOT, WEBHOOK_SECRET, LiveServer, post_payload, report_payload
 from tests.integration.servers import descendants
 from triage import dealing, sweeper
@@ -83,9 +83,11 @@ def test_jobs_go_through_redis_to_a_real_worker(app, server, api, make_user):
     for i in range(3):
         juror = make_user(f"juror{i}")
         voting.cast_vote(dealing.deal_next(juror).case_id, juror, "remove", "violence_threat")
-    assert queued(app, "actions") == 2  # remove_post and notify, enqueued after the commit
+    # The verdict's follow-up, enqueued after the commit: it creates and queues remove_post and notify.
+    assert queued(app, "actions") == 1
+    assert db.session.scalar(select(func.count()).select_from(Action).where(Action.verdict_id.is_not(None))) == 0
     assert db.session.scalar(select(SandboxPost.state)) == "hidden"
-    run_worker_burst(app)
+    run_worker_burst(app)  # the follow-up, then the two deliveries it queued
     db.session.expire_all()
     assert db.session.scalar(select(SandboxPost.state)) == "removed"
     assert db.session.scalar(select(Case.state)) == "actioned"
@@ -143,6 +145,7 @@ def test_a_worker_killed_mid_delivery_is_recovered_by_the_sweeper(app, api, make
     for i in range(3):
         juror = make_user(f"juror{i}")
         voting.cast_vote(dealing.deal_next(juror).case_id, juror, "remove", "spam")
+    verdicts.follow_up(db.session.scalar(select(Verdict.id)))  # the verdict's actions, queued on Redis
     # Only the removal goes out (the notify is taken off the queue so one job is in flight).
     notify = db.session.scalar(select(Action).where(Action.type == "notify"))
     db.session.execute(update(Action).where(Action.id == notify.id).values(state="sent"))
