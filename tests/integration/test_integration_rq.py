@@ -53,9 +53,9 @@ def flask_bin() -> str:
     return str(Path(sys.executable).parent / "flask")
 
 
-def run_worker_burst(app) -> None:
+def run_worker_burst(app, fork: bool = False) -> None:
     """A real `flask worker --burst` process: works every queued job, then exits."""
-    result = subprocess.run([flask_bin(), "--app", "wsgi", "worker", "--burst"], cwd=ROOT,
+    result = subprocess.run([flask_bin(), "--app", "wsgi", "worker", "--burst", *(["--fork"] if fork else [])], cwd=ROOT,
                             env=worker_env(app), capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
 
@@ -105,7 +105,7 @@ def test_intake_keeps_working_while_redis_is_down(app, api):
     db.session.execute(update(Post).values(score_requested_at=utcnow() - timedelta(minutes=10)))
     db.session.commit()
     assert sweeper.requeue_unscored() == 2
-    run_worker_burst(app)
+    run_worker_burst(app, fork=True)  # RQ's classic worker, a process per job, works the same jobs
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(Post).where(Post.scored_at.is_(None))) == 0
 
