@@ -220,10 +220,10 @@ class IntakeStream:
         seconds = self.seconds
         return {
             "seconds": round(seconds, 2),
-            "posts_sent": self.next_post,
+            "posts_sent": self.next_post - self.first_id,
             "posts_accepted": len(self.accepted_posts),
             "posts_per_s": round(len(self.accepted_posts) / seconds, 1) if seconds else None,
-            "reports_sent": self.next_report,
+            "reports_sent": self.next_report - self.first_id,
             "most_behind_schedule_s": round(self.late_s, 3),
             "outcomes": dict(sorted(self.counts.items())),
             "latency": {k: common.latency_summary(v) for k, v in self.latencies.items() if v},
@@ -402,7 +402,7 @@ def run_step(jurors, server, args, db_url, seconds: float, think: tuple[float, f
     feeder = threading.Thread(target=stream.run, args=(seconds,), name="intake", daemon=True)
     workers_cpu = tree_cpu(worker_pids)
     feeder.start()
-    phase = dealing.run_phase(jurors, seconds, think, think[1], server.pid, db_url, args.db_name)
+    phase = dealing.run_phase(jurors, seconds, think, think[1], server, db_url, args.db_name)
     feeder.join()
     # RQ workers and the sweeper are not gunicorn's children: cpu.other_cores includes them, and this.
     phase["cpu"]["rq_workers_and_sweeper_cores"] = round((tree_cpu(worker_pids) - workers_cpu) / phase["seconds"], 2)
@@ -451,7 +451,7 @@ def run(args: argparse.Namespace) -> tuple[dict, bool]:
             with ThreadPoolExecutor(max_workers=8) as pool:
                 list(pool.map(dealing.Juror.login, jurors))
             common.progress(f"{len(jurors)} jurors logged in; warming up")
-            warm = dealing.run_phase(jurors[:16], args.warmup_seconds, (0, 0), 0, server.pid, db_url, args.db_name)
+            warm = dealing.run_phase(jurors[:16], args.warmup_seconds, (0, 0), 0, server, db_url, args.db_name)
             warm.pop("_votes")
 
             steps = []
