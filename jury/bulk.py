@@ -14,7 +14,7 @@ from jury.quorum import Tally
 from jury.verdicts import record_verdict
 from models import Case, MutedReporter, Post, Report, User, Vote
 from triage import jobs
-from triage.dealing import lock_case
+from triage.dealing import lock_and_load_case
 
 MAX_BULK = 500
 CLOSABLE_STATES = ("queued", "in_review", "escalated")
@@ -78,8 +78,7 @@ def close_unfounded(case_ids: list[int], lead: User, note: str) -> list[int]:
     policy_version = current_policy().version
     try:
         for case_id in ids:
-            lock_case(case_id)
-            case = db.session.get(Case, case_id, populate_existing=True)
+            case = lock_and_load_case(case_id)
             if case is None or case.state not in CLOSABLE_STATES:
                 continue  # decided meanwhile, or never existed: leave it alone
             tally = Tally.of(db.session.execute(

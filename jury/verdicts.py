@@ -12,7 +12,7 @@ from jury.quorum import Tally
 from jury.rules import RULE_CODES, RULES_BY_CODE
 from models import Action, Case, Post, Report, User, Verdict, Vote, utcnow
 from triage import jobs, training
-from triage.dealing import lock_and_load_case, lock_case
+from triage.dealing import lock_and_load_case
 
 METHOD_WORDS = {
     "quorum": "a panel of volunteer jurors",
@@ -152,8 +152,7 @@ def decide_escalation(case_id: int, lead: User, outcome: str, rule: str | None, 
     if outcome == "remove" and rule not in RULE_CODES:
         raise DomainError("a removal needs one of the rules")
     try:
-        lock_case(case_id)
-        case = db.session.get(Case, case_id, populate_existing=True)
+        case = lock_and_load_case(case_id)
         if case is None:
             raise NotFound("no such case")
         if case.state != "escalated":
