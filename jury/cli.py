@@ -99,11 +99,22 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
         demo.serve(current_app._get_current_object(), host, port)
 
 
-@audit_cli.command("verify")
-def audit_verify_command() -> None:
-    """Walk the hash chain; exit 1 naming the first broken event."""
+@audit_cli.command("seal")
+def audit_seal_command() -> None:
+    """Chain every audit event written so far (the sweeper does this every second)."""
     import audit
 
+    click.echo(f"sealed {audit.seal(db.session)} events")
+
+
+@audit_cli.command("verify")
+@click.option("--no-seal", is_flag=True, help="Only read: do not seal new events first (a read-only replica).")
+def audit_verify_command(no_seal: bool) -> None:
+    """Seal new events, then walk the hash chain; exit 1 naming the first broken event."""
+    import audit
+
+    if not no_seal:
+        audit.seal(db.session)
     checked, broken = audit.verify_chain(db.session)
     if broken is not None:
         raise click.ClickException(f"audit chain broken at event {broken.id} ({broken.event_type}); "
@@ -111,6 +122,9 @@ def audit_verify_command() -> None:
     click.echo(f"audit chain intact: {checked} events")
     head_id, head_hash = audit.chain_head(db.session)
     click.echo(f"head: event {head_id} {head_hash}")
+    unsealed = audit.unsealed_count(db.session)
+    if unsealed:
+        click.echo(f"{unsealed} newer events are not sealed yet (not checked)")
 
 
 def register(app: Flask) -> None:

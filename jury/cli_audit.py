@@ -25,6 +25,13 @@ def _period(first: str, last: str):
         raise click.BadParameter(str(error)) from None
 
 
+def _seal() -> None:
+    """Seal every event written so far, so the head printed with the file covers them."""
+    from audit import seal
+
+    seal(db.session)
+
+
 def report_options() -> dict:
     """What the reports take from the app's settings: the scorer's name and the pseudonym key."""
     return {"scorer": current_app.config["SCORER"], "pseudonym_key": current_app.config["SECRET_KEY"]}
@@ -52,6 +59,7 @@ def export_command(first: str, last: str, fmt: str, out: Path) -> None:
     from audit.exports import ExportInvalid, export_bytes
 
     start, end = _period(first, last)
+    _seal()
     try:
         content = export_bytes(db.session, start, end, fmt)
     except ExportInvalid as error:
@@ -68,6 +76,7 @@ def report_command(first: str, last: str, out: Path) -> None:
     from audit import report
 
     start, end = _period(first, last)
+    _seal()
     suffix = out.suffix.lower()
     if suffix == ".pdf":
         content = report.render_pdf(db.session, start, end, **report_options())
@@ -88,6 +97,7 @@ def transparency_command(first: str, last: str, fmt: str, out: Path) -> None:
     from audit import transparency
 
     start, end = _period(first, last)
+    _seal()
     data = transparency.summary(db.session, start, end, scorer=current_app.config["SCORER"])
     content = (transparency.to_json(data) if fmt == "json" else transparency.to_csv(data)).encode()
     _write(out, content, f"transparency-{fmt}", start, end)

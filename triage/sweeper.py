@@ -1,4 +1,4 @@
-"""Find work whose job was lost (Redis down, worker killed) and queue it again."""
+"""Find work whose job was lost (Redis down, worker killed) and queue it again; seal the audit chain."""
 from __future__ import annotations
 
 import logging
@@ -8,6 +8,7 @@ from datetime import timedelta
 from flask import Flask, current_app
 from sqlalchemy import and_, or_, select, update
 
+import audit
 from jury import weighting
 from jury.extensions import db
 from jury.policy import current_policy
@@ -101,9 +102,25 @@ def sweep() -> dict[str, int]:
             "reprioritised_cases": refreshed, "reliability_reestimated": int(reestimating)}
 
 
+def seal_forever(app: Flask, interval: float, stop: threading.Event) -> None:
+    """Seal new audit events every `interval` seconds until stopped."""
+    while not stop.is_set():
+        try:
+            with app.app_context():
+                audit.seal(db.session)
+        except Exception:  # keep sealing: nothing is lost while the database is away, only delayed
+            log.exception("audit sealing failed")
+        stop.wait(interval)
+
+
 def run_forever(app: Flask, interval: float, stop: threading.Event | None = None) -> None:
-    """Sweep every `interval` seconds until stopped."""
+    """Sweep every `interval` seconds until stopped; a second thread seals audit events meanwhile."""
     stop = stop or threading.Event()
+    with app.app_context():
+        background = audit.seals_in_background(db.session)
+    if background:
+        threading.Thread(target=seal_forever, args=(app, app.config["AUDIT_SEAL_SECONDS"], stop),
+                         name="audit-sealer", daemon=True).start()
     while not stop.is_set():
         try:
             with app.app_context():

@@ -104,10 +104,11 @@ def reports():
 @lead_required
 def download(kind: str):
     """One export for the period, as a file."""
-    from audit import chain_head, exports, report, transparency
+    from audit import chain_head, exports, report, seal, transparency
     from jury.cli_audit import report_options
 
     start, end = period_from_args()
+    seal(db.session)  # the head sent with the file then covers every event written before it
     stamp = f"{start:%Y%m%d}-{end - timedelta(days=1):%Y%m%d}"
     if kind == "appstore.html":
         body, mime = report.render_html(db.session, start, end, **report_options()).encode(), "text/html"

@@ -93,6 +93,7 @@ def test_fresh_panel_overturns_lead_signs_off_and_the_post_is_restored(live_serv
     assert "succeeded" in told["author-1"] and "film quote" in told["author-1"]
     assert "restored after the author's appeal" in told["reporter-1"]
     assert db.session.get(Case, case.id).state == "actioned"
+    audit.seal(db.session)
     assert audit.verify_chain(db.session)[1] is None
 
 
@@ -270,4 +271,5 @@ def test_concurrent_appeals_on_one_decision_file_exactly_one(app, api, make_user
     assert sorted(results) == ["conflict"] * 5 + ["filed"]
     assert db.session.scalar(select(func.count()).select_from(Appeal)) == 1
     assert db.session.scalar(select(func.count()).select_from(Case).where(Case.origin == "appeal")) == 1
+    audit.seal(db.session)
     assert audit.verify_chain(db.session)[1] is None

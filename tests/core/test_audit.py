@@ -1,4 +1,4 @@
-"""The hash-chained audit log: written at commit, dropped on rollback, tamper-evident."""
+"""The hash-chained audit log: written at commit, dropped on rollback, sealed into a chain, tamper-evident."""
 from __future__ import annotations
 
 from sqlalchemy import delete, func, select
@@ -12,7 +12,7 @@ def events() -> list[AuditEvent]:
     return list(db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)))
 
 
-def test_events_join_the_chain_at_commit_and_vanish_on_rollback(app):
+def test_events_are_written_at_commit_vanish_on_rollback_and_join_the_chain_when_sealed(app):
     before = len(events())
     audit.record(db.session, "test_event", "thing", 1, {"n": 1})
     db.session.rollback()
@@ -22,7 +22,15 @@ def test_events_join_the_chain_at_commit_and_vanish_on_rollback(app):
     db.session.commit()
     chain = events()
     assert [e.subject_id for e in chain[before:]] == ["2", "3"]
-    assert chain[-1].prev_hash == chain[-2].hash
+    if audit.seals_in_background(db.session):
+        # PostgreSQL: written in the change's transaction, chained later by the sealer.
+        assert [e.hash for e in chain[before:]] == [None, None]
+        assert audit.unsealed_count(db.session) == len(chain)
+        assert audit.verify_chain(db.session) == (0, None)
+        assert audit.seal(db.session) == len(chain)
+        chain = events()
+    assert audit.unsealed_count(db.session) == 0 and audit.seal(db.session) == 0
+    assert chain[-1].prev_hash == chain[-2].hash and chain[-1].seq == chain[-2].seq + 1
     assert audit.verify_chain(db.session) == (len(chain), None)
 
 
@@ -30,6 +38,7 @@ def test_a_deleted_event_breaks_the_chain_at_the_next_one(app):
     for n in range(4):
         audit.record(db.session, "test_event", "thing", n, {"n": n})
         db.session.commit()
+    audit.seal(db.session)
     chain = events()
     db.session.execute(delete(AuditEvent).where(AuditEvent.id == chain[-3].id))
     db.session.commit()
@@ -40,6 +49,7 @@ def test_a_deleted_event_breaks_the_chain_at_the_next_one(app):
 def test_a_forged_payload_is_detected(app):
     audit.record(db.session, "verdict_reached", "case", 7, {"outcome": "remove"})
     db.session.commit()
+    audit.seal(db.session)
     forged = events()[-1]
     forged.payload = {"outcome": "keep"}
     db.session.commit()

@@ -1,4 +1,8 @@
-"""`flask audit verify` names the first broken event after an edit, a deletion, a reordering or a forged insert."""
+"""`flask audit verify` names the first broken event after an edit, a deletion, a reordering or a forged insert.
+
+The chain's order is each event's `seq` (its place, given when it is sealed), so the forgeries below
+move and forge `seq` as an attacker with write access to the table would.
+"""
 from __future__ import annotations
 
 from sqlalchemy import delete, insert, select, update
@@ -14,7 +18,8 @@ def chain(n: int = 6) -> list[AuditEvent]:
     for index in range(n):
         audit.record(db.session, "test_event", "thing", index, {"n": index, "note": f"event {index}"})
         db.session.commit()
-    return list(db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)))
+    audit.seal(db.session)
+    return list(db.session.scalars(select(AuditEvent).order_by(AuditEvent.seq)))
 
 
 def verify(runner):
@@ -71,14 +76,13 @@ def test_deleting_the_newest_event_changes_the_published_head(app, runner):
 
 def test_two_swapped_events_are_named(app, runner):
     events = chain()
-    first, second, free = events[2].id, events[3].id, events[-1].id + 1000
-    # Swap the two rows' positions in the chain (their ids) through a free id.
-    db.session.execute(update(AuditEvent).where(AuditEvent.id == first).values(id=free))
-    db.session.execute(update(AuditEvent).where(AuditEvent.id == second).values(id=first))
-    db.session.execute(update(AuditEvent).where(AuditEvent.id == free).values(id=second))
+    first, second, free = events[2], events[3], events[-1].seq + 1000
+    # Swap the two rows' places in the chain (their seq) through a free place.
+    for event_id, seq in ((first.id, free), (second.id, first.seq), (first.id, second.seq)):
+        db.session.execute(update(AuditEvent).where(AuditEvent.id == event_id).values(seq=seq))
     db.session.commit()
     code, output = verify(runner)
-    assert code == 1 and f"broken at event {first}" in output
+    assert code == 1 and f"broken at event {second.id}" in output
 
 
 def test_an_event_inserted_out_of_order_is_named(app, runner):
@@ -89,7 +93,7 @@ def test_an_event_inserted_out_of_order_is_named(app, runner):
     forged_hash = event_hash(events[1].hash, created, "system", "test_event", "thing", "forged", payload)
     db.session.execute(insert(AuditEvent).values(
         created_at=created, actor="system", event_type="test_event", subject_type="thing", subject_id="forged",
-        payload=payload, prev_hash=events[1].hash, hash=forged_hash))
+        payload=payload, seq=events[-1].seq + 1, prev_hash=events[1].hash, hash=forged_hash))
     db.session.commit()
     forged = db.session.scalar(select(AuditEvent).where(AuditEvent.subject_id == "forged"))
     code, output = verify(runner)
@@ -99,16 +103,15 @@ def test_an_event_inserted_out_of_order_is_named(app, runner):
 
 def test_an_event_inserted_in_the_middle_is_named(app, runner):
     events = chain()
-    ids = [event.id for event in events]
-    # Make room between events 3 and 4 by moving the tail up, then slip a forged row into the gap.
-    for event_id in reversed(ids[3:]):
-        db.session.execute(update(AuditEvent).where(AuditEvent.id == event_id).values(id=event_id + 100))
+    # Make room between events 3 and 4 by moving the tail's places up, then slip a forged row into the gap.
+    for event in reversed(events[3:]):
+        db.session.execute(update(AuditEvent).where(AuditEvent.id == event.id).values(seq=event.seq + 100))
     created = utcnow()
     forged_hash = event_hash(events[2].hash, created, "system", "test_event", "thing", "slipped", {})
     db.session.execute(insert(AuditEvent).values(
-        id=ids[2] + 1, created_at=created, actor="system", event_type="test_event", subject_type="thing",
+        seq=events[2].seq + 1, created_at=created, actor="system", event_type="test_event", subject_type="thing",
         subject_id="slipped", payload={}, prev_hash=events[2].hash, hash=forged_hash))
     db.session.commit()
     # The forged row chains onto event 3, so the walk breaks at the genuine event after it.
     code, output = verify(runner)
-    assert code == 1 and f"broken at event {ids[3] + 100}" in output
+    assert code == 1 and f"broken at event {events[3].id}" in output

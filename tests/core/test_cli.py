@@ -1,11 +1,16 @@
 """The flask commands: users, audit verification, sweeping, the demo set-up."""
 from __future__ import annotations
 
-from sqlalchemy import select, update
+import threading
+import time
 
+from sqlalchemy import func, select, update
+
+import audit
 from jury.extensions import db
 from models import AuditEvent, Case, SandboxPost, User
 from tests.conftest import post_payload
+from triage import sweeper
 
 
 def test_users_create_reads_the_password_from_stdin(runner):
@@ -36,6 +41,44 @@ def test_audit_verify_detects_an_edited_event(runner, api):
     db.session.commit()
     broken = runner.invoke(args=["audit", "verify"])
     assert broken.exit_code != 0 and f"event {victim.id}" in broken.output
+
+
+def test_audit_seal_chains_what_was_written_and_verify_says_what_it_did_not_check(runner, app):
+    audit.seal(db.session)
+    for n in range(3):
+        audit.record(db.session, "test_event", "thing", n, {"n": n})
+        db.session.commit()
+    background = audit.seals_in_background(db.session)
+    unchecked = runner.invoke(args=["audit", "verify", "--no-seal"])
+    assert unchecked.exit_code == 0
+    # PostgreSQL leaves the three to the sealer; SQLite chained them as they committed.
+    assert ("3 newer events are not sealed yet" in unchecked.output) == background
+    sealed = runner.invoke(args=["audit", "seal"])
+    assert sealed.exit_code == 0 and f"sealed {3 if background else 0} events" in sealed.output
+    checked = runner.invoke(args=["audit", "verify"])
+    total = db.session.scalar(select(func.count()).select_from(AuditEvent))
+    assert f"intact: {total} events" in checked.output and "not sealed" not in checked.output
+
+
+def test_the_sweeper_loop_seals_new_events_within_its_interval(app):
+    app.config["AUDIT_SEAL_SECONDS"] = 0.05
+    stop = threading.Event()
+    thread = threading.Thread(target=sweeper.run_forever, args=(app, 60.0, stop), daemon=True)
+    thread.start()
+    try:
+        audit.record(db.session, "test_event", "thing", "late", {})
+        db.session.commit()
+        deadline = time.monotonic() + 10
+        while audit.unsealed_count(db.session) and time.monotonic() < deadline:
+            db.session.rollback()
+            time.sleep(0.05)
+        assert audit.unsealed_count(db.session) == 0
+        head_id, _ = audit.chain_head(db.session)
+        assert db.session.get(AuditEvent, head_id).subject_id == "late"
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert not thread.is_alive()
 
 
 def test_sweep_command(runner):

@@ -13,7 +13,7 @@ from jury import voting
 from jury.errors import Conflict
 from jury.extensions import db
 from jury.policy import current_policy
-from models import Assignment, Case, User, Verdict, Vote, utcnow
+from models import Assignment, AuditEvent, Case, User, Verdict, Vote, utcnow
 from tests.conftest import post_payload, report_payload
 from triage import dealing
 
@@ -114,9 +114,11 @@ def test_concurrent_jurors_never_share_a_seat_and_every_case_gets_one_verdict(ap
         "SELECT case_id, juror_id FROM assignments GROUP BY case_id, juror_id HAVING count(*) > 1")).all()
     assert dupes == []
     assert db.session.scalar(select(func.count()).select_from(Assignment).where(Assignment.state == "active")) == 0
-    # The audit chain did not fork under concurrent appends.
+    # Every event written by the concurrent transactions joins one unbroken chain when sealed.
+    audit.seal(db.session)
     checked, broken = audit.verify_chain(db.session)
     assert broken is None and checked > CASES * 3
+    assert checked == db.session.scalar(select(func.count()).select_from(AuditEvent))
 
 
 def test_a_verdicts_actions_sent_at_once_still_close_the_case(app, api, make_user):
@@ -177,3 +179,48 @@ def test_a_verdicts_actions_sent_at_once_still_close_the_case(app, api, make_use
         assert db.session.scalar(select(Case.state)) == "actioned"
     finally:
         server.shutdown()
+
+
+def test_concurrent_writers_and_sealers_build_one_chain_with_every_event_once(app):
+    """Writers never wait for the chain; three sealers racing each other still seal each event once."""
+    writers, events_each = 8, 40
+    done = threading.Event()
+    errors: list[BaseException] = []
+
+    def write(worker: int) -> None:
+        try:
+            with app.app_context():
+                for n in range(events_each):
+                    audit.record(db.session, "test_event", "thing", f"{worker}-{n}", {"worker": worker, "n": n})
+                    db.session.commit()
+        except BaseException as error:  # surfaced by the assertion below
+            errors.append(error)
+
+    def seal() -> None:
+        try:
+            with app.app_context():
+                while not done.is_set():
+                    audit.seal(db.session, batch=7)  # small batches: more turns to interleave
+        except BaseException as error:
+            errors.append(error)
+
+    sealers = [threading.Thread(target=seal) for _ in range(3)]
+    threads = [threading.Thread(target=write, args=(worker,)) for worker in range(writers)]
+    for thread in sealers + threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    done.set()
+    for thread in sealers:
+        thread.join()
+    assert errors == []
+    audit.seal(db.session)
+    total = db.session.scalar(select(func.count()).select_from(AuditEvent))
+    assert total >= writers * events_each
+    checked, broken = audit.verify_chain(db.session)
+    assert broken is None and checked == total and audit.unsealed_count(db.session) == 0
+    # One place per event, no gaps: no event was chained twice or skipped.
+    seqs = list(db.session.scalars(select(AuditEvent.seq).order_by(AuditEvent.seq)))
+    assert seqs == list(range(1, total + 1))
+    written = set(db.session.scalars(select(AuditEvent.subject_id).where(AuditEvent.event_type == "test_event")))
+    assert written == {f"{worker}-{n}" for worker in range(writers) for n in range(events_each)}
