@@ -95,9 +95,11 @@ def live_gold_count() -> int:
     return db.session.scalar(select(func.count()).select_from(GoldAnswer).where(GoldAnswer.retired.is_(False))) or 0
 
 
-def probation_possible(policy: PolicyInForce) -> bool:
-    """Whether the gold set is big enough for a newcomer to pass probation on it."""
-    return policy.probation_gold_cases > 0 and live_gold_count() >= policy.probation_gold_cases
+def probation_possible(policy: PolicyInForce, live_gold: int | None = None) -> bool:
+    """Whether the gold set is big enough for a newcomer to pass probation on it (count it unless given)."""
+    if policy.probation_gold_cases <= 0:
+        return False
+    return (live_gold_count() if live_gold is None else live_gold) >= policy.probation_gold_cases
 
 
 def _answers(juror: User, since=None, limit: int | None = None) -> list[bool]:

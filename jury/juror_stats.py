@@ -51,7 +51,7 @@ def juror_stats(juror: User) -> JurorStats:
         gold_answered=record.answered, gold_correct=record.correct, state=juror.state,
         state_reason=juror.state_reason, training_answered=rolling.answered,
         training_needed=policy.probation_gold_cases, accuracy_min=policy.gold_accuracy_min,
-        probation_possible=gold.probation_possible(policy),
+        probation_possible=gold.probation_possible(policy, summary["live_gold_cases"]),
         training_cases_left=(exclusions.gold_cases_left(juror, policy)
                              if juror.state in exclusions.TRAINING_STATES else None),
     )

@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import copy
+import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from flask import current_app
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 
 import audit
 from jury.extensions import db
@@ -195,12 +198,44 @@ def validate_settings(settings: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
+# Versions change a few times a month, yet nearly every request reads the one in force: each
+# process keeps it for POLICY_CACHE_SECONDS. Publishing clears this process's copy when it
+# commits; other processes pick the new version up within that time.
+_CACHE = "jury.policy_cache"
+_PUBLISHED = "jury.policy_published"
+
+
 def current_policy() -> PolicyInForce:
     """The highest policy version, creating version 1 from the defaults on first use."""
+    cache = current_app.extensions.setdefault(_CACHE, {})
+    ttl = float(current_app.config.get("POLICY_CACHE_SECONDS", 0))
+    # A transaction that publishes reads its own new version, and never caches it before its commit.
+    publishing = db.session.info.get(_PUBLISHED, False)
+    cached = cache.get("policy")
+    if cached is not None and not publishing and time.monotonic() - cached[0] < ttl:
+        return cached[1]
+    read_at = time.monotonic()
     row = db.session.scalar(select(Policy).order_by(Policy.version.desc()).limit(1))
     if row is None:
         row = publish_policy(DEFAULT_SETTINGS, reason="initial defaults", actor="system")
-    return PolicyInForce(row.version, row.settings)
+        publishing = True
+    policy = PolicyInForce(row.version, copy.deepcopy(row.settings))
+    if not publishing:
+        cache["policy"] = (read_at, policy)
+    return policy
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_published(session: Session) -> None:
+    """A new version was committed here: the next read in this process takes it."""
+    if session.info.pop(_PUBLISHED, False):
+        current_app.extensions.get(_CACHE, {}).pop("policy", None)
+
+
+@event.listens_for(Session, "after_rollback")
+def _publish_undone(session: Session) -> None:
+    """A rolled-back publication never happened; the cached version still holds."""
+    session.info.pop(_PUBLISHED, None)
 
 
 def publish_policy(settings: dict[str, Any], *, reason: str, actor: str,
@@ -213,6 +248,7 @@ def publish_policy(settings: dict[str, Any], *, reason: str, actor: str,
     row = Policy(version=latest + 1, settings=merged, reason=reason, created_by_id=created_by_id)
     db.session.add(row)
     db.session.flush()
+    db.session.info[_PUBLISHED] = True
     audit.record(db.session, "policy_published", "policy", row.version,
                  {"reason": reason, "settings": merged}, actor=actor)
     return row

@@ -21,7 +21,8 @@ REFRESH_AFTER = timedelta(hours=24)
 def refresh_authors(author_ids: Iterable[str], adapter: object | None = None) -> int:
     """Ask the network for each author's links not checked lately; returns how many were stored.
 
-    A network that cannot be reached is skipped (asked again on the next scoring job);
+    A network that cannot be reached is not asked about the remaining authors (they are asked again
+    on a later scoring job);
     one that does not offer the capability is remembered as unsupported. Caller commits.
     """
     authors = sorted(set(author_ids))
@@ -42,8 +43,10 @@ def refresh_authors(author_ids: Iterable[str], adapter: object | None = None) ->
         try:
             links = relationships_of(adapter, author)
         except RelationshipError as error:
-            log.info("follow links of %s not refreshed: %s", author, error)
-            continue
+            # One failure is enough to stop: a network that is down would make each author wait for
+            # its timeout, and a scoring job of 20 authors wait 20 timeouts.
+            log.info("follow links of %s and the authors after it not refreshed: %s", author, error)
+            break
         try:
             # A savepoint: a concurrent job caching the same author must not undo this job's work.
             with db.session.begin_nested():

@@ -4,13 +4,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import distinct, func, select
+from sqlalchemy import and_, distinct, func, select
 
 from jury.errors import Forbidden, NotFound
 from jury.extensions import db
 from jury.rules import RULES_BY_CODE
 from models import Assignment, Case, GoldAnswer, Post, Report, Score, User, Verdict, Vote
-from triage.cases import latest_labels
 
 # A post whose toxicity is at least this stays blurred until the juror reveals it.
 BLUR_AT = 0.5
@@ -40,24 +39,26 @@ class CaseView:
 
 def case_view(case_id: int, viewer: User) -> CaseView:
     """The case as `viewer` may see it; other jurors' votes only after the verdict, or to leads."""
-    case = db.session.get(Case, case_id)
-    if case is None:
+    # The case, its post, the viewer's seat and the verdict in one round trip (a page per vote).
+    row = db.session.execute(
+        select(Case, Post, Assignment, Verdict).join(Post, Post.id == Case.post_id)
+        .outerjoin(Assignment, and_(Assignment.case_id == Case.id, Assignment.juror_id == viewer.id))
+        .outerjoin(Verdict, Verdict.case_id == Case.id).where(Case.id == case_id)
+    ).first()
+    if row is None:
         raise NotFound("no such case")
-    assignment = db.session.scalar(
-        select(Assignment).where(Assignment.case_id == case_id, Assignment.juror_id == viewer.id)
-    )
+    case, post, assignment, verdict = row
     if not viewer.is_lead and assignment is None:
         raise Forbidden("this case was not dealt to you")
-    post = db.session.get(Post, case.post_id)
     reports = db.session.execute(
         select(Report.reason, Report.comment).where(Report.post_id == post.id).order_by(Report.received_at).limit(50)
     ).all()
-    scores = latest_labels([post.id]).get(post.id, {})
-    model = db.session.scalar(
-        select(Score.model_name + ":" + Score.model_version).where(Score.post_id == post.id)
+    latest = db.session.execute(
+        select(Score.labels, Score.model_name, Score.model_version).where(Score.post_id == post.id)
         .order_by(Score.scored_at.desc()).limit(1)
-    )
-    verdict = db.session.scalar(select(Verdict).where(Verdict.case_id == case_id))
+    ).first()
+    scores = latest.labels if latest else {}
+    model = f"{latest.model_name}:{latest.model_version}" if latest else None
     votes = []
     # Blind voting: a lead sees the panel's votes only when not sitting on the panel.
     if verdict is not None or (viewer.is_lead and assignment is None):
@@ -96,10 +97,12 @@ def _gold_disguise(case: Case) -> tuple[str, str]:
 
 
 def juror_summary(juror: User) -> dict[str, int]:
-    """The juror's own counts for their home page."""
-    votes, decided, agreed = db.session.execute(
+    """The juror's own counts for their home page, and the live gold cases (one round trip)."""
+    live_gold = (select(func.count()).select_from(GoldAnswer).where(GoldAnswer.retired.is_(False))
+                 .scalar_subquery())
+    votes, decided, agreed, gold_cases = db.session.execute(
         select(func.count(distinct(Vote.id)), func.count(Verdict.id),
-               func.count(Verdict.id).filter(Vote.decision == Verdict.outcome))
+               func.count(Verdict.id).filter(Vote.decision == Verdict.outcome), live_gold)
         .select_from(Vote).outerjoin(Verdict, Verdict.case_id == Vote.case_id).where(Vote.juror_id == juror.id)
     ).one()
-    return {"votes": votes, "decided": decided, "agreed": agreed}
+    return {"votes": votes, "decided": decided, "agreed": agreed, "live_gold_cases": gold_cases}

@@ -102,10 +102,15 @@ def score_posts(post_ids: Iterable[int]) -> int:
 def _cache_follow_links(posts: list[Post]) -> None:
     """Cache the authors' follow links for fair panels; a network that cannot answer is asked later."""
     from jury import relationships
+    from jury.outbox import network_adapter
+    from network import RelationshipSource
 
     try:
+        adapter = network_adapter()
+        if not isinstance(adapter, RelationshipSource):
+            return  # a network that cannot tell (the webhook contract): no query, nothing to cache
         with_case = set(db.session.scalars(select(Case.post_id).where(Case.post_id.in_([p.id for p in posts]))))
-        relationships.refresh_authors(post.author_id for post in posts if post.id in with_case)
+        relationships.refresh_authors((post.author_id for post in posts if post.id in with_case), adapter)
     except Exception:  # scoring must never fail for this
         log.exception("could not cache follow links")
 

@@ -51,6 +51,7 @@ def test_three_votes_reach_a_verdict_with_policy_tally_and_method(reported_case,
     assert types == ["notify", "remove_post"]
     events = set(db.session.scalars(select(AuditEvent.event_type)))
     assert {"seat_dealt", "vote_cast", "verdict_reached", "action_queued"} <= events
+    audit.seal(db.session)
     assert audit.verify_chain(db.session)[1] is None
 
 
@@ -220,5 +221,5 @@ def test_a_jurors_home_figures_count_votes_decided_cases_and_agreement(api, juro
         for juror in others:
             seat(juror, case_id)
             voting.cast_vote(case_id, juror, decision, "spam" if decision == "remove" else None)
-    assert juror_summary(me) == {"votes": 3, "decided": 2, "agreed": 1}
-    assert juror_summary(others[0]) == {"votes": 2, "decided": 2, "agreed": 2}
+    assert juror_summary(me) == {"votes": 3, "decided": 2, "agreed": 1, "live_gold_cases": 0}
+    assert juror_summary(others[0]) == {"votes": 2, "decided": 2, "agreed": 2, "live_gold_cases": 0}

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from jury import relationships, sandbox
 from jury.extensions import db
@@ -219,3 +219,20 @@ def test_an_unreachable_network_caches_nothing_and_scoring_still_works(api, juro
     case = open_case(api, "p5", author="author-5")
     assert db.session.get(RelationshipCheck, "author-5") is None
     assert dealing.deal_next(juror).case_id == case.id
+
+
+def test_a_failing_network_is_asked_once_per_job_not_once_per_author(app):
+    from network import RelationshipError
+
+    class Down:
+        """A network whose follow-link lookup fails (down, or timing out)."""
+
+        asked = 0
+
+        def relationships(self, account_id: str) -> set[str] | None:
+            Down.asked += 1
+            raise RelationshipError("ConnectTimeout asking the network")
+
+    assert relationships.refresh_authors([f"author-{n}" for n in range(20)], adapter=Down()) == 0
+    assert Down.asked == 1
+    assert db.session.scalar(select(func.count()).select_from(RelationshipCheck)) == 0
