@@ -5,7 +5,7 @@ from collections import defaultdict
 from datetime import timedelta
 from typing import Iterable
 
-from sqlalchemy import exists, select, text
+from sqlalchemy import bindparam, exists, select, text
 
 import audit
 from jury.extensions import db
@@ -108,10 +108,20 @@ def open_or_refresh(post_ids: Iterable[int], origin: str, policy: PolicyInForce,
     return open_cases
 
 
-def refresh_priorities(policy: PolicyInForce) -> int:
-    """Recompute the age term of every open case's priority in one statement."""
+REFRESH_BATCH = 2000
+
+
+def refresh_priorities(policy: PolicyInForce, batch: int = REFRESH_BATCH) -> int:
+    """Recompute the age term of every open case's priority, one committed batch at a time.
+
+    A single statement over every open case held all their row locks until the sweep committed, so
+    every vote and deal on an open case waited for it (seconds, with a backlog of thousands). Now
+    each batch commits at once, and on PostgreSQL it skips the rows a vote or a deal holds at that
+    moment: the next sweep refreshes those.
+    """
     bind = db.session.get_bind()
-    if bind.dialect.name == "postgresql":
+    postgresql = bind.dialect.name == "postgresql"
+    if postgresql:
         age = "EXTRACT(EPOCH FROM (now() - opened_at))"
         sla = "GREATEST(EXTRACT(EPOCH FROM (sla_deadline - opened_at)), 1)"
         fraction = f"LEAST({prio.MAX_AGE_FRACTION}, GREATEST(0, {age} / {sla}))"
@@ -119,10 +129,18 @@ def refresh_priorities(policy: PolicyInForce) -> int:
         age = "((julianday('now') - julianday(opened_at)) * 86400.0)"
         sla = "MAX(((julianday(sla_deadline) - julianday(opened_at)) * 86400.0), 1)"
         fraction = f"MIN({prio.MAX_AGE_FRACTION}, MAX(0, {age} / {sla}))"
-    result = db.session.execute(
-        # S608: the interpolated SQL is built above from constants only; the weight is a bound parameter.
-        text(f"UPDATE cases SET priority = base_priority + :w * {fraction} "  # noqa: S608
-             "WHERE state IN ('queued', 'in_review')"),
-        {"w": policy.weight("age")},
-    )
-    return result.rowcount or 0
+    pick = (select(Case.id).where(Case.state.in_(("queued", "in_review")), Case.id > bindparam("after"))
+            .order_by(Case.id).limit(batch))
+    if postgresql:
+        pick = pick.with_for_update(skip_locked=True)
+    # S608: the interpolated SQL is built above from constants only; values are bound parameters.
+    refresh = text(f"UPDATE cases SET priority = base_priority + :w * {fraction} "  # noqa: S608
+                   "WHERE id IN :ids").bindparams(bindparam("ids", expanding=True))
+    refreshed, after = 0, 0
+    while True:
+        ids = list(db.session.scalars(pick, {"after": after}))
+        if not ids:
+            return refreshed
+        db.session.execute(refresh, {"w": policy.weight("age"), "ids": ids})
+        db.session.commit()
+        refreshed, after = refreshed + len(ids), ids[-1]
