@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Index, String
+from sqlalchemy import BigInteger, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, utcnow
@@ -20,7 +20,7 @@ class AuditEvent(Base):
     __tablename__ = "audit_events"
     __table_args__ = (
         # Finds the unsealed tail without scanning the chain.
-        Index("ix_audit_events_unsealed", "id", postgresql_where="seq IS NULL", sqlite_where="seq IS NULL"),
+        Index("ix_audit_events_unsealed", "id", postgresql_where=text("seq IS NULL"), sqlite_where=text("seq IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
