@@ -205,14 +205,19 @@ _CACHE = "jury.policy_cache"
 _PUBLISHED = "jury.policy_published"
 
 
-def current_policy() -> PolicyInForce:
-    """The highest policy version, creating version 1 from the defaults on first use."""
+def current_policy(fresh: bool = False) -> PolicyInForce:
+    """The highest policy version, creating version 1 from the defaults on first use.
+
+    `fresh` reads the database whatever the cache holds: the lead console edits and diffs against
+    the version in force, and a copy another process has not refreshed yet would silently undo the
+    last change when saved.
+    """
     cache = current_app.extensions.setdefault(_CACHE, {})
     ttl = float(current_app.config.get("POLICY_CACHE_SECONDS", 0))
     # A transaction that publishes reads its own new version, and never caches it before its commit.
     publishing = db.session.info.get(_PUBLISHED, False)
     cached = cache.get("policy")
-    if cached is not None and not publishing and time.monotonic() - cached[0] < ttl:
+    if cached is not None and not (publishing or fresh) and time.monotonic() - cached[0] < ttl:
         return cached[1]
     read_at = time.monotonic()
     row = db.session.scalar(select(Policy).order_by(Policy.version.desc()).limit(1))

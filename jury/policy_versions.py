@@ -73,7 +73,7 @@ def flatten(settings: Mapping[str, Any], prefix: str = "") -> list[Field]:
 
 def editable_settings() -> dict[str, Any]:
     """The settings in force, completed with any default a newer release added (and without retired ones)."""
-    return validate_settings({k: v for k, v in current_policy().settings.items() if k in DEFAULT_SETTINGS})
+    return validate_settings({k: v for k, v in current_policy(fresh=True).settings.items() if k in DEFAULT_SETTINGS})
 
 
 def _parse(field: Field, raw: str | None) -> Any:
@@ -153,7 +153,7 @@ def get_version(version: int) -> Policy:
 def publish(settings: Mapping[str, Any], *, reason: str, user_id: int | None,
             rolled_back_to: int | None = None) -> Policy:
     """Publish edited settings as a new version, with its audit events, and commit."""
-    before = current_policy().settings
+    before = current_policy(fresh=True).settings
     try:
         row = publish_policy(dict(settings), reason=reason.strip()[:2000], actor=f"user:{user_id}",
                              created_by_id=user_id)

@@ -163,7 +163,7 @@ def policy_edit():
     source = request.form if request.method == "POST" else request.args
     submitted = {name: source.getlist(name)[-1] for name in source}  # a checkbox's value follows its hidden one
     return render_template("lead/policy_edit.html", form=form, fields=fields, submitted=submitted,
-                           version=current_policy().version), status
+                           version=current_policy(fresh=True).version), status
 
 
 @bp.get("/policy/history")
@@ -171,7 +171,7 @@ def policy_edit():
 def policy_history():
     """Every version with what it changed, and roll-back buttons."""
     return render_template("lead/policy_history.html", entries=policy_versions.history(),
-                           form=RollbackForm(), current=current_policy().version)
+                           form=RollbackForm(), current=current_policy(fresh=True).version)
 
 
 @bp.get("/policy/versions/<int:version>")
@@ -180,8 +180,8 @@ def policy_version(version: int):
     """One version's settings, and its difference from the version in force."""
     row = policy_versions.get_version(version)
     return render_template("lead/policy_version.html", row=row, fields=policy_versions.flatten(row.settings),
-                           changes=policy_versions.diff(row.settings, current_policy().settings),
-                           form=RollbackForm(), current=current_policy().version)
+                           changes=policy_versions.diff(row.settings, current_policy(fresh=True).settings),
+                           form=RollbackForm(), current=current_policy(fresh=True).version)
 
 
 @bp.post("/policy/versions/<int:version>/rollback")
@@ -215,7 +215,7 @@ def _tuning_inputs():
     label = request.args.get("label") if request.args.get("label") in labels else (
         "toxicity" if "toxicity" in labels else (labels[0] if labels else None))
     args = request.args.to_dict()
-    args.setdefault("threshold", str(current_policy().settings["auto_flag"].get(label, 0.5)))
+    args.setdefault("threshold", str(current_policy(fresh=True).settings["auto_flag"].get(label, 0.5)))
     args.setdefault("days", "7")
     args.update(model=model.key if model else "", label=label or "")
     form = TuningForm(MultiDict(args))
@@ -275,7 +275,7 @@ def shadow_report(shadow_id: int):
     """How a shadow policy's decisions differ from the real policy's."""
     result = shadow.report(shadow_id)
     return render_template("lead/shadow_report.html", report=result, form=StopShadowForm(),
-                           changes=policy_versions.diff(current_policy().settings, result.shadow.settings))
+                           changes=policy_versions.diff(current_policy(fresh=True).settings, result.shadow.settings))
 
 
 @bp.post("/shadow/<int:shadow_id>/stop")

@@ -52,3 +52,20 @@ def test_no_cache_when_the_setting_is_zero(app):
     db.session.rollback()
     assert current_policy().panel_size == 9
 
+
+
+def test_the_lead_console_edits_the_version_in_force_not_this_process_copy(app, client, make_user):
+    """Saving the form from a stale copy would silently undo another lead's change."""
+    from jury import policy_versions
+    from tests.conftest import PASSWORD
+
+    app.config["POLICY_CACHE_SECONDS"] = 3600
+    assert current_policy().version == 1  # this process caches version 1
+    published_elsewhere(2, panel_size=4)
+    db.session.rollback()
+    assert current_policy().version == 1  # jurors' requests may still use the cached copy
+    assert policy_versions.editable_settings()["panel_size"] == 4
+    make_user("lea", role="lead")
+    client.post("/login", data={"username": "lea", "password": PASSWORD})
+    html = client.get("/lead/policy").get_data(as_text=True)
+    assert 'name="s:panel_size" value="4"' in html
