@@ -1,6 +1,7 @@
 """Shared fixtures: apps on SQLite and PostgreSQL, a Redis, a live server, and helpers."""
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -88,30 +89,38 @@ def sqlite_template(tmp_path_factory) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def pg_migrated(tmp_path_factory):
-    """A database of our own on the PostgreSQL server, migrated once per session, dropped at the end.
+@contextlib.contextmanager
+def private_database(prefix: str):
+    """A new, empty database of our own on the PostgreSQL server (its URL), dropped afterwards.
 
     Its own database, not the shared `test` one, so two test runs at once never collide.
     """
-    name = f"jury_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     try:
         admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
     except Exception as error:  # noqa: BLE001 - any failure means no usable server
         service_missing("PostgreSQL", error)
-    url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    app = create_app(base_config(tmp_path_factory.mktemp("pg"), SQLALCHEMY_DATABASE_URI=url))
-    with app.app_context():
-        from flask_migrate import upgrade
+    try:
+        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
-        upgrade()
-        db.engine.dispose()
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+
+@pytest.fixture(scope="session")
+def pg_migrated(tmp_path_factory):
+    """A private PostgreSQL database, migrated once per session, dropped at the end."""
+    with private_database("jury_test") as url:
+        app = create_app(base_config(tmp_path_factory.mktemp("pg"), SQLALCHEMY_DATABASE_URI=url))
+        with app.app_context():
+            from flask_migrate import upgrade
+
+            upgrade()
+            db.engine.dispose()
+        yield url
 
 
 def truncate_pg() -> None:
@@ -283,3 +292,29 @@ def post_payload(pid: str, text: str = "Nice weather today.", author: str = "aut
 def report_payload(rid: str, pid: str, reporter: str = "reporter-1", reason: str = "harassment", **extra) -> dict:
     """One report as the network sends it."""
     return {"id": rid, "post_id": pid, "reporter_id": reporter, "reason": reason, **extra}
+
+
+def aged_cases(api, count: int) -> list[int]:
+    """`count` reported cases opened 200 hours ago (past their SLA), their priorities not yet aged."""
+    from datetime import timedelta
+
+    from sqlalchemy import select, update
+
+    from models import Case, utcnow
+
+    api.reports(*[report_payload(f"r{n}", f"p{n}", reason="spam", post=post_payload(f"p{n}", "a question"))
+                  for n in range(count)])
+    db.session.execute(update(Case).values(opened_at=utcnow() - timedelta(hours=200),
+                                           sla_deadline=utcnow() - timedelta(hours=128)))
+    db.session.commit()
+    return list(db.session.scalars(select(Case.id).order_by(Case.id)))
+
+
+def case_priorities() -> dict[int, float]:
+    """Every case's priority as stored now."""
+    from sqlalchemy import select
+
+    from models import Case
+
+    db.session.expire_all()
+    return dict(db.session.execute(select(Case.id, Case.priority)).all())

@@ -1,18 +1,16 @@
 """Migration 0009 keeps a chain written before it verifiable, and refuses a downgrade that would lose events."""
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import create_engine, insert, make_url, text
+from sqlalchemy import insert, text
 
 import audit
 from audit.log import GENESIS_HASH, event_hash
 from jury import create_app
 from jury.extensions import db
 from models import AuditEvent, utcnow
-from tests.conftest import PG_URL, base_config, service_missing
+from tests.conftest import base_config, private_database
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -22,17 +20,8 @@ def fresh_url(request, tmp_path):
         yield f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
         return
     request.applymarker(pytest.mark.postgres)
-    name = f"jury_migration_{uuid.uuid4().hex[:8]}"
-    try:
-        admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as error:  # noqa: BLE001 - any failure means no usable server
-        service_missing("PostgreSQL", error)
-    yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with private_database("jury_migration") as url:
+        yield url
 
 
 def old_chain(n: int) -> None:

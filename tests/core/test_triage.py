@@ -8,7 +8,7 @@ from sqlalchemy import func, select, update
 from jury.extensions import db
 from jury.policy import current_policy, publish_policy
 from models import Action, Case, Post, Score, utcnow
-from tests.conftest import post_payload, report_payload
+from tests.conftest import aged_cases, case_priorities, post_payload, report_payload
 from triage import cases, sweeper
 
 BENIGN = "Does anyone know a good bakery near the station?"
@@ -89,26 +89,11 @@ def test_priority_refresh_ages_open_cases(api):
     assert db.session.get(Case, case.id).priority > fresh + 10
 
 
-def _aged_cases(api, count: int) -> list[int]:
-    """`count` reported cases opened 200 hours ago (past their SLA), their priorities not yet aged."""
-    api.reports(*[report_payload(f"r{n}", f"p{n}", reason="spam", post=post_payload(f"p{n}", BENIGN))
-                  for n in range(count)])
-    db.session.execute(update(Case).values(opened_at=utcnow() - timedelta(hours=200),
-                                           sla_deadline=utcnow() - timedelta(hours=128)))
-    db.session.commit()
-    return list(db.session.scalars(select(Case.id).order_by(Case.id)))
-
-
-def _priorities() -> dict[int, float]:
-    db.session.expire_all()
-    return dict(db.session.execute(select(Case.id, Case.priority)).all())
-
-
 def test_priority_refresh_goes_in_committed_batches_and_reaches_every_open_case(api):
-    ids = _aged_cases(api, 5)
-    fresh = _priorities()
+    ids = aged_cases(api, 5)
+    fresh = case_priorities()
     assert cases.refresh_priorities(current_policy(), batch=2) == 5
-    aged = _priorities()
+    aged = case_priorities()
     assert all(aged[i] > fresh[i] + 10 for i in ids)
 
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 import random
 import threading
 import time
-from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, text
 
 import audit
 from jury import voting
@@ -15,7 +14,7 @@ from jury.errors import Conflict
 from jury.extensions import db
 from jury.policy import current_policy
 from models import Assignment, AuditEvent, Case, User, Verdict, Vote, utcnow
-from tests.conftest import post_payload, report_payload
+from tests.conftest import aged_cases, case_priorities, post_payload, report_payload
 from triage import cases, dealing, sweeper
 
 # Under the default pool (5 + 10 overflow connections), as a gunicorn process would have.
@@ -227,24 +226,9 @@ def test_concurrent_writers_and_sealers_build_one_chain_with_every_event_once(ap
     assert written == {f"{worker}-{n}" for worker in range(writers) for n in range(events_each)}
 
 
-def aged_cases(api, count: int) -> list[int]:
-    """`count` reported cases opened 200 hours ago (past their SLA), their priorities not yet aged."""
-    api.reports(*[report_payload(f"r{n}", f"p{n}", reason="spam", post=post_payload(f"p{n}", "a question"))
-                  for n in range(count)])
-    db.session.execute(update(Case).values(opened_at=utcnow() - timedelta(hours=200),
-                                           sla_deadline=utcnow() - timedelta(hours=128)))
-    db.session.commit()
-    return list(db.session.scalars(select(Case.id).order_by(Case.id)))
-
-
-def priorities() -> dict[int, float]:
-    db.session.expire_all()
-    return dict(db.session.execute(select(Case.id, Case.priority)).all())
-
-
 def test_priority_refresh_skips_a_case_being_voted_on_instead_of_waiting(api):
     ids = aged_cases(api, 3)
-    fresh = priorities()
+    fresh = case_priorities()
     # Another connection holds one case's row, as a vote in progress does.
     with db.engine.connect() as voter:
         voter.execute(text("SELECT id FROM cases WHERE id = :id FOR UPDATE"), {"id": ids[1]})
@@ -252,9 +236,9 @@ def test_priority_refresh_skips_a_case_being_voted_on_instead_of_waiting(api):
         assert cases.refresh_priorities(current_policy(), batch=2) == 2
         assert time.monotonic() - started < 5  # it did not wait for the vote
         voter.rollback()
-    aged = priorities()
+    aged = case_priorities()
     assert aged[ids[0]] > fresh[ids[0]] + 10 and aged[ids[2]] > fresh[ids[2]] + 10
     assert aged[ids[1]] == fresh[ids[1]]
     # The next sweep gets it.
     assert sweeper.sweep()["reprioritised_cases"] == 3
-    assert priorities()[ids[1]] > fresh[ids[1]] + 10
+    assert case_priorities()[ids[1]] > fresh[ids[1]] + 10
