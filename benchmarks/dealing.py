@@ -10,10 +10,13 @@ follow-up jobs of the verdicts wait on Redis (no worker runs).
 Each juror logs in through the real form and reads its CSRF token from the page (CSRF stays on).
 Then, after a short uncounted warm-up:
 
-(a) human pace: every juror loops for --human-seconds doing what a browser does: POST /cases/next
-    (302 to the case), GET the case page, think 5-10 s, POST /cases/<id>/vote (keep, or remove under
-    'spam'; 302 to home), GET the home page. Jurors start spread over the first 10 s. The latency of
-    every request is recorded by kind. Target: p99 <= 25 ms for "next case" and for "vote".
+(a) human pace: every juror works for --human-seconds as the keyboard screen does (--client screen):
+    POST /cases/next (302 to the case) and GET the case page once, then for each case think 5-10 s
+    and POST /cases/<id>/vote (keep, or remove under 'spam') with `Accept: application/json`; the
+    JSON answer carries the next case dealt, and the loop goes on with it. With --client forms the
+    loop is a browser without JavaScript: next case, case page, think, vote (302 to home), home
+    page, for every case. Jurors start spread over the first 10 s. The latency of every request is
+    recorded by kind. Target: p99 <= 25 ms for "next case" and for "vote".
 (b) flat out: --flat-threads jurors run the same loop with no pause for --flat-seconds; reports
     cases dealt and voted per second.
 
@@ -50,6 +53,11 @@ import requests
 from redis.exceptions import RedisError
 
 TARGET_P99_MS = 25.0
+# How the jurors' browsers talk to Jury. "screen": the keyboard screen (static/jury.js) that every
+# juror gets, where a vote is one fetch whose JSON answer carries the next case, swapped in without
+# a page load: after the first case, one request per case. "forms": a browser without JavaScript,
+# where a vote redirects home: POST /cases/next, GET the case, POST the vote, GET home.
+CLIENTS = ("screen", "forms")
 PASSWORD = "bench-password-123"
 CASE_PATH = re.compile(r"/cases/(\d+)$")
 VOTE_PATH = re.compile(r"/cases/(\d+)/vote")
@@ -193,12 +201,15 @@ class Juror:
             rec.count("next_case_none_available")
             return None
         case_id = int(match.group(1))
+        self._dealt(case_id, rec)
+        return case_id
+
+    def _dealt(self, case_id: int, rec: Recorder) -> None:
         rec.count("dealt")
         if case_id in self.dealt:
             # Only legitimate when the previous vote failed and the lease is handed back.
             self.redealt += 1
         self.dealt.add(case_id)
-        return case_id
 
     def case_page(self, case_id: int, rec: Recorder) -> None:
         """GET the case page, as the juror reads it."""
@@ -208,23 +219,39 @@ class Juror:
         if response.status_code != 200:
             rec.count(f"case_page_http_{response.status_code}")
 
-    def vote(self, case_id: int, rec: Recorder) -> None:
-        """POST the vote: mostly keep, sometimes remove as spam."""
+    def vote(self, case_id: int, rec: Recorder, screen: bool = False) -> int | None:
+        """POST the vote: mostly keep, sometimes remove as spam.
+
+        As a plain form (302 to home), or as the keyboard screen sends it (`screen`: JSON that
+        carries the next case dealt, whose id is returned).
+        """
         data = {"csrf_token": self.token, "decision": "keep"}
         if self.rng.random() < 0.3:
             data.update(decision="remove", rule="spam")
+        headers = {"Accept": "application/json"} if screen else {}
         start = time.perf_counter()
-        response = self.session.post(f"{self.base}/cases/{case_id}/vote", data=data, allow_redirects=False,
-                                     timeout=60)
+        response = self.session.post(f"{self.base}/cases/{case_id}/vote", data=data, headers=headers,
+                                     allow_redirects=False, timeout=60)
         elapsed = time.perf_counter() - start
         rec.add("vote", elapsed)
-        if response.status_code == 302:
-            with rec.lock:
-                rec.votes.append((case_id, self.username, elapsed))
-            rec.count("voted")
-            self.votes_accepted += 1
-        else:
+        if response.status_code != (200 if screen else 302):
             rec.count(f"vote_http_{response.status_code}")
+            return None
+        with rec.lock:
+            rec.votes.append((case_id, self.username, elapsed))
+        rec.count("voted")
+        self.votes_accepted += 1
+        if not screen:
+            return None
+        answer = response.json()
+        next_id = answer.get("case_id")
+        if next_id is None:
+            rec.count("next_case_none_available")
+            return None
+        if "<article" not in answer.get("html", ""):
+            raise common.BenchError(f"the vote's answer carried case {next_id} without its page")
+        self._dealt(int(next_id), rec)
+        return int(next_id)
 
     def home(self, rec: Recorder) -> None:
         """GET the home page the vote redirects to, as a browser does (it also shows and clears the flash)."""
@@ -300,9 +327,18 @@ def server_latency(server: common.Gunicorn, start: int, end: int) -> dict:
     return {kind: common.latency_summary(values) for kind, values in sorted(by_kind.items())}
 
 
+def add_client_argument(parser: argparse.ArgumentParser) -> None:
+    """--client: which juror browser the benchmark plays (see CLIENTS)."""
+    parser.add_argument("--client", choices=CLIENTS, default="screen",
+                        help="screen: the keyboard screen, one fetch per vote that brings the next case; forms: "
+                             "no JavaScript, next case -> case page -> vote -> home (default: %(default)s)")
+
+
 def run_phase(jurors: list[Juror], seconds: float, think: tuple[float, float], stagger: float,
-              server: common.Gunicorn, db_url: str, db_name: str) -> dict:
-    """Every juror loops deal -> case page -> think -> vote -> home page until the time is up."""
+              server: common.Gunicorn, db_url: str, db_name: str, client: str = "screen") -> dict:
+    """Every juror works through cases until the time is up, as the chosen client does (see CLIENTS)."""
+    if client not in CLIENTS:
+        raise ValueError(f"client must be one of {', '.join(CLIENTS)}")
     rec = Recorder()
     errors: list[str] = []
     started = time.monotonic()
@@ -312,15 +348,24 @@ def run_phase(jurors: list[Juror], seconds: float, think: tuple[float, float], s
         try:
             if stagger:
                 time.sleep(juror.rng.uniform(0, stagger))
+            case_id = None
             while time.monotonic() < deadline:
-                case_id = juror.next_case(rec)
                 if case_id is None:
-                    time.sleep(0.5)
-                    continue
-                juror.case_page(case_id, rec)
+                    case_id = juror.next_case(rec)
+                    if case_id is None:
+                        time.sleep(0.5)
+                        continue
+                    juror.case_page(case_id, rec)
                 if think[1] > 0:
                     time.sleep(juror.rng.uniform(*think))
-                # The seat is always voted, even past the deadline, so no lease is left hanging.
+                # The seat is always voted, even past the deadline, so no lease is left hanging; the
+                # last vote of the run goes as a plain form, which deals nothing more.
+                screen = client == "screen" and time.monotonic() < deadline
+                case_id = juror.vote(case_id, rec, screen=screen)
+                if not screen:
+                    juror.home(rec)
+                    case_id = None
+            if case_id is not None:  # dealt by a vote just before the deadline
                 juror.vote(case_id, rec)
                 juror.home(rec)
         except Exception as error:  # noqa: BLE001 - reported, and fails the run below
@@ -346,6 +391,7 @@ def run_phase(jurors: list[Juror], seconds: float, think: tuple[float, float], s
         raise common.BenchError(f"nothing was dealt or voted: {rec.counts}")
     return {
         "jurors": len(jurors),
+        "client": client,
         "seconds": round(wall, 2),
         "dealt": dealt,
         "voted": voted,
@@ -360,7 +406,8 @@ def run_phase(jurors: list[Juror], seconds: float, think: tuple[float, float], s
     }
 
 
-def warm_up(server: common.Gunicorn, jurors: list[Juror], seconds: float, db_url: str, db_name: str) -> dict:
+def warm_up(server: common.Gunicorn, jurors: list[Juror], seconds: float, db_url: str, db_name: str,
+            client: str) -> dict:
     """Flat-out rounds of 2 s, at least `seconds` in all, until every worker has loaded the job code.
 
     The first verdict a gunicorn worker records imports the scoring code (scikit-learn) to name the
@@ -369,7 +416,7 @@ def warm_up(server: common.Gunicorn, jurors: list[Juror], seconds: float, db_url
     rounds = []
     spent = 0.0
     while spent < 60 and (spent < seconds or not server.workers_loaded()):
-        figures = run_phase(jurors, 2.0, (0, 0), 0, server, db_url, db_name)
+        figures = run_phase(jurors, 2.0, (0, 0), 0, server, db_url, db_name, client)
         figures.pop("_votes")
         spent += figures["seconds"]
         rounds.append({"seconds": figures["seconds"], "dealt": figures["dealt"],
@@ -493,17 +540,17 @@ def run(args: argparse.Namespace) -> tuple[dict, bool]:
                 list(pool.map(Juror.login, jurors))
             common.progress(f"{len(jurors)} jurors logged in")
 
-            warmup = warm_up(server, jurors[:16], args.warmup_seconds, db_url, args.db_name)
+            warmup = warm_up(server, jurors[:16], args.warmup_seconds, db_url, args.db_name, args.client)
             human = flat = None
             if args.human_seconds > 0:
                 common.progress(f"human pace: {len(jurors)} jurors for {args.human_seconds:g} s "
                                 f"(think {args.think_min:g}-{args.think_max:g} s)")
                 human = run_phase(jurors, args.human_seconds, (args.think_min, args.think_max), args.think_max,
-                                  server, db_url, args.db_name)
+                                  server, db_url, args.db_name, args.client)
             flat_jurors = jurors[:args.flat_threads]
             if args.flat_seconds > 0:
                 common.progress(f"flat out: {len(flat_jurors)} jurors for {args.flat_seconds:g} s")
-                flat = run_phase(flat_jurors, args.flat_seconds, (0, 0), 0, server, db_url, args.db_name)
+                flat = run_phase(flat_jurors, args.flat_seconds, (0, 0), 0, server, db_url, args.db_name, args.client)
             server_errors = server.error_lines()
             command = server.command
 
@@ -544,6 +591,7 @@ def run(args: argparse.Namespace) -> tuple[dict, bool]:
                 "think_seconds": [args.think_min, args.think_max],
                 "flat_seconds": args.flat_seconds,
                 "flat_threads": len(flat_jurors),
+                "client": args.client,
                 "vote_mix": "70% keep, 30% remove (spam)",
                 "jobs_waiting_in_redis": queued,
                 "postgresql": common.server_settings(args.pg),
@@ -572,6 +620,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup-seconds", type=float, default=5,
                         help="least uncounted flat-out warm-up; it goes on until every worker has loaded "
                              "its code (default: %(default)s)")
+    add_client_argument(parser)
     common.add_common_arguments(parser)
     args = parser.parse_args(argv)
     if args.cases < 1 or not 1 <= args.flat_threads <= args.jurors or not 0 <= args.think_min <= args.think_max:

@@ -6,8 +6,10 @@ project's migrations, dropped at the end) seeded with --cases open cases; --juro
 every action; `flask sweep --loop`; and, playing the social network, a local HTTP endpoint that
 receives Jury's signed actions and applies each action_id once (a repeat answers 409).
 
-For --seconds, every juror does what a browser does: POST /cases/next, GET the case page, think
---think-min..--think-max seconds, POST the vote, GET the home page. Meanwhile a paced stream sends
+For --seconds, every juror does what the keyboard screen does (--client screen): POST /cases/next and
+GET the case page once, then think --think-min..--think-max seconds and POST the vote, whose JSON
+answer brings the next case, over and over. --client forms plays a browser without JavaScript:
+next case, case page, think, vote, home page, for every case. Meanwhile a paced stream sends
 --intake-rate posts per second in signed batches of --intake-batch to POST /api/v1/posts, and
 --report-rate reports per second (on posts just sent) to POST /api/v1/reports.
 
@@ -411,7 +413,7 @@ def run_step(jurors, server, args, db_url, seconds: float, think: tuple[float, f
     feeder = threading.Thread(target=stream.run, args=(seconds,), name="intake", daemon=True)
     workers_cpu = tree_cpu(worker_pids)
     feeder.start()
-    phase = dealing.run_phase(jurors, seconds, think, think[1], server, db_url, args.db_name)
+    phase = dealing.run_phase(jurors, seconds, think, think[1], server, db_url, args.db_name, args.client)
     feeder.join()
     # RQ workers and the sweeper are not gunicorn's children: cpu.other_cores includes them, and this.
     phase["cpu"]["rq_workers_and_sweeper_cores"] = round((tree_cpu(worker_pids) - workers_cpu) / phase["seconds"], 2)
@@ -460,7 +462,8 @@ def run(args: argparse.Namespace) -> tuple[dict, bool]:
             with ThreadPoolExecutor(max_workers=8) as pool:
                 list(pool.map(dealing.Juror.login, jurors))
             common.progress(f"{len(jurors)} jurors logged in; warming up")
-            warm = dealing.run_phase(jurors[:16], args.warmup_seconds, (0, 0), 0, server, db_url, args.db_name)
+            warm = dealing.run_phase(jurors[:16], args.warmup_seconds, (0, 0), 0, server, db_url, args.db_name,
+                                     args.client)
             warm.pop("_votes")
 
             steps = []
@@ -520,7 +523,8 @@ def run(args: argparse.Namespace) -> tuple[dict, bool]:
             "checks": checks,
             "warmup": {"seconds": warm["seconds"], "voted": warm["voted"]},
             "config": {
-                "server": " ".join(command), "rq_workers": args.rq_workers, "nice_background": args.nice_background,
+                "server": " ".join(command), "client": args.client, "rq_workers": args.rq_workers,
+                "nice_background": args.nice_background,
                 "seed_data": seeded,
                 "intake_rate_posts_per_s": args.intake_rate, "intake_batch": args.intake_batch,
                 "report_rate_per_s": args.report_rate, "postgresql": common.server_settings(args.pg),
@@ -559,6 +563,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup-seconds", type=float, default=3, help="uncounted warm-up (default: %(default)s)")
     parser.add_argument("--drain-seconds", type=float, default=300,
                         help="longest wait for the workers to catch up afterwards (default: %(default)s)")
+    dealing.add_client_argument(parser)
     common.add_common_arguments(parser)
     parser.set_defaults(db_name="jury_load", redis="redis://127.0.0.1:6379/13")
     args = parser.parse_args(argv)
