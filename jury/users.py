@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 import audit
@@ -18,11 +18,15 @@ MIN_PASSWORD = 10
 _DUMMY_HASH = generate_password_hash("not-a-real-password-0000")
 
 
+# Built once: every logged-in request runs it (session.get assembles its query each time).
+_USER_BY_ID = select(User).where(User.id == bindparam("user_id"))
+
+
 def load_user(user_id: str) -> User | None:
     """Flask-Login's loader: the user by id, if still allowed in."""
     if not user_id.isdigit():
         return None
-    return db.session.get(User, int(user_id))
+    return db.session.scalar(_USER_BY_ID, {"user_id": int(user_id)})
 
 
 def create_user(username: str, password: str, role: str = "juror", *, network_account_id: str | None = None,

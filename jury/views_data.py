@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, distinct, func, select
+from sqlalchemy import and_, bindparam, distinct, func, select
 
 from jury.errors import Forbidden, NotFound
 from jury.extensions import db
@@ -37,26 +37,29 @@ class CaseView:
     appeal_statement: str | None = None  # on an appeal case: what the appellant wrote
 
 
+# Built once: the juror's screen runs them for every case (see triage.dealing).
+_CASE_POST_SEAT_VERDICT = (
+    select(Case, Post, Assignment, Verdict).join(Post, Post.id == Case.post_id)
+    .outerjoin(Assignment, and_(Assignment.case_id == Case.id, Assignment.juror_id == bindparam("viewer_id")))
+    .outerjoin(Verdict, Verdict.case_id == Case.id).where(Case.id == bindparam("case_id"))
+)
+_REPORTS = (select(Report.reason, Report.comment).where(Report.post_id == bindparam("post_id"))
+            .order_by(Report.received_at).limit(50))
+_LATEST_SCORE = (select(Score.labels, Score.model_name, Score.model_version).where(Score.post_id == bindparam("post_id"))
+                 .order_by(Score.scored_at.desc()).limit(1))
+
+
 def case_view(case_id: int, viewer: User) -> CaseView:
     """The case as `viewer` may see it; other jurors' votes only after the verdict, or to leads."""
     # The case, its post, the viewer's seat and the verdict in one round trip (a page per vote).
-    row = db.session.execute(
-        select(Case, Post, Assignment, Verdict).join(Post, Post.id == Case.post_id)
-        .outerjoin(Assignment, and_(Assignment.case_id == Case.id, Assignment.juror_id == viewer.id))
-        .outerjoin(Verdict, Verdict.case_id == Case.id).where(Case.id == case_id)
-    ).first()
+    row = db.session.execute(_CASE_POST_SEAT_VERDICT, {"case_id": case_id, "viewer_id": viewer.id}).first()
     if row is None:
         raise NotFound("no such case")
     case, post, assignment, verdict = row
     if not viewer.is_lead and assignment is None:
         raise Forbidden("this case was not dealt to you")
-    reports = db.session.execute(
-        select(Report.reason, Report.comment).where(Report.post_id == post.id).order_by(Report.received_at).limit(50)
-    ).all()
-    latest = db.session.execute(
-        select(Score.labels, Score.model_name, Score.model_version).where(Score.post_id == post.id)
-        .order_by(Score.scored_at.desc()).limit(1)
-    ).first()
+    reports = db.session.execute(_REPORTS, {"post_id": post.id}).all()
+    latest = db.session.execute(_LATEST_SCORE, {"post_id": post.id}).first()
     scores = latest.labels if latest else {}
     model = f"{latest.model_name}:{latest.model_version}" if latest else None
     votes = []

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select
 
 import audit
 from jury import gold, verdicts, weighting
@@ -27,10 +27,15 @@ class VoteResult:
     outcome: str  # pending | remove | keep | widen | escalate
 
 
+# Built once (see triage.dealing): every vote runs it.
+_SEAT = select(Assignment).where(Assignment.case_id == bindparam("case_id"), Assignment.juror_id == bindparam("juror_id"))
+
+
+_INSERT_VOTE = insert(Vote.__table__)
+
+
 def _assignment(case_id: int, juror: User) -> Assignment | None:
-    return db.session.scalar(
-        select(Assignment).where(Assignment.case_id == case_id, Assignment.juror_id == juror.id)
-    )
+    return db.session.scalar(_SEAT, {"case_id": case_id, "juror_id": juror.id})
 
 
 def validate_vote(decision: str, rule: str | None, note: str | None) -> tuple[str | None, str | None]:
@@ -62,7 +67,7 @@ def cast_vote(case_id: int, juror: User, decision: str, rule: str | None = None,
         if case.state == "gold":
             # A known-answer case: scored against the gold answer, never a verdict or an action.
             _cast_gold_vote(case, assignment, juror, decision, rule, note)
-            jobs.commit()
+            jobs.commit(keep=(juror,))
             return VoteResult(case_id, "pending")
         if case.state not in OPEN_CASE_STATES:
             raise Conflict("this case has already been decided")
@@ -72,12 +77,12 @@ def cast_vote(case_id: int, juror: User, decision: str, rule: str | None = None,
                 raise Conflict("your time on this case ran out and the seat went to another juror")
             case.open_seats -= 1
         assignment.state, assignment.released_at = "voted", utcnow()
-        db.session.add(Vote(case_id=case_id, juror_id=juror.id, decision=decision, rule=rule, note=note))
-        db.session.flush()
+        _store_vote(case_id, juror, decision, rule, note)
         audit.record(db.session, "vote_cast", "case", case_id,
                      {"juror": juror.id, "decision": decision, "rule": rule}, actor=f"user:{juror.id}")
         result = apply_quorum(case, actor=f"user:{juror.id}")
-        jobs.commit()
+        # The screen deals the juror's next case right after: no reload of the juror for it.
+        jobs.commit(keep=(juror,))
     except Exception:
         jobs.discard()
         raise
@@ -88,11 +93,16 @@ def _cast_gold_vote(case: Case, assignment: Assignment, juror: User, decision: s
                     note: str | None) -> None:
     """Store a vote on a gold case and score it; gold cases have no seat limit (caller commits)."""
     assignment.state, assignment.released_at = "voted", utcnow()
-    db.session.add(Vote(case_id=case.id, juror_id=juror.id, decision=decision, rule=rule, note=note))
-    db.session.flush()
+    _store_vote(case.id, juror, decision, rule, note)
     audit.record(db.session, "vote_cast", "case", case.id,
                  {"juror": juror.id, "decision": decision, "rule": rule}, actor=f"user:{juror.id}")
     gold.after_gold_vote(juror, case, decision, current_policy())
+
+
+def _store_vote(case_id: int, juror: User, decision: str, rule: str | None, note: str | None) -> None:
+    """Insert the vote row (a plain insert: nothing reads it back as an object; one per juror per case)."""
+    db.session.execute(_INSERT_VOTE, {"case_id": case_id, "juror_id": juror.id, "decision": decision,
+                                      "rule": rule, "note": note, "cast_at": utcnow()})
 
 
 def apply_quorum(case: Case, actor: str) -> Decision:
@@ -135,7 +145,7 @@ def skip(case_id: int, juror: User) -> None:
         raise Conflict("you do not hold a live seat on this case")
     try:
         release(assignment, "skipped", actor=f"user:{juror.id}")
-        jobs.commit()
+        jobs.commit(keep=(juror,))
     except Exception:
         jobs.discard()
         raise

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 import audit
 from jury import reliability as ds
@@ -93,11 +93,12 @@ def matrices(juror_ids: Iterable[int]) -> dict[int, ds.JurorMatrix]:
     return {juror_id: stored.get(juror_id, ds.JurorMatrix()) for juror_id in ids}
 
 
+_CASE_VOTES = select(Vote.juror_id, Vote.decision, Vote.rule).where(Vote.case_id == bindparam("case_id")).order_by(Vote.id)
+
+
 def case_votes(case: Case) -> list[tuple[int, str, str | None]]:
-    """(juror id, decision, rule) of each vote on the case, in the order cast."""
-    return [tuple(row) for row in db.session.execute(
-        select(Vote.juror_id, Vote.decision, Vote.rule).where(Vote.case_id == case.id).order_by(Vote.id)
-    )]
+    """(juror id, decision, rule) of each vote on the case, in the order cast (read on every vote)."""
+    return [tuple(row) for row in db.session.execute(_CASE_VOTES, {"case_id": case.id})]
 
 
 def case_posterior(case: Case, votes: list[tuple[int, str, str | None]] | None = None) -> CasePosterior:

@@ -21,6 +21,12 @@ from triage import dealing
 bp = Blueprint("juror", __name__)
 
 
+def _juror():
+    """The logged-in user itself: services read its attributes many times, and every read through
+    the current_user proxy costs a look-up of its own (about 80 per vote, over 1 ms)."""
+    return current_user._get_current_object()
+
+
 def _wants_json() -> bool:
     """The keyboard screen's fetch asks for JSON; browsers without JS post plain forms."""
     return request.accept_mimetypes.best == "application/json"
@@ -28,7 +34,7 @@ def _wants_json() -> bool:
 
 def _case_page(case_id: int, template: str):
     """Render the case (whole page or the swappable fragment)."""
-    view = case_view(case_id, current_user)
+    view = case_view(case_id, _juror())
     return render_template(template, case=view, rules=rule_guides(), vote_form=VoteForm(), skip_form=SkipForm())
 
 
@@ -37,7 +43,7 @@ def _after_seat(message: str):
     if not _wants_json():
         flash(message, "info")
         return redirect(url_for("juror.home"))
-    assignment = dealing.deal_next(current_user)
+    assignment = dealing.deal_next(_juror())
     if assignment is None:
         flash(message, "info")
         return jsonify({"message": message, "case_id": None, "url": url_for("juror.home")})
@@ -53,8 +59,8 @@ def _after_seat(message: str):
 @login_required
 def home():
     """The juror's start page: their own figures, their state and the button for the next case."""
-    return render_template("juror/home.html", form=NextCaseForm(), stats=juror_stats(current_user),
-                           current=dealing.active_assignment(current_user))
+    return render_template("juror/home.html", form=NextCaseForm(), stats=juror_stats(_juror()),
+                           current=dealing.active_assignment(_juror()))
 
 
 @bp.post("/cases/next")
@@ -63,7 +69,7 @@ def next_case():
     """Deal a seat and go to its case."""
     if not NextCaseForm().validate_on_submit():
         abort(400)
-    assignment = dealing.deal_next(current_user)
+    assignment = dealing.deal_next(_juror())
     if assignment is None:
         flash(_("No case needs you right now. Thank you — check back later."), "info")
         return redirect(url_for("juror.home"))
@@ -84,7 +90,7 @@ def vote(case_id: int):
     form = VoteForm()
     if not form.validate_on_submit():
         abort(400)
-    voting.cast_vote(case_id, current_user, form.decision.data, form.rule.data or None, form.note.data)
+    voting.cast_vote(case_id, _juror(), form.decision.data, form.rule.data or None, form.note.data)
     return _after_seat(_("Vote recorded. Thank you."))
 
 
@@ -94,7 +100,7 @@ def skip(case_id: int):
     """Give the seat back."""
     if not SkipForm().validate_on_submit():
         abort(400)
-    voting.skip(case_id, current_user)
+    voting.skip(case_id, _juror())
     return _after_seat(_("Skipped. The case goes to another juror."))
 
 

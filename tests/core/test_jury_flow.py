@@ -223,3 +223,32 @@ def test_a_jurors_home_figures_count_votes_decided_cases_and_agreement(api, juro
             voting.cast_vote(case_id, juror, decision, "spam" if decision == "remove" else None)
     assert juror_summary(me) == {"votes": 3, "decided": 2, "agreed": 1, "live_gold_cases": 0}
     assert juror_summary(others[0]) == {"votes": 2, "decided": 2, "agreed": 2, "live_gold_cases": 0}
+
+
+def test_the_screens_vote_and_next_deal_read_the_juror_and_the_seat_only_once(api, jurors):
+    from sqlalchemy import event
+
+    for i in range(3):
+        api.posts(post_payload(f"p{i}", "You are all idiots", author="author-1"))
+        api.reports(report_payload(f"r{i}", f"p{i}", reporter="reporter-1", reason="harassment"))
+    juror = jurors[0]
+    first_case = dealing.deal_next(juror).case_id
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(" ".join(statement.split()).lower())
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        # What the keyboard screen's one request does: vote, deal the next case, read it back.
+        voting.cast_vote(first_case, juror, "keep")
+        second = dealing.deal_next(juror)
+        assert second.case_id != first_case and second.juror_id == juror.id
+        assert second.state == "active" and second.expires_at > utcnow()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    # The commits in between expire every object: without keeping what the transactions read
+    # and wrote, the juror's row and the new seat were each loaded again.
+    assert [s for s in statements if s.startswith("select") and "from users" in s] == []
+    assert [s for s in statements if s.startswith("select") and "from assignments" in s and "assignments.id =" in s] == []
+    assert juror.state == "active" and db.session.get(Assignment, second.id).case_id == second.case_id
