@@ -101,17 +101,21 @@ def follow_up(verdict_id: int) -> bool:
             # it, so leads can compare methods and see how sure the panel was.
             explained = weighting.case_posterior(case)
             verdict.posterior, verdict.weights = explained.posterior, explained.weights
+        action_ids = []
         if case.origin != "appeal":
             post = db.session.get(Post, case.post_id)
             specs = [outbox.ActionSpec(action_type, account, text, verdict.rule)
                      for action_type, account, text in _actions_for(verdict.outcome, post, case, verdict.statement)]
-            outbox.create_actions(case, post, specs, actor="system", verdict_id=verdict.id)
+            # Delivered by this job, after its commit, rather than by a job each (see deliver_each).
+            actions = outbox.create_actions(case, post, specs, actor="system", verdict_id=verdict.id, queue=False)
+            action_ids = [action.id for action in actions]
         verdict.followed_up_at = utcnow()
         training.schedule_if_due()
         jobs.commit()
     except Exception:
         jobs.discard()
         raise
+    outbox.deliver_each(action_ids)
     return True
 
 

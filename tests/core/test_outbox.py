@@ -257,3 +257,69 @@ def test_the_sweeper_queues_a_lost_follow_up_again(app, api, jurors):
     assert db.session.get(Verdict, verdict_id).followed_up_at is not None
     assert sorted(db.session.scalars(select(Action.type))) == ["notify", "remove_post"]
     assert sweeper.sweep()["requeued_follow_ups"] == 0
+
+
+def reported_by_many(api, reporters: int, pid="p1", text=THREAT):
+    """A post on the sandbox network, reported by `reporters` people: its verdict tells each of them."""
+    sandbox.add_posts([{"id": pid, "author_id": "author-1", "text": text}])
+    api.posts(post_payload(pid, text))
+    for i in range(reporters):
+        api.reports(report_payload(f"r-{pid}-{i}", pid, reporter=f"reporter-{i}", reason="violence_threat"))
+
+
+def test_the_follow_up_delivers_its_verdicts_actions_itself_not_a_job_each(live_server, app, api, jurors, redis_url):
+    from rq import Queue
+
+    from jury import verdicts
+    from models import Verdict
+    from triage import jobs
+
+    app.config["REDIS_URL"] = redis_url  # jobs wait on Redis: only the follow-up is queued by the vote
+    reported_by_many(api, reporters=3)
+    reach_verdict(jurors)
+    verdict = db.session.scalar(select(Verdict))
+    assert verdicts.follow_up(verdict.id) is True  # as the worker runs it, with Redis configured
+    db.session.expire_all()
+    actions = db.session.scalars(select(Action).where(Action.verdict_id == verdict.id).order_by(Action.id)).all()
+    assert [a.type for a in actions] == ["remove_post", "notify", "notify", "notify"]
+    assert {a.state for a in actions} == {"sent"} and {a.attempts for a in actions} == {1}
+    assert db.session.scalar(select(Case.state)) == "actioned"
+    queued = [job.func_name for job in Queue("actions", connection=jobs.redis_connection()).get_jobs()]
+    assert "triage.tasks.deliver_action" not in queued
+    received = [r.action_id for r in db.session.scalars(select(SandboxAction).order_by(SandboxAction.id))]
+    assert received[-4:] == [a.idempotency_key for a in actions]  # in order, each once
+
+
+def test_a_batch_leaves_alone_the_actions_it_cannot_claim(live_server, api, jurors):
+    reported_by_many(api, reporters=3)
+    reach_verdict(jurors)
+    notices = db.session.scalars(select(Action).where(Action.type == "notify").order_by(Action.id)).all()
+    done, due, later = (notice.id for notice in notices)
+    db.session.execute(update(Action).where(Action.id == due).values(state="pending"))
+    db.session.execute(update(Action).where(Action.id == later).values(
+        state="failed", next_attempt_at=utcnow() + timedelta(hours=1)))
+    db.session.commit()
+    assert outbox.deliver_each([done, due, later, 999_999]) == ["sent", "sent", "failed", "missing"]
+    keys = {a.id: a.idempotency_key for a in notices}
+    applied = db.session.scalars(select(SandboxAction.action_id)).all()
+    # The sent one was not sent again, the pending one went out (the network answered 409:
+    # already applied), the one not yet due waits for its time.
+    assert applied.count(keys[done]) == 1 and applied.count(keys[due]) == 1
+    assert db.session.get(Action, later).attempts == 1
+
+
+def test_the_breaker_opening_half_way_through_a_batch_puts_off_the_rest_untried(flaky, app, api, jurors):
+    flaky.failures = 100
+    app.config["NETWORK_BREAKER_THRESHOLD"] = 2
+    app.config["NETWORK_BREAKER_COOLDOWN"] = 600
+    api.posts(post_payload("p1", "hello"))
+    for i in range(4):
+        api.reports(report_payload(f"r{i}", "p1", reporter=f"reporter-{i}", reason="spam"))
+    reach_verdict(jurors, rule="spam")  # the follow-up's batch: a removal and four notices
+    actions = db.session.scalars(select(Action).order_by(Action.id)).all()
+    assert len(actions) == 5 and len(flaky.seen) == 2  # two failures opened the breaker
+    tried, untried = actions[:2], actions[2:]
+    assert all(a.state == "failed" and a.attempts == 1 and "503" in a.last_error for a in tried)
+    # Put off without a call, and without spending an attempt: a long outage never kills them.
+    assert all(a.state == "failed" and a.attempts == 0 and "circuit breaker open" in a.last_error for a in untried)
+    assert all(a.next_attempt_at >= utcnow() + timedelta(seconds=500) for a in untried)

@@ -145,30 +145,27 @@ def test_a_worker_killed_mid_delivery_is_recovered_by_the_sweeper(app, api, make
     for i in range(3):
         juror = make_user(f"juror{i}")
         voting.cast_vote(dealing.deal_next(juror).case_id, juror, "remove", "spam")
-    verdicts.follow_up(db.session.scalar(select(Verdict.id)))  # the verdict's actions, queued on Redis
-    # Only the removal goes out (the notify is taken off the queue so one job is in flight).
-    notify = db.session.scalar(select(Action).where(Action.type == "notify"))
-    db.session.execute(update(Action).where(Action.id == notify.id).values(state="sent"))
-    db.session.commit()
+    assert queued(app, "actions") == 1  # the verdict's follow-up, which delivers its actions itself
     worker = subprocess.Popen([flask_bin(), "--app", "wsgi", "worker", "--burst"], cwd=ROOT,
                               env=worker_env(app), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                               start_new_session=True)
     assert network.hang.wait(60), "the worker never reached the network"
-    # The worker and its job process die mid-request (RQ puts the job process in a session of its own).
+    # The worker dies mid-request, its follow-up committed, the removal in flight, the notice next.
     for pid in [worker.pid, *descendants(worker.pid)]:
         os.kill(pid, signal.SIGKILL)
     worker.wait(10)
-    action = db.session.scalar(select(Action).where(Action.type == "remove_post"))
-    db.session.refresh(action)
-    assert action.state == "sending"
-    # Later, the sweeper finds the stale claim and queues the action again.
-    db.session.execute(update(Action).where(Action.id == action.id)
-                       .values(enqueued_at=utcnow() - sweeper.LOST_AFTER - timedelta(seconds=1)))
+    assert db.session.scalar(select(Verdict.followed_up_at)) is not None
+    actions = db.session.scalars(select(Action).order_by(Action.id)).all()
+    remove, notify = actions
+    assert [(a.type, a.state) for a in actions] == [("remove_post", "sending"), ("notify", "sending")]
+    # Later, the sweeper finds the stale claims and queues both again.
+    db.session.execute(update(Action).values(enqueued_at=utcnow() - sweeper.LOST_AFTER - timedelta(seconds=1)))
     db.session.commit()
-    assert sweeper.requeue_actions() == 1
+    assert sweeper.requeue_actions() == 2
     run_worker_burst(app)
-    db.session.refresh(action)
-    assert action.state == "sent"
-    # The network saw the same idempotency key twice and can apply it once.
-    assert network.deliveries == [action.idempotency_key, action.idempotency_key]
+    db.session.expire_all()
+    assert {a.state for a in db.session.scalars(select(Action))} == {"sent"}
+    # The network saw the removal's idempotency key twice and can apply it once; the notice once.
+    assert sorted(network.deliveries) == sorted([remove.idempotency_key] * 2 + [notify.idempotency_key])
     network.server.shutdown()
+
