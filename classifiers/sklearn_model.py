@@ -23,6 +23,8 @@ from typing import Any, TypeAlias
 import joblib
 import numpy as np
 import sklearn
+from scipy import sparse
+from scipy.special import expit
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion
@@ -88,6 +90,7 @@ class SklearnScorer:
         self._features = features
         self._heads = dict(heads)
         self._max_chars = int(self.params.get("max_chars", DEFAULT_MAX_CHARS))
+        self._stacked: tuple[list, Any, Any] | None = None  # see _predict_all
 
     def __repr__(self) -> str:
         return f"SklearnScorer(name={self.name!r}, version={self.version!r})"
@@ -163,14 +166,49 @@ class SklearnScorer:
         cleaned = [prepare_text(t, self._max_chars)[0] for t in texts]
         if not cleaned:
             return []
-        matrix = self._features.transform(cleaned)
-        columns = {label: self._predict(label, matrix, len(cleaned)) for label in self.labels}
+        matrix = self._transform(cleaned)
+        columns = self._predict_all(matrix, len(cleaned))
         # Nothing left after cleaning means nothing to object to; without this
         # an empty post would get the bare intercept, which can be near 0.5.
         empty = np.fromiter((not text for text in cleaned), dtype=bool, count=len(cleaned))
         for column in columns.values():
             column[empty] = 0.0
         return [{label: float(columns[label][i]) for label in self.labels} for i in range(len(cleaned))]
+
+    def _transform(self, cleaned: list[str]) -> Any:
+        """The features, as FeatureUnion.transform gives them, without its per-call machinery.
+
+        The union's joblib dispatch and output wrapping cost about 2.5 ms a call, a third of
+        scoring a 20-post batch; stacking its two vectorisers' outputs is the same matrix.
+        """
+        union = self._features
+        parts = union.transformer_list
+        if union.transformer_weights or any(isinstance(step, str) for _, step in parts):
+            return union.transform(cleaned)
+        return sparse.hstack([step.transform(cleaned) for _, step in parts]).tocsr()
+
+    def _predict_all(self, matrix: Any, n: int) -> dict[str, np.ndarray]:
+        """Every label's probability with one product against the stacked regressions.
+
+        Binary logistic regression's predict_proba is the logistic of X.w + b; done per label,
+        scikit-learn's input checks cost more than the arithmetic. Constant heads stay constant.
+        """
+        fitted = [label for label in self.labels
+                  if not isinstance(self._heads[label], float) and list(self._heads[label].classes_) == [0, 1]]
+        key = [(label, id(self._heads[label])) for label in fitted]
+        if self._stacked is None or self._stacked[0] != key:
+            weights = np.column_stack([self._heads[label].coef_[0] for label in fitted]) if fitted else None
+            intercepts = np.array([self._heads[label].intercept_[0] for label in fitted])
+            self._stacked = (key, weights, intercepts)
+        _, weights, intercepts = self._stacked
+        columns: dict[str, np.ndarray] = {}
+        if fitted:
+            probabilities = np.clip(expit(np.asarray(matrix @ weights) + intercepts), 0.0, 1.0)
+            columns = {label: probabilities[:, i].astype(np.float64) for i, label in enumerate(fitted)}
+        for label in self.labels:
+            if label not in columns:
+                columns[label] = self._predict(label, matrix, n)
+        return {label: columns[label] for label in self.labels}
 
     def _predict(self, label: str, matrix: Any, n: int) -> np.ndarray:
         head = self._heads[label]

@@ -44,10 +44,12 @@ def report_reasons(post_ids: Iterable[int]) -> dict[int, list[str]]:
     return reasons
 
 
-def open_or_refresh(post_ids: Iterable[int], origin: str, policy: PolicyInForce, actor: str) -> list[Case]:
+def open_or_refresh(post_ids: Iterable[int], origin: str, policy: PolicyInForce, actor: str,
+                    labels: dict[int, dict[str, float]] | None = None) -> list[Case]:
     """Make sure each post has its first-round case, and refresh open cases' priority.
 
     One case per post: later reports raise its priority rather than opening another.
+    `labels`: the posts' latest scores when the caller has just computed them (else they are read).
     Returns the cases that are open after the call.
     """
     ids = sorted(set(post_ids))
@@ -55,7 +57,7 @@ def open_or_refresh(post_ids: Iterable[int], origin: str, policy: PolicyInForce,
         return []
     now = utcnow()
     reasons = report_reasons(ids)
-    labels = latest_labels(ids)
+    labels = latest_labels(ids) if labels is None else labels
     rows = []
     for post_id in ids:
         severity = prio.case_severity(reasons.get(post_id, []), labels.get(post_id))

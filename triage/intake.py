@@ -54,10 +54,11 @@ def _store_posts(posts: list[PostIn]) -> list[int]:
 
 
 def _defer_scoring(post_ids: list[int]) -> None:
-    from triage import tasks
+    """Have the new posts scored: by the scoring job already waiting to start, or a new one."""
+    from triage import scoring, tasks
 
-    for start in range(0, len(post_ids), SCORING_CHUNK):
-        jobs.defer("scoring", tasks.score_posts, post_ids[start:start + SCORING_CHUNK])
+    if post_ids:
+        jobs.defer_coalesced("scoring", tasks.score_waiting, key=scoring.WAITING_JOB)
 
 
 def ingest_posts(posts: list[PostIn], actor: str = "network") -> IntakeCounts:

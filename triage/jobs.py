@@ -49,6 +49,45 @@ def defer_once(queue: str, func: Callable[..., Any], *args: Any, key: str, ttl: 
     return True
 
 
+_COALESCED_KEY = "jury_coalesced_jobs"
+
+
+def defer_coalesced(queue: str, func: Callable[[], Any], *, key: str, ttl: int = 30) -> None:
+    """Queue `func()` after the commit, unless one is already waiting to start.
+
+    For a job that takes whatever work is waiting (`score_waiting`): the more work piles up while
+    the workers are busy, the larger its batches, and the less each item costs. The job calls
+    `take_coalesced(key)` when it starts, so work committed after that queues the next one. The
+    mark is set after the commit, never before it: a job that starts in between still sees the
+    work. Should the job be lost, the mark expires after `ttl` seconds (and the sweeper finds
+    the work anyway).
+    """
+    if queue not in QUEUES:
+        raise ValueError(f"unknown queue {queue!r}")
+    db.session.info.setdefault(_COALESCED_KEY, {})[key] = (queue, func, ttl)
+
+
+def take_coalesced(key: str) -> None:
+    """The coalesced job has started: the next piece of work queues another one."""
+    finished_once(key)
+
+
+def _dispatch_coalesced(jobs: dict[str, tuple[str, Callable[[], Any], int]]) -> None:
+    connection = redis_connection()
+    for key, (queue, func, ttl) in jobs.items():
+        if connection is None:
+            dispatch(queue, func)
+            continue
+        try:
+            if not connection.set(_ONCE_PREFIX + key, "1", nx=True, ex=ttl):
+                continue  # one is waiting to start: it will see this work
+        except Exception as exc:  # Redis down: the sweeper re-queues the work later
+            log.warning("could not queue %s: %s", func.__name__, type(exc).__name__)
+            continue
+        if not _enqueue_many(queue, [(func, ())]):
+            finished_once(key)
+
+
 def finished_once(key: str) -> None:
     """Let `defer_once` queue the job again (called by the job when it ends)."""
     connection = redis_connection()
@@ -73,6 +112,9 @@ def commit(keep: Iterable[object] = ()) -> None:
     for obj, values in kept:
         for key, value in values.items():
             set_committed_value(obj, key, value)
+    coalesced = db.session.info.pop(_COALESCED_KEY, None)
+    if coalesced:
+        _dispatch_coalesced(coalesced)
     pending = db.session.info.pop(_PENDING_KEY, [])
     if not pending:
         return
@@ -98,6 +140,7 @@ def discard() -> None:
     """Roll back and forget the deferred jobs of the failed transaction."""
     db.session.rollback()
     db.session.info.pop(_PENDING_KEY, None)
+    db.session.info.pop(_COALESCED_KEY, None)
 
 
 _clients: dict[str, Any] = {}

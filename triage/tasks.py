@@ -12,6 +12,13 @@ def score_posts(post_ids: list[int]) -> int:
 
 
 @jobs.in_app_context
+def score_waiting() -> int:
+    """Job on the `scoring` queue: every post waiting to be scored, in batches (see jobs.defer_coalesced)."""
+    jobs.take_coalesced(scoring.WAITING_JOB)
+    return scoring.score_waiting()
+
+
+@jobs.in_app_context
 def deliver_action(action_id: int) -> str:
     """Job on the `actions` queue."""
     return outbox.deliver(action_id)

@@ -176,3 +176,31 @@ def test_save_rejects_unserialisable_metrics_before_writing(tiny_corpus, tmp_pat
     with pytest.raises(ValueError, match="JSON"):
         SklearnScorer.train(texts, rows).save(tmp_path, metrics={"when": object()})
     assert list(tmp_path.iterdir()) == []
+
+
+def _scikit_learn_reference(scorer: SklearnScorer, texts: list[str]) -> list[dict[str, float]]:
+    """What the scorer gave before its fast path: FeatureUnion.transform and predict_proba per label."""
+    from classifiers.text import prepare_text
+
+    cleaned = [prepare_text(t, scorer._max_chars)[0] for t in texts]
+    matrix = scorer._features.transform(cleaned)
+    columns = {label: scorer._predict(label, matrix, len(cleaned)) for label in scorer.labels}
+    for i, text in enumerate(cleaned):
+        if not text:
+            for column in columns.values():
+                column[i] = 0.0
+    return [{label: float(columns[label][i]) for label in scorer.labels} for i in range(len(cleaned))]
+
+
+@pytest.mark.parametrize("params", [None, {"nb_weighting": True}])
+def test_the_fast_path_scores_exactly_as_scikit_learn_does(tiny_corpus, params) -> None:
+    texts, rows = tiny_corpus
+    # One label seen with a single class keeps its constant head among the fitted ones.
+    rows = [{**row, "threat": 0} for row in rows]
+    scorer = SklearnScorer.train(texts, rows, params=params)
+    probe = list(texts) + ODD_INPUTS[1:] + ["you are a worthless idiot", "lovely weather today"]
+    assert scorer.score(probe) == _scikit_learn_reference(scorer, probe)
+    # A retrained head (a new object under the same label) is picked up, not the cached stack.
+    retrained = SklearnScorer.train(texts[::-1], rows[::-1], params={**(params or {}), "C": 0.5})
+    scorer._heads["toxicity"] = retrained._heads["toxicity"]
+    assert scorer.score(probe) == _scikit_learn_reference(scorer, probe)

@@ -103,3 +103,28 @@ def test_language_is_detected_when_the_network_does_not_say(api):
               post_payload("emoji", "🙂🙂"))
     langs = dict(db.session.execute(select(Post.external_id, Post.lang)).all())
     assert langs == {"fr": "fr", "given": "en", "emoji": None}
+
+
+def test_a_failing_batch_of_waiting_posts_is_handed_to_the_sweeper_and_later_batches_go_on(app, api, monkeypatch):
+    from triage import scoring
+
+    real_score = scoring._score
+    calls = []
+
+    def first_batch_fails(posts):
+        calls.append([post.external_id for post in posts])
+        if len(calls) == 1:
+            raise RuntimeError("the model fell over")
+        return real_score(posts)
+
+    monkeypatch.setattr(scoring, "WAITING_BATCH", 2)
+    monkeypatch.setattr(scoring, "_score", first_batch_fails)
+    api.posts(*(post_payload(f"p{i}", INSULT) for i in range(5)))  # scored inline: the batch of two fails
+    assert calls[0] == ["p0", "p1"] and calls[1:] == [["p2", "p3"], ["p4"]]
+    unscored = db.session.scalars(select(Post.external_id).where(Post.scored_at.is_(None)).order_by(Post.id)).all()
+    assert unscored == ["p0", "p1"]
+    # Not retried by every later scoring job: the sweeper takes them at its next pass, by id.
+    api.posts(post_payload("p5", BENIGN))
+    assert ["p0", "p1"] not in calls[3:]
+    assert sweeper.requeue_unscored() == 2
+    assert db.session.scalar(select(func.count()).select_from(Post).where(Post.scored_at.is_(None))) == 0
