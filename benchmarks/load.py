@@ -3,7 +3,8 @@
 What runs, all on loopback: a fresh PostgreSQL database (created on the server, migrated with the
 project's migrations, dropped at the end) seeded with --cases open cases; --jurors juror accounts;
 `gunicorn wsgi:app`; --rq-workers `flask worker` processes that score the incoming posts and deliver
-every action; `flask sweep --loop`; and, playing the social network, a local HTTP endpoint that
+every action (queues scoring and actions), one more for the training queue under `nice -n 19`
+(--training-nice); `flask sweep --loop`; and, playing the social network, a local HTTP endpoint that
 receives Jury's signed actions and applies each action_id once (a repeat answers 409).
 
 For --seconds, every juror does what the keyboard screen does (--client screen): POST /cases/next and
@@ -287,10 +288,11 @@ class Background:
         self.processes: list[subprocess.Popen] = []
         self.log = tempfile.NamedTemporaryFile(prefix="jury-load-workers-", suffix=".log", delete=False)
 
-    def start(self, *args: str) -> None:
-        """Start `flask --app wsgi ARGS`."""
+    def start(self, *args: str, nice: int | None = None) -> None:
+        """Start `flask --app wsgi ARGS` (under `nice -n NICE`, the processes' own level by default)."""
         flask = str(Path(sys.executable).parent / "flask")
-        niced = ["nice", "-n", str(self.nice)] if self.nice else []
+        level = self.nice if nice is None else nice
+        niced = ["nice", "-n", str(level)] if level else []
         self.processes.append(subprocess.Popen([*niced, flask, "--app", "wsgi", *args], cwd=common.ROOT, env=self.env,
                                                stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True))
 
@@ -448,10 +450,14 @@ def run(args: argparse.Namespace) -> tuple[dict, bool]:
         common.dispose(app)
 
         for _ in range(args.rq_workers):
-            background.start("worker")
+            background.start("worker", "--queue", "scoring", "--queue", "actions")
+        # Retraining on the verdicts (the `training` queue) is a batch job of many CPU-seconds that
+        # every RETRAIN_MIN_VERDICTS verdicts queue; it runs on a worker of its own at the lowest
+        # priority, as the README advises, so it takes the CPU the jurors and the stream leave.
+        background.start("worker", "--queue", "training", nice=args.training_nice)
         background.start("sweep", "--loop", "--interval", "15")
         deadline = time.monotonic() + 120
-        while not workers_ready(args.redis, args.rq_workers):
+        while not workers_ready(args.redis, args.rq_workers + 1):
             if time.monotonic() > deadline:
                 raise common.BenchError(f"the RQ workers did not start:\n{background.error_lines()[-10:]}")
             time.sleep(0.5)
@@ -524,7 +530,7 @@ def run(args: argparse.Namespace) -> tuple[dict, bool]:
             "warmup": {"seconds": warm["seconds"], "voted": warm["voted"]},
             "config": {
                 "server": " ".join(command), "client": args.client, "rq_workers": args.rq_workers,
-                "nice_background": args.nice_background,
+                "nice_background": args.nice_background, "training_worker_nice": args.training_nice,
                 "seed_data": seeded,
                 "intake_rate_posts_per_s": args.intake_rate, "intake_batch": args.intake_batch,
                 "report_rate_per_s": args.report_rate, "postgresql": common.server_settings(args.pg),
@@ -549,10 +555,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--intake-batch", type=int, default=20, help="posts per request (default: %(default)s)")
     parser.add_argument("--report-rate", type=float, default=5, help="reports per second (default: %(default)s)")
     parser.add_argument("--cases", type=int, default=20_000, help="open cases to seed (default: %(default)s)")
-    parser.add_argument("--rq-workers", type=int, default=2, help="`flask worker` processes (default: %(default)s)")
+    parser.add_argument("--rq-workers", type=int, default=2, help="`flask worker` processes for the scoring and actions queues (default: %(default)s)")
     parser.add_argument("--nice-background", type=int, default=0, metavar="N",
                         help="run the RQ workers and the sweeper under `nice -n N`, as a deployment that "
                              "puts jurors' requests first would (default: %(default)s)")
+    parser.add_argument("--training-nice", type=int, default=19, metavar="N",
+                        help="nice level of the worker that serves the training queue (default: %(default)s)")
     parser.add_argument("--target-ms", type=float, default=TARGET_P99_MS,
                         help="p99 target of every juror endpoint (default: %(default)s)")
     parser.add_argument("--find-max-pace", action="store_true",
