@@ -143,7 +143,7 @@ def _score(posts: list[Post]) -> int:
         "post_id": post.id, "model_name": scorer.name, "model_version": scorer.version,
         "labels": labels, "max_score": max(labels.values(), default=0.0),
         "text_truncated": len(post.text) > SCORED_CHARS, "scored_at": now,
-    } for post, labels in zip(posts, results, strict=True)], ("post_id", "model_name", "model_version"), Score.id)
+    } for post, labels in zip(posts, results, strict=True)], ("post_id", "model_name", "model_version"), None)
     # One statement for the batch; the ORM would flush an UPDATE per post.
     db.session.execute(update(Post).where(Post.id.in_([post.id for post in posts])).values(scored_at=now),
                        execution_options={"synchronize_session": False})

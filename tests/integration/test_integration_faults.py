@@ -253,9 +253,10 @@ def test_a_worker_killed_mid_scoring_job_scores_each_post_once(app, network, pro
     api.reports(report_payload("r0", "p0", reason="violence_threat"), report_payload("r1", "p1", reason="violence_threat"))
     env = process_env(app)
 
-    # Hold the posts' rows so the job blocks half-way: its scores written, not yet committed.
+    # Hold the cases table so the job blocks half-way: its scores written and its posts marked
+    # scored, not yet committed. (Posts another job holds it skips, so it must wait on the cases.)
     with psycopg.connect(db_url.replace("+psycopg", "")) as blocker:
-        blocker.execute("SELECT id FROM posts FOR UPDATE")
+        blocker.execute("LOCK TABLE cases IN SHARE ROW EXCLUSIVE MODE")
         worker = processes.start("worker", env=env, log=tmp_path / "worker.log")
         wait_for(lambda: backends_waiting_on_a_lock(db_url) > 0, 60, "the scoring job to reach the database")
         processes.kill(worker)  # SIGKILL: the worker and its job process die mid-transaction
