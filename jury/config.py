@@ -95,6 +95,8 @@ def load_config(instance_path: Path, overrides: Mapping[str, Any] | None = None)
         "ACTION_RETRY_BASE": float(setting("ACTION_RETRY_BASE", 15.0)),
         "ACTION_RETRY_CAP": float(setting("ACTION_RETRY_CAP", 3600.0)),
         "JOB_LOST_AFTER": float(setting("JOB_LOST_AFTER", 300.0)),
+        # How long a queued scoring job lets posts gather before it takes them (0: not at all).
+        "SCORING_LINGER_SECONDS": float(setting("SCORING_LINGER_SECONDS", 0.5)),
         # How long a process reuses the policy in force before reading it again (0: every time).
         "POLICY_CACHE_SECONDS": float(setting("POLICY_CACHE_SECONDS", 5.0)),
         # How often the sweeper process seals new audit events into the chain (PostgreSQL).

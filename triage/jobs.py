@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
+from datetime import datetime, timezone
 from typing import Any, Callable, Iterable
 
 from flask import Flask, current_app, has_app_context
@@ -65,6 +67,25 @@ def defer_coalesced(queue: str, func: Callable[[], Any], *, key: str, ttl: int =
     if queue not in QUEUES:
         raise ValueError(f"unknown queue {queue!r}")
     db.session.info.setdefault(_COALESCED_KEY, {})[key] = (queue, func, ttl)
+
+
+def linger(seconds: float) -> float:
+    """In an RQ job, wait until `seconds` after it was queued; return the seconds waited.
+
+    For a coalesced job: work that arrives while it lingers joins its batch instead of making a
+    batch of its own (scoring 20 posts costs nearly what 100 do). A job that already waited that
+    long in the queue goes on at once, and a job run inline (no Redis) never waits.
+    """
+    from rq import get_current_job
+
+    job = get_current_job()
+    if seconds <= 0 or job is None or job.enqueued_at is None:
+        return 0.0
+    queued = job.enqueued_at.replace(tzinfo=timezone.utc) if job.enqueued_at.tzinfo is None else job.enqueued_at
+    wait = min(seconds, seconds - (datetime.now(timezone.utc) - queued).total_seconds())
+    if wait > 0:
+        time.sleep(wait)
+    return max(wait, 0.0)
 
 
 def take_coalesced(key: str) -> None:

@@ -1,6 +1,8 @@
 """RQ job entry points: they receive ids, re-read rows, and are safe to run twice."""
 from __future__ import annotations
 
+from flask import current_app
+
 from jury import outbox
 from triage import jobs, scoring
 
@@ -14,6 +16,8 @@ def score_posts(post_ids: list[int]) -> int:
 @jobs.in_app_context
 def score_waiting() -> int:
     """Job on the `scoring` queue: every post waiting to be scored, in batches (see jobs.defer_coalesced)."""
+    # While it lingers its mark still stands, so the posts arriving meanwhile join this job.
+    jobs.linger(current_app.config["SCORING_LINGER_SECONDS"])
     jobs.take_coalesced(scoring.WAITING_JOB)
     return scoring.score_waiting()
 

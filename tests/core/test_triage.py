@@ -131,3 +131,13 @@ def test_a_failing_batch_of_waiting_posts_is_handed_to_the_sweeper_and_later_bat
     assert ["p0", "p1"] not in calls[3:]
     assert sweeper.requeue_unscored() == 2
     assert db.session.scalar(select(func.count()).select_from(Post).where(Post.scored_at.is_(None))) == 0
+
+
+def test_inline_scoring_never_lingers(app, api):
+    import time
+
+    app.config["SCORING_LINGER_SECONDS"] = 5.0  # only a job on a real queue waits for company
+    start = time.monotonic()
+    api.posts(post_payload("ok", BENIGN))
+    assert time.monotonic() - start < 2.5
+    assert db.session.scalar(select(func.count()).select_from(Score)) == 1

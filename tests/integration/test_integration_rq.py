@@ -184,6 +184,32 @@ def test_scoring_jobs_coalesce_and_take_every_post_waiting(app, api):
     assert queued(app, "scoring") == 1
 
 
+def _wait_until_scored(log: Path, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while db.session.scalar(select(func.count()).select_from(Post).where(Post.scored_at.is_(None))):
+        assert time.monotonic() < deadline, log.read_text()[-2000:]
+        time.sleep(0.1)
+        db.session.rollback()
+
+
+@pytest.mark.parametrize("linger", [1.5, 0.0])
+def test_a_scoring_job_lingers_so_posts_arriving_together_share_one_batch(app, api, processes, tmp_path, linger):
+    log = tmp_path / "worker.log"
+    processes.start("worker", env={**worker_env(app), "SCORING_LINGER_SECONDS": str(linger)}, log=log)
+    api.posts(post_payload("warm-up", "lovely day"))  # the worker is up and has loaded the model
+    _wait_until_scored(log)
+    for batch in range(3):  # three intake requests, 0.3 s apart
+        api.posts(*(post_payload(f"p{batch}-{i}", "lovely day") for i in range(4)))
+        time.sleep(0.3)
+    _wait_until_scored(log)
+    # A batch marks its posts scored in one statement, with one timestamp.
+    batches = db.session.scalar(select(func.count(func.distinct(Post.scored_at))).where(Post.external_id != "warm-up"))
+    if linger:
+        assert batches == 1
+    else:  # each request's posts are taken as soon as they come
+        assert batches >= 2
+
+
 def test_two_scoring_jobs_at_once_split_the_waiting_posts(app, api):
     import psycopg
 
