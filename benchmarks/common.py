@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
@@ -178,7 +179,31 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-ACCESS_LOG_FORMAT = "%(m)s %(U)s %(s)s %(D)s"
+ACCESS_LOG_FORMAT = "%(m)s %(U)s %(s)s %(D)s %(p)s"
+
+
+def autogroup_enabled() -> bool:
+    """Whether the kernel groups processes by session for CPU shares (see set_autogroup_nice)."""
+    try:
+        return Path("/proc/sys/kernel/sched_autogroup_enabled").read_text().strip() == "1"
+    except OSError:
+        return False
+
+
+def set_autogroup_nice(pid: int, level: int) -> bool:
+    """Give a process started in a session of its own the same nice level as a scheduler group.
+
+    With the kernel's autogroup on (/proc/sys/kernel/sched_autogroup_enabled), each session is a
+    group that gets an equal share of the CPU, and a process's own nice level only weighs against
+    processes of its session: `nice -n 19` on a worker in a session of its own changes nothing
+    against gunicorn. The group's level (/proc/PID/autogroup) is what weighs, as a systemd unit's
+    CPUWeight does in production. False where the kernel has no autogroup.
+    """
+    try:
+        Path(f"/proc/{pid}/autogroup").write_text(str(level))
+    except OSError:
+        return False
+    return True
 
 
 class Gunicorn:
@@ -252,37 +277,36 @@ class Gunicorn:
                     children.append(int(entry.name))
         return children
 
-    def workers_loaded(self, marker: str = "/sklearn/") -> bool:
-        """Whether every worker has mapped a file whose path contains `marker`.
+    def workers_loaded(self, requests: int = 20) -> bool:
+        """Whether every worker has served at least `requests` requests (the access log names it).
 
-        The first request that enqueues a job imports the scoring code (scikit-learn) in that
-        worker, a one-off pause of seconds; warm-ups go on until every worker has paid it.
+        A worker's first requests pay one-off costs (imports, compiled statements, the policy and
+        template caches, its database connections); warm-ups go on until every worker has paid them.
         """
         pids = self.worker_pids()
         if len(pids) < self.workers:
             return False
-        for pid in pids:
-            try:
-                if marker not in Path(f"/proc/{pid}/maps").read_text():
-                    return False
-            except OSError:
-                return False
-        return True
+        served = Counter(row[4] for row in self.server_times(0))
+        return all(served[pid] >= requests for pid in pids)
 
     def access_log_offset(self) -> int:
         """The access log's current size: the start or end of a phase's requests."""
         return Path(self.access_log.name).stat().st_size
 
-    def server_times(self, start: int, end: int | None = None) -> list[tuple[str, str, int, float]]:
-        """(method, path, status, seconds in the server) for requests logged between two offsets."""
+    def server_times(self, start: int, end: int | None = None) -> list[tuple[str, str, int, float, int]]:
+        """(method, path, status, seconds in the server, worker pid) for requests logged between
+        two offsets."""
         with open(self.access_log.name, "rb") as handle:
             handle.seek(start)
             data = handle.read() if end is None else handle.read(end - start)
         rows = []
         for line in data.decode("utf-8", "replace").splitlines():
             parts = line.split()
-            if len(parts) == 4 and parts[2].isdigit() and parts[3].isdigit():
-                rows.append((parts[0], parts[1], int(parts[2]), int(parts[3]) / 1e6))
+            if len(parts) == 5 and parts[2].isdigit() and parts[3].isdigit():
+                # gunicorn writes %(p)s as "<pid>".
+                pid = parts[4].strip("<>")
+                rows.append((parts[0], parts[1], int(parts[2]), int(parts[3]) / 1e6,
+                             int(pid) if pid.isdigit() else 0))
         return rows
 
     def log_tail(self, lines: int = 40) -> str:

@@ -320,11 +320,17 @@ def request_kind(method: str, path: str) -> str | None:
 def server_latency(server: common.Gunicorn, start: int, end: int) -> dict:
     """Latency as gunicorn measured it (request read to response written), by kind of request."""
     by_kind: dict[str, list[float]] = {}
-    for method, path, _status, seconds in server.server_times(start, end):
+    slowest: list[tuple[float, str, int]] = []
+    for method, path, _status, seconds, pid in server.server_times(start, end):
         kind = request_kind(method, path)
         if kind:
             by_kind.setdefault(kind, []).append(seconds)
-    return {kind: common.latency_summary(values) for kind, values in sorted(by_kind.items())}
+            slowest.append((seconds, kind, pid))
+    summary: dict = {kind: common.latency_summary(values) for kind, values in sorted(by_kind.items())}
+    # Which requests make the tail, and whether they bunch on one worker.
+    summary["slowest"] = [{"kind": kind, "ms": round(seconds * 1000, 2), "worker_pid": pid}
+                          for seconds, kind, pid in sorted(slowest, reverse=True)[:8]]
+    return summary
 
 
 def add_client_argument(parser: argparse.ArgumentParser) -> None:
@@ -408,11 +414,9 @@ def run_phase(jurors: list[Juror], seconds: float, think: tuple[float, float], s
 
 def warm_up(server: common.Gunicorn, jurors: list[Juror], seconds: float, db_url: str, db_name: str,
             client: str) -> dict:
-    """Flat-out rounds of 2 s, at least `seconds` in all, until every worker has loaded the job code.
-
-    The first verdict a gunicorn worker records imports the scoring code (scikit-learn) to name the
-    action job it enqueues: a one-off pause of seconds per worker, reported here, not in the phases.
-    """
+    """Flat-out rounds of 2 s, at least `seconds` in all, until every worker has served a few dozen
+    requests: a worker's first requests pay one-off costs (imports, compiled statements, caches,
+    connections), reported here, not in the phases."""
     rounds = []
     spent = 0.0
     while spent < 60 and (spent < seconds or not server.workers_loaded()):

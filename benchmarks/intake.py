@@ -83,12 +83,9 @@ def send_batches(url: str, bodies: list[bytes], clients: int) -> tuple[float, li
 
 
 def warm_up(server: common.Gunicorn, concurrency: int, max_rounds: int, rng: random.Random) -> dict:
-    """Send rounds of one-post requests on fresh connections until every worker has loaded its code
-    and every request of a round is fast.
-
-    The first intake request a gunicorn worker serves imports the scoring code (scikit-learn,
-    scipy) to name the job it enqueues; that one-off cost is reported here, not in the rate.
-    """
+    """Send rounds of one-post requests on fresh connections until every worker has served a few
+    dozen and every request of a round is fast: a worker's first requests pay one-off costs
+    (imports, compiled statements, connections), reported here, not in the rate."""
     url = server.url
     rounds: list[float] = []
     for round_no in range(max_rounds):
@@ -107,9 +104,9 @@ def warm_up(server: common.Gunicorn, concurrency: int, max_rounds: int, rng: ran
         with ThreadPoolExecutor(max_workers=concurrency) as pool:
             slowest = max(pool.map(post, bodies))
         rounds.append(round(slowest * 1000, 1))
-        if slowest < 0.5 and server.workers_loaded():
+        if slowest < 0.5 and server.workers_loaded(requests=3):
             break
-    warm = server.workers_loaded()
+    warm = server.workers_loaded(requests=3)
     common.progress(f"warm-up rounds, slowest request of each (ms): {rounds}; all workers warm: {warm}")
     return {"rounds": len(rounds), "concurrency": concurrency, "slowest_request_ms_per_round": rounds,
             "all_workers_warm": warm}

@@ -293,8 +293,11 @@ class Background:
         flask = str(Path(sys.executable).parent / "flask")
         level = self.nice if nice is None else nice
         niced = ["nice", "-n", str(level)] if level else []
-        self.processes.append(subprocess.Popen([*niced, flask, "--app", "wsgi", *args], cwd=common.ROOT, env=self.env,
-                                               stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True))
+        process = subprocess.Popen([*niced, flask, "--app", "wsgi", *args], cwd=common.ROOT, env=self.env,
+                                   stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        if level:
+            common.set_autogroup_nice(process.pid, level)
+        self.processes.append(process)
 
     def error_lines(self) -> list[str]:
         """Lines of the workers' log that report an error or traceback."""
@@ -531,6 +534,7 @@ def run(args: argparse.Namespace) -> tuple[dict, bool]:
             "config": {
                 "server": " ".join(command), "client": args.client, "rq_workers": args.rq_workers,
                 "nice_background": args.nice_background, "training_worker_nice": args.training_nice,
+                "autogroup": common.autogroup_enabled(),
                 "seed_data": seeded,
                 "intake_rate_posts_per_s": args.intake_rate, "intake_batch": args.intake_batch,
                 "report_rate_per_s": args.report_rate, "postgresql": common.server_settings(args.pg),
