@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import event, select
+from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session
 
 import audit
@@ -205,6 +205,9 @@ _CACHE = "jury.policy_cache"
 _PUBLISHED = "jury.policy_published"
 
 
+_LATEST = select(Policy).order_by(Policy.version.desc()).limit(1)
+
+
 def current_policy(fresh: bool = False) -> PolicyInForce:
     """The highest policy version, creating version 1 from the defaults on first use.
 
@@ -220,14 +223,32 @@ def current_policy(fresh: bool = False) -> PolicyInForce:
     if cached is not None and not (publishing or fresh) and time.monotonic() - cached[0] < ttl:
         return cached[1]
     read_at = time.monotonic()
-    row = db.session.scalar(select(Policy).order_by(Policy.version.desc()).limit(1))
+    row = db.session.scalar(_LATEST)
     if row is None:
-        row = publish_policy(DEFAULT_SETTINGS, reason="initial defaults", actor="system")
-        publishing = True
+        row, publishing = _first_version()
     policy = PolicyInForce(row.version, copy.deepcopy(row.settings))
     if not publishing:
         cache["policy"] = (read_at, policy)
     return policy
+
+
+# Taken only while no policy exists yet; the audit chain's lock is another key.
+_FIRST_VERSION_LOCK_KEY = 0x4A55_5259_0001
+
+
+def _first_version() -> tuple[Policy, bool]:
+    """Version 1 from the defaults, created once even when processes start at the same moment.
+
+    Returns (the version, whether this transaction created it). On PostgreSQL the lock makes a
+    second process wait for the first one's commit and then read its version; without it, both
+    inserted version 1 and the second request failed on the unique key. SQLite runs one writer.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _FIRST_VERSION_LOCK_KEY})
+        row = db.session.scalar(_LATEST)  # a new snapshot: sees a version committed meanwhile
+        if row is not None:
+            return row, False
+    return publish_policy(DEFAULT_SETTINGS, reason="initial defaults", actor="system"), True
 
 
 @event.listens_for(Session, "after_commit")

@@ -69,3 +69,38 @@ def test_the_lead_console_edits_the_version_in_force_not_this_process_copy(app, 
     client.post("/login", data={"username": "lea", "password": PASSWORD})
     html = client.get("/lead/policy").get_data(as_text=True)
     assert 'name="s:panel_size" value="4"' in html
+
+
+def test_two_processes_starting_at_once_create_the_first_version_once(pg_app):
+    import threading
+    import time
+
+    from sqlalchemy import delete, func
+
+    db.session.execute(delete(Policy))
+    db.session.commit()
+    pg_app.extensions.pop("jury.policy_cache", None)
+    first_created = threading.Event()
+    errors: list[BaseException] = []
+
+    def other_process():
+        # Another gunicorn worker's first request, while this one's transaction is still open.
+        first_created.wait(10)
+        with pg_app.app_context():
+            try:
+                assert current_policy(fresh=True).version == 1
+                db.session.commit()
+            except BaseException as error:  # noqa: BLE001 - reported by the main thread
+                errors.append(error)
+            finally:
+                db.session.remove()
+
+    thread = threading.Thread(target=other_process)
+    thread.start()
+    assert current_policy(fresh=True).version == 1  # created here, not yet committed
+    first_created.set()
+    time.sleep(0.5)  # the other request reaches the database meanwhile
+    db.session.commit()
+    thread.join(15)
+    assert errors == []
+    assert db.session.scalar(select(func.count()).select_from(Policy)) == 1
