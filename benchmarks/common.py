@@ -325,8 +325,11 @@ class Gunicorn:
         self.start()
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, exc_type, exc, traceback) -> None:
         self.stop()
+        if exc_type is not None and self.error_lines():
+            # The run failed with the server's log about to go: show why the server failed.
+            progress(f"gunicorn's log ends:\n{self.log_tail(60)}")
         for log in (self.log, self.access_log):
             log.close()
             with contextlib.suppress(OSError):

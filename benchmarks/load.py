@@ -3,8 +3,9 @@
 What runs, all on loopback: a fresh PostgreSQL database (created on the server, migrated with the
 project's migrations, dropped at the end) seeded with --cases open cases; --jurors juror accounts;
 `gunicorn wsgi:app`; --rq-workers `flask worker` processes that score the incoming posts and deliver
-every action (queues scoring and actions), one more for the training queue under `nice -n 19`
-(--training-nice); `flask sweep --loop`; and, playing the social network, a local HTTP endpoint that
+every action (queues scoring and actions) and `flask sweep --loop`, both under `nice -n 10`
+(--nice-background), one more worker for the training queue under `nice -n 19` (--training-nice);
+and, playing the social network, a local HTTP endpoint that
 receives Jury's signed actions and applies each action_id once (a repeat answers 409).
 
 For --seconds, every juror does what the keyboard screen does (--client screen): POST /cases/next and
@@ -560,9 +561,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--report-rate", type=float, default=5, help="reports per second (default: %(default)s)")
     parser.add_argument("--cases", type=int, default=20_000, help="open cases to seed (default: %(default)s)")
     parser.add_argument("--rq-workers", type=int, default=2, help="`flask worker` processes for the scoring and actions queues (default: %(default)s)")
-    parser.add_argument("--nice-background", type=int, default=0, metavar="N",
-                        help="run the RQ workers and the sweeper under `nice -n N`, as a deployment that "
-                             "puts jurors' requests first would (default: %(default)s)")
+    parser.add_argument("--nice-background", type=int, default=10, metavar="N",
+                        help="run the RQ workers and the sweeper under `nice -n N` (and the same level for "
+                             "their scheduler group), as the README's deployment puts jurors' requests "
+                             "first; 0 for none (default: %(default)s)")
     parser.add_argument("--training-nice", type=int, default=19, metavar="N",
                         help="nice level of the worker that serves the training queue (default: %(default)s)")
     parser.add_argument("--target-ms", type=float, default=TARGET_P99_MS,
