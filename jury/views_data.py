@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, bindparam, distinct, func, select
+from sqlalchemy.orm import contains_eager
 
 from jury.errors import Forbidden, NotFound
 from jury.extensions import db
@@ -38,30 +39,36 @@ class CaseView:
 
 
 # Built once: the juror's screen runs them for every case (see triage.dealing).
+# Its own `scores` is not the outer query's (joined to it): correlate only the post.
+_LATEST_SCORE_ID = (select(Score.id).where(Score.post_id == Post.id).correlate_except(Score)
+                    .order_by(Score.scored_at.desc(), Score.id.desc()).limit(1).scalar_subquery())
 _CASE_POST_SEAT_VERDICT = (
-    select(Case, Post, Assignment, Verdict).join(Post, Post.id == Case.post_id)
+    select(Case, Post, Assignment, Verdict, Score.labels, Score.model_name, Score.model_version)
+    .join(Post, Post.id == Case.post_id)
     .outerjoin(Assignment, and_(Assignment.case_id == Case.id, Assignment.juror_id == bindparam("viewer_id")))
-    .outerjoin(Verdict, Verdict.case_id == Case.id).where(Case.id == bindparam("case_id"))
+    .outerjoin(Verdict, Verdict.case_id == Case.id)
+    .outerjoin(Score, Score.id == _LATEST_SCORE_ID)
+    .where(Case.id == bindparam("case_id"))
+    # Case.post is eager by default: fill it from the join above rather than join posts twice.
+    .options(contains_eager(Case.post))
 )
 _REPORTS = (select(Report.reason, Report.comment).where(Report.post_id == bindparam("post_id"))
             .order_by(Report.received_at).limit(50))
-_LATEST_SCORE = (select(Score.labels, Score.model_name, Score.model_version).where(Score.post_id == bindparam("post_id"))
-                 .order_by(Score.scored_at.desc()).limit(1))
 
 
 def case_view(case_id: int, viewer: User) -> CaseView:
     """The case as `viewer` may see it; other jurors' votes only after the verdict, or to leads."""
-    # The case, its post, the viewer's seat and the verdict in one round trip (a page per vote).
+    # The case, its post, the viewer's seat, the verdict and the latest scores in one round trip
+    # (a page per vote: under load each round trip is another wait for a core).
     row = db.session.execute(_CASE_POST_SEAT_VERDICT, {"case_id": case_id, "viewer_id": viewer.id}).first()
     if row is None:
         raise NotFound("no such case")
-    case, post, assignment, verdict = row
+    case, post, assignment, verdict, labels, model_name, model_version = row
     if not viewer.is_lead and assignment is None:
         raise Forbidden("this case was not dealt to you")
     reports = db.session.execute(_REPORTS, {"post_id": post.id}).all()
-    latest = db.session.execute(_LATEST_SCORE, {"post_id": post.id}).first()
-    scores = latest.labels if latest else {}
-    model = f"{latest.model_name}:{latest.model_version}" if latest else None
+    scores = labels if model_name is not None else {}
+    model = f"{model_name}:{model_version}" if model_name is not None else None
     votes = []
     # Blind voting: a lead sees the panel's votes only when not sitting on the panel.
     if verdict is not None or (viewer.is_lead and assignment is None):

@@ -252,3 +252,29 @@ def test_the_screens_vote_and_next_deal_read_the_juror_and_the_seat_only_once(ap
     assert [s for s in statements if s.startswith("select") and "from users" in s] == []
     assert [s for s in statements if s.startswith("select") and "from assignments" in s and "assignments.id =" in s] == []
     assert juror.state == "active" and db.session.get(Assignment, second.id).case_id == second.case_id
+
+
+def test_the_case_page_shows_the_latest_scores_in_two_round_trips(api, jurors, reported_case):
+    from sqlalchemy import event
+
+    from jury.views_data import case_view
+    from models import Score
+
+    juror, case_id = jurors[0], reported_case.id
+    assert dealing.deal_next(juror).case_id == case_id
+    older = db.session.scalar(select(Score).where(Score.post_id == reported_case.post_id))
+    db.session.add(Score(post_id=reported_case.post_id, model_name=older.model_name, model_version="newer",
+                         labels={"toxicity": 0.125}, max_score=0.125, scored_at=older.scored_at + timedelta(hours=1)))
+    db.session.commit()
+    db.session.refresh(juror)  # as a request finds its juror, loaded
+    statements: list[str] = []
+    record = lambda conn, cursor, statement, *args: statements.append(" ".join(statement.split())[-300:])  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        view = case_view(case_id, juror)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert view.model == f"{older.model_name}:newer" and view.scores == {"toxicity": 0.125}
+    assert [comment for _title, comment in view.reports] == [None] and len(view.reports) == 1
+    # The case, its post, the seat, the verdict and the scores in one statement; the reports in another.
+    assert len(statements) == 2, "\n".join(statements)
