@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, insert, select, update
 
 import audit
 from jury import gold, verdicts, weighting
@@ -34,8 +34,23 @@ _SEAT = select(Assignment).where(Assignment.case_id == bindparam("case_id"), Ass
 _INSERT_VOTE = insert(Vote.__table__)
 
 
+_MARK_LIVE_SEAT_VOTED = (
+    update(Assignment.__table__)
+    .where(Assignment.case_id == bindparam("seat_case"), Assignment.juror_id == bindparam("seat_juror"),
+           Assignment.state == "active")
+    .values(state="voted", released_at=bindparam("now"))
+)
+
+
 def _assignment(case_id: int, juror: User) -> Assignment | None:
     return db.session.scalar(_SEAT, {"case_id": case_id, "juror_id": juror.id})
+
+
+def _mark_live_seat_voted(case_id: int, juror: User) -> bool:
+    """Mark the juror's active seat on the case voted; False if they hold none (the case is locked)."""
+    marked = db.session.execute(_MARK_LIVE_SEAT_VOTED,
+                                {"seat_case": case_id, "seat_juror": juror.id, "now": utcnow()}).rowcount
+    return marked == 1
 
 
 def validate_vote(decision: str, rule: str | None, note: str | None) -> tuple[str | None, str | None]:
@@ -59,24 +74,28 @@ def cast_vote(case_id: int, juror: User, decision: str, rule: str | None = None,
         case = lock_and_load_case(case_id)
         if case is None:
             raise NotFound("no such case")
-        assignment = _assignment(case_id, juror)
-        if assignment is None or assignment.state == "skipped":
-            raise Conflict("you do not hold a seat on this case")
-        if assignment.state == "voted":
-            raise Conflict("you already voted on this case")
+        votable = case.state == "gold" or case.state in OPEN_CASE_STATES
+        # The usual vote, on a live seat of a case still open: the seat is checked and marked
+        # voted in one statement. Anything else is read and explained below.
+        if not (votable and _mark_live_seat_voted(case_id, juror)):
+            assignment = _assignment(case_id, juror)
+            if assignment is None or assignment.state == "skipped":
+                raise Conflict("you do not hold a seat on this case")
+            if assignment.state == "voted":
+                raise Conflict("you already voted on this case")
+            if not votable:
+                raise Conflict("this case has already been decided")
+            # The lease ran out but nobody took the seat: the vote still counts.
+            if case.state != "gold":
+                if case.open_seats <= 0:
+                    raise Conflict("your time on this case ran out and the seat went to another juror")
+                case.open_seats -= 1
+            assignment.state, assignment.released_at = "voted", utcnow()
         if case.state == "gold":
             # A known-answer case: scored against the gold answer, never a verdict or an action.
-            _cast_gold_vote(case, assignment, juror, decision, rule, note)
+            _cast_gold_vote(case, juror, decision, rule, note)
             jobs.commit(keep=(juror,))
             return VoteResult(case_id, "pending")
-        if case.state not in OPEN_CASE_STATES:
-            raise Conflict("this case has already been decided")
-        if assignment.state == "expired":
-            # The lease ran out but nobody took the seat: the vote still counts.
-            if case.open_seats <= 0:
-                raise Conflict("your time on this case ran out and the seat went to another juror")
-            case.open_seats -= 1
-        assignment.state, assignment.released_at = "voted", utcnow()
         _store_vote(case_id, juror, decision, rule, note)
         audit.record(db.session, "vote_cast", "case", case_id,
                      {"juror": juror.id, "decision": decision, "rule": rule}, actor=f"user:{juror.id}")
@@ -89,10 +108,9 @@ def cast_vote(case_id: int, juror: User, decision: str, rule: str | None = None,
     return VoteResult(case_id, result.kind)
 
 
-def _cast_gold_vote(case: Case, assignment: Assignment, juror: User, decision: str, rule: str | None,
-                    note: str | None) -> None:
-    """Store a vote on a gold case and score it; gold cases have no seat limit (caller commits)."""
-    assignment.state, assignment.released_at = "voted", utcnow()
+def _cast_gold_vote(case: Case, juror: User, decision: str, rule: str | None, note: str | None) -> None:
+    """Store a vote on a gold case (its seat already marked voted) and score it; gold cases have
+    no seat limit (caller commits)."""
     _store_vote(case.id, juror, decision, rule, note)
     audit.record(db.session, "vote_cast", "case", case.id,
                  {"juror": juror.id, "decision": decision, "rule": rule}, actor=f"user:{juror.id}")

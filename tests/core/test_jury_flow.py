@@ -278,3 +278,22 @@ def test_the_case_page_shows_the_latest_scores_in_two_round_trips(api, jurors, r
     assert [comment for _title, comment in view.reports] == [None] and len(view.reports) == 1
     # The case, its post, the seat, the verdict and the scores in one statement; the reports in another.
     assert len(statements) == 2, "\n".join(statements)
+
+
+def test_a_vote_on_a_live_seat_marks_it_without_reading_it_first(api, jurors, reported_case):
+    from sqlalchemy import event
+
+    juror, case_id = jurors[0], reported_case.id
+    seat_id = dealing.deal_next(juror).id
+    statements: list[str] = []
+    record = lambda conn, cursor, statement, *args: statements.append(" ".join(statement.split()).lower())  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        voting.cast_vote(case_id, juror, "keep")
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert not [s for s in statements if s.startswith("select") and "from assignments" in s]
+    seat = db.session.get(Assignment, seat_id)
+    assert seat.state == "voted" and seat.released_at is not None
+    with pytest.raises(Conflict, match="already voted"):
+        voting.cast_vote(case_id, juror, "remove", "harassment")
