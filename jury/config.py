@@ -47,6 +47,22 @@ def _cookie_secure(explicit: Any, public_url: str, testing: bool) -> bool:
     return not (testing or local_http)
 
 
+# The coalesced scoring job's queued mark lives 30 s (triage.jobs.defer_coalesced): a job
+# lingering longer would let a second one start beside it.
+MAX_LINGER_SECONDS = 10.0
+
+
+def _linger_seconds(value: Any) -> float:
+    """SCORING_LINGER_SECONDS as a number of seconds between 0 and MAX_LINGER_SECONDS."""
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"SCORING_LINGER_SECONDS={value!r} is not a number of seconds") from None
+    if not 0 <= seconds <= MAX_LINGER_SECONDS:
+        raise ConfigError(f"SCORING_LINGER_SECONDS={value!r} must be between 0 and {MAX_LINGER_SECONDS:g}")
+    return seconds
+
+
 def load_config(instance_path: Path, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Build the app's settings from the environment, then apply test overrides."""
     load_dotenv(PROJECT_ROOT / ".env", override=False)
@@ -96,7 +112,7 @@ def load_config(instance_path: Path, overrides: Mapping[str, Any] | None = None)
         "ACTION_RETRY_CAP": float(setting("ACTION_RETRY_CAP", 3600.0)),
         "JOB_LOST_AFTER": float(setting("JOB_LOST_AFTER", 300.0)),
         # How long a queued scoring job lets posts gather before it takes them (0: not at all).
-        "SCORING_LINGER_SECONDS": float(setting("SCORING_LINGER_SECONDS", 0.5)),
+        "SCORING_LINGER_SECONDS": _linger_seconds(setting("SCORING_LINGER_SECONDS", 0.5)),
         # How long a process reuses the policy in force before reading it again (0: every time).
         "POLICY_CACHE_SECONDS": float(setting("POLICY_CACHE_SECONDS", 5.0)),
         # How often the sweeper process seals new audit events into the chain (PostgreSQL).

@@ -5,7 +5,6 @@ from functools import lru_cache
 from typing import Any, Sequence
 
 from sqlalchemy import JSON, Table, bindparam, cast, func, select
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -14,7 +13,8 @@ from jury.extensions import db
 
 def insert_ignore(model: type, rows: Sequence[dict[str, Any]], conflict_columns: Sequence[str],
                   returning: InstrumentedAttribute | None) -> list[Any]:
-    """Insert rows, skipping those that collide on a unique key; return `returning` of the new ones.
+    """Insert rows (each with the same keys), skipping those that collide on a unique key; return
+    `returning` of the new ones.
 
     ON CONFLICT DO NOTHING makes re-sent ids harmless even when two requests race.
     """
@@ -81,10 +81,11 @@ def _python_defaults(table: Table, columns: tuple[str, ...]) -> dict[str, Any]:
 @lru_cache(maxsize=64)
 def _unnest_statement(table: Table, columns: tuple[str, ...], conflict_columns: tuple[str, ...],
                       returning: str | None):
-    """INSERT ... SELECT * FROM unnest(CAST(:c0 AS type[]), ...) ON CONFLICT DO NOTHING, built once."""
+    """INSERT ... SELECT FROM unnest(CAST(:c0 AS type[]), ...) ON CONFLICT DO NOTHING, built once."""
     # Typed as arrays of the columns' own types, so each value gets the column's bind processing
     # (UTCDateTime's naive-is-UTC rule) as in a plain insert.
-    arrays = [cast(bindparam(f"c{index}", type_=ARRAY(table.c[name].type)), ARRAY(table.c[name].type))
+    arrays = [cast(bindparam(f"c{index}", type_=postgresql.ARRAY(table.c[name].type)),
+                   postgresql.ARRAY(table.c[name].type))
               for index, name in enumerate(columns)]
     source = func.unnest(*arrays).table_valued(*columns).render_derived()
     statement = postgresql.insert(table).from_select(list(columns), select(*source.c))

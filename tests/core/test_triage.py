@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from sqlalchemy import func, select, update
 
 from jury.extensions import db
@@ -141,3 +143,14 @@ def test_inline_scoring_never_lingers(app, api):
     api.posts(post_payload("ok", BENIGN))
     assert time.monotonic() - start < 2.5
     assert db.session.scalar(select(func.count()).select_from(Score)) == 1
+
+
+@pytest.mark.parametrize("value, message", [("soon", "not a number"), ("-1", "between 0 and"), ("60", "between 0 and")])
+def test_a_bad_scoring_linger_is_refused_at_start_with_its_name(tmp_path, monkeypatch, value, message):
+    from jury.config import ConfigError, load_config
+
+    monkeypatch.setenv("SCORING_LINGER_SECONDS", value)
+    with pytest.raises(ConfigError, match=f"SCORING_LINGER_SECONDS='{value}' .*{message}"):
+        load_config(tmp_path)
+    monkeypatch.setenv("SCORING_LINGER_SECONDS", "0")
+    assert load_config(tmp_path)["SCORING_LINGER_SECONDS"] == 0.0
