@@ -420,6 +420,7 @@ def cpu_snapshot(server_pid: int | None, db_name: str) -> dict[str, float]:
     idle = fields[3] + fields[4]
     totals["machine_busy"] = (sum(fields) - idle) / _CLK_TCK
     totals["machine_all"] = sum(fields) / _CLK_TCK
+    totals["machine_stolen"] = fields[7] / _CLK_TCK
     return totals
 
 
@@ -439,6 +440,10 @@ def cpu_usage(before: Mapping[str, float], after: Mapping[str, float], wall_s: f
     usage["other_cores"] = round(max(0.0, busy / wall_s - sum((after[k] - before[k]) / wall_s for k in ours)), 2)
     usage["machine_busy_fraction"] = round(busy / span, 3) if span else None
     usage["machine_cores_seen"] = round(cores, 2)
+    # Time the hypervisor gave this machine's virtual cores to someone else (vmstat's "st"); it is
+    # counted in machine_busy_fraction, and a run with much of it measured a smaller machine.
+    if "machine_stolen" in before:
+        usage["stolen_fraction"] = round((after["machine_stolen"] - before["machine_stolen"]) / span, 3) if span else None
     return usage
 
 

@@ -137,6 +137,17 @@ def create_jurors(app, count: int) -> list[str]:
 
 # --- the jurors' HTTP clients ----------------------------------------------------------------
 
+# --trace FILE: one line per juror request ("unix-time endpoint ms"), so slow requests can be lined
+# up afterwards with what the machine did at that second (vmstat's steal column, the access log).
+_trace: list = []  # the open file, when tracing
+
+
+def open_trace(path: str | None) -> None:
+    """Write every juror request's end time, endpoint and latency to `path` from now on."""
+    if path:
+        _trace.append(open(path, "w", encoding="utf-8", buffering=1))  # noqa: SIM115 (open for the run)
+
+
 @dataclass
 class Recorder:
     """Thread-safe latency lists and outcome counters for one phase."""
@@ -151,6 +162,8 @@ class Recorder:
         """Record one request's latency."""
         with self.lock:
             self.latencies[kind].append(seconds)
+            if _trace:
+                _trace[0].write(f"{time.time():.3f} {kind} {seconds * 1000:.1f}\n")
 
     def count(self, what: str, n: int = 1) -> None:
         """Count an outcome."""
@@ -334,10 +347,12 @@ def server_latency(server: common.Gunicorn, start: int, end: int) -> dict:
 
 
 def add_client_argument(parser: argparse.ArgumentParser) -> None:
-    """--client: which juror browser the benchmark plays (see CLIENTS)."""
+    """--client: which juror browser the benchmark plays (see CLIENTS); --trace: where requests are logged."""
     parser.add_argument("--client", choices=CLIENTS, default="screen",
                         help="screen: the keyboard screen, one fetch per vote that brings the next case; forms: "
                              "no JavaScript, next case -> case page -> vote -> home (default: %(default)s)")
+    parser.add_argument("--trace", metavar="FILE",
+                        help="write one line per juror request to FILE: unix time it ended, endpoint, ms")
 
 
 def run_phase(jurors: list[Juror], seconds: float, think: tuple[float, float], stagger: float,
@@ -633,6 +648,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("at least one of --human-seconds and --flat-seconds must be positive")
     common.install_signal_handlers()
     try:
+        open_trace(args.trace)
         result, passed = run(args)
     except (common.BenchError, psycopg.Error, requests.RequestException, RedisError, OSError) as error:
         print(f"dealing benchmark failed: {type(error).__name__}: {error}", file=sys.stderr)

@@ -456,7 +456,9 @@ def run(args: argparse.Namespace) -> tuple[dict, bool]:
         for _ in range(args.rq_workers):
             background.start("worker", "--queue", "scoring", "--queue", "actions")
         # Retraining on the verdicts (the `training` queue) is a batch job of many CPU-seconds that
-        # every RETRAIN_MIN_VERDICTS verdicts queue; it runs on a worker of its own at the lowest
+        # every RETRAIN_MIN_VERDICTS verdicts queue, at most once every RETRAIN_MIN_INTERVAL_MINUTES
+        # (so not in a run at the defaults; RETRAIN_MIN_INTERVAL_MINUTES=0 in the environment retrains
+        # every 200 verdicts, as before the interval). It runs on a worker of its own at the lowest
         # priority, as the README advises, so it takes the CPU the jurors and the stream leave.
         background.start("worker", "--queue", "training", nice=args.training_nice)
         background.start("sweep", "--loop", "--interval", "15")
@@ -585,6 +587,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("need jurors >= 1, cases >= 1, 0 <= think-min <= think-max, intake-rate > 0")
     common.install_signal_handlers()
     try:
+        dealing.open_trace(args.trace)
         result, passed = run(args)
     except (common.BenchError, psycopg.Error, requests.RequestException, RedisError, OSError) as error:
         print(f"load test failed: {type(error).__name__}: {error}", file=sys.stderr)

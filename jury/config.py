@@ -63,6 +63,17 @@ def _linger_seconds(value: Any) -> float:
     return seconds
 
 
+def _minutes(name: str, value: Any) -> float:
+    """A setting given in minutes, zero or more."""
+    try:
+        minutes = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name}={value!r} is not a number of minutes") from None
+    if not minutes >= 0:  # also rejects NaN
+        raise ConfigError(f"{name}={value!r} must be 0 or more minutes")
+    return minutes
+
+
 def load_config(instance_path: Path, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Build the app's settings from the environment, then apply test overrides."""
     load_dotenv(PROJECT_ROOT / ".env", override=False)
@@ -99,6 +110,11 @@ def load_config(instance_path: Path, overrides: Mapping[str, Any] | None = None)
         "POST_MAX_CHARS": int(setting("POST_MAX_CHARS", 20_000)),
         # New verdicts that trigger retraining the site model on the `training` queue.
         "RETRAIN_MIN_VERDICTS": int(setting("RETRAIN_MIN_VERDICTS", 200)),
+        # ...and no sooner than this after the model in use was trained: at a busy jury's pace 200
+        # verdicts come every half minute, and each retraining costs tens of CPU-seconds and a
+        # reload in every scoring worker.
+        "RETRAIN_MIN_INTERVAL_MINUTES": _minutes("RETRAIN_MIN_INTERVAL_MINUTES",
+                                                 setting("RETRAIN_MIN_INTERVAL_MINUTES", 60)),
         # Mastodon adapter (NETWORK_ADAPTER=mastodon): see README, "Connecting a Mastodon instance".
         "MASTODON_STRIKE_LADDER": setting("MASTODON_STRIKE_LADDER", "none,silence,suspend"),
         "MASTODON_FALLBACK_ACTION": setting("MASTODON_FALLBACK_ACTION", "silence"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from flask import current_app
@@ -88,15 +89,30 @@ def _new_verdicts_at_least(needed: int, metadata: dict) -> bool:
     return (db.session.scalar(select(func.count()).select_from(newer)) or 0) >= needed
 
 
+def _old_enough(metadata: dict) -> bool:
+    """Whether the model in use was trained at least RETRAIN_MIN_INTERVAL_MINUTES ago."""
+    minutes = current_app.config["RETRAIN_MIN_INTERVAL_MINUTES"]
+    if minutes <= 0:
+        return True
+    try:
+        trained = datetime.fromisoformat(metadata["created_at"])
+    except (KeyError, TypeError, ValueError):
+        return True  # no date to go by: the verdict count alone decides, as before the interval
+    if trained.tzinfo is None:
+        trained = trained.replace(tzinfo=UTC)
+    return datetime.now(UTC) - trained >= timedelta(minutes=minutes)
+
+
 def retraining_due() -> bool:
-    """Whether enough verdicts arrived since the model in use was trained."""
+    """Whether enough verdicts arrived, and enough time passed, since the model in use was trained."""
     if current_app.config["SCORER"] != "sklearn":
         return False
     # A model a lead trained from a CSV is never replaced behind their back; they retrain by hand.
     metadata = _current_metadata()
     if metadata.get("name", SEED_MODEL_NAME) not in (SEED_MODEL_NAME, SITE_MODEL_NAME):
         return False
-    return _new_verdicts_at_least(current_app.config["RETRAIN_MIN_VERDICTS"], metadata)
+    # The clock first: it reads no table, and this runs after every verdict.
+    return _old_enough(metadata) and _new_verdicts_at_least(current_app.config["RETRAIN_MIN_VERDICTS"], metadata)
 
 
 def schedule_if_due() -> bool:

@@ -1,6 +1,8 @@
 """Retraining the site model from the jury's verdicts, on the `training` queue."""
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,7 @@ def model_dir(app, tmp_path):
     path = tmp_path / "models"
     ensure_default_model(path)
     app.config["MODEL_DIR"] = str(path)
+    app.config["RETRAIN_MIN_INTERVAL_MINUTES"] = 0  # the tests below decide within seconds of training
     scoring.forget_scorers()
     yield path
     scoring.forget_scorers()
@@ -65,6 +68,55 @@ def test_few_verdicts_do_not_retrain(app, api, make_user, model_dir):
     assert training.retraining_due() is False
 
 
+def _trained_ago(model_dir: Path, minutes: float) -> None:
+    """Date the model in use as trained `minutes` ago (its metadata's created_at)."""
+    meta_path = Path(model_dir) / (Path(model_dir) / "CURRENT").read_text().strip() / "metadata.json"
+    metadata = json.loads(meta_path.read_text())
+    metadata["created_at"] = (datetime.now(UTC) - timedelta(minutes=minutes)).isoformat(timespec="seconds")
+    meta_path.write_text(json.dumps(metadata))
+
+
+def test_retraining_waits_for_the_interval_since_the_model_in_use_was_trained(app, api, make_user, model_dir):
+    app.config.update(RETRAIN_MIN_VERDICTS=2, RETRAIN_MIN_INTERVAL_MINUTES=60)
+    jurors = [make_user(f"juror{i}") for i in range(3)]
+    before = (Path(model_dir) / "CURRENT").read_text()
+    _trained_ago(model_dir, 59)
+    for i in range(3):
+        decide(api, jurors, i, f"{NORM} number {i}", "remove", "harassment")
+    # Enough verdicts, but the model is not an hour old: nothing queued, nothing trained.
+    assert (Path(model_dir) / "CURRENT").read_text() == before
+    assert training.retraining_due() is False and training.retrain() is None
+    _trained_ago(model_dir, 61)
+    assert training.retraining_due() is True
+    # The next verdict queues it (inline here) and the new model restarts the clock.
+    decide(api, jurors, 3, f"{NORM} number 3", "remove", "harassment")
+    after = (Path(model_dir) / "CURRENT").read_text()
+    assert after != before
+    assert training.retraining_due() is False
+    for i in range(4, 7):
+        decide(api, jurors, i, f"{NORM} number {i}", "remove", "harassment")
+    assert (Path(model_dir) / "CURRENT").read_text() == after
+
+
+def test_a_lead_can_retrain_before_the_interval(app, api, make_user, model_dir):
+    app.config.update(RETRAIN_MIN_VERDICTS=1, RETRAIN_MIN_INTERVAL_MINUTES=60)
+    jurors = [make_user(f"juror{i}") for i in range(3)]
+    decide(api, jurors, 0, f"{NORM} number 0", "remove", "harassment")
+    before = (Path(model_dir) / "CURRENT").read_text()
+    assert training.retraining_due() is False  # a verdict waits, but the model is minutes old
+    assert training.retrain(force=True) is not None
+    assert (Path(model_dir) / "CURRENT").read_text() != before
+
+
+@pytest.mark.parametrize("value", ["soon", "-5", "nan"])
+def test_a_bad_retraining_interval_is_refused_at_start(monkeypatch, tmp_path, value):
+    from jury.config import ConfigError, load_config
+
+    monkeypatch.setenv("RETRAIN_MIN_INTERVAL_MINUTES", value)
+    with pytest.raises(ConfigError, match="RETRAIN_MIN_INTERVAL_MINUTES"):
+        load_config(tmp_path)
+
+
 def test_verdict_examples_map_rules_to_labels(app, api, make_user, model_dir):
     app.config["RETRAIN_MIN_VERDICTS"] = 1000
     jurors = [make_user(f"juror{i}") for i in range(3)]
@@ -80,7 +132,13 @@ def test_verdict_examples_map_rules_to_labels(app, api, make_user, model_dir):
 def test_a_lead_can_start_retraining(app, client, auth, make_user, model_dir):
     make_user("juror0")
     make_user("boss", role="lead")
+    app.config.update(RETRAIN_MIN_VERDICTS=150, RETRAIN_MIN_INTERVAL_MINUTES=90)
     before = (Path(model_dir) / "CURRENT").read_text()
+    auth.login("boss")
+    # The overview says when the model retrains on its own.
+    overview = " ".join(client.get("/lead/").get_data(as_text=True).split())
+    assert "once 150 new ones exist, at most once every 90 minutes" in overview
+    auth.logout()
     auth.login("juror0")
     assert client.post("/lead/retrain").status_code == 403
     auth.logout()
