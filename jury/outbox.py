@@ -156,21 +156,25 @@ def _send(claimed: list[Action]) -> list[_Attempt]:
     breaker = circuit_breaker()
     cases = {case.id: case for case in db.session.scalars(
         select(Case).where(Case.id.in_({action.case_id for action in claimed})))}
-    attempts = []
+    prepared = []
     for action in claimed:
         case = cases.get(action.case_id)
-        attempt = _Attempt(action, case, action.enqueued_at)
+        prepared.append((_Attempt(action, case, action.enqueued_at), ActionRequest(
+            action_id=action.idempotency_key, type=action.type, post_id=action.post_external_id,
+            account_id=action.account_external_id, case_id=str(action.case_id), rule=action.rule,
+            statement_of_reasons=action.statement, appeal_url=_appeal_url(action, case),
+            prior_strikes=_prior_strikes(action),
+        )))
+    # End the reads before calling out: a transaction left open across the calls (up to
+    # NETWORK_TIMEOUT each) would hold its snapshot and its table locks for as long.
+    jobs.commit(keep=[*claimed, *cases.values()])
+    attempts = []
+    for attempt, request in prepared:
         attempts.append(attempt)
         gate = breaker.before(endpoint)
         if not gate.allowed:
             attempt.put_off_for = gate.retry_after
             continue
-        request = ActionRequest(
-            action_id=action.idempotency_key, type=action.type, post_id=action.post_external_id,
-            account_id=action.account_external_id, case_id=str(action.case_id), rule=action.rule,
-            statement_of_reasons=action.statement, appeal_url=_appeal_url(action, case),
-            prior_strikes=_prior_strikes(action),
-        )
         attempt.result = adapter.deliver(request)
         if attempt.result.outcome is Outcome.RETRY:
             breaker.record_failure(endpoint)

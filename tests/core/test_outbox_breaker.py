@@ -100,3 +100,40 @@ def test_a_stalled_delivery_never_overwrites_the_outcome_of_the_worker_that_took
     assert outbox.deliver(action.id) == "sent"
     db.session.expire_all()
     assert db.session.get(Action, action.id).state == "sent"
+
+
+def test_no_database_transaction_is_open_while_the_network_is_called(down, app, api, make_user, monkeypatch):
+    from jury import outbox
+
+    panel = [make_user(f"juror{i}") for i in range(3)]
+    open_cases(api, 1)
+    reach_verdict(panel, rule="spam")  # a removal and a notice, both failed against the down network
+    ids = list(db.session.scalars(select(Action.id).order_by(Action.id)))
+    assert len(ids) == 2
+    down.failures = 0
+    make_all_due()
+    app.config["NETWORK_BREAKER_THRESHOLD"] = 100  # a fresh, closed breaker
+    real = outbox.network_adapter
+    open_during_call = []
+
+    def watched_adapter():
+        adapter = real()
+        deliver = adapter.deliver
+
+        def watched(request):
+            # A transaction here would stay open (its snapshot, its locks) for the whole call.
+            open_during_call.append(db.session().in_transaction())
+            return deliver(request)
+
+        adapter.deliver = watched
+        return adapter
+
+    monkeypatch.setattr(outbox, "network_adapter", watched_adapter)
+    assert outbox.deliver_each(ids) == ["sent", "sent"]
+    assert open_during_call == [False, False]
+    db.session.expire_all()
+    actions = db.session.scalars(select(Action).order_by(Action.id)).all()
+    assert [a.state for a in actions] == ["sent", "sent"]
+    # What was sent was built from the same rows as before: the removal carries its appeal link.
+    removal = next(seen for seen in down.seen[-2:] if seen["type"] == "remove_post")
+    assert removal["key"] == actions[0].idempotency_key and "/appeal" in removal["appeal_url"]
