@@ -115,6 +115,10 @@ def load_config(instance_path: Path, overrides: Mapping[str, Any] | None = None)
         # reload in every scoring worker.
         "RETRAIN_MIN_INTERVAL_MINUTES": _minutes("RETRAIN_MIN_INTERVAL_MINUTES",
                                                  setting("RETRAIN_MIN_INTERVAL_MINUTES", 60)),
+        # Likewise for re-estimating juror reliability (a read of every vote ever cast), which the
+        # policy's reestimate_every_verdicts asks for.
+        "REESTIMATE_MIN_INTERVAL_MINUTES": _minutes("REESTIMATE_MIN_INTERVAL_MINUTES",
+                                                    setting("REESTIMATE_MIN_INTERVAL_MINUTES", 10)),
         # Mastodon adapter (NETWORK_ADAPTER=mastodon): see README, "Connecting a Mastodon instance".
         "MASTODON_STRIKE_LADDER": setting("MASTODON_STRIKE_LADDER", "none,silence,suspend"),
         "MASTODON_FALLBACK_ACTION": setting("MASTODON_FALLBACK_ACTION", "silence"),

@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Iterable
 
 from flask import current_app
@@ -122,7 +123,16 @@ def verdicts_since_last_run() -> int:
 
 
 def reestimation_due(every: int) -> bool:
-    """Whether enough verdicts arrived since the last full re-estimation."""
+    """Whether enough verdicts arrived, and REESTIMATE_MIN_INTERVAL_MINUTES passed, since the last
+    full re-estimation.
+
+    The run reads every vote ever cast: at a busy jury's pace the policy's count alone (50 verdicts
+    by default) would come every few seconds and keep a worker re-estimating without pause.
+    """
+    minutes = current_app.config["REESTIMATE_MIN_INTERVAL_MINUTES"]
+    last_at = db.session.scalar(select(ReliabilityRun.created_at).order_by(ReliabilityRun.id.desc()).limit(1))
+    if minutes > 0 and last_at is not None and utcnow() - last_at < timedelta(minutes=minutes):
+        return False
     return verdicts_since_last_run() >= every
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from datetime import timedelta
 import re
 
 import pytest
@@ -10,7 +11,7 @@ from sqlalchemy import select
 from jury import agreement, verdicts, voting, weighting
 from jury.extensions import db
 from jury.policy import PolicyError, current_policy, publish_policy
-from models import AuditEvent, Case, JurorReliability, ReliabilityRun, Verdict
+from models import AuditEvent, Case, JurorReliability, ReliabilityRun, Verdict, utcnow
 from tests.conftest import PASSWORD, post_payload, report_payload
 from triage import dealing, sweeper
 
@@ -116,6 +117,17 @@ def test_the_sweeper_reestimates_and_the_model_score_becomes_a_prior(api, jurors
     # Not due again until two more verdicts.
     assert sweeper.sweep()["reliability_reestimated"] == 0
     assert math.isfinite(run.prior_slope)
+    # Two more verdicts, but the last run is minutes old: it waits for REESTIMATE_MIN_INTERVAL_MINUTES.
+    api.posts(*[post_payload(f"q{i}", "Nice weather today") for i in range(2)])
+    api.reports(*[report_payload(f"s{i}", f"q{i}") for i in range(2)])
+    for _ in range(2):
+        for juror in jurors[:3]:
+            voting.cast_vote(dealing.deal_next(juror).case_id, juror, "keep")
+    assert weighting.verdicts_since_last_run() == 2
+    assert sweeper.sweep()["reliability_reestimated"] == 0
+    run.created_at = utcnow() - timedelta(minutes=11)
+    db.session.commit()
+    assert sweeper.sweep()["reliability_reestimated"] == 1
 
 
 def test_policy_settings_are_checked():
@@ -144,6 +156,7 @@ def test_lead_pages_explain_a_verdict_and_show_agreement(case, jurors, make_user
     assert client.get("/lead/verdicts/999/why").status_code == 404
     overview = client.get("/lead/agreement").get_data(as_text=True)
     assert "Per rule" in overview and weighting.pseudonym(jurors[1].id) in overview and "100.0 %" in overview
+    assert "at most once every 10 minutes" in " ".join(overview.split())
     # Queue a re-estimation by hand (jobs run inline here).
     response = client.post("/lead/reliability/reestimate")
     assert response.status_code == 302
