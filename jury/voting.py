@@ -34,6 +34,26 @@ _SEAT = select(Assignment).where(Assignment.case_id == bindparam("case_id"), Ass
 _INSERT_VOTE = insert(Vote.__table__)
 
 
+def _insert_vote_and_read_votes():
+    """On PostgreSQL, the vote's insert and the read of the case's votes as one statement.
+
+    A data-modifying CTE: the outer read does not see the row its CTE inserts, so the new vote
+    joins it through RETURNING. One round trip fewer on every vote. (SQLite has no such CTE.)
+    """
+    votes = Vote.__table__
+    new = (insert(votes).values(case_id=bindparam("case_id"), juror_id=bindparam("juror_id"),
+                                decision=bindparam("decision"), rule=bindparam("rule"), note=bindparam("note"),
+                                cast_at=bindparam("cast_at"))
+           .returning(votes.c.id, votes.c.juror_id, votes.c.decision, votes.c.rule).cte("new_vote"))
+    both = select(votes.c.id, votes.c.juror_id, votes.c.decision, votes.c.rule).where(
+        votes.c.case_id == bindparam("case_id")).union_all(select(new.c.id, new.c.juror_id, new.c.decision, new.c.rule))
+    both = both.subquery()
+    return select(both.c.juror_id, both.c.decision, both.c.rule).order_by(both.c.id)
+
+
+_INSERT_VOTE_READ_VOTES = _insert_vote_and_read_votes()
+
+
 _MARK_LIVE_SEAT_VOTED = (
     update(Assignment.__table__)
     .where(Assignment.case_id == bindparam("seat_case"), Assignment.juror_id == bindparam("seat_juror"),
@@ -96,10 +116,10 @@ def cast_vote(case_id: int, juror: User, decision: str, rule: str | None = None,
             _cast_gold_vote(case, juror, decision, rule, note)
             jobs.commit(keep=(juror,))
             return VoteResult(case_id, "pending")
-        _store_vote(case_id, juror, decision, rule, note)
+        votes = _store_vote(case_id, juror, decision, rule, note, read_votes=True)
         audit.record(db.session, "vote_cast", "case", case_id,
                      {"juror": juror.id, "decision": decision, "rule": rule}, actor=f"user:{juror.id}")
-        result = apply_quorum(case, actor=f"user:{juror.id}")
+        result = apply_quorum(case, actor=f"user:{juror.id}", votes=votes)
         # The screen deals the juror's next case right after: no reload of the juror for it.
         jobs.commit(keep=(juror,))
     except Exception:
@@ -117,16 +137,29 @@ def _cast_gold_vote(case: Case, juror: User, decision: str, rule: str | None, no
     gold.after_gold_vote(juror, case, decision, current_policy())
 
 
-def _store_vote(case_id: int, juror: User, decision: str, rule: str | None, note: str | None) -> None:
-    """Insert the vote row (a plain insert: nothing reads it back as an object; one per juror per case)."""
-    db.session.execute(_INSERT_VOTE, {"case_id": case_id, "juror_id": juror.id, "decision": decision,
-                                      "rule": rule, "note": note, "cast_at": utcnow()})
+def _store_vote(case_id: int, juror: User, decision: str, rule: str | None, note: str | None,
+                read_votes: bool = False) -> list[tuple[int, str, str | None]] | None:
+    """Insert the vote row (a plain insert: nothing reads it back as an object; one per juror per case).
+
+    With read_votes, also return the case's votes, this one included (weighting.case_votes), in
+    the same statement where the database can.
+    """
+    params = {"case_id": case_id, "juror_id": juror.id, "decision": decision, "rule": rule, "note": note,
+              "cast_at": utcnow()}
+    if read_votes and db.session.get_bind().dialect.name == "postgresql":
+        return [tuple(row) for row in db.session.execute(_INSERT_VOTE_READ_VOTES, params)]
+    db.session.execute(_INSERT_VOTE, params)
+    return None
 
 
-def apply_quorum(case: Case, actor: str) -> Decision:
-    """Decide, widen or escalate the case after a vote, by the policy's verdict method (caller commits)."""
+def apply_quorum(case: Case, actor: str, votes: list[tuple[int, str, str | None]] | None = None) -> Decision:
+    """Decide, widen or escalate the case after a vote, by the policy's verdict method (caller commits).
+
+    votes: the case's votes as weighting.case_votes gives them, when the caller has them already.
+    """
     policy = current_policy()
-    votes = weighting.case_votes(case)  # one read serves the tally and the posterior
+    if votes is None:
+        votes = weighting.case_votes(case)  # one read serves the tally and the posterior
     tally = Tally.of((decision, rule) for _, decision, rule in votes)
     weighted = policy.verdict_method == "weighted"
     explained = weighting.case_posterior(case, votes) if weighted else None

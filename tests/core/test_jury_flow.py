@@ -297,3 +297,33 @@ def test_a_vote_on_a_live_seat_marks_it_without_reading_it_first(api, jurors, re
     assert seat.state == "voted" and seat.released_at is not None
     with pytest.raises(Conflict, match="already voted"):
         voting.cast_vote(case_id, juror, "remove", "harassment")
+
+
+def test_on_postgresql_a_vote_is_stored_and_the_cases_votes_read_in_one_statement(api, jurors, reported_case,
+                                                                                backend):
+    from sqlalchemy import event
+
+    from models import Verdict
+
+    case_id = reported_case.id
+    for juror in jurors[:3]:
+        assert dealing.deal_next(juror).case_id == case_id
+    voting.cast_vote(case_id, jurors[0], "remove", "harassment")
+    statements: list[str] = []
+    record = lambda conn, cursor, statement, *args: statements.append(" ".join(statement.split()).lower())  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        assert voting.cast_vote(case_id, jurors[1], "remove", "harassment").outcome == "pending"
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    reads = [s for s in statements if s.startswith("select votes.juror_id")]
+    inserts = [s for s in statements if "insert into votes" in s]
+    assert len(inserts) == 1
+    if backend == "postgresql":
+        assert reads == [] and inserts[0].startswith("with new_vote as")
+    else:
+        assert len(reads) == 1
+    # The third vote decides: its tally saw the two earlier votes and itself.
+    assert voting.cast_vote(case_id, jurors[2], "remove", "harassment").outcome == "remove"
+    verdict = db.session.scalar(select(Verdict).where(Verdict.case_id == case_id))
+    assert verdict.outcome == "remove" and verdict.tally["remove"] == 3
