@@ -108,13 +108,16 @@ def test_a_lead_can_retrain_before_the_interval(app, api, make_user, model_dir):
     assert (Path(model_dir) / "CURRENT").read_text() != before
 
 
+@pytest.mark.parametrize("name", ["RETRAIN_MIN_INTERVAL_MINUTES", "REESTIMATE_MIN_INTERVAL_MINUTES"])
 @pytest.mark.parametrize("value", ["soon", "-5", "nan"])
-def test_a_bad_retraining_interval_is_refused_at_start(monkeypatch, tmp_path, value):
+def test_a_bad_retraining_or_reestimation_interval_is_refused_at_start(monkeypatch, tmp_path, name, value):
     from jury.config import ConfigError, load_config
 
-    monkeypatch.setenv("RETRAIN_MIN_INTERVAL_MINUTES", value)
-    with pytest.raises(ConfigError, match="RETRAIN_MIN_INTERVAL_MINUTES"):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=f"{name}='{value}'"):
         load_config(tmp_path)
+    monkeypatch.setenv(name, "0")
+    assert load_config(tmp_path)[name] == 0.0
 
 
 def test_verdict_examples_map_rules_to_labels(app, api, make_user, model_dir):
