@@ -5,7 +5,7 @@ import random
 from datetime import timedelta
 
 from sqlalchemy import Select, bindparam, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import make_transient_to_detached
 
 import audit
@@ -13,13 +13,14 @@ from jury import gold
 from jury.extensions import db
 from jury.policy import PolicyInForce, current_policy
 from models import OPEN_CASE_STATES, Assignment, Case, User, utcnow
-from triage import exclusions, jobs
+from triage import exclusions, jobs, sql
 
 # Deal at random among up to this many top cases whose priority is within DEAL_BAND of
 # the highest: jurors never choose, two jurors asking at once rarely collide on one
 # row, and a graver case (one severity step is worth 10) is never passed over.
 DEAL_WINDOW = 8
 DEAL_BAND = 2.5
+DEADLOCK_RETRIES = 3
 _rng = random.SystemRandom()
 
 
@@ -30,8 +31,17 @@ _ACTIVE_LEASE = (
                              Assignment.expires_at > bindparam("now"))
     .order_by(Assignment.leased_at.desc()).limit(1)
 )
+_SEAT_FREE = (Case.open_seats > 0, Case.state.in_(OPEN_CASE_STATES))
 _TAKE_SEAT = (
-    update(Case).where(Case.id == bindparam("case_id"), Case.open_seats > 0, Case.state.in_(OPEN_CASE_STATES))
+    update(Case).where(Case.id == bindparam("case_id"), *_SEAT_FREE)
+    .values(open_seats=Case.open_seats - 1, state="in_review")
+)
+# PostgreSQL: the same decrement, but a row another transaction holds is skipped, not waited on.
+_TAKE_UNLOCKED_SEAT = (
+    update(Case).where(
+        Case.id == select(Case.id).where(Case.id == bindparam("case_id"), *_SEAT_FREE)
+        .with_for_update(skip_locked=True, key_share=True).scalar_subquery(),
+        *_SEAT_FREE)
     .values(open_seats=Case.open_seats - 1, state="in_review")
 )
 _LOCK_CASE = update(Case).where(Case.id == bindparam("case_id")).values(lock_version=Case.lock_version + 1)
@@ -51,30 +61,25 @@ _STATEMENTS: dict[tuple, Select] = {}
 _MAX_STATEMENTS = 64
 
 
-def _eligible_statement(juror: User, policy: PolicyInForce, limit: int, skip_locked: bool) -> tuple[Select, dict]:
+def _eligible_statement(juror: User, policy: PolicyInForce, limit: int) -> tuple[Select, dict]:
     """The dealing query for this juror's shape, and the values to run it with."""
     spec = exclusions.juror_filter(juror, policy)
-    dialect = db.session.get_bind().dialect.name
-    key = (spec.shape, limit, skip_locked, dialect)
+    key = (spec.shape, limit)
     statement = _STATEMENTS.get(key)
     if statement is None:
         conditions = exclusions.real_case_conditions(juror, policy)
         statement = (
             select(Case.id, Case.priority).where(*conditions).order_by(Case.priority.desc(), Case.id).limit(limit)
         )
-        if dialect == "postgresql":
-            # Rows another juror is being dealt right now are skipped, not waited on.
-            statement = statement.with_for_update(skip_locked=skip_locked, of=Case)
         if len(_STATEMENTS) >= _MAX_STATEMENTS:
             _STATEMENTS.clear()
         _STATEMENTS[key] = statement
     return statement, spec.values
 
 
-def _eligible_ids(juror: User, limit: int, skip_locked: bool = True,
-                  policy: PolicyInForce | None = None) -> list[int]:
-    """Ids of the top open cases this juror may sit on, locked where the database can."""
-    statement, values = _eligible_statement(juror, policy or current_policy(), limit, skip_locked)
+def _eligible_ids(juror: User, limit: int, policy: PolicyInForce | None = None) -> list[int]:
+    """Ids of the top open cases this juror may sit on (read, not locked)."""
+    statement, values = _eligible_statement(juror, policy or current_policy(), limit)
     rows = db.session.execute(statement, values).all()
     if not rows:
         return []
@@ -117,6 +122,23 @@ def deal_gold(juror: User, policy: PolicyInForce) -> Assignment | None:
 def deal_next(juror: User) -> Assignment | None:
     """Give the juror a seat on a case (their current one if they hold a live lease).
 
+    A deal waits for a row only while it holds none of its own (see _take_a_seat), but a failed
+    take can leave a row locked, so PostgreSQL may still pick a deal as a deadlock's victim: the
+    deal is then tried again, up to DEADLOCK_RETRIES times.
+    """
+    for attempt in range(DEADLOCK_RETRIES):
+        try:
+            return _deal_next(juror)
+        except OperationalError as error:
+            if not sql.is_deadlock(error) or attempt == DEADLOCK_RETRIES - 1:
+                raise
+            jobs.discard()
+    return None
+
+
+def _deal_next(juror: User) -> Assignment | None:
+    """One try of deal_next.
+
     Suspended jurors are dealt nothing. Jurors on probation or paused are dealt gold cases
     only; others get a gold case with the policy's gold_share, and otherwise a real one.
     """
@@ -136,23 +158,36 @@ def deal_next(juror: User) -> Assignment | None:
             return dealt
     for attempt in range(5):
         candidates = _eligible_ids(juror, DEAL_WINDOW, policy=policy)
-        if not candidates and attempt == 0:
-            # Every eligible row may be locked for a moment by votes in flight: wait for
-            # them once rather than tell the juror there is nothing to do.
-            candidates = _eligible_ids(juror, DEAL_WINDOW, skip_locked=False, policy=policy)
         if not candidates:
             db.session.rollback()
             return None
         _rng.shuffle(candidates)
-        for case_id in candidates:
-            # The guarded decrement is what makes a seat impossible to deal twice,
-            # on SQLite as on PostgreSQL.
-            taken = db.session.execute(_TAKE_SEAT, {"case_id": case_id}).rowcount
-            if not taken:
-                continue
+        # Rows held by votes or deals in flight are skipped; if every candidate was held, the
+        # second try waits for them rather than tell the juror there is nothing to do.
+        case_id = _take_a_seat(candidates, wait=attempt == 1)
+        if case_id is not None:
             # None: this juror was dealt the case by a concurrent request: keep that one.
             return _lease(case_id, juror, policy) or active_assignment(juror)
-        db.session.rollback()
+        db.session.rollback()  # and with it any row a failed take left locked
+    return None
+
+
+def _take_a_seat(candidates: list[int], wait: bool) -> int | None:
+    """Take one seat among the candidates, in their order; the case's id, or None if none was free.
+
+    The window is read without locks and a seat is taken by one guarded decrement, which is what
+    makes a seat impossible to deal twice, on SQLite as on PostgreSQL. Locking the whole window
+    (FOR UPDATE over eight rows, in the order each deal read them) let two deals wait for each
+    other; now a deal locks the one row it takes, and on PostgreSQL, unless told to wait, skips a
+    row another transaction holds (FOR NO KEY UPDATE SKIP LOCKED, which a vote's foreign-key
+    check does not block).
+    """
+    statement = _TAKE_SEAT
+    if not wait and db.session.get_bind().dialect.name == "postgresql":
+        statement = _TAKE_UNLOCKED_SEAT
+    for case_id in candidates:
+        if db.session.execute(statement, {"case_id": case_id}).rowcount:
+            return case_id
     return None
 
 
@@ -186,10 +221,14 @@ def release(assignment: Assignment, new_state: str, actor: str) -> None:
 
 def expire_leases(limit: int = 1000) -> int:
     """Return the seats of leases that ran out to their cases."""
-    stale = db.session.scalars(
-        select(Assignment).where(Assignment.state == "active", Assignment.expires_at <= utcnow()).limit(limit)
+    stale = db.session.execute(
+        select(Assignment.id, Assignment.case_id, Assignment.juror_id)
+        .where(Assignment.state == "active", Assignment.expires_at <= utcnow())
+        .order_by(Assignment.case_id).limit(limit)
     ).all()
-    for assignment in stale:
-        release(assignment, "expired", "system")
-    jobs.commit()
+    for row in stale:
+        # One case per transaction: a sweep that held every case it had released so far while it
+        # waited for the next one's row could deadlock with a deal or a vote.
+        release(Assignment(id=row.id, case_id=row.case_id, juror_id=row.juror_id), "expired", "system")
+        jobs.commit()
     return len(stale)

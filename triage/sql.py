@@ -93,3 +93,8 @@ def _unnest_statement(table: Table, columns: tuple[str, ...], conflict_columns: 
     if returning is not None:
         statement = statement.returning(table.c[returning])
     return statement
+
+
+def is_deadlock(error: BaseException) -> bool:
+    """Whether a database error is PostgreSQL aborting this transaction to break a deadlock (40P01)."""
+    return getattr(getattr(error, "orig", None), "sqlstate", None) == "40P01"

@@ -242,3 +242,89 @@ def test_priority_refresh_skips_a_case_being_voted_on_instead_of_waiting(api):
     # The next sweep gets it, and rewrites none of the others: their priorities are current.
     assert sweeper.sweep()["reprioritised_cases"] == 1
     assert case_priorities()[ids[1]] > fresh[ids[1]] + 10
+
+
+def _queue_cases(api, n: int) -> list[int]:
+    """n reported cases of equal priority (all inside one deal window), their ids in id order."""
+    api.posts(*[post_payload(f"w{i}", f"window post {i}") for i in range(n)])
+    api.reports(*[report_payload(f"wr{i}", f"w{i}", reason="spam") for i in range(n)])
+    ids = list(db.session.scalars(select(Case.id).order_by(Case.id)))
+    db.session.commit()
+    return ids
+
+
+def test_a_deal_locks_only_the_case_it_takes(app, api, make_user, monkeypatch):
+    """While a deal writes its lease, every other case of its window stays free for other deals and votes.
+
+    Locking the whole window is what let two deals, reading it in different orders, deadlock.
+    """
+    ids = _queue_cases(api, 6)
+    juror = make_user("juror0")
+    seen: dict[str, object] = {}
+    real_lease = dealing._lease
+
+    def lease_and_probe(case_id, who, policy):
+        others = [i for i in ids if i != case_id]
+        with db.engine.connect() as other:
+            try:
+                locked = other.scalars(text("SELECT id FROM cases WHERE id = ANY(:ids) FOR UPDATE NOWAIT"),
+                                       {"ids": others}).all()
+                seen["free"] = sorted(locked)
+            except Exception as error:  # noqa: BLE001 - the failure is the finding
+                seen["error"] = error
+            other.rollback()
+        seen["taken"] = case_id
+        return real_lease(case_id, who, policy)
+
+    monkeypatch.setattr(dealing, "_lease", lease_and_probe)
+    assignment = dealing.deal_next(juror)
+    assert assignment is not None and assignment.case_id == seen["taken"]
+    assert "error" not in seen, seen.get("error")
+    assert seen["free"] == sorted(i for i in ids if i != seen["taken"])
+
+
+def test_a_deal_skips_a_case_another_transaction_holds_and_waits_only_when_all_are_held(app, api, make_user):
+    """A held row is passed over at once; with every candidate held the deal waits, then takes one."""
+    ids = _queue_cases(api, 2)
+    jurors = [make_user(f"juror{i}") for i in range(2)]
+    with db.engine.connect() as voter:
+        voter.execute(text("SELECT id FROM cases WHERE id = :id FOR UPDATE"), {"id": ids[0]})
+        for _ in range(3):  # whichever order the window is shuffled in
+            started = time.monotonic()
+            dealt = dealing.deal_next(jurors[0])
+            assert dealt.case_id == ids[1] and time.monotonic() - started < 2
+            voting.skip(dealt.case_id, jurors[0])
+            db.session.execute(text("DELETE FROM assignments"))
+            db.session.commit()
+        # Both candidates held: the deal waits for the vote in flight instead of saying "nothing to do".
+        voter.execute(text("SELECT id FROM cases WHERE id = :id FOR UPDATE"), {"id": ids[1]})
+        released = threading.Timer(0.5, voter.rollback)
+        released.start()
+        started = time.monotonic()
+        dealt = dealing.deal_next(jurors[1])
+        released.join()
+    assert dealt is not None and dealt.case_id in ids and time.monotonic() - started >= 0.4
+
+
+def test_a_deal_chosen_as_a_deadlock_victim_is_tried_again(app, api, make_user, monkeypatch):
+    """PostgreSQL aborting a deal to break a deadlock costs the juror a retry, not an error page."""
+    import psycopg
+    from sqlalchemy.exc import OperationalError
+
+    ids = _queue_cases(api, 1)
+    juror = make_user("juror0")
+    real_take = dealing._take_a_seat
+    failures = [OperationalError("UPDATE cases ...", {}, psycopg.errors.DeadlockDetected("deadlock detected"))]
+
+    def take_or_fail(candidates, wait):
+        if failures:
+            raise failures.pop()
+        return real_take(candidates, wait)
+
+    monkeypatch.setattr(dealing, "_take_a_seat", take_or_fail)
+    assert dealing.deal_next(juror).case_id == ids[0]
+    # Any other database error still reaches the caller.
+    other = OperationalError("UPDATE cases ...", {}, psycopg.errors.QueryCanceled("canceling statement"))
+    monkeypatch.setattr(dealing, "_take_a_seat", lambda candidates, wait: (_ for _ in ()).throw(other))
+    with pytest.raises(OperationalError):
+        dealing.deal_next(make_user("juror1"))
