@@ -4,7 +4,7 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
-from sqlalchemy import Select, bindparam, func, insert, select, update
+from sqlalchemy import Select, bindparam, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import make_transient_to_detached
 
@@ -47,6 +47,9 @@ _TAKE_UNLOCKED_SEAT = (
 _LOCK_CASE = update(Case).where(Case.id == bindparam("case_id")).values(lock_version=Case.lock_version + 1)
 _LOCK_AND_LOAD_CASE = _LOCK_CASE.returning(Case)
 _INSERT_LEASE = insert(Assignment.__table__).returning(Assignment.__table__.c.id)
+# Plain SQL rather than session.begin_nested(): nothing in the session changes in between.
+_SAVEPOINT = text("SAVEPOINT deal_window")
+_ROLLBACK_TO_SAVEPOINT = text("ROLLBACK TO SAVEPOINT deal_window")
 
 
 def active_assignment(juror: User) -> Assignment | None:
@@ -61,26 +64,41 @@ _STATEMENTS: dict[tuple, Select] = {}
 _MAX_STATEMENTS = 64
 
 
-def _eligible_statement(juror: User, policy: PolicyInForce, limit: int) -> tuple[Select, dict]:
+def _eligible_statement(juror: User, policy: PolicyInForce, limit: int, skip_held: bool) -> tuple[Select, dict]:
     """The dealing query for this juror's shape, and the values to run it with."""
     spec = exclusions.juror_filter(juror, policy)
-    key = (spec.shape, limit)
+    postgresql = db.session.get_bind().dialect.name == "postgresql"
+    key = (spec.shape, limit, skip_held and postgresql)
     statement = _STATEMENTS.get(key)
     if statement is None:
         conditions = exclusions.real_case_conditions(juror, policy)
         statement = (
             select(Case.id, Case.priority).where(*conditions).order_by(Case.priority.desc(), Case.id).limit(limit)
         )
+        if skip_held and postgresql:
+            # Rows a vote, a deal or a sweep holds right now are passed over, not waited on.
+            statement = statement.with_for_update(skip_locked=True, key_share=True, of=Case)
         if len(_STATEMENTS) >= _MAX_STATEMENTS:
             _STATEMENTS.clear()
         _STATEMENTS[key] = statement
     return statement, spec.values
 
 
-def _eligible_ids(juror: User, limit: int, policy: PolicyInForce | None = None) -> list[int]:
-    """Ids of the top open cases this juror may sit on (read, not locked)."""
-    statement, values = _eligible_statement(juror, policy or current_policy(), limit)
-    rows = db.session.execute(statement, values).all()
+def _eligible_ids(juror: User, limit: int, policy: PolicyInForce, skip_held: bool = True) -> list[int]:
+    """Ids of the top open cases this juror may sit on; with skip_held, none another transaction holds.
+
+    Skipping a held row means locking the others (FOR NO KEY UPDATE SKIP LOCKED), and a deal that
+    kept eight rows locked while it took one made votes on the other seven wait, and let two deals
+    wait for each other. So the read runs inside a savepoint that is rolled back at once: the
+    window is what was free a moment ago, and the deal holds no row until it takes a seat.
+    """
+    statement, values = _eligible_statement(juror, policy, limit, skip_held)
+    if skip_held and db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(_SAVEPOINT)
+        rows = db.session.execute(statement, values).all()
+        db.session.execute(_ROLLBACK_TO_SAVEPOINT)
+    else:
+        rows = db.session.execute(statement, values).all()
     if not rows:
         return []
     top = rows[0].priority
@@ -122,9 +140,10 @@ def deal_gold(juror: User, policy: PolicyInForce) -> Assignment | None:
 def deal_next(juror: User) -> Assignment | None:
     """Give the juror a seat on a case (their current one if they hold a live lease).
 
-    A deal waits for a row only while it holds none of its own (see _take_a_seat), but a failed
-    take can leave a row locked, so PostgreSQL may still pick a deal as a deadlock's victim: the
-    deal is then tried again, up to DEADLOCK_RETRIES times.
+    A deal waits for a row only while it holds none of its own (see _take_a_seat), but PostgreSQL
+    can make a skipping lock wait for a row's newer version (a row updated since the read), so
+    it may still pick a deal as a deadlock's victim: the deal is then tried again, up to
+    DEADLOCK_RETRIES times.
     """
     for attempt in range(DEADLOCK_RETRIES):
         try:
@@ -157,14 +176,17 @@ def _deal_next(juror: User) -> Assignment | None:
         if dealt is not None:
             return dealt
     for attempt in range(5):
-        candidates = _eligible_ids(juror, DEAL_WINDOW, policy=policy)
+        candidates = _eligible_ids(juror, DEAL_WINDOW, policy)
+        wait = False
+        if not candidates and attempt == 0:
+            # Every eligible row may be held for a moment by votes in flight: wait for one of
+            # them once rather than tell the juror there is nothing to do.
+            candidates, wait = _eligible_ids(juror, DEAL_WINDOW, policy, skip_held=False), True
         if not candidates:
             db.session.rollback()
             return None
         _rng.shuffle(candidates)
-        # Rows held by votes or deals in flight are skipped; if every candidate was held, the
-        # second try waits for them rather than tell the juror there is nothing to do.
-        case_id = _take_a_seat(candidates, wait=attempt == 1)
+        case_id = _take_a_seat(candidates[:1] if wait else candidates, wait)
         if case_id is not None:
             # None: this juror was dealt the case by a concurrent request: keep that one.
             return _lease(case_id, juror, policy) or active_assignment(juror)
@@ -175,12 +197,11 @@ def _deal_next(juror: User) -> Assignment | None:
 def _take_a_seat(candidates: list[int], wait: bool) -> int | None:
     """Take one seat among the candidates, in their order; the case's id, or None if none was free.
 
-    The window is read without locks and a seat is taken by one guarded decrement, which is what
-    makes a seat impossible to deal twice, on SQLite as on PostgreSQL. Locking the whole window
-    (FOR UPDATE over eight rows, in the order each deal read them) let two deals wait for each
-    other; now a deal locks the one row it takes, and on PostgreSQL, unless told to wait, skips a
-    row another transaction holds (FOR NO KEY UPDATE SKIP LOCKED, which a vote's foreign-key
-    check does not block).
+    One guarded decrement of one row takes a seat: that is what makes a seat impossible to deal
+    twice, on SQLite as on PostgreSQL. On PostgreSQL a row held since the window was read is
+    skipped, unless told to wait, which the caller does only holding no row of its own: so a
+    deal never waits for one case while it holds another, and cannot deadlock with another deal,
+    a vote or a sweep.
     """
     statement = _TAKE_SEAT
     if not wait and db.session.get_bind().dialect.name == "postgresql":
