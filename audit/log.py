@@ -84,6 +84,16 @@ def record(session: Session, event_type: str, subject_type: str, subject_id: str
     record_many(session, [EventSpec(event_type, subject_type, subject_id, payload or {}, actor)])
 
 
+def pending_count(session: Session) -> int:
+    """How many events wait for this transaction's commit."""
+    return len(session.info.get(_PENDING_KEY, []))
+
+
+def forget_pending(session: Session, keep: int) -> None:
+    """Drop the events recorded after the first `keep`: the savepoint of their changes was rolled back."""
+    del session.info.get(_PENDING_KEY, [])[keep:]
+
+
 @event.listens_for(Session, "before_commit")
 def _append_pending(session: Session) -> None:
     """Write the transaction's events in one statement just before it commits."""

@@ -86,8 +86,12 @@ def validate_vote(decision: str, rule: str | None, note: str | None) -> tuple[st
 
 
 def cast_vote(case_id: int, juror: User, decision: str, rule: str | None = None,
-              note: str | None = None) -> VoteResult:
-    """Record a juror's vote on a case they hold a seat on, then apply the quorum rule."""
+              note: str | None = None, commit: bool = True) -> VoteResult:
+    """Record a juror's vote on a case they hold a seat on, then apply the quorum rule.
+
+    commit=False leaves the vote in the open transaction: the caller commits it (with the juror's
+    next deal, see triage.dealing.deal_next), or calls jobs.discard on an error of its own.
+    """
     rule, note = validate_vote(decision, rule, note)
     try:
         # Votes on one case run one at a time, so the last vote always sees the others.
@@ -114,14 +118,16 @@ def cast_vote(case_id: int, juror: User, decision: str, rule: str | None = None,
         if case.state == "gold":
             # A known-answer case: scored against the gold answer, never a verdict or an action.
             _cast_gold_vote(case, juror, decision, rule, note)
-            jobs.commit(keep=(juror,))
+            if commit:
+                jobs.commit(keep=(juror,))
             return VoteResult(case_id, "pending")
         votes = _store_vote(case_id, juror, decision, rule, note, read_votes=True)
         audit.record(db.session, "vote_cast", "case", case_id,
                      {"juror": juror.id, "decision": decision, "rule": rule}, actor=f"user:{juror.id}")
         result = apply_quorum(case, actor=f"user:{juror.id}", votes=votes)
-        # The screen deals the juror's next case right after: no reload of the juror for it.
-        jobs.commit(keep=(juror,))
+        if commit:
+            # The screen deals the juror's next case right after: no reload of the juror for it.
+            jobs.commit(keep=(juror,))
     except Exception:
         jobs.discard()
         raise

@@ -50,6 +50,8 @@ _INSERT_LEASE = insert(Assignment.__table__).returning(Assignment.__table__.c.id
 # Plain SQL rather than session.begin_nested(): nothing in the session changes in between.
 _SAVEPOINT = text("SAVEPOINT deal_window")
 _ROLLBACK_TO_SAVEPOINT = text("ROLLBACK TO SAVEPOINT deal_window")
+# session.info key: how many audit events the transaction held before a deal alongside began.
+_EVENTS_BEFORE_DEAL = "deal_alongside_events_before"
 
 
 def active_assignment(juror: User) -> Assignment | None:
@@ -73,7 +75,8 @@ def _eligible_statement(juror: User, policy: PolicyInForce, limit: int, skip_hel
     if statement is None:
         conditions = exclusions.real_case_conditions(juror, policy)
         statement = (
-            select(Case.id, Case.priority).where(*conditions).order_by(Case.priority.desc(), Case.id).limit(limit)
+            select(Case.id, Case.priority).where(*conditions).order_by(Case.priority.desc(), Case.id)
+            .limit(exclusions.constant(limit))
         )
         if skip_held and postgresql:
             # Rows a vote, a deal or a sweep holds right now are passed over, not waited on.
@@ -84,17 +87,20 @@ def _eligible_statement(juror: User, policy: PolicyInForce, limit: int, skip_hel
     return statement, spec.values
 
 
-def _eligible_ids(juror: User, limit: int, policy: PolicyInForce, skip_held: bool = True) -> list[int]:
+def _eligible_ids(juror: User, limit: int, policy: PolicyInForce, skip_held: bool = True,
+                  savepoint_set: bool = False) -> list[int]:
     """Ids of the top open cases this juror may sit on; with skip_held, none another transaction holds.
 
     Skipping a held row means locking the others (FOR NO KEY UPDATE SKIP LOCKED), and a deal that
     kept eight rows locked while it took one made votes on the other seven wait, and let two deals
     wait for each other. So the read runs inside a savepoint that is rolled back at once: the
     window is what was free a moment ago, and the deal holds no row until it takes a seat.
+    savepoint_set: the caller has just set that savepoint itself (a deal alongside a vote).
     """
     statement, values = _eligible_statement(juror, policy, limit, skip_held)
     if skip_held and db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(_SAVEPOINT)
+        if not savepoint_set:
+            db.session.execute(_SAVEPOINT)
         rows = db.session.execute(statement, values).all()
         db.session.execute(_ROLLBACK_TO_SAVEPOINT)
     else:
@@ -105,8 +111,13 @@ def _eligible_ids(juror: User, limit: int, policy: PolicyInForce, skip_held: boo
     return [row.id for row in rows if row.priority >= top - DEAL_BAND]
 
 
-def _lease(case_id: int, juror: User, policy: PolicyInForce) -> Assignment | None:
-    """Add the juror's assignment to a seat already taken; None if a concurrent deal won."""
+def _lease(case_id: int, juror: User, policy: PolicyInForce, commit: bool = True,
+           alongside: bool = False) -> Assignment | None:
+    """Add the juror's assignment to a seat already taken; None if a concurrent deal won.
+
+    commit=False leaves the commit to the caller. alongside: the transaction holds the caller's
+    work too, so a lost race raises IntegrityError for _deal_alongside to undo, not a rollback.
+    """
     now = utcnow()
     values = {"case_id": case_id, "juror_id": juror.id, "state": "active", "leased_at": now,
               "expires_at": now + timedelta(minutes=policy.lease_minutes), "released_at": None}
@@ -114,40 +125,62 @@ def _lease(case_id: int, juror: User, policy: PolicyInForce) -> Assignment | Non
         # A plain insert: the unit of work's flush of one new row costs twice as much.
         assignment_id = db.session.execute(_INSERT_LEASE, values).scalar_one()
     except IntegrityError:
+        if alongside:
+            raise
         jobs.discard()
         return None
     assignment = Assignment(id=assignment_id, **values)
-    make_transient_to_detached(assignment)  # the row as stored: nothing left to flush
-    db.session.add(assignment)
     audit.record(db.session, "seat_dealt", "case", case_id,
                  {"juror": juror.id, "expires_at": assignment.expires_at.isoformat()},
                  actor=f"user:{juror.id}")
-    # The row was just written, and the page of its case reads the juror next: no reload of either.
-    jobs.commit(keep=(assignment, juror))
+    make_transient_to_detached(assignment)  # the row as stored: nothing left to flush
+    if commit:
+        db.session.add(assignment)
+        # The row was just written, and the page of its case reads the juror next: no reload of either.
+        jobs.commit(keep=(assignment, juror))
+    # Otherwise the row may still be rolled back, so the object stays out of the session: a ghost
+    # of it there would clash with the next row to get its id.
     return assignment
 
 
-def deal_gold(juror: User, policy: PolicyInForce) -> Assignment | None:
+def deal_gold(juror: User, policy: PolicyInForce, commit: bool = True, alongside: bool = False) -> Assignment | None:
     """Deal a random gold case the juror has not seen; gold cases have no seat limit."""
     case_id = db.session.scalar(
         select(Case.id).where(*exclusions.gold_case_conditions(juror, policy)).order_by(func.random()).limit(1)
     )
     if case_id is None:
         return None
-    return _lease(case_id, juror, policy) or active_assignment(juror)
+    return _lease(case_id, juror, policy, commit, alongside) or active_assignment(juror)
 
 
-def deal_next(juror: User) -> Assignment | None:
+class _DealAfterCommit:
+    """deal_next's answer when a deal alongside other work could not be made without waiting."""
+
+    def __repr__(self) -> str:
+        return "DEAL_AFTER_COMMIT"
+
+
+DEAL_AFTER_COMMIT = _DealAfterCommit()
+
+
+def deal_next(juror: User, commit: bool = True, alongside: bool = False) -> Assignment | None | _DealAfterCommit:
     """Give the juror a seat on a case (their current one if they hold a live lease).
 
     A deal waits for a row only while it holds none of its own (see _take_a_seat), but PostgreSQL
     can make a skipping lock wait for a row's newer version (a row updated since the read), so
     it may still pick a deal as a deadlock's victim: the deal is then tried again, up to
     DEADLOCK_RETRIES times.
+
+    commit=False leaves the transaction open for the caller to commit (the juror's screen reads
+    the dealt case's page in the same transaction: two round trips fewer). alongside=True: the
+    transaction already holds the caller's own work (the vote just cast), which a failed deal must
+    not undo; see _deal_alongside.
     """
+    if alongside:
+        return _deal_alongside(juror)
     for attempt in range(DEADLOCK_RETRIES):
         try:
-            return _deal_next(juror)
+            return _deal_next(juror, commit)
         except OperationalError as error:
             if not sql.is_deadlock(error) or attempt == DEADLOCK_RETRIES - 1:
                 raise
@@ -155,11 +188,41 @@ def deal_next(juror: User) -> Assignment | None:
     return None
 
 
-def _deal_next(juror: User) -> Assignment | None:
+def _deal_alongside(juror: User) -> Assignment | None | _DealAfterCommit:
+    """Deal in the caller's open transaction (PostgreSQL, active jurors), or say DEAL_AFTER_COMMIT.
+
+    The vote and the next deal then share one transaction: one BEGIN, one COMMIT and one audit
+    insert fewer per vote. So that a deal can neither undo nor deadlock the vote, it never waits
+    for a row (a window whose rows are all held, or a lost race, answers DEAL_AFTER_COMMIT: the
+    caller commits the vote and deals on its own), and any error rolls back to a savepoint set
+    before the deal's first write. The caller commits.
+    """
+    if juror.state != "active" or db.session.get_bind().dialect.name != "postgresql":
+        return DEAL_AFTER_COMMIT  # training and waiving probation write to the juror: keep them apart
+    db.session.info[_EVENTS_BEFORE_DEAL] = audit.pending_count(db.session)
+    db.session.execute(_SAVEPOINT)
+    try:
+        dealt = _deal_next(juror, commit=False, alongside=True)
+    except Exception:
+        undo_deal_alongside()
+        return DEAL_AFTER_COMMIT
+    return dealt
+
+
+def undo_deal_alongside() -> None:
+    """Undo what a deal made alongside the caller's work wrote, keeping that work (PostgreSQL)."""
+    db.session.execute(_ROLLBACK_TO_SAVEPOINT)
+    # The deal's audit events did not happen either.
+    audit.forget_pending(db.session, db.session.info.get(_EVENTS_BEFORE_DEAL, 0))
+
+
+def _deal_next(juror: User, commit: bool = True, alongside: bool = False) -> Assignment | None | _DealAfterCommit:
     """One try of deal_next.
 
     Suspended jurors are dealt nothing. Jurors on probation or paused are dealt gold cases
     only; others get a gold case with the policy's gold_share, and otherwise a real one.
+    alongside (see _deal_alongside): the savepoint is set, and a deal that would wait answers
+    DEAL_AFTER_COMMIT instead.
     """
     if juror.state == "suspended":
         return None
@@ -170,26 +233,31 @@ def _deal_next(juror: User) -> Assignment | None:
     if juror.state == "probation" and not gold.probation_possible(policy):
         gold.waive_probation(juror, policy)
     if juror.state in exclusions.TRAINING_STATES:
-        return deal_gold(juror, policy)
+        return deal_gold(juror, policy, commit, alongside)
     if policy.gold_share > 0 and _rng.random() < policy.gold_share:
-        dealt = deal_gold(juror, policy)
+        dealt = deal_gold(juror, policy, commit, alongside)
         if dealt is not None:
             return dealt
     for attempt in range(5):
-        candidates = _eligible_ids(juror, DEAL_WINDOW, policy)
+        candidates = _eligible_ids(juror, DEAL_WINDOW, policy, savepoint_set=alongside and attempt == 0)
         wait = False
         if not candidates and attempt == 0:
             # Every eligible row may be held for a moment by votes in flight: wait for one of
             # them once rather than tell the juror there is nothing to do.
             candidates, wait = _eligible_ids(juror, DEAL_WINDOW, policy, skip_held=False), True
+            if candidates and alongside:
+                return DEAL_AFTER_COMMIT
         if not candidates:
-            db.session.rollback()
+            if not alongside:
+                db.session.rollback()
             return None
         _rng.shuffle(candidates)
         case_id = _take_a_seat(candidates[:1] if wait else candidates, wait)
         if case_id is not None:
             # None: this juror was dealt the case by a concurrent request: keep that one.
-            return _lease(case_id, juror, policy) or active_assignment(juror)
+            return _lease(case_id, juror, policy, commit, alongside) or active_assignment(juror)
+        if alongside:
+            return DEAL_AFTER_COMMIT  # a failed take may hold a row; only the caller's commit frees it
         db.session.rollback()  # and with it any row a failed take left locked
     return None
 

@@ -16,7 +16,7 @@ from jury.guide import rule_guides
 from jury.juror_stats import juror_stats
 from jury.profiles import update_profile
 from jury.views_data import case_view
-from triage import dealing
+from triage import dealing, jobs
 
 bp = Blueprint("juror", __name__)
 
@@ -34,25 +34,61 @@ def _wants_json() -> bool:
 
 def _case_page(case_id: int, template: str):
     """Render the case (whole page or the swappable fragment)."""
-    view = case_view(case_id, _juror())
+    return _render_case(case_view(case_id, _juror()), template)
+
+
+def _render_case(view, template: str):
+    """Render a case view already read."""
     return render_template(template, case=view, rules=rule_guides(), vote_form=VoteForm(), skip_form=SkipForm())
 
 
-def _after_seat(message: str):
-    """Where a vote or a skip leads: the next case (JSON for the screen) or home with a message."""
+def _after_seat(message: str, vote_open: bool = False):
+    """Where a vote or a skip leads: the next case (JSON for the screen) or home with a message.
+
+    vote_open: the vote just cast is not committed yet. The screen's next deal and the read of that
+    case's page then join its transaction (one BEGIN, one COMMIT, one audit insert and one closing
+    rollback fewer); dealing never lets a failed deal undo the vote (see deal_next).
+    """
+    juror = _juror()
     if not _wants_json():
+        if vote_open:
+            jobs.commit(keep=(juror,))
         flash(message, "info")
         return redirect(url_for("juror.home"))
-    assignment = dealing.deal_next(_juror())
-    if assignment is None:
-        flash(message, "info")
-        return jsonify({"message": message, "case_id": None, "url": url_for("juror.home")})
+    try:
+        assignment = dealing.deal_next(juror, commit=False, alongside=vote_open)
+        if assignment is dealing.DEAL_AFTER_COMMIT:
+            jobs.commit(keep=(juror,))
+            vote_open = False
+            assignment = dealing.deal_next(juror, commit=False)
+        if assignment is None:
+            jobs.commit(keep=(juror,))
+            flash(message, "info")
+            return jsonify({"message": message, "case_id": None, "url": url_for("juror.home")})
+        view = case_view(assignment.case_id, juror)
+        # The page's rows stay loaded past the commit: rendering reads them without another query.
+        jobs.commit(keep=[juror, view.post] + ([view.verdict] if view.verdict is not None else []))
+    except Exception:
+        if vote_open:
+            _keep_vote_after_failed_deal()
+        else:
+            jobs.discard()
+        raise
     return jsonify({
         "message": message, "case_id": assignment.case_id,
         "url": url_for("juror.show_case", case_id=assignment.case_id),
         "title": _("Case %(id)s", id=assignment.case_id) + " — Jury",
-        "html": _case_page(assignment.case_id, "juror/_case.html"),
+        "html": _render_case(view, "juror/_case.html"),
     })
+
+
+def _keep_vote_after_failed_deal() -> None:
+    """Undo the deal that failed after the vote, and commit the vote on its own."""
+    try:
+        dealing.undo_deal_alongside()
+        jobs.commit(keep=(_juror(),))
+    except Exception:
+        jobs.discard()  # the connection itself failed: the vote was not stored, and the juror is told so
 
 
 @bp.get("/")
@@ -90,8 +126,8 @@ def vote(case_id: int):
     form = VoteForm()
     if not form.validate_on_submit():
         abort(400)
-    voting.cast_vote(case_id, _juror(), form.decision.data, form.rule.data or None, form.note.data)
-    return _after_seat(_("Vote recorded. Thank you."))
+    voting.cast_vote(case_id, _juror(), form.decision.data, form.rule.data or None, form.note.data, commit=False)
+    return _after_seat(_("Vote recorded. Thank you."), vote_open=True)
 
 
 @bp.post("/cases/<int:case_id>/skip")

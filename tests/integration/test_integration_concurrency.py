@@ -263,7 +263,7 @@ def test_a_deal_locks_only_the_case_it_takes(app, api, make_user, monkeypatch):
     seen: dict[str, object] = {}
     real_lease = dealing._lease
 
-    def lease_and_probe(case_id, who, policy):
+    def lease_and_probe(case_id, who, policy, *flags):
         others = [i for i in ids if i != case_id]
         with db.engine.connect() as other:
             try:
@@ -274,7 +274,7 @@ def test_a_deal_locks_only_the_case_it_takes(app, api, make_user, monkeypatch):
                 seen["error"] = error
             other.rollback()
         seen["taken"] = case_id
-        return real_lease(case_id, who, policy)
+        return real_lease(case_id, who, policy, *flags)
 
     monkeypatch.setattr(dealing, "_lease", lease_and_probe)
     assignment = dealing.deal_next(juror)
