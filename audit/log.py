@@ -137,8 +137,31 @@ def _seal_batch(session: Session, limit: int | None) -> int:
         sealed.append({"id": row.id, "seq": seq, "prev_hash": prev, "hash": digest})
         prev = digest
     if sealed:
-        session.execute(update(AuditEvent), sealed)
+        _write_seals(session, sealed)
     return len(sealed)
+
+
+# One statement for a whole batch: the ORM's bulk update by primary key sends one UPDATE per event
+# (about 550 a second under the load test, each parsed, planned and run by PostgreSQL on its own).
+_SEAL_FROM_ARRAYS = text(
+    "UPDATE audit_events SET seq = v.seq, prev_hash = v.prev_hash, hash = v.hash "
+    "FROM unnest(CAST(:ids AS integer[]), CAST(:seqs AS bigint[]), CAST(:prevs AS varchar[]), "
+    "CAST(:hashes AS varchar[])) AS v(id, seq, prev_hash, hash) "
+    "WHERE audit_events.id = v.id AND audit_events.seq IS NULL"
+)
+
+
+def _write_seals(session: Session, sealed: list[dict[str, Any]]) -> None:
+    """Store each event's place in the chain (seq, prev_hash, hash)."""
+    if session.get_bind().dialect.name != "postgresql":
+        session.execute(update(AuditEvent), sealed)
+        return
+    written = session.execute(_SEAL_FROM_ARRAYS, {
+        "ids": [row["id"] for row in sealed], "seqs": [row["seq"] for row in sealed],
+        "prevs": [row["prev_hash"] for row in sealed], "hashes": [row["hash"] for row in sealed],
+    }).rowcount
+    if written != len(sealed):  # only a sealer outside the chain's lock could cause it: write nothing
+        raise RuntimeError(f"sealed {written} of {len(sealed)} audit events: another sealer ran without the lock")
 
 
 def seal(session: Session, batch: int = 5000) -> int:

@@ -1,6 +1,7 @@
 """The hash-chained audit log: written at commit, dropped on rollback, sealed into a chain, tamper-evident."""
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import delete, func, select
 
 import audit
@@ -55,3 +56,25 @@ def test_a_forged_payload_is_detected(app):
     db.session.commit()
     assert audit.verify_chain(db.session)[1].id == forged.id
     assert db.session.scalar(select(func.count()).select_from(AuditEvent)) >= 1
+
+
+def test_sealing_on_postgresql_writes_nothing_when_an_event_in_the_batch_was_already_sealed(pg_app):
+    # The batch UPDATE only touches unsealed rows; a sealer outside the chain's lock would make the
+    # counts differ, and then the whole batch must be refused rather than half-written.
+    import audit.log as audit_log
+
+    audit.record(db.session, "test_event", "thing", 1, {"n": 1})
+    db.session.commit()
+    audit.seal(db.session)
+    sealed_already = events()[-1]
+    audit.record(db.session, "test_event", "thing", 2, {"n": 2})
+    db.session.commit()
+    fresh = events()[-1]
+    rows = [{"id": sealed_already.id, "seq": 999, "prev_hash": "x" * 64, "hash": "y" * 64},
+            {"id": fresh.id, "seq": 1000, "prev_hash": "y" * 64, "hash": "z" * 64}]
+    with pytest.raises(RuntimeError, match="sealed 1 of 2"):
+        audit_log._write_seals(db.session, rows)
+    db.session.rollback()
+    assert audit.unsealed_count(db.session) == 1
+    assert audit.seal(db.session) == 1
+    assert audit.verify_chain(db.session) == (len(events()), None)
