@@ -81,10 +81,31 @@ def _eligible_statement(juror: User, policy: PolicyInForce, limit: int, skip_hel
         if skip_held and postgresql:
             # Rows a vote, a deal or a sweep holds right now are passed over, not waited on.
             statement = statement.with_for_update(skip_locked=True, key_share=True, of=Case)
-        if len(_STATEMENTS) >= _MAX_STATEMENTS:
-            _STATEMENTS.clear()
-        _STATEMENTS[key] = statement
+        _remember(key, statement)
     return statement, spec.values
+
+
+def _gold_statement(juror: User, policy: PolicyInForce) -> tuple[Select, dict]:
+    """The gold dealing query for this juror's shape, and the values to run it with.
+
+    Built once per shape like the real one: building it each time, and PostgreSQL planning it
+    each time, cost 4-5 ms of a deal against well under 1 ms to run it.
+    """
+    spec = exclusions.juror_filter(juror, policy)
+    key = ("gold", spec.shape)
+    statement = _STATEMENTS.get(key)
+    if statement is None:
+        statement = (select(Case.id).where(*exclusions.gold_case_conditions(juror, policy))
+                     .order_by(func.random()).limit(exclusions.constant(1)))
+        _remember(key, statement)
+    return statement, spec.values
+
+
+def _remember(key: tuple, statement: Select) -> None:
+    """Keep a built dealing statement for its shape (a bounded cache: shapes come from policies)."""
+    if len(_STATEMENTS) >= _MAX_STATEMENTS:
+        _STATEMENTS.clear()
+    _STATEMENTS[key] = statement
 
 
 def _eligible_ids(juror: User, limit: int, policy: PolicyInForce, skip_held: bool = True,
@@ -145,9 +166,8 @@ def _lease(case_id: int, juror: User, policy: PolicyInForce, commit: bool = True
 
 def deal_gold(juror: User, policy: PolicyInForce, commit: bool = True, alongside: bool = False) -> Assignment | None:
     """Deal a random gold case the juror has not seen; gold cases have no seat limit."""
-    case_id = db.session.scalar(
-        select(Case.id).where(*exclusions.gold_case_conditions(juror, policy)).order_by(func.random()).limit(1)
-    )
+    statement, values = _gold_statement(juror, policy)
+    case_id = db.session.scalar(statement, values)
     if case_id is None:
         return None
     return _lease(case_id, juror, policy, commit, alongside) or active_assignment(juror)

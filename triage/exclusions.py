@@ -153,14 +153,18 @@ def real_case_conditions(juror: User, policy: PolicyInForce) -> list[ColumnEleme
 
 
 def gold_case_conditions(juror: User, policy: PolicyInForce) -> list[ColumnElement]:
-    """Conditions for a live gold case the juror has never seen, nor seen the post of."""
+    """Conditions for a live gold case the juror has never seen, nor seen the post of.
+
+    Like fairness_conditions, the juror's values are named bind parameters, so the dealing query
+    built from these serves every juror of the same shape.
+    """
     earlier = Case.__table__.alias("earlier")
     return [
-        Case.state == "gold",
+        Case.state == constant("gold"),
         exists().where(GoldAnswer.case_id == Case.id, GoldAnswer.retired.is_(False)),
         # A juror who sat on the source case (or any case of the post) would know the answer.
         ~exists().where(earlier.c.post_id == Case.post_id, Assignment.case_id == earlier.c.id,
-                        Assignment.juror_id == juror.id),
+                        Assignment.juror_id == bindparam("juror_id", juror.id)),
         *fairness_conditions(juror, policy),
     ]
 

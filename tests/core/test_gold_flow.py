@@ -1,6 +1,8 @@
 """Known-answer audits: promotion to the gold set, probation, its exit, a pause and the way back."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import func, select
 
@@ -8,7 +10,7 @@ from jury import gold, voting
 from jury.errors import Conflict
 from jury.extensions import db
 from jury.policy import DEFAULT_SETTINGS, current_policy, publish_policy
-from models import Action, AuditEvent, Case, GoldAnswer, Post, Verdict, Vote
+from models import Action, Assignment, AuditEvent, Case, GoldAnswer, Post, Verdict, Vote, utcnow
 from tests.conftest import post_payload, report_payload
 from triage import dealing
 
@@ -212,6 +214,31 @@ def test_jurors_who_sat_on_the_source_case_are_never_dealt_its_gold_copy(gold_se
     small_policy(gold_share=1.0)
     for juror in panel:
         assert dealing.deal_gold(juror, current_policy()) is None
+
+
+def test_one_gold_statement_serves_jurors_of_a_shape_each_with_their_own_exclusions(gold_set, make_user):
+    # Built once and run with each juror's values. Bob later sat on an appeal round of one gold
+    # post (a round after its gold copy, so only the gold rule keeps him off it): a statement that
+    # kept the first juror's id would deal him that post's gold copy.
+    small_policy(gold_share=1.0)
+    ann = activate(make_user("ann", network_account_id="net-ann"))
+    bob = activate(make_user("bob", network_account_id="net-bob"))
+    known = db.session.get(Case, next(iter(gold_set)))
+    now = utcnow()
+    appeal = Case(post_id=known.post_id, review_round=known.review_round + 1, origin="appeal", state="decided",
+                  panel_size=3, open_seats=0, policy_version=known.policy_version, sla_deadline=now + timedelta(days=1))
+    db.session.add(appeal)
+    db.session.flush()
+    db.session.add(Assignment(case_id=appeal.id, juror_id=bob.id, state="voted", leased_at=now, expires_at=now))
+    db.session.commit()
+    dealing._STATEMENTS.clear()
+    assert dealing.deal_gold(ann, current_policy()).case_id in gold_set
+    dealt_to_bob = set()
+    while (seat := dealing.deal_gold(bob, current_policy())) is not None:
+        dealt_to_bob.add(seat.case_id)
+    assert dealt_to_bob == set(gold_set) - {known.id}
+    assert [key for key in dealing._STATEMENTS if key[0] == "gold"] == [("gold", (True, False, tuple(
+        sorted(current_policy().daily_exposure_caps.items()))))]
 
 
 def test_a_small_gold_set_waives_probation_with_an_audit_event(api, make_user):
