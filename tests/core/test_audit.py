@@ -5,6 +5,7 @@ import pytest
 from sqlalchemy import delete, func, select
 
 import audit
+import audit.log as audit_log
 from jury.extensions import db
 from models import AuditEvent
 
@@ -61,8 +62,6 @@ def test_a_forged_payload_is_detected(app):
 def test_sealing_on_postgresql_writes_nothing_when_an_event_in_the_batch_was_already_sealed(pg_app):
     # The batch UPDATE only touches unsealed rows; a sealer outside the chain's lock would make the
     # counts differ, and then the whole batch must be refused rather than half-written.
-    import audit.log as audit_log
-
     audit.record(db.session, "test_event", "thing", 1, {"n": 1})
     db.session.commit()
     audit.seal(db.session)
