@@ -132,7 +132,9 @@ def test_jurors_of_one_shape_share_a_statement_but_each_keeps_their_own_exclusio
     dealing._STATEMENTS.clear()
     assert dealing.deal_next(juror).case_id == by_bob.id
     assert dealing.deal_next(bob).case_id == by_ann.id
-    assert len(dealing._STATEMENTS) == 1  # the same SQL, run with each juror's own values
+    # The same SQL, run with each juror's own values. A random gold try (the policy's
+    # gold_share) finds no gold case here and caches its own statement, so it is not counted.
+    assert len([key for key in dealing._STATEMENTS if key[0] != "gold"]) == 1
 
 
 def test_several_reasons_are_all_listed(api, juror):
