@@ -54,10 +54,13 @@ def _insert_vote_and_read_votes():
 _INSERT_VOTE_READ_VOTES = _insert_vote_and_read_votes()
 
 
+# On the table's own columns: a criterion on the mapped class makes it an ORM update, whose
+# bulk-update path (looking for session objects to keep in step) cost 4 % of a vote's CPU.
+_seats = Assignment.__table__
 _MARK_LIVE_SEAT_VOTED = (
-    update(Assignment.__table__)
-    .where(Assignment.case_id == bindparam("seat_case"), Assignment.juror_id == bindparam("seat_juror"),
-           Assignment.state == "active")
+    update(_seats)
+    .where(_seats.c.case_id == bindparam("seat_case"), _seats.c.juror_id == bindparam("seat_juror"),
+           _seats.c.state == "active")
     .values(state="voted", released_at=bindparam("now"))
 )
 
