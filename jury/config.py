@@ -152,7 +152,10 @@ def load_config(instance_path: Path, overrides: Mapping[str, Any] | None = None)
         # Failed logins that lock an account, and for how long.
         "LOGIN_LOCKOUT_FAILURES": int(setting("LOGIN_LOCKOUT_FAILURES", 5)),
         "LOGIN_LOCKOUT_MINUTES": int(setting("LOGIN_LOCKOUT_MINUTES", 15)),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Most recently used connection first, so the pool's hot connections stay hot and the
+        # idle ones are the ones pinged before use (DB_PING_IDLE_SECONDS, see jury.pool_ping).
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_use_lifo": True},
+        "DB_PING_IDLE_SECONDS": float(setting("DB_PING_IDLE_SECONDS", 10)),
         "WTF_CSRF_TIME_LIMIT": None,
     }
     # Test mappings may set any Flask key directly (DATABASE_URL was handled above).
