@@ -66,6 +66,9 @@ class Assignment(Base):
     __table_args__ = (
         UniqueConstraint("case_id", "juror_id"),
         Index("ix_assignments_live", "state", "expires_at"),
+        # One active seat per juror: two "next case" requests at once (two tabs) get the same seat.
+        Index("uq_assignments_one_live_seat", "juror_id", unique=True,
+              postgresql_where=text("state = 'active'"), sqlite_where=text("state = 'active'")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

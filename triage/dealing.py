@@ -29,11 +29,9 @@ _rng = random.SystemRandom()
 # cost more than running it (about 0.45 of a 0.8 ms query on a small machine).
 _seats = Assignment.__table__
 # A Core read (nearly always of no row): through the ORM it cost a twelfth of a vote's CPU.
-_ACTIVE_LEASE = (
-    select(*_seats.c).where(_seats.c.juror_id == bindparam("juror_id"), _seats.c.state == "active",
-                            _seats.c.expires_at > bindparam("now"))
-    .order_by(_seats.c.leased_at.desc()).limit(1)
-)
+# A juror holds at most one active seat (the unique index uq_assignments_one_live_seat).
+_HELD_SEAT = select(*_seats.c, (_seats.c.expires_at > bindparam("now")).label("live")).where(
+    _seats.c.juror_id == bindparam("juror_id"), _seats.c.state == "active")
 # The seat-taking updates are Core statements on the table: through the ORM, each ran the unit of
 # work's bulk-update path (looking for session objects to keep in step), a seventh of a vote's CPU
 # with the other ORM updates; no object of a case being dealt is in the session.
@@ -73,15 +71,37 @@ _EVENTS_BEFORE_DEAL = "deal_alongside_events_before"
 
 def active_assignment(juror: User) -> Assignment | None:
     """The juror's live, unexpired lease, if any (the row as stored, detached: read it, do not change it)."""
-    row = db.session.execute(_ACTIVE_LEASE, {"juror_id": juror.id, "now": utcnow()}).first()
+    held = _held_seat(juror)
+    return held[0] if held is not None and held[1] else None
+
+
+def _held_seat(juror: User) -> tuple[Assignment, bool] | None:
+    """The juror's active seat and whether its lease still runs (a run-out one may not be swept yet)."""
+    row = db.session.execute(_HELD_SEAT, {"juror_id": juror.id, "now": utcnow()}).first()
     if row is None:
         return None
-    lease = db.session.identity_map.get(identity_key(Assignment, row.id))
-    if lease is not None:
-        return lease  # the session's own object of that row
-    lease = Assignment(**row._asdict())
-    make_transient_to_detached(lease)
-    return lease
+    values = row._asdict()
+    live = bool(values.pop("live"))
+    seat = db.session.identity_map.get(identity_key(Assignment, row.id))
+    if seat is None:  # not already the session's own object of that row
+        seat = Assignment(**values)
+        make_transient_to_detached(seat)
+    return seat, live
+
+
+def _live_seat_or_give_back(juror: User) -> Assignment | None:
+    """The juror's live seat; a seat whose lease ran out and that no sweep gave back yet is given
+    back now, in a transaction of its own, so the juror can hold the seat dealt next."""
+    held = _held_seat(juror)
+    if held is None:
+        return None
+    seat, live = held
+    if live:
+        return seat
+    release(seat, "expired", actor="system")
+    # Committed at once: a deal that fails or finds nothing rolls back, and must not undo this.
+    jobs.commit(keep=(juror,))
+    return None
 
 
 # Dealing statements by shape (see exclusions.JurorFilter). Building the statement and its
@@ -271,9 +291,14 @@ def _deal_next(juror: User, commit: bool = True, alongside: bool = False) -> Ass
     """
     if juror.state == "suspended":
         return None
-    current = active_assignment(juror)
-    if current is not None:
-        return current
+    if not alongside:
+        current = _live_seat_or_give_back(juror)
+        if current is not None:
+            return current
+    # Alongside a vote the juror has just voted their seat, so they hold none (one active seat per
+    # juror): the read is skipped. Should they hold another all the same (a late vote on a seat
+    # given back, after a new one was dealt), the lease's insert breaks the unique index, and
+    # the deal is made again after the vote's commit, the long way.
     policy = current_policy()
     if juror.state == "probation" and not gold.probation_possible(policy):
         gold.waive_probation(juror, policy)

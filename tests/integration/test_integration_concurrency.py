@@ -328,3 +328,50 @@ def test_a_deal_chosen_as_a_deadlock_victim_is_tried_again(app, api, make_user, 
     monkeypatch.setattr(dealing, "_take_a_seat", lambda candidates, wait: (_ for _ in ()).throw(other))
     with pytest.raises(OperationalError):
         dealing.deal_next(make_user("juror1"))
+
+
+def test_two_next_case_requests_at_once_from_one_juror_get_the_same_seat(app, api, make_user, monkeypatch):
+    """Two tabs asking at once: each takes a seat on its own case, one lease wins, and the other
+    request gives its seat back and answers with the winner's (uq_assignments_one_live_seat)."""
+    ids = _queue_cases(api, 4)
+    juror = make_user("juror0")
+    juror.state = "active"  # so neither request waives probation (a write of its own to the juror's row)
+    db.session.commit()
+    juror_id = juror.id
+    real_lease = dealing._lease
+    both_took_a_seat = threading.Barrier(2)
+
+    def lease_together(case_id, who, policy, *flags):
+        both_took_a_seat.wait(10)  # both requests hold a taken seat, neither has leased it yet
+        return real_lease(case_id, who, policy, *flags)
+
+    monkeypatch.setattr(dealing, "_lease", lease_together)
+    dealt: list[int] = []
+    errors: list[BaseException] = []
+
+    def ask() -> None:
+        with app.app_context():
+            try:
+                juror = db.session.get(User, juror_id)
+                dealt.append(dealing.deal_next(juror).case_id)
+            except BaseException as error:  # noqa: BLE001 - surface anything from the thread
+                errors.append(error)
+            finally:
+                db.session.remove()
+
+    tabs = [threading.Thread(target=ask) for _ in range(2)]
+    for tab in tabs:
+        tab.start()
+    for tab in tabs:
+        tab.join(30)
+    assert not errors, errors
+    assert len(dealt) == 2 and dealt[0] == dealt[1]
+    db.session.expire_all()
+    live = db.session.scalars(select(Assignment.case_id).where(Assignment.juror_id == juror_id,
+                                                               Assignment.state == "active")).all()
+    assert live == [dealt[0]]
+    panel = current_policy().panel_size
+    seats = dict(db.session.execute(select(Case.id, Case.open_seats).where(Case.id.in_(ids))).all())
+    assert seats == {i: panel - 1 if i == dealt[0] else panel for i in ids}
+    assert sum(1 for payload in db.session.scalars(select(AuditEvent.payload).where(
+        AuditEvent.event_type == "seat_dealt")) if payload["juror"] == juror_id) == 1
