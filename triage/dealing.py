@@ -36,7 +36,14 @@ _HELD_SEAT = select(*_seats.c, (_seats.c.expires_at > bindparam("now")).label("l
 # work's bulk-update path (looking for session objects to keep in step), a seventh of a vote's CPU
 # with the other ORM updates; no object of a case being dealt is in the session.
 _cases = Case.__table__
-_SEAT_FREE = (_cases.c.open_seats > 0, _cases.c.state.in_(OPEN_CASE_STATES))
+
+
+def _seat_free(cases) -> tuple:
+    """The case row (of `cases`, the table or an alias of it) is open and has a free seat."""
+    return cases.c.open_seats > 0, cases.c.state.in_(OPEN_CASE_STATES)
+
+
+_SEAT_FREE = _seat_free(_cases)
 _TAKE_SEAT = (
     update(_cases).where(_cases.c.id == bindparam("case_id"), *_SEAT_FREE)
     .values(open_seats=_cases.c.open_seats - 1, state="in_review")
@@ -45,8 +52,7 @@ _TAKE_SEAT = (
 _held = _cases.alias("held")
 _TAKE_UNLOCKED_SEAT = (
     update(_cases).where(
-        _cases.c.id == select(_held.c.id).where(_held.c.id == bindparam("case_id"), _held.c.open_seats > 0,
-                                                _held.c.state.in_(OPEN_CASE_STATES))
+        _cases.c.id == select(_held.c.id).where(_held.c.id == bindparam("case_id"), *_seat_free(_held))
         .with_for_update(skip_locked=True, key_share=True).scalar_subquery(),
         *_SEAT_FREE)
     .values(open_seats=_cases.c.open_seats - 1, state="in_review")

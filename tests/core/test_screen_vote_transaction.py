@@ -6,11 +6,13 @@ that fails after the vote never takes the vote with it, on either backend.
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from datetime import timedelta
+
+from sqlalchemy import func, select, update
 
 from jury.extensions import db
 from jury.web import juror as juror_views
-from models import Assignment, AuditEvent, Case, Vote
+from models import Assignment, AuditEvent, Case, Vote, utcnow
 from tests.conftest import post_payload, report_payload
 from triage import dealing
 
@@ -125,4 +127,25 @@ def test_a_vote_whose_next_window_is_all_held_commits_first_and_then_deals(backe
     assert data["case_id"] not in (None, first)
     assert db.session.scalar(select(func.count()).select_from(Vote).where(Vote.juror_id == ann.id)) == 1
     assert _active_seats(ann.id) == [data["case_id"]]
+    _seats_add_up()
+
+
+def test_a_late_vote_by_a_juror_holding_a_newer_seat_answers_with_that_seat(backend, api, client, ann, auth):
+    # Ann's first lease ran out and the sweep gave it back; she was dealt another case, then cast
+    # the late vote on the first from the old page. She still holds one seat (the newer one), and
+    # the screen shows it: on PostgreSQL the deal made alongside the vote broke the one-live-seat
+    # index, was undone to its savepoint, and dealt again after the vote's commit.
+    _open_cases(api, 4)
+    auth.login("ann")
+    first = _dealt_case(client)
+    db.session.execute(update(Assignment).values(expires_at=utcnow() - timedelta(minutes=1)))
+    db.session.commit()
+    assert dealing.expire_leases() == 1
+    newer = _dealt_case(client)
+    assert newer != first
+    data = client.post(f"/cases/{first}/vote", data={"decision": "keep"}, headers=JSON).get_json()
+    assert data["case_id"] == newer
+    assert db.session.scalar(select(Vote.decision).where(Vote.case_id == first, Vote.juror_id == ann.id)) == "keep"
+    assert _active_seats(ann.id) == [newer]
+    assert _seat_dealt_events(ann.id) == 2  # the first and the newer, not the undone one
     _seats_add_up()
