@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from .base import Scorer
+from .metrics import calibration_metrics, policy_table
 
 DEFAULT_THRESHOLDS: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
 DEFAULT_BATCH = 1_000
@@ -85,6 +86,8 @@ def label_metrics(
     else:
         result["roc_auc"] = _rounded(roc_auc_score(y, predicted))
         result["average_precision"] = _rounded(average_precision_score(y, predicted))
+    if rows:
+        result.update(calibration_metrics(y, predicted))
     table = []
     for threshold in thresholds:
         flagged = predicted >= threshold
@@ -113,8 +116,14 @@ def evaluate(
     labels: Sequence[str] | None = None,
     batch_size: int = DEFAULT_BATCH,
     progress: Progress | None = None,
+    policy_thresholds: Mapping[str, Mapping[str, float]] | None = None,
+    scores_out: list[dict[str, float]] | None = None,
 ) -> dict[str, Any]:
-    """Score texts with scorer and measure each label the rows and the scorer share (or ``labels``)."""
+    """Score texts with scorer and measure each label the rows and the scorer share (or ``labels``).
+
+    policy_thresholds ({setting: {label: threshold}}) adds confusion counts, precision, recall and F1
+    at each; scores_out, a list, receives every text's scores.
+    """
     _check_rows(texts, label_rows)
     thresholds = sorted(float(t) for t in thresholds)
     if any(not 0.0 <= t <= 1.0 for t in thresholds):
@@ -145,6 +154,10 @@ def evaluate(
     for label in labels:
         predicted = np.fromiter((s[label] for s in scores), dtype=np.float64, count=len(scores))
         result["labels"][label] = label_metrics(truth[label], predicted, thresholds)
+        if policy_thresholds:
+            result["labels"][label]["policy"] = policy_table(truth[label], predicted, label, policy_thresholds)
+    if scores_out is not None:
+        scores_out.extend(scores)
     return result
 
 
@@ -189,10 +202,12 @@ def cross_validate(
     *,
     params: Mapping[str, Any] | None = None,
     progress: Progress | None = None,
+    trainer: Callable[[list[Any], list[dict[str, int]]], Scorer] | None = None,
 ) -> dict[str, Any]:
-    """Train a fresh SklearnScorer on each of k stratified splits; per-fold and mean ROC-AUC and AP per label.
+    """Train a fresh scorer on each of k stratified splits; per-fold and mean ROC-AUC, AP, Brier and ECE.
 
-    Folds are stratified on the first label; progress(1) is called after each fold.
+    The scorer is an SklearnScorer with params, or what trainer(texts, rows) returns. Folds are
+    stratified on the first label; progress(1) is called after each fold.
     """
     from sklearn.metrics import average_precision_score, roc_auc_score
     from sklearn.model_selection import StratifiedKFold
@@ -215,18 +230,14 @@ def cross_validate(
         )
 
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    per_label: dict[str, dict[str, list[float | None]]] = {
-        label: {"roc_auc": [], "average_precision": []} for label in labels
-    }
+    names = ("roc_auc", "average_precision", "brier", "ece")
+    per_label: dict[str, dict[str, list[float | None]]] = {label: {n: [] for n in names} for label in labels}
+    if trainer is None:
+        def trainer(fold_texts: list[Any], fold_rows: list[dict[str, int]]) -> Scorer:
+            return SklearnScorer.train(fold_texts, fold_rows, name="cross-validation", labels=labels, params=params)
     started = time.perf_counter()
     for train, test in splitter.split(np.zeros(len(first)), first):
-        scorer = SklearnScorer.train(
-            [texts[i] for i in train],
-            [{label: int(truth[label][i]) for label in labels} for i in train],
-            name="cross-validation",
-            labels=labels,
-            params=params,
-        )
+        scorer = trainer([texts[i] for i in train], [{label: int(truth[label][i]) for label in labels} for i in train])
         scores = scorer.score([texts[i] for i in test])
         for label in labels:
             y = truth[label][test]
@@ -237,6 +248,8 @@ def cross_validate(
             ap = _rounded(average_precision_score(y, predicted)) if both else None
             per_label[label]["roc_auc"].append(auc)
             per_label[label]["average_precision"].append(ap)
+            for name, value in calibration_metrics(y, predicted).items():
+                per_label[label][name].append(value)
         if progress is not None:
             progress(1)
 
@@ -251,8 +264,7 @@ def cross_validate(
             label: {
                 "rows": len(texts),
                 "positives": int(truth[label].sum()),
-                "roc_auc": _summary(per_label[label]["roc_auc"]),
-                "average_precision": _summary(per_label[label]["average_precision"]),
+                **{name: _summary(per_label[label][name]) for name in names},
             }
             for label in labels
         },
@@ -267,6 +279,18 @@ def _fmt(value: Any, digits: int = 3) -> str:
     return str(value)
 
 
+def _policy_lines(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The confusion counts at the policy's thresholds, one line per setting."""
+    lines = ["  at the policy's thresholds:"] if rows else []
+    for row in rows:
+        lines.append(
+            f"    {row['setting']} {row['threshold']:.2f}: precision {_fmt(row['precision'])}, "
+            f"recall {_fmt(row['recall'])}, F1 {_fmt(row['f1'])}; "
+            f"TP {row['tp']} FP {row['fp']} FN {row['fn']} TN {row['tn']}"
+        )
+    return lines
+
+
 def format_table(result: Mapping[str, Any]) -> str:
     """A plain-text report of an evaluate() or cross_validate() result."""
     lines: list[str] = []
@@ -274,9 +298,10 @@ def format_table(result: Mapping[str, Any]) -> str:
         lines.append(f"{result['folds']}-fold cross-validation on {result['rows']} rows (seed {result['seed']})")
         for label, m in result["labels"].items():
             auc, ap = m["roc_auc"], m["average_precision"]
+            ece = m.get("ece") or {"mean": None, "std": None}
             lines.append(
                 f"  {label}: {m['positives']} positive; ROC-AUC {_fmt(auc['mean'])} ± {_fmt(auc['std'])}, "
-                f"AP {_fmt(ap['mean'])} ± {_fmt(ap['std'])}"
+                f"AP {_fmt(ap['mean'])} ± {_fmt(ap['std'])}, ECE {_fmt(ece['mean'])} ± {_fmt(ece['std'])}"
             )
             lines.append("    per fold ROC-AUC: " + " ".join(_fmt(v) for v in auc["per_fold"]))
         return "\n".join(lines)
@@ -290,6 +315,7 @@ def format_table(result: Mapping[str, Any]) -> str:
             head += f"; ROC-AUC and AP undefined: {m.get('reason', 'one class only')}"
         else:
             head += f"; ROC-AUC {_fmt(m['roc_auc'])}, AP {_fmt(m['average_precision'])}"
+        head += f"; Brier {_fmt(m.get('brier'))}, ECE (10 bins) {_fmt(m.get('ece'))}"
         lines.append(head)
         lines.append(f"  {'threshold':>9}  {'precision':>9}  {'recall':>6}  {'flag rate':>9}  {'flagged':>7}")
         for row in m["thresholds"]:
@@ -297,6 +323,7 @@ def format_table(result: Mapping[str, Any]) -> str:
                 f"  {row['threshold']:>9.2f}  {_fmt(row['precision']):>9}  {_fmt(row['recall']):>6}"
                 f"  {_fmt(row['flag_rate']):>9}  {row['flagged']:>7}"
             )
+        lines.extend(_policy_lines(m.get("policy") or []))
     if result.get("not_evaluated"):
         lines.append(f"not evaluated (the model does not produce them): {', '.join(result['not_evaluated'])}")
     return "\n".join(lines)

@@ -30,6 +30,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion
 
 from .base import LABELS, ModelNotFoundError, ScorerError, file_sha256
+from .heads import DEFAULT_CALIBRATION_FOLDS, fit_calibrated_head
 from .text import DEFAULT_MAX_CHARS, prepare_text
 
 # Bump when the layout of model.joblib changes, so old files are refused cleanly.
@@ -51,6 +52,8 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "C": 4.0,
     "max_iter": 1_000,
     "max_chars": DEFAULT_MAX_CHARS,
+    # Folds of the cross-fitted calibration of each head (classifiers.heads); 0 keeps raw scores.
+    "calibration_folds": DEFAULT_CALIBRATION_FOLDS,
 }
 
 # Accepted by train() but stored only when they differ from these defaults, so
@@ -127,11 +130,12 @@ class SklearnScorer:
             raise ValueError(f"cannot extract features from the training texts: {exc}") from exc
 
         heads: dict[str, Head] = {}
+        calibrated: dict[str, bool] = {}
         for label, y in targets.items():
             if np.unique(y).size == 1:
-                heads[label] = float(y[0])
+                heads[label], calibrated[label] = float(y[0]), False
             else:
-                heads[label] = _fit_head(matrix, y, merged)
+                heads[label], calibrated[label] = fit_calibrated_head(matrix, y, merged)
 
         data_sha256 = _data_digest(cleaned, targets)
         version = _version_for(name, labels, merged, data_sha256)
@@ -142,6 +146,8 @@ class SklearnScorer:
             "labels": list(labels),
             "rows": len(cleaned),
             "positives": {label: int(y.sum()) for label, y in targets.items()},
+            # Whether each label's probabilities were calibrated by cross-fitting (too few of a class: not).
+            "calibrated": calibrated,
             "data_sha256": data_sha256,
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "params": merged,
@@ -313,27 +319,14 @@ def _merge_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
         raise ScorerError(f"strip_accents must be 'unicode', 'ascii' or None, got {given['strip_accents']!r}")
     if not isinstance(given.get("nb_weighting", False), bool):
         raise ScorerError(f"nb_weighting must be true or false, got {given['nb_weighting']!r}")
+    folds = given.get("calibration_folds", DEFAULT_CALIBRATION_FOLDS)
+    if isinstance(folds, bool) or not isinstance(folds, int) or not (folds == 0 or 2 <= folds <= 20):
+        raise ScorerError(f"calibration_folds must be 0 (no calibration) or 2 to 20, got {folds!r}")
     for name, default in OPTIONAL_PARAMS.items():
         if name in given and given[name] == default:
             del given[name]
     # The JSON round trip makes tuples and lists hash (and store) identically.
     return json.loads(json.dumps({**DEFAULT_PARAMS, **given}, sort_keys=True))
-
-
-def _fit_head(matrix: Any, y: np.ndarray, params: Mapping[str, Any]) -> LogisticRegression:
-    """Fit one label's logistic regression, NB-weighted when the params ask for it."""
-    model = LogisticRegression(C=params["C"], class_weight="balanced", max_iter=params["max_iter"])
-    if not params.get("nb_weighting", OPTIONAL_PARAMS["nb_weighting"]):
-        return model.fit(matrix, y)
-    # Smoothed log ratio of each feature's share of the positive vs the negative mass.
-    positive = np.asarray(matrix[y == 1].sum(axis=0), dtype=np.float64).ravel() + 1.0
-    negative = np.asarray(matrix[y == 0].sum(axis=0), dtype=np.float64).ravel() + 1.0
-    ratio = np.log((positive / positive.sum()) / (negative / negative.sum()))
-    model.fit(matrix.multiply(ratio).tocsr(), y)
-    # (x * r) . w == x . (r * w): folding the ratio into the weights leaves a plain
-    # regression on the raw features, so scoring and the saved format are unchanged.
-    model.coef_ = model.coef_ * ratio
-    return model
 
 
 def _label_column(rows: Sequence[Mapping[str, int]], label: str) -> np.ndarray:
