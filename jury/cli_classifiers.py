@@ -119,33 +119,29 @@ def _csv_sha256(path: Path) -> str:
     return file_sha256(path)
 
 
-def _headline(labels: dict[str, Any]) -> str:
-    """"toxicity 0.986, threat 0.912" from an evaluation's labels."""
-    parts = []
-    for label, metrics in labels.items():
-        auc = metrics.get("roc_auc")
-        parts.append(f"{label} {auc:.3f}" if auc is not None else f"{label} undefined ({metrics.get('reason')})")
-    return ", ".join(parts)
-
-
 @classifiers_cli.command("train")
 @_data_options
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Model directory: the model is saved in a new version folder and CURRENT points at it.")
 @_model_options
 @click.option("--name", default="sklearn-tfidf", show_default=True, help="Model name stored in its metadata.")
-@click.option("--holdout", default=0.2, show_default=True, type=click.FloatRange(0.0, 0.9),
-              help="Fraction held out to measure the model (0: measure nothing).")
-@click.option("--seed", default=0, show_default=True, help="Seed of the held-out split.")
-@click.option("--refit-full", is_flag=True,
-              help="After measuring on the held-out rows, train the saved model on every row.")
+@click.option("--folds", default=5, show_default=True, type=click.IntRange(0, 50),
+              help="Measure by k-fold cross-validation on the file before training (0: measure nothing).")
+@click.option("--seed", default=0, show_default=True, help="Seed of the cross-validation folds.")
 def train_command(csv_path, text_column, label_column, positive, negative, format_name, sep, out_dir,
-                  preset, param_pairs, name, holdout, seed, refit_full) -> None:
-    """Train a TF-IDF + logistic-regression model on a labelled CSV and save it as the current model."""
-    from classifiers import SklearnScorer
-    from classifiers.evaluation import evaluate, holdout_split
+                  preset, param_pairs, name, folds, seed) -> None:
+    """Measure a model by k-fold cross-validation on a labelled CSV, then save one trained on every row.
 
+    The cross-validated figure estimates how the model does on posts like the file's rows; on other
+    data (another network, another time) expect less: measure that with `evaluate --csv`.
+    """
+    from classifiers import SklearnScorer
+    from classifiers.evaluation import cross_validate
+
+    if folds == 1:
+        raise click.UsageError("--folds must be 0 (measure nothing) or at least 2")
     params = _params(preset, param_pairs)
+    _refuse_unmigrated_live_dir(out_dir)
     with _clear_errors():
         texts, rows = data = _load_data(csv_path, text_column, label_column, positive, negative, format_name, sep)
         labels = tuple(data.summary["label_columns"])
@@ -154,39 +150,64 @@ def train_command(csv_path, text_column, label_column, positive, negative, forma
             "preset": preset,
             "params_given": params,
         }
-        train_idx, test_idx = list(range(len(texts))), []
-        if holdout > 0:
-            train_idx, test_idx = holdout_split(rows, holdout, seed, stratify_label=labels[0])
-
-        click.echo(f"training on {len(train_idx)} rows...", err=True)
-        scorer = SklearnScorer.train([texts[i] for i in train_idx], [rows[i] for i in train_idx],
-                                     name=name, labels=labels, params=params)
-        if test_idx:
-            held_texts = [texts[i] for i in test_idx]
-            with _progressbar(len(held_texts), "scoring held-out rows") as bar:
-                result = evaluate(scorer, held_texts, [rows[i] for i in test_idx], progress=bar.update)
-            metrics["holdout"] = {"fraction": holdout, "seed": seed, "rows": len(test_idx),
-                                  "train_rows": len(train_idx), "labels": result["labels"]}
-        if refit_full and test_idx:
-            click.echo(f"training the saved model on all {len(texts)} rows...", err=True)
-            scorer = SklearnScorer.train(texts, rows, name=name, labels=labels, params=params)
-        metrics["trained_on"] = "all rows" if (refit_full or not test_idx) else "rows not held out"
+        if folds:
+            with _progressbar(folds, f"cross-validating ({len(texts)} rows)") as bar:
+                result = cross_validate(texts, rows, folds=folds, seed=seed, labels=labels, params=params,
+                                        progress=bar.update)
+            metrics["cross_validation"] = {key: result[key] for key in ("folds", "seed", "rows", "labels")}
+        click.echo(f"training the saved model on all {len(texts)} rows...", err=True)
+        scorer = SklearnScorer.train(texts, rows, name=name, labels=labels, params=params)
+        metrics["trained_on"] = "all rows"
         saved = scorer.save(out_dir, metrics=metrics)
 
     _audit_if_live(out_dir, scorer, metrics)
     click.echo(f"version {scorer.version}")
-    click.echo(f"rows {scorer.metadata['rows']} (labels: {', '.join(labels)})")
-    if "holdout" in metrics:
-        click.echo(f"held-out ROC-AUC ({len(test_idx)} rows): {_headline(metrics['holdout']['labels'])}")
-    else:
-        click.echo("held-out ROC-AUC: not measured (--holdout 0)")
+    click.echo(f"rows {scorer.metadata['rows']} (labels: {', '.join(labels)}), all used to train the saved model")
+    click.echo(_cv_sentence(metrics.get("cross_validation")))
     click.echo(f"saved to {saved}; {out_dir / 'CURRENT'} now names it")
+
+
+def _cv_sentence(cv: dict[str, Any] | None) -> str:
+    """What the cross-validated figures are, in words a reader cannot mistake for a test on other data."""
+    if cv is None:
+        return "not measured (--folds 0)"
+    parts = []
+    for label, m in cv["labels"].items():
+        auc, ece = m["roc_auc"], m["ece"]
+        if auc["mean"] is None:
+            parts.append(f"{label} ROC-AUC undefined (a class is missing in every fold)")
+        else:
+            parts.append(f"{label} ROC-AUC {auc['mean']:.3f} ± {auc['std']:.3f}, ECE {ece['mean']:.3f}")
+    return (f"{cv['folds']}-fold cross-validation, mean ± std over the folds: {'; '.join(parts)}. "
+            "An estimate on the training file's own distribution; other data usually scores lower.")
+
+
+def _refuse_unmigrated_live_dir(out_dir: Path) -> None:
+    """Training into the app's MODEL_DIR must be audited: refuse before anything is written if it cannot be."""
+    if not _is_live(out_dir):
+        return
+    import sqlalchemy
+
+    from jury.extensions import db
+
+    try:
+        ready = sqlalchemy.inspect(db.engine).has_table("audit_events")
+    except sqlalchemy.exc.SQLAlchemyError as error:
+        raise click.ClickException(f"{out_dir} is the app's MODEL_DIR and its database cannot be read "
+                                   f"({type(error).__name__}); nothing was written") from None
+    if not ready:
+        raise click.ClickException(f"{out_dir} is the app's MODEL_DIR, whose changes are audited, but the database "
+                                   "has no audit table: run `flask db upgrade` first; nothing was written")
+
+
+def _is_live(out_dir: Path) -> bool:
+    live = current_app.config.get("MODEL_DIR")
+    return bool(live) and Path(live).resolve() == out_dir.resolve()
 
 
 def _audit_if_live(out_dir: Path, scorer, metrics: dict[str, Any]) -> None:
     """A model saved into the app's MODEL_DIR changes what scores posts: that goes on the audit chain."""
-    live = current_app.config.get("MODEL_DIR")
-    if not live or Path(live).resolve() != out_dir.resolve():
+    if not _is_live(out_dir):
         return
     import audit
     from jury.extensions import db
@@ -203,6 +224,29 @@ def _audit_if_live(out_dir: Path, scorer, metrics: dict[str, Any]) -> None:
                                    f"could not be recorded: {error}") from None
 
 
+# Which evaluate options apply to which way of evaluating; any other option given is an error.
+_DATA_OPTIONS = ("text_column", "label_column", "positive", "negative", "format_name", "sep")
+_FOLDS_ONLY = ("seed", "preset", "param_pairs")
+_SCORING_ONLY = ("model_dir", "thresholds", "calibrated", "scores_out")
+
+
+def _given(ctx: click.Context, names: tuple[str, ...]) -> list[str]:
+    """The options among names that the user gave on the command line, as they were spelled."""
+    from click.core import ParameterSource
+
+    given = []
+    for param in ctx.command.params:
+        if param.name in names and ctx.get_parameter_source(param.name) not in (None, ParameterSource.DEFAULT):
+            given.append(param.opts[0])
+    return given
+
+
+def _refuse(ctx: click.Context, names: tuple[str, ...], why: str) -> None:
+    given = _given(ctx, names)
+    if given:
+        raise click.UsageError(f"{', '.join(given)} {'does' if len(given) == 1 else 'do'} not apply {why}")
+
+
 @classifiers_cli.command("evaluate")
 @click.option("--model", "model_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Model directory whose CURRENT model is evaluated (default: the app's MODEL_DIR).")
@@ -210,26 +254,38 @@ def _audit_if_live(out_dir: Path, scorer, metrics: dict[str, Any]) -> None:
 @click.option("--verdicts", is_flag=True, help="Evaluate against the jury's decided cases instead of a CSV.")
 @click.option("--folds", type=click.IntRange(2, 50),
               help="Cross-validate a fresh model on the CSV with this many folds instead of scoring with --model.")
-@click.option("--seed", default=0, show_default=True, help="Seed of the cross-validation folds.")
+@click.option("--seed", default=0, show_default=True, help="Seed of the cross-validation folds (with --folds).")
 @_model_options
 @click.option("--threshold", "thresholds", multiple=True, type=click.FloatRange(0.0, 1.0),
               help="Threshold for the precision/recall table (repeatable; default 0.1 ... 0.9 and 0.95).")
 @click.option("--calibrated", is_flag=True, help="Apply the model directory's calibration, as the app does.")
+@click.option("--scores-out", type=click.Path(dir_okay=False, writable=True, path_type=Path),
+              help="Write a CSV: each text's row number (from 1, in the order read), true labels and scores.")
 @click.option("--json", "as_json", is_flag=True, help="Print only JSON on stdout.")
-def evaluate_command(model_dir, csv_path, text_column, label_column, positive, negative, format_name, sep,
-                     verdicts, folds, seed, preset, param_pairs, thresholds, calibrated, as_json) -> None:
-    """Measure a model on a labelled CSV or on the jury's verdicts, or cross-validate on a CSV."""
+@click.pass_context
+def evaluate_command(ctx, model_dir, csv_path, text_column, label_column, positive, negative, format_name, sep,
+                     verdicts, folds, seed, preset, param_pairs, thresholds, calibrated, scores_out,
+                     as_json) -> None:
+    """Measure a model on a labelled CSV or on the jury's verdicts, or cross-validate on a CSV.
+
+    Reports ROC-AUC, average precision, the Brier score, the expected calibration error (10 bins),
+    a threshold table, and precision, recall, F1 and confusion counts at the policy's thresholds.
+    """
     from classifiers.evaluation import DEFAULT_THRESHOLDS, cross_validate, evaluate, format_table
 
     if verdicts and (csv_path is not None or folds is not None):
         raise click.UsageError("--verdicts evaluates a model on decided cases: it takes no --csv or --folds")
     if not verdicts and csv_path is None:
         raise click.UsageError("give --csv FILE (with --folds to cross-validate), or --verdicts")
+    if folds is not None:
+        _refuse(ctx, _SCORING_ONLY, "with --folds, which trains fresh models instead of scoring one")
+    else:
+        _refuse(ctx, _FOLDS_ONLY, "without --folds: they choose the fresh models that cross-validation trains")
+    if verdicts:
+        _refuse(ctx, _DATA_OPTIONS, "with --verdicts: they describe a CSV")
 
     with _clear_errors():
         if folds is not None:
-            if model_dir is not None:
-                click.echo("note: --folds trains fresh models; --model is not used", err=True)
             texts, rows = data = _load_data(csv_path, text_column, label_column, positive, negative,
                                             format_name, sep)
             labels = tuple(data.summary["label_columns"])
@@ -239,27 +295,58 @@ def evaluate_command(model_dir, csv_path, text_column, label_column, positive, n
             result["source"] = data.summary
         else:
             scorer = _load_model(model_dir, calibrated)
-            if verdicts:
-                texts, rows = _verdict_examples()
-                source: dict[str, Any] = {"verdicts": len(texts)}
-                metadata = getattr(getattr(scorer, "base", scorer), "metadata", {})
-                trained_on = int((metadata.get("metrics") or {}).get("verdicts", 0))
-                if trained_on:
-                    click.echo(f"note: this model was trained on {trained_on} verdicts; "
-                               "figures on them are optimistic", err=True)
-            else:
-                texts, rows = data = _load_data(csv_path, text_column, label_column, positive, negative,
-                                                format_name, sep)
-                source = data.summary
+            texts, rows, source = _examples(scorer, verdicts, csv_path, text_column, label_column, positive,
+                                            negative, format_name, sep)
+            scores: list[dict[str, float]] = []
             with _progressbar(len(texts), "scoring") as bar:
                 result = evaluate(scorer, texts, rows, tuple(thresholds) or DEFAULT_THRESHOLDS,
-                                  progress=bar.update)
+                                  progress=bar.update, policy_thresholds=_policy_thresholds(), scores_out=scores)
             result["source"] = source
+            if scores_out is not None:
+                from classifiers.metrics import write_scores_csv
+
+                written = write_scores_csv(scores_out, rows, scores, list(result["labels"]))
+                click.echo(f"wrote {written} rows of scores to {scores_out}", err=True)
 
     if as_json:
         click.echo(json.dumps(result, indent=2, sort_keys=True))
     else:
         click.echo(format_table(result))
+
+
+def _examples(scorer, verdicts: bool, csv_path, text_column, label_column, positive, negative, format_name, sep):
+    """(texts, label rows, source summary) from the jury's verdicts or a labelled CSV."""
+    if not verdicts:
+        texts, rows = data = _load_data(csv_path, text_column, label_column, positive, negative, format_name, sep)
+        return texts, rows, data.summary
+    texts, rows = _verdict_examples()
+    metadata = getattr(getattr(scorer, "base", scorer), "metadata", {})
+    trained_on = int((metadata.get("metrics") or {}).get("verdicts", 0))
+    if trained_on:
+        click.echo(f"note: this model was trained on {trained_on} verdicts; figures on them are optimistic", err=True)
+    return texts, rows, {"verdicts": len(texts)}
+
+
+def _policy_thresholds() -> dict[str, dict[str, float]]:
+    """The auto-flag and interim-hide thresholds of the policy in force (the defaults before any is stored).
+
+    Read without creating a policy version: evaluating must not write to the database.
+    """
+    import sqlalchemy
+
+    from jury.extensions import db
+    from jury.policy import DEFAULT_SETTINGS
+    from models import Policy
+
+    settings = DEFAULT_SETTINGS
+    try:
+        row = db.session.scalar(sqlalchemy.select(Policy).order_by(Policy.version.desc()).limit(1))
+        if row is not None:
+            settings = row.settings
+    except sqlalchemy.exc.SQLAlchemyError:
+        db.session.rollback()
+        click.echo("note: no policy in the database; the default thresholds are used", err=True)
+    return {group: dict(settings.get(group, {})) for group in ("auto_flag", "interim_hide")}
 
 
 def _load_model(model_dir: Path | None, calibrated: bool):

@@ -47,37 +47,67 @@ def train_args(csv_path: Path, out: Path, *extra: str) -> list[str]:
             "--positive", "toxic", "--out", str(out), *extra]
 
 
-def test_train_saves_a_current_model_with_held_out_metrics(cli, tmp_path: Path) -> None:
+def test_train_cross_validates_then_saves_a_model_trained_on_every_row(cli, tmp_path: Path) -> None:
     data = labelled_csv(tmp_path / "posts.csv")
     result = cli.invoke(args=train_args(data, tmp_path / "models"))
     assert result.exit_code == 0, result.output
     version = (tmp_path / "models" / "CURRENT").read_text().strip()
     assert f"version {version}" in result.stdout
-    assert "rows 160" in result.stdout
-    assert "held-out ROC-AUC (40 rows): toxicity" in result.stdout
+    assert "rows 200" in result.stdout and "all used to train the saved model" in result.stdout
+    # The figure says what it is: a k-fold estimate with its spread, on the training file's distribution.
+    assert "5-fold cross-validation, mean ± std over the folds: toxicity ROC-AUC" in result.stdout
+    assert "estimate on the training file's own distribution" in result.stdout
     assert "read 200 rows" in result.stderr and "read 200 rows" not in result.stdout
 
     metadata = json.loads((tmp_path / "models" / version / "metadata.json").read_text())
-    assert metadata["labels"] == ["toxicity"] and metadata["rows"] == 160
-    holdout = metadata["metrics"]["holdout"]
-    assert holdout["rows"] == 40 and holdout["labels"]["toxicity"]["roc_auc"] > 0.95
+    assert metadata["labels"] == ["toxicity"] and metadata["rows"] == 200
+    cv = metadata["metrics"]["cross_validation"]
+    assert cv["folds"] == 5 and len(cv["labels"]["toxicity"]["roc_auc"]["per_fold"]) == 5
+    assert cv["labels"]["toxicity"]["roc_auc"]["mean"] > 0.95
+    assert cv["labels"]["toxicity"]["ece"]["std"] is not None
     assert metadata["metrics"]["source"]["file"] == "posts.csv"
     assert len(metadata["metrics"]["source"]["sha256"]) == 64
-    assert metadata["metrics"]["trained_on"] == "rows not held out"
+    assert metadata["metrics"]["trained_on"] == "all rows"
+    assert metadata["calibrated"] == {"toxicity": True}
+
+    unmeasured = cli.invoke(args=train_args(data, tmp_path / "other", "--folds", "0"))
+    assert unmeasured.exit_code == 0 and "not measured (--folds 0)" in unmeasured.stdout
+    assert cli.invoke(args=train_args(data, tmp_path / "x", "--folds", "1")).exit_code == 2
 
 
-def test_train_options_refit_preset_param_and_tsv(cli, tmp_path: Path) -> None:
+def test_train_options_preset_param_and_tsv(cli, tmp_path: Path) -> None:
     data = labelled_csv(tmp_path / "posts.txt", delimiter="\t")
-    result = cli.invoke(args=train_args(data, tmp_path / "models", "--sep", "TAB", "--refit-full", "--preset", "fr",
-                                        "--param", "C=0.5", "--name", "site-fr"))
+    result = cli.invoke(args=train_args(data, tmp_path / "models", "--sep", "TAB", "--preset", "fr",
+                                        "--param", "C=0.5", "--name", "site-fr", "--folds", "3"))
     assert result.exit_code == 0, result.output
-    assert "rows 200" in result.stdout
+    assert "rows 200" in result.stdout and "3-fold cross-validation" in result.stdout
     version = (tmp_path / "models" / "CURRENT").read_text().strip()
     metadata = json.loads((tmp_path / "models" / version / "metadata.json").read_text())
     assert metadata["name"] == "site-fr"
     assert metadata["params"]["C"] == 0.5 and metadata["params"]["strip_accents"] is None
     assert metadata["params"]["nb_weighting"] is True
     assert metadata["metrics"]["trained_on"] == "all rows"
+    # The old split options are gone rather than silently ignored.
+    assert cli.invoke(args=train_args(data, tmp_path / "m2", "--sep", "TAB", "--refit-full")).exit_code == 2
+
+
+def test_train_into_an_unmigrated_live_model_dir_refuses_before_writing(tmp_path: Path) -> None:
+    from jury import create_app
+    from tests.conftest import base_config
+
+    live = tmp_path / "live-models"
+    app = create_app(base_config(tmp_path, SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'empty.sqlite3'}",
+                                 MODEL_DIR=str(live)))
+    with app.app_context():
+        result = app.test_cli_runner().invoke(args=train_args(labelled_csv(tmp_path / "posts.csv"), live))
+    assert result.exit_code == 1, result.output
+    assert "run `flask db upgrade` first; nothing was written" in result.output
+    assert not live.exists()
+    # Another folder is not the live one: training there needs no database.
+    with app.app_context():
+        elsewhere = app.test_cli_runner().invoke(args=train_args(labelled_csv(tmp_path / "posts.csv"),
+                                                                 tmp_path / "scratch", "--folds", "0"))
+    assert elsewhere.exit_code == 0, elsewhere.output
 
 
 def test_train_jigsaw_format_is_multi_label(cli, tmp_path: Path) -> None:
@@ -94,7 +124,7 @@ def test_train_jigsaw_format_is_multi_label(cli, tmp_path: Path) -> None:
                               "--out", str(tmp_path / "m")])
     assert result.exit_code == 0, result.output
     assert "labels: toxicity, severe_toxicity, obscene, threat, insult, identity_attack" in result.stdout
-    assert "severe_toxicity undefined" in result.stdout
+    assert "severe_toxicity ROC-AUC undefined (a class is missing in every fold)" in result.stdout
 
 
 def test_evaluate_json_and_table(cli, tmp_path: Path) -> None:
@@ -114,6 +144,63 @@ def test_evaluate_json_and_table(cli, tmp_path: Path) -> None:
     assert table.exit_code == 0, table.output
     assert "ROC-AUC" in table.stdout and "precision" in table.stdout
     assert "0.50" in table.stdout and "0.80" in table.stdout and "0.95" not in table.stdout
+
+
+def test_evaluate_reports_calibration_policy_thresholds_and_writes_scores(cli, tmp_path: Path) -> None:
+    cli.invoke(args=train_args(labelled_csv(tmp_path / "train.csv", n=300), tmp_path / "models", "--folds", "0"))
+    fresh = labelled_csv(tmp_path / "fresh.csv", n=90, seed=7)
+    out = tmp_path / "scores.csv"
+    args = ["classifiers", "evaluate", "--model", str(tmp_path / "models"), "--csv", str(fresh),
+            "--text-column", "text", "--label-column", "label", "--positive", "toxic"]
+    result = cli.invoke(args=[*args, "--json", "--scores-out", str(out)])
+    assert result.exit_code == 0, result.output
+    toxicity = json.loads(result.stdout)["labels"]["toxicity"]
+    assert 0.0 <= toxicity["brier"] < 0.1 and 0.0 <= toxicity["ece"] < 0.2
+    # The policy in force flags toxicity at 0.80 (auto_flag): its confusion counts add up to every row.
+    (auto_flag,) = [row for row in toxicity["policy"] if row["setting"] == "auto_flag"]
+    assert auto_flag["threshold"] == 0.8
+    assert auto_flag["tp"] + auto_flag["fp"] + auto_flag["fn"] + auto_flag["tn"] == 90
+    assert auto_flag["tp"] + auto_flag["fn"] == 30 and auto_flag["f1"] is not None
+
+    with out.open(newline="") as fh:
+        written = list(csv.DictReader(fh))
+    assert len(written) == 90 and list(written[0]) == ["row", "true_toxicity", "score_toxicity"]
+    assert [int(r["row"]) for r in written] == list(range(1, 91))
+    # Row i of the generated file is toxic when i % 3 == 0; the saved scores rank those first.
+    assert [int(r["true_toxicity"]) for r in written[:6]] == [1, 0, 0, 1, 0, 0]
+    toxic = [float(r["score_toxicity"]) for r in written if r["true_toxicity"] == "1"]
+    fine = [float(r["score_toxicity"]) for r in written if r["true_toxicity"] == "0"]
+    assert min(toxic) > max(fine)
+
+    table = cli.invoke(args=args)
+    assert "Brier" in table.stdout and "ECE (10 bins)" in table.stdout
+    assert "auto_flag 0.80: precision" in table.stdout and "TP " in table.stdout
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--preset", "nb"], "--preset does not apply without --folds"),
+        (["--seed", "3"], "--seed does not apply without --folds"),
+        (["--param", "C=1"], "--param does not apply without --folds"),
+        (["--folds", "3", "--model", "{tmp}"], "--model does not apply with --folds"),
+        (["--folds", "3", "--threshold", "0.5"], "--threshold does not apply with --folds"),
+        (["--folds", "3", "--scores-out", "{tmp}/s.csv"], "--scores-out does not apply with --folds"),
+    ],
+)
+def test_evaluate_options_that_do_not_apply_are_errors(cli, tmp_path: Path, extra, message) -> None:
+    data = labelled_csv(tmp_path / "posts.csv", n=60)
+    args = ["classifiers", "evaluate", "--csv", str(data), "--text-column", "text", "--label-column", "label",
+            "--positive", "toxic", *(e.format(tmp=tmp_path) for e in extra)]
+    result = cli.invoke(args=args)
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert not (tmp_path / "s.csv").exists()
+
+
+def test_evaluate_verdicts_refuses_csv_options(cli) -> None:
+    result = cli.invoke(args=["classifiers", "evaluate", "--verdicts", "--text-column", "body"])
+    assert result.exit_code == 2 and "--text-column does not apply with --verdicts" in result.output
 
 
 def test_evaluate_folds_cross_validates_a_fresh_model(cli, tmp_path: Path) -> None:
