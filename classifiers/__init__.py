@@ -16,6 +16,8 @@ __all__ = [
     "ScorerError",
     "SklearnScorer",
     "ensure_default_model",
+    "load_cascade",
+    "load_encoder_scorer",
     "load_raw_scorer",
     "load_scorer",
     "prepare_text",
@@ -23,7 +25,7 @@ __all__ = [
 
 DEFAULT_MODEL_NAME = "sklearn-seed"
 # Kinds that are planned but not shipped yet get a clearer error than a typo does.
-_KINDS = ("sklearn", "detoxify", "ensemble")
+_KINDS = ("sklearn", "encoder", "cascade", "detoxify", "ensemble")
 # The ensemble's model for posts not in English: a second detoxify folder (e.g. the multilingual model).
 MULTILINGUAL_DIR = "detoxify-multilingual"
 
@@ -46,6 +48,10 @@ def load_raw_scorer(kind: str, model_dir: str | os.PathLike[str]) -> Scorer:
     normalised = kind.strip().lower() if isinstance(kind, str) else kind
     if normalised == "sklearn":
         return ensure_default_model(model_dir)
+    if normalised == "encoder":
+        return load_encoder_scorer(model_dir)
+    if normalised == "cascade":
+        return load_cascade(model_dir)
     if normalised in ("detoxify", "ensemble"):
         # Imported here: torch and transformers take seconds to import and only these kinds need them.
         from .detoxify_model import load_detoxify
@@ -58,8 +64,31 @@ def load_raw_scorer(kind: str, model_dir: str | os.PathLike[str]) -> Scorer:
         multilingual = None
         if (Path(model_dir) / MULTILINGUAL_DIR).is_dir():
             multilingual = load_detoxify(model_dir, folder_name=MULTILINGUAL_DIR)
-        return EnsembleScorer(ensure_default_model(model_dir), detoxify, multilingual)
+        # The site's own model: the encoder model where one was trained, else the TF-IDF one.
+        site = load_encoder_scorer(model_dir) if has_encoder_model(model_dir) else ensure_default_model(model_dir)
+        return EnsembleScorer(site, detoxify, multilingual)
     raise ScorerError(f"unknown scorer kind {kind!r}; available: {', '.join(_KINDS)}")
+
+
+def has_encoder_model(model_dir: str | os.PathLike[str]) -> bool:
+    """Whether model_dir holds an encoder model (its encoder/ folder names a current version)."""
+    from .encoder_model import ENCODER_DIR
+
+    return (Path(model_dir) / ENCODER_DIR / CURRENT_FILE).is_file()
+
+
+def load_encoder_scorer(model_dir: str | os.PathLike[str]) -> Scorer:
+    """The encoder model in model_dir/encoder, read offline from there (sentence-transformers loads on demand)."""
+    from .encoder_model import ENCODER_DIR, EncoderScorer
+
+    return EncoderScorer.load(Path(model_dir) / ENCODER_DIR)
+
+
+def load_cascade(model_dir: str | os.PathLike[str], band: tuple[float, float] | None = None) -> Scorer:
+    """The TF-IDF model re-scored by the encoder model where it matters (classifiers.cascade)."""
+    from .cascade import DEFAULT_BAND, CascadeScorer
+
+    return CascadeScorer(ensure_default_model(model_dir), load_encoder_scorer(model_dir), band or DEFAULT_BAND)
 
 
 def load_scorer(kind: str, model_dir: str | os.PathLike[str]) -> Scorer:

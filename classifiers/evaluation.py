@@ -220,7 +220,7 @@ def cross_validate(
         raise ValueError("labels must name at least one label")
     if folds < 2:
         raise ValueError("cross-validation needs at least 2 folds")
-    merged = _merge_params(params)
+    merged = _merge_params(params) if trainer is None else dict(params or {})
     truth = {label: _column(label_rows, label) for label in labels}
     first = truth[labels[0]]
     smallest = int(np.bincount(first, minlength=2).min())

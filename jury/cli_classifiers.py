@@ -18,7 +18,8 @@ from flask.cli import AppGroup
 classifiers_cli = AppGroup("classifiers", help="Train and evaluate toxicity classifiers.")
 
 FORMAT_NAMES = ("davidson", "mlma", "jigsaw")
-PRESET_NAMES = ("plain", "nb", "small", "fr")  # the keys of classifiers.evaluation.PARAM_PRESETS
+# classifiers.presets.PRESET_NAMES, written out: importing classifiers loads scikit-learn.
+PRESET_NAMES = ("plain", "nb", "small", "fr", "encoder")
 
 
 def _data_options(func):
@@ -46,6 +47,9 @@ def _model_options(func):
         click.option("--preset", type=click.Choice(PRESET_NAMES), default="plain", show_default=True,
                      help="Parameter set: plain TF-IDF; nb (naive-Bayes weighted, large English sets); "
                           "small (nb, stronger regularisation, a few thousand rows); fr (small, accents kept)."),
+        click.option("--encoder", "encoder_source", metavar="PATH_OR_NAME",
+                     help="With --preset encoder: a sentence-transformers folder (read offline) or a hub name "
+                          "(downloaded where the network allows); its files are copied into the saved model."),
         click.option("--param", "param_pairs", multiple=True, metavar="KEY=VALUE",
                      help="Override one scorer parameter (VALUE read as JSON, else as text), e.g. C=0.5."),
     ]
@@ -89,11 +93,9 @@ def _reasons(reasons: dict[str, int]) -> str:
     return ", ".join(f"{n} {reason.replace('_', ' ')}" for reason, n in reasons.items())
 
 
-def _params(preset: str, pairs: tuple[str, ...]) -> dict[str, Any]:
-    """The preset's parameters with the --param overrides on top."""
-    from classifiers.evaluation import PARAM_PRESETS
-
-    params = dict(PARAM_PRESETS[preset])
+def _params(pairs: tuple[str, ...]) -> dict[str, Any]:
+    """The --param overrides, each VALUE read as JSON where it parses, else as text."""
+    params: dict[str, Any] = {}
     for pair in pairs:
         key, sep, raw = pair.partition("=")
         if not sep or not key.strip():
@@ -104,6 +106,24 @@ def _params(preset: str, pairs: tuple[str, ...]) -> dict[str, Any]:
             value = raw
         params[key.strip()] = value
     return params
+
+
+def _check_preset(preset: str, pairs: tuple[str, ...], encoder: str | None) -> None:
+    """Usage errors of the model options, before any file is read."""
+    if encoder is not None and preset != "encoder":
+        raise click.UsageError("--encoder applies only with --preset encoder")
+    if preset == "encoder" and not encoder:
+        raise click.UsageError("--preset encoder needs --encoder PATH_OR_NAME (a sentence-transformers model)")
+    _params(pairs)
+
+
+def _recipe(preset: str, pairs: tuple[str, ...], labels, name: str | None, encoder: str | None):
+    """How the preset trains (classifiers.presets.recipe), with the command line's overrides."""
+    from classifiers.presets import recipe
+
+    if preset == "encoder":
+        click.echo(f"loading the sentence encoder {encoder}...", err=True)
+    return recipe(preset, _params(pairs), labels, name, encoder)
 
 
 def _progressbar(length: int, label: str):
@@ -124,47 +144,45 @@ def _csv_sha256(path: Path) -> str:
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Model directory: the model is saved in a new version folder and CURRENT points at it.")
 @_model_options
-@click.option("--name", default="sklearn-tfidf", show_default=True, help="Model name stored in its metadata.")
+@click.option("--name", help="Model name stored in its metadata (default: sklearn-tfidf, or encoder-tfidf).")
 @click.option("--folds", default=5, show_default=True, type=click.IntRange(0, 50),
               help="Measure by k-fold cross-validation on the file before training (0: measure nothing).")
 @click.option("--seed", default=0, show_default=True, help="Seed of the cross-validation folds.")
 def train_command(csv_path, text_column, label_column, positive, negative, format_name, sep, out_dir,
-                  preset, param_pairs, name, folds, seed) -> None:
+                  preset, encoder_source, param_pairs, name, folds, seed) -> None:
     """Measure a model by k-fold cross-validation on a labelled CSV, then save one trained on every row.
 
     The cross-validated figure estimates how the model does on posts like the file's rows; on other
-    data (another network, another time) expect less: measure that with `evaluate --csv`.
+    data (another network, another time) expect less: measure that with `evaluate --csv`. Encoder
+    models are saved in the encoder/ folder of the model directory, beside the TF-IDF model.
     """
-    from classifiers import SklearnScorer
     from classifiers.evaluation import cross_validate
 
     if folds == 1:
         raise click.UsageError("--folds must be 0 (measure nothing) or at least 2")
-    params = _params(preset, param_pairs)
+    _check_preset(preset, param_pairs, encoder_source)
     _refuse_unmigrated_live_dir(out_dir)
     with _clear_errors():
         texts, rows = data = _load_data(csv_path, text_column, label_column, positive, negative, format_name, sep)
         labels = tuple(data.summary["label_columns"])
-        metrics: dict[str, Any] = {
-            "source": {**data.summary, "sha256": _csv_sha256(csv_path)},
-            "preset": preset,
-            "params_given": params,
-        }
+        how = _recipe(preset, param_pairs, labels, name, encoder_source)
+        metrics: dict[str, Any] = {"source": {**data.summary, "sha256": _csv_sha256(csv_path)},
+                                   "preset": preset, "params_given": how.params}
         if folds:
             with _progressbar(folds, f"cross-validating ({len(texts)} rows)") as bar:
-                result = cross_validate(texts, rows, folds=folds, seed=seed, labels=labels, params=params,
-                                        progress=bar.update)
+                result = cross_validate(texts, rows, folds=folds, seed=seed, labels=labels, params=how.params,
+                                        progress=bar.update, trainer=how.train)
             metrics["cross_validation"] = {key: result[key] for key in ("folds", "seed", "rows", "labels")}
         click.echo(f"training the saved model on all {len(texts)} rows...", err=True)
-        scorer = SklearnScorer.train(texts, rows, name=name, labels=labels, params=params)
+        scorer = how.train(texts, rows)
         metrics["trained_on"] = "all rows"
-        saved = scorer.save(out_dir, metrics=metrics)
+        saved = scorer.save(out_dir / how.folder if how.folder else out_dir, metrics=metrics)
 
     _audit_if_live(out_dir, scorer, metrics)
     click.echo(f"version {scorer.version}")
     click.echo(f"rows {scorer.metadata['rows']} (labels: {', '.join(labels)}), all used to train the saved model")
     click.echo(_cv_sentence(metrics.get("cross_validation")))
-    click.echo(f"saved to {saved}; {out_dir / 'CURRENT'} now names it")
+    click.echo(f"saved to {saved}; {saved.parent / 'CURRENT'} now names it")
 
 
 def _cv_sentence(cv: dict[str, Any] | None) -> str:
@@ -226,8 +244,8 @@ def _audit_if_live(out_dir: Path, scorer, metrics: dict[str, Any]) -> None:
 
 # Which evaluate options apply to which way of evaluating; any other option given is an error.
 _DATA_OPTIONS = ("text_column", "label_column", "positive", "negative", "format_name", "sep")
-_FOLDS_ONLY = ("seed", "preset", "param_pairs")
-_SCORING_ONLY = ("model_dir", "thresholds", "calibrated", "scores_out")
+_FOLDS_ONLY = ("seed", "preset", "param_pairs", "encoder_source")
+_SCORING_ONLY = ("model_dir", "thresholds", "calibrated", "scorer_kind", "scores_out")
 
 
 def _given(ctx: click.Context, names: tuple[str, ...]) -> list[str]:
@@ -259,12 +277,15 @@ def _refuse(ctx: click.Context, names: tuple[str, ...], why: str) -> None:
 @click.option("--threshold", "thresholds", multiple=True, type=click.FloatRange(0.0, 1.0),
               help="Threshold for the precision/recall table (repeatable; default 0.1 ... 0.9 and 0.95).")
 @click.option("--calibrated", is_flag=True, help="Apply the model directory's calibration, as the app does.")
+@click.option("--scorer", "scorer_kind", type=click.Choice(("sklearn", "encoder", "cascade")), default="sklearn",
+              show_default=True, help="Which of the model directory's models scores, as SCORER names them.")
 @click.option("--scores-out", type=click.Path(dir_okay=False, writable=True, path_type=Path),
               help="Write a CSV: each text's row number (from 1, in the order read), true labels and scores.")
 @click.option("--json", "as_json", is_flag=True, help="Print only JSON on stdout.")
 @click.pass_context
 def evaluate_command(ctx, model_dir, csv_path, text_column, label_column, positive, negative, format_name, sep,
-                     verdicts, folds, seed, preset, param_pairs, thresholds, calibrated, scores_out,
+                     verdicts, folds, seed, preset, encoder_source, param_pairs, thresholds, calibrated, scorer_kind,
+                     scores_out,
                      as_json) -> None:
     """Measure a model on a labelled CSV or on the jury's verdicts, or cross-validate on a CSV.
 
@@ -279,6 +300,7 @@ def evaluate_command(ctx, model_dir, csv_path, text_column, label_column, positi
         raise click.UsageError("give --csv FILE (with --folds to cross-validate), or --verdicts")
     if folds is not None:
         _refuse(ctx, _SCORING_ONLY, "with --folds, which trains fresh models instead of scoring one")
+        _check_preset(preset, param_pairs, encoder_source)
     else:
         _refuse(ctx, _FOLDS_ONLY, "without --folds: they choose the fresh models that cross-validation trains")
     if verdicts:
@@ -289,12 +311,13 @@ def evaluate_command(ctx, model_dir, csv_path, text_column, label_column, positi
             texts, rows = data = _load_data(csv_path, text_column, label_column, positive, negative,
                                             format_name, sep)
             labels = tuple(data.summary["label_columns"])
+            how = _recipe(preset, param_pairs, labels, None, encoder_source)
             with _progressbar(folds, f"cross-validating ({len(texts)} rows)") as bar:
-                result = cross_validate(texts, rows, folds=folds, seed=seed, labels=labels,
-                                        params=_params(preset, param_pairs), progress=bar.update)
+                result = cross_validate(texts, rows, folds=folds, seed=seed, labels=labels, params=how.params,
+                                        progress=bar.update, trainer=how.train)
             result["source"] = data.summary
         else:
-            scorer = _load_model(model_dir, calibrated)
+            scorer = _load_model(model_dir, calibrated, scorer_kind)
             texts, rows, source = _examples(scorer, verdicts, csv_path, text_column, label_column, positive,
                                             negative, format_name, sep)
             scores: list[dict[str, float]] = []
@@ -328,10 +351,13 @@ def _examples(scorer, verdicts: bool, csv_path, text_column, label_column, posit
 
 
 def _policy_thresholds() -> dict[str, dict[str, float]]:
-    """The auto-flag and interim-hide thresholds of the policy in force (the defaults before any is stored).
+    """The auto-flag and interim-hide thresholds of the policy in force (the defaults before any is stored)."""
+    settings = _policy_settings()
+    return {group: dict(settings.get(group, {})) for group in ("auto_flag", "interim_hide")}
 
-    Read without creating a policy version: evaluating must not write to the database.
-    """
+
+def _policy_settings() -> dict[str, Any]:
+    """The settings of the policy in force, read without creating a version: evaluating writes nothing."""
     import sqlalchemy
 
     from jury.extensions import db
@@ -345,16 +371,21 @@ def _policy_thresholds() -> dict[str, dict[str, float]]:
             settings = row.settings
     except sqlalchemy.exc.SQLAlchemyError:
         db.session.rollback()
-        click.echo("note: no policy in the database; the default thresholds are used", err=True)
-    return {group: dict(settings.get(group, {})) for group in ("auto_flag", "interim_hide")}
+        click.echo("note: no policy in the database; the default settings are used", err=True)
+    return settings
 
 
-def _load_model(model_dir: Path | None, calibrated: bool):
+def _load_model(model_dir: Path | None, calibrated: bool, kind: str = "sklearn"):
     """The current model of model_dir (default: the app's), optionally with its calibration."""
-    from classifiers import SklearnScorer
+    from classifiers import SklearnScorer, load_cascade, load_encoder_scorer
 
     root = model_dir or Path(current_app.config["MODEL_DIR"])
-    scorer = SklearnScorer.load(root)
+    if kind == "encoder":
+        scorer = load_encoder_scorer(root)
+    elif kind == "cascade":
+        scorer = load_cascade(root, _policy_band())
+    else:
+        scorer = SklearnScorer.load(root)
     if calibrated:
         from classifiers.calibration import with_calibration
 
@@ -364,6 +395,14 @@ def _load_model(model_dir: Path | None, calibrated: bool):
                        err=True)
         return wrapped
     return scorer
+
+
+def _policy_band() -> tuple[float, float]:
+    """The policy's cascade band (the default before any policy is stored)."""
+    from jury.policy import DEFAULT_SETTINGS
+
+    band = _policy_settings().get("cascade_band", DEFAULT_SETTINGS["cascade_band"])
+    return float(band["low"]), float(band["high"])
 
 
 def _verdict_examples() -> tuple[list[str], list[dict[str, int]]]:

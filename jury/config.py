@@ -11,7 +11,7 @@ from dotenv import load_dotenv
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 NETWORK_ADAPTERS = ("sandbox", "webhook", "mastodon")
-SCORERS = ("sklearn", "detoxify", "ensemble")
+SCORERS = ("sklearn", "encoder", "cascade", "detoxify", "ensemble")
 
 
 class ConfigError(RuntimeError):

@@ -23,6 +23,9 @@ DEFAULT_SETTINGS: dict[str, Any] = {
                   "identity_attack": 0.60, "insult": 0.85, "obscene": 0.90},
     # At or over these, the post is hidden on the network until the jury decides.
     "interim_hide": {"severe_toxicity": 0.90, "threat": 0.90},
+    # SCORER=cascade: posts whose highest cheap (TF-IDF) score lies in [low, high) are re-scored by
+    # the encoder model, as reported posts always are.
+    "cascade_band": {"low": 0.30, "high": 0.90},
     "priority_weights": {"severity": 10.0, "reports": 2.0, "age": 5.0},
     "panel_size": 3,
     "widened_panel_size": 5,
@@ -149,6 +152,12 @@ class PolicyInForce:
         caps = self.settings.get("daily_exposure_caps", DEFAULT_SETTINGS["daily_exposure_caps"])
         return {code: int(cap) for code, cap in caps.items()}
 
+    @property
+    def cascade_band(self) -> tuple[float, float]:
+        """(low, high): the cheap scores the cascade re-scores with the encoder model."""
+        band = self.settings.get("cascade_band", DEFAULT_SETTINGS["cascade_band"])
+        return float(band["low"]), float(band["high"])
+
     def weight(self, name: str) -> float:
         """One priority weight."""
         return float(self.settings["priority_weights"][name])
@@ -165,6 +174,11 @@ def validate_settings(settings: dict[str, Any]) -> dict[str, Any]:
         for label, threshold in merged[group].items():
             if not 0.0 <= float(threshold) <= 1.0:
                 raise PolicyError(f"{group}.{label} must be between 0 and 1")
+    band = merged["cascade_band"]
+    if not isinstance(band, dict) or set(band) != {"low", "high"}:
+        raise PolicyError("cascade_band must hold exactly low and high")
+    if not 0.0 <= float(band["low"]) <= float(band["high"]) <= 1.0:
+        raise PolicyError("cascade_band needs 0 <= low <= high <= 1")
     if not 1 <= int(merged["panel_size"]) <= int(merged["widened_panel_size"]) <= 25:
         raise PolicyError("need 1 <= panel_size <= widened_panel_size <= 25")
     if not 1 <= int(merged["appeal_panel_size"]) <= 25:

@@ -33,10 +33,13 @@ def _current_version(model_dir: str) -> str:
     """What MODEL_DIR/CURRENT names, and when the calibration last changed: a retrained or
     recalibrated model is picked up by every worker at its next job."""
     root = Path(model_dir)
-    try:
-        version = (root / "CURRENT").read_text().strip()
-    except OSError:
-        version = ""
+    versions = []
+    for current in (root / "CURRENT", root / "encoder" / "CURRENT"):  # the encoder model's, for SCORER=encoder
+        try:
+            versions.append(current.read_text().strip())
+        except OSError:
+            versions.append("")
+    version = ",".join(versions)
     try:
         calibrated = str((root / "calibration.json").stat().st_mtime_ns)
     except OSError:
@@ -136,24 +139,38 @@ def _score(posts: list[Post]) -> int:
         if not post.lang:
             # The network did not say: detect it, so routing and juror language filters can use it.
             post.lang = detected[post.id] = detect_language(post.text)
-    scorer = get_scorer()
-    results = scorer.score([post.text for post in posts])
+    reported = set(db.session.scalars(
+        select(Report.post_id).where(Report.post_id.in_([p.id for p in posts]), cases.reporter_not_muted()).distinct()
+    ))
+    policy = current_policy()
+    results, makers = _run_scorer(get_scorer(), posts, reported, policy)
     now = utcnow()
     insert_ignore(Score, [{
-        "post_id": post.id, "model_name": scorer.name, "model_version": scorer.version,
+        "post_id": post.id, "model_name": maker.name, "model_version": maker.version,
         "labels": labels, "max_score": max(labels.values(), default=0.0),
         "text_truncated": len(post.text) > SCORED_CHARS, "scored_at": now,
-    } for post, labels in zip(posts, results, strict=True)], ("post_id", "model_name", "model_version"), None)
+    } for post, labels, maker in zip(posts, results, makers, strict=True)], ("post_id", "model_name", "model_version"),
+        None)
     # One statement for the batch; the ORM would flush an UPDATE per post.
     db.session.execute(update(Post).where(Post.id.in_([post.id for post in posts])).values(scored_at=now),
                        execution_options={"synchronize_session": False})
     for post in posts:
         set_committed_value(post, "scored_at", now)
-    policy = current_policy()
-    _triage(posts, results, policy, scorer, detected)
+    _triage(posts, results, policy, makers, detected, reported)
     _cache_follow_links(posts)
     jobs.commit()
     return len(posts)
+
+
+def _run_scorer(scorer: "Scorer", posts: list[Post], reported: set[int],
+                policy: PolicyInForce) -> tuple[list[dict[str, float]], list["Scorer"]]:
+    """Each post's scores and the model that made them. A cascade re-scores reported posts and those in
+    the policy's uncertain band with its strong model; any other scorer scores every post itself."""
+    texts = [post.text for post in posts]
+    if hasattr(scorer, "score_routed"):
+        routed = scorer.score_routed(texts, force=[post.id in reported for post in posts], band=policy.cascade_band)
+        return [labels for labels, _ in routed], [maker for _, maker in routed]
+    return scorer.score(texts), [scorer] * len(posts)
 
 
 def _cache_follow_links(posts: list[Post]) -> None:
@@ -172,20 +189,17 @@ def _cache_follow_links(posts: list[Post]) -> None:
         log.exception("could not cache follow links")
 
 
-def _triage(posts: list[Post], results: list[dict[str, float]], policy: PolicyInForce, scorer: "Scorer",
-            detected: dict[int, str | None]) -> None:
+def _triage(posts: list[Post], results: list[dict[str, float]], policy: PolicyInForce, makers: list["Scorer"],
+            detected: dict[int, str | None], reported: set[int]) -> None:
     """Open cases for flagged or reported posts and hide the gravest in the interim."""
-    reported = set(db.session.scalars(
-        select(Report.post_id).where(Report.post_id.in_([p.id for p in posts]), cases.reporter_not_muted()).distinct()
-    ))
     flagged: dict[int, list[str]] = {}
     to_hide: dict[int, list[str]] = {}
     events = []
-    for post, labels in zip(posts, results, strict=True):
+    for post, labels, maker in zip(posts, results, makers, strict=True):
         flags = crossed(labels, policy.settings["auto_flag"])
         hides = crossed(labels, policy.settings["interim_hide"])
         events.append(audit.EventSpec("post_scored", "post", post.id, {
-            "model": scorer.name, "version": scorer.version,
+            "model": maker.name, "version": maker.version,
             "labels": {k: round(float(v), 4) for k, v in labels.items()}, "auto_flag": flags,
             "lang": post.lang, "lang_detected": post.id in detected,
         }, "system"))

