@@ -95,4 +95,8 @@ def load_scorer(kind: str, model_dir: str | os.PathLike[str]) -> Scorer:
     """Return the scorer of the given kind, backed by models in model_dir, calibrated when a calibration fits it."""
     from .calibration import with_calibration
 
-    return with_calibration(load_raw_scorer(kind, model_dir), model_dir)
+    scorer = load_raw_scorer(kind, model_dir)
+    if getattr(scorer, "name", None) == "cascade":
+        # Its members' scores are calibrated when trained; a wrapper would hide its routing.
+        return scorer
+    return with_calibration(scorer, model_dir)

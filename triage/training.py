@@ -105,7 +105,7 @@ def _old_enough(metadata: dict) -> bool:
 
 def retraining_due() -> bool:
     """Whether enough verdicts arrived, and enough time passed, since the model in use was trained."""
-    if current_app.config["SCORER"] != "sklearn":
+    if current_app.config["SCORER"] not in ("sklearn", "cascade"):  # the cascade's cheap model is this one
         return False
     # A model a lead trained from a CSV is never replaced behind their back; they retrain by hand.
     metadata = _current_metadata()

@@ -142,3 +142,22 @@ def test_the_cascade_re_scores_reported_and_uncertain_texts_only() -> None:
     assert [m.name for _, m in cascade.score_routed(["unsure"], band=(0.6, 0.9))] == ["cheap"]
     with pytest.raises(ValueError, match="0 <= low <= high <= 1"):
         check_band((0.9, 0.3))
+
+
+def test_scorer_cascade_loads_both_models_from_the_model_dir(trained, tmp_path) -> None:
+    from classifiers import ensure_default_model, load_scorer
+    from classifiers.calibration import Calibration
+
+    root = tmp_path / "models"
+    with pytest.raises(ScorerError, match="--preset encoder"):
+        load_scorer("cascade", root)  # no encoder model yet
+    trained.save(root / ENCODER_DIR)
+    cheap = ensure_default_model(root)
+    cascade = load_scorer("cascade", root)
+    assert isinstance(cascade, CascadeScorer)
+    assert (cascade.cheap.version, cascade.strong.version) == (cheap.version, trained.version)
+    # A calibration fitted on the cascade as a whole does not wrap it (that would hide its routing).
+    Calibration(scorer=f"cascade:{cascade.version}", maps={"toxicity": ((0.0, 1.0), (0.0, 0.5))}).save(root)
+    assert isinstance(load_scorer("cascade", root), CascadeScorer)
+    routed = cascade.score_routed(["lovely weather", "you brainless halfwit"], force=[True, False])
+    assert routed[0][1] is cascade.strong
