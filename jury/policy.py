@@ -246,6 +246,21 @@ def current_policy(fresh: bool = False) -> PolicyInForce:
     return policy
 
 
+def latest_settings() -> dict[str, Any] | None:
+    """The settings of the highest stored version, or None when there is none or no policy table yet.
+
+    Unlike current_policy() it never creates version 1: read-only tools (evaluating a model) use it.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        row = db.session.scalar(_LATEST)
+    except SQLAlchemyError:
+        db.session.rollback()
+        return None
+    return None if row is None else copy.deepcopy(row.settings)
+
+
 # Taken only while no policy exists yet; the audit chain's lock is another key.
 _FIRST_VERSION_LOCK_KEY = 0x4A55_5259_0001
 

@@ -214,7 +214,8 @@ def test_presets_are_valid_params(tiny_corpus) -> None:
 def test_davidson_toxic_vs_neither_five_fold() -> None:
     texts, rows = load_labelled_csv(shared_file("davidson-hate-offensive", "labeled_data.csv"), format="davidson")
     assert len(texts) == 24_783
-    result = cross_validate(texts, rows, folds=5, seed=0, params=PARAM_PRESETS["nb"])
+    # NB weighting, without the calibration: a monotone map per fold leaves ROC-AUC as it is.
+    result = cross_validate(texts, rows, folds=5, seed=0, params={"nb_weighting": True, "calibration_folds": 0})
     auc = result["labels"]["toxicity"]["roc_auc"]
     assert auc["mean"] >= 0.985, auc
     assert min(auc["per_fold"]) >= 0.98, auc

@@ -180,7 +180,7 @@ def test_evaluate_reports_calibration_policy_thresholds_and_writes_scores(cli, t
 @pytest.mark.parametrize(
     "extra, message",
     [
-        (["--preset", "nb"], "--preset does not apply without --folds"),
+        (["--preset", "small"], "--preset does not apply without --folds"),
         (["--seed", "3"], "--seed does not apply without --folds"),
         (["--param", "C=1"], "--param does not apply without --folds"),
         (["--folds", "3", "--model", "{tmp}"], "--model does not apply with --folds"),
@@ -226,6 +226,16 @@ def test_train_and_evaluate_the_encoder_preset_offline(cli, tmp_path: Path, monk
     assert evaluated.exit_code == 0, evaluated.output
     report = json.loads(evaluated.stdout)
     assert report["model"]["name"] == "encoder-tfidf" and report["labels"]["toxicity"]["roc_auc"] > 0.95
+    # The cascade needs both models; evaluating never trains the missing one.
+    no_cheap = cli.invoke(args=["classifiers", "evaluate", "--model", str(out), "--scorer", "cascade", "--csv",
+                                str(fresh), "--text-column", "text", "--label-column", "label"])
+    assert no_cheap.exit_code == 1 and "CURRENT is missing" in no_cheap.output and not (out / "CURRENT").exists()
+    cli.invoke(args=train_args(data, out, "--folds", "0"))
+    cascade = cli.invoke(args=["classifiers", "evaluate", "--model", str(out), "--scorer", "cascade", "--csv",
+                               str(fresh), "--text-column", "text", "--label-column", "label", "--positive", "toxic",
+                               "--json"])
+    assert cascade.exit_code == 0, cascade.output
+    assert json.loads(cascade.stdout)["model"]["name"] == "cascade"
 
     wrong = cli.invoke(args=train_args(data, out, "--encoder", str(encoder)))
     assert wrong.exit_code == 2 and "--encoder applies only with --preset encoder" in wrong.output
