@@ -46,7 +46,7 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "max_chars": DEFAULT_MAX_CHARS,
     # Embeddings are unit vectors, as TF-IDF rows are; this scales them against the word features.
     "embedding_weight": 1.0,
-    "batch_size": 32,
+    "batch_size": 64,
     "calibration_folds": DEFAULT_CALIBRATION_FOLDS,
 }
 
@@ -65,7 +65,7 @@ def load_encoder(path: str | os.PathLike[str], *, offline: bool = True) -> Any:
 class EmbeddingCache:
     """An encoder that remembers each text's embedding: cross-validation encodes every text once."""
 
-    def __init__(self, encoder: Any, batch_size: int = 32, source: str | None = None):
+    def __init__(self, encoder: Any, batch_size: int = 64, source: str | None = None):
         self.encoder, self.batch_size = encoder, batch_size
         self.source = source
         self._seen: dict[str, np.ndarray] = {}
