@@ -39,6 +39,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -441,7 +442,11 @@ def run(args: argparse.Namespace) -> tuple[dict, bool]:
     db_url = env["DATABASE_URL"]
     network = Network()
     model_dir = tempfile.mkdtemp(prefix="jury-load-models-")
-    env.update({"NETWORK_ADAPTER": "webhook", "NETWORK_URL": network.url, "MODEL_DIR": model_dir})
+    env.update({"NETWORK_ADAPTER": "webhook", "NETWORK_URL": network.url, "MODEL_DIR": model_dir,
+                "SCORER": args.scorer})
+    if args.encoder_model:
+        # SCORER=cascade or encoder: the encoder model of another model directory (train --preset encoder).
+        shutil.copytree(Path(args.encoder_model) / "encoder", Path(model_dir) / "encoder")
     background = Background(env, args.nice_background)
     try:
         from classifiers import ensure_default_model
@@ -577,12 +582,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--step-seconds", type=float, default=30, help="length of a pace step (default: %(default)s)")
     parser.add_argument("--max-steps", type=int, default=8, help="most pace steps (default: %(default)s)")
     parser.add_argument("--warmup-seconds", type=float, default=3, help="uncounted warm-up (default: %(default)s)")
+    parser.add_argument("--scorer", choices=("sklearn", "cascade", "encoder"), default="sklearn",
+                        help="SCORER of the workers (default: %(default)s; cascade and encoder need --encoder-model)")
+    parser.add_argument("--encoder-model", metavar="MODEL_DIR",
+                        help="a model directory whose encoder/ folder holds an encoder model to copy in")
     parser.add_argument("--drain-seconds", type=float, default=300,
                         help="longest wait for the workers to catch up afterwards (default: %(default)s)")
     dealing.add_client_argument(parser)
     common.add_common_arguments(parser)
     parser.set_defaults(db_name="jury_load", redis="redis://127.0.0.1:6379/13")
     args = parser.parse_args(argv)
+    if args.scorer != "sklearn" and not args.encoder_model:
+        parser.error(f"--scorer {args.scorer} needs --encoder-model")
     if args.jurors < 1 or args.cases < 1 or not 0 <= args.think_min <= args.think_max or args.intake_rate <= 0:
         parser.error("need jurors >= 1, cases >= 1, 0 <= think-min <= think-max, intake-rate > 0")
     common.install_signal_handlers()

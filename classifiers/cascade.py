@@ -4,7 +4,8 @@ The encoder model ranks better but scores about 150 posts/s on two CPU cores, ag
 the TF-IDF model. Re-scored are the posts someone reported (a jury will look at them anyway) and
 those whose cheap score lies in the policy's uncertain band (`cascade_band`: low <= highest label
 score < high), where a better ranking can change what the thresholds do. Each result says which
-model made it, so stored scores name their model.
+model made it, so stored scores name their model (a re-scored post keeps the cheap score of any
+label the strong model does not produce).
 """
 from __future__ import annotations
 
@@ -54,7 +55,9 @@ class CascadeScorer:
         again = [i for i, (scores, _) in enumerate(results) if self.needs_strong(scores, force[i], band)]
         if again:
             for i, scores in zip(again, self.strong.score([texts[i] for i in again]), strict=True):
-                results[i] = (scores, self.strong)
+                # A label the strong model lacks (one trained on toxicity alone) keeps its cheap score,
+                # so no threshold goes blind on the posts that matter most.
+                results[i] = ({**results[i][0], **scores}, self.strong)
         return results
 
     def score(self, texts: Sequence[str]) -> list[dict[str, float]]:

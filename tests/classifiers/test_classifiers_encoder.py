@@ -138,6 +138,11 @@ def test_the_cascade_re_scores_reported_and_uncertain_texts_only() -> None:
     assert [maker.name for _, maker in routed] == ["cheap", "strong", "cheap", "strong", "strong"]
     assert [s["toxicity"] for s, _ in routed] == [0.05, 0.7, 0.95, 0.7, 0.7]
     assert strong.seen == ["unsure", "edge", "reported"] and len(cheap.seen) == 5
+    # Labels the strong model lacks keep their cheap scores on re-scored texts.
+    both = CascadeScorer(Fixed("cheap2", {"unsure": 0.5}), strong)
+    both.cheap.labels = ("toxicity", "threat")
+    both.cheap.score = lambda texts: [{"toxicity": 0.5, "threat": 0.4} for _ in texts]
+    assert both.score_routed(["unsure"])[0][0] == {"toxicity": 0.7, "threat": 0.4}
     # The band given at the call (the policy's) wins over the scorer's default.
     assert [m.name for _, m in cascade.score_routed(["unsure"], band=(0.6, 0.9))] == ["cheap"]
     with pytest.raises(ValueError, match="0 <= low <= high <= 1"):
