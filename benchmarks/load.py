@@ -394,13 +394,16 @@ def check_actions(db_url: str, network: Network, accepted_posts: list[str]) -> d
         sent_keys = {row[0] for row in conn.execute("SELECT idempotency_key FROM actions WHERE state = 'sent'")}
         stored = {row[0] for row in conn.execute("SELECT external_id FROM posts WHERE external_id LIKE 'load-%'")}
         totals = dict(conn.execute("SELECT type, count(*) FROM actions GROUP BY type").fetchall())
+        # Which model scored the posts (with SCORER=cascade: the share the encoder re-scored).
+        by_model = dict(conn.execute("SELECT model_name, count(*) FROM scores GROUP BY model_name").fetchall())
     with network.lock:
         applied = set(network.applied)
     result["sent_actions_the_network_never_applied"] = len(sent_keys - applied)
     result["actions_applied_that_jury_did_not_send"] = len(applied - sent_keys)
     result["accepted_posts_not_stored"] = len(set(accepted_posts) - stored)
     result["network_bad_signatures"] = network.bad_signatures
-    return {"violations": result, "actions_by_type": totals, "actions_applied_by_network": len(applied),
+    return {"violations": result, "actions_by_type": totals, "scores_by_model": by_model,
+            "actions_applied_by_network": len(applied),
             "repeated_deliveries_answered_409": network.repeats,
             "failed": [name for name, value in result.items() if value]}
 
