@@ -26,8 +26,7 @@ def _refuse_username_clashes(bind) -> None:
         names = ", ".join(f"{name!r} ({count} accounts)" for name, count in clashes)
         raise UsernameClash(
             f"usernames must now be unique regardless of case, and these are not: {names}. Rename all but "
-            "one of each (UPDATE users SET username = ... WHERE id = ...) and run the upgrade again; "
-            "nothing was changed.")
+            "one account of each name and run the upgrade again; nothing was changed.")
 
 
 def upgrade():
