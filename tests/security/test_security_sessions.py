@@ -19,6 +19,7 @@ from jury.extensions import db
 from jury.users import SESSION_STARTED
 from models import Assignment, AuditEvent, Case, User, Vote
 from tests.conftest import PASSWORD, make_app, post_payload, report_payload, signed
+from tests.core.test_audit_migration import fresh_url  # noqa: F401 - the fixture
 
 
 @pytest.fixture
@@ -224,3 +225,42 @@ def test_the_config_refuses_a_nonsense_session_lifetime(backend, tmp_path):
     for bad in ("0", "-3", "soon", "inf"):
         with pytest.raises(ConfigError, match="LEAD_SESSION_HOURS"):
             create_app(base_config(tmp_path, LEAD_SESSION_HOURS=bad))
+
+
+def _old_user(user_id: int, name: str) -> None:
+    from sqlalchemy import text
+
+    db.session.execute(text(
+        "INSERT INTO users (id, username, password_hash, role, state, languages, opted_out_categories,"
+        " created_at, failed_logins) VALUES (:id, :name, 'x', 'juror', 'active', '[\"en\"]', '[]',"
+        " CURRENT_TIMESTAMP, 0)"), {"id": user_id, "name": name})
+
+
+def test_migration_0011_refuses_usernames_that_clash_by_case_and_gives_every_account_a_token(
+        fresh_url, tmp_path, capfd):  # noqa: F811
+    from flask_migrate import upgrade
+    from sqlalchemy import text
+
+    from jury import create_app
+    from tests.conftest import base_config
+
+    app = create_app(base_config(tmp_path, SQLALCHEMY_DATABASE_URI=fresh_url))
+    with app.app_context():
+        upgrade(revision="0010")
+        _old_user(1, "Bob")
+        _old_user(2, "bob")
+        _old_user(3, "carol")
+        db.session.commit()
+        db.session.remove()
+        with pytest.raises(SystemExit):  # Flask-Migrate logs the migration's error and exits 1
+            upgrade()
+        assert "'bob' (2 accounts)" in capfd.readouterr().err
+        assert db.session.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0010"
+        db.session.execute(text("UPDATE users SET username = 'bob2' WHERE id = 2"))
+        db.session.commit()
+        db.session.remove()
+        upgrade()
+        tokens = [row[0] for row in db.session.execute(text("SELECT session_token FROM users"))]
+        assert len(tokens) == 3 and all(len(token) >= 30 for token in tokens) and len(set(tokens)) == 3
+        db.session.remove()
+        db.engine.dispose()
