@@ -126,6 +126,14 @@ class SandboxReportForm(JuryForm):
     submit = SubmitField("Report")
 
 
+class SandboxAccountForm(JuryForm):
+    """Whom a visitor of the sandbox network browses as (the stand-in for the network's own login)."""
+
+    account = SelectField("Browse the network as", choices=[("", "a visitor")], validate_choice=False,
+                          validators=[Optional(), Length(max=128)])
+    submit = SubmitField("Switch")
+
+
 class AppealForm(JuryForm):
     """An author's statement against a decision (no account needed: the signed link is the key)."""
 
