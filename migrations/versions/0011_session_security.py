@@ -34,7 +34,8 @@ def upgrade():
     _refuse_username_clashes(bind)
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.add_column(sa.Column('session_token', sa.String(length=64), server_default='', nullable=False))
-        batch_op.create_index('uq_users_username_lower', [sa.text('lower(username)')], unique=True)
+    # An expression index, made and dropped outside batch mode: SQLite's reflection cannot see it.
+    op.create_index('uq_users_username_lower', 'users', [sa.text('lower(username)')], unique=True)
     # Every account gets a token of its own; sessions issued before this carry none and end.
     for (user_id,) in bind.execute(sa.text("SELECT id FROM users")).fetchall():
         bind.execute(sa.text("UPDATE users SET session_token = :token WHERE id = :id"),
@@ -67,6 +68,6 @@ def downgrade():
     with op.batch_alter_table('vote_disclosures', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_vote_disclosures_user_id'))
     op.drop_table('vote_disclosures')
+    op.drop_index('uq_users_username_lower', table_name='users')
     with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.drop_index('uq_users_username_lower')
         batch_op.drop_column('session_token')
