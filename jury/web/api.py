@@ -11,7 +11,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from jury import replay
 from jury.extensions import csrf
 from jury.openapi import openapi_document
-from jury.web.signed import BadJson, load_json, verify_request
+from jury.web.signed import BadJson, load_json, read_body, verify_request
 from network.signing import SCHEME, SCHEME_V2, SignatureError
 from triage import intake
 from triage.schemas import AppealIn, IntakeError, PayloadTooLarge, PostBatch, ReportBatch, parse
@@ -35,10 +35,9 @@ def _error(status: int, message: str, field: str | None = None):
 def _signed_json(model):
     """Read, size-check, authenticate and validate the body; returns a model or an error response."""
     cap = current_app.config["INTAKE_MAX_BYTES"]
-    # Checked before reading, and enforced while reading for bodies without a length.
-    request.max_content_length = cap
+    # Checked before reading, and enforced while reading for chunked bodies (see read_body).
     try:
-        raw = request.get_data(cache=True)
+        raw = read_body(cap)
     except RequestEntityTooLarge:
         return None, _error(413, f"request body over {cap} bytes")
     try:

@@ -7,7 +7,7 @@ from flask import Blueprint, current_app, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from jury.extensions import csrf
-from jury.web.signed import MAX_JSON_DEPTH, BadJson, load_json
+from jury.web.signed import MAX_JSON_DEPTH, BadJson, load_json, read_body
 from network.mastodon import HUB_SIGNATURE_HEADER, verify_hub_signature
 from network.signing import SignatureError
 from triage import mastodon
@@ -30,9 +30,8 @@ def receive():
     if config.get("NETWORK_ADAPTER") != "mastodon":
         return _error(404, "the Mastodon webhook is off: NETWORK_ADAPTER is not mastodon")
     cap = config["INTAKE_MAX_BYTES"]
-    request.max_content_length = cap
     try:
-        raw = request.get_data(cache=True)
+        raw = read_body(cap)
     except RequestEntityTooLarge:
         return _error(413, f"request body over {cap} bytes")
     try:

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from jury import sandbox
 from jury.errors import DomainError
 from jury.extensions import csrf
 from jury.forms import SandboxReportForm
-from jury.web.signed import MAX_JSON_DEPTH, BadJson, load_json, verify_request
+from jury.web.signed import MAX_JSON_DEPTH, BadJson, load_json, read_body, verify_request
 from network.signing import SCHEME, SCHEME_V2, SignatureError
 
 bp = Blueprint("sandbox", __name__, url_prefix="/sandbox")
@@ -36,8 +37,10 @@ def report(external_id: str):
 @csrf.exempt
 def receive_action():
     """Jury's webhook contract: signed JSON; 200 applied, 409 already applied, 4xx refused."""
-    request.max_content_length = WEBHOOK_MAX_BYTES
-    raw = request.get_data(cache=True)
+    try:
+        raw = read_body(WEBHOOK_MAX_BYTES)
+    except RequestEntityTooLarge:
+        return jsonify({"error": f"request body over {WEBHOOK_MAX_BYTES} bytes"}), 413
     try:
         # v1 for networks' older signers; v2 bound to this method and path.
         verify_request(current_app.config["NETWORK_WEBHOOK_SECRET"], raw, (SCHEME, SCHEME_V2))

@@ -6,6 +6,7 @@ import json
 from collections.abc import Collection
 
 from flask import request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from network.signing import SIGNATURE_HEADER, verify
 
@@ -15,6 +16,27 @@ MAX_JSON_DEPTH = 64
 
 class BadJson(ValueError):
     """The body is not JSON this endpoint can take; the message says why."""
+
+
+def read_body(cap: int) -> bytes:
+    """The raw body, or RequestEntityTooLarge as soon as it is over `cap` bytes, before anything reads it.
+
+    A declared Content-Length over the cap is refused unread. A chunked body has no length, and
+    Werkzeug hands such a stream over without its limit, so it is read here and cut off one byte
+    past the cap: a huge chunked upload never reaches memory, let alone the signature check.
+    """
+    request.max_content_length = cap
+    if request.content_length is not None:
+        return request.get_data(cache=True)
+    pieces, size = [], 0
+    while True:
+        piece = request.stream.read(min(64 * 1024, cap + 1 - size))
+        if not piece:
+            return b"".join(pieces)
+        pieces.append(piece)
+        size += len(piece)
+        if size > cap:
+            raise RequestEntityTooLarge()
 
 
 def request_path() -> str:
