@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from jury import sandbox
 from jury.extensions import db
-from models import Case, Post
+from models import Case, Post, Verdict
 from tests.conftest import make_app, post_payload, report_payload
 
 TEXT = "Has anyone seen the new bridge by the harbour?"
@@ -74,3 +74,24 @@ def test_the_sandbox_report_limit_is_configurable(tmp_path, request, monkeypatch
         assert [a.status_code for a in answers] == [302, 302, 429]
         assert "Too many requests" in answers[-1].get_data(as_text=True)
         db.session.remove()
+
+
+def test_an_appeal_case_counts_reporters_not_reports(api, make_user):
+    from jury import appeals, voting
+    from jury.policy import current_policy
+    from triage import dealing
+    from triage import priority as prio
+
+    threat = "I know where you live and I will hurt you tonight."
+    api.reports(*[report_payload(f"r{n}", "p1", reporter="flooder", reason="violence_threat",
+                                 post=post_payload("p1", threat)) for n in range(20)])
+    for n in range(3):
+        juror = make_user(f"juror{n}")
+        voting.cast_vote(dealing.deal_next(juror).case_id, juror, "remove", "violence_threat")
+    first = case_of("p1")
+    verdict_id = db.session.scalar(select(Verdict.id).where(Verdict.case_id == first.id))
+    appeal = appeals.file_appeal(verdict_id, "author-1", "It was a quote from a film.", channel="link",
+                                 actor="appellant:link")
+    appeal_case = db.session.get(Case, appeal.appeal_case_id)
+    weights = current_policy().settings["priority_weights"]
+    assert appeal_case.base_priority == prio.base_priority(appeal_case.severity, 1, weights)
