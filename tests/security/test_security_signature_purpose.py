@@ -131,3 +131,15 @@ def test_a_v1_body_valid_at_two_endpoints_is_refused_at_both_and_stores_nothing(
         assert response.status_code == 400, path
         assert "also a valid request" in response.get_json()["error"]
     assert count(Report) == 0 and count(Post) == 0 and count(SignatureNonce) == 0
+
+
+def test_a_network_following_the_published_v2_recipe_is_accepted(client):
+    import hashlib
+    import hmac
+
+    described = client.get("/api/v1/openapi.json").get_json()["components"]["securitySchemes"]["signature"]
+    assert "v2" in described["description"] and "jury-signature-v2" in described["description"]
+    body, t = json.dumps({"posts": [post_payload("p1")]}).encode(), int(time.time())
+    key = hmac.new(INTAKE_SECRET.encode(), b"jury-signature-v2", hashlib.sha256).digest()
+    v2 = hmac.new(key, f"{t}\nPOST\n{POSTS}\n".encode() + body, hashlib.sha256).hexdigest()
+    assert send(client, POSTS, body, f"t={t},v2={v2}").status_code == 202
