@@ -83,6 +83,7 @@ def _validated(model, raw: bytes):
 
 
 def _valid_as(model, data: object) -> bool:
+    """Whether `data` is a valid body for `model` (cheap when it is not: a required key is missing)."""
     try:
         model.model_validate(data)
     except (ValidationError, RecursionError):

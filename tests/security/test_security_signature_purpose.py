@@ -143,3 +143,11 @@ def test_a_network_following_the_published_v2_recipe_is_accepted(client):
     key = hmac.new(INTAKE_SECRET.encode(), b"jury-signature-v2", hashlib.sha256).digest()
     v2 = hmac.new(key, f"{t}\nPOST\n{POSTS}\n".encode() + body, hashlib.sha256).hexdigest()
     assert send(client, POSTS, body, f"t={t},v2={v2}").status_code == 202
+
+
+def test_the_lookup_signature_survives_percent_encoding_over_real_http(app, live_server):
+    # The adapter signs the decoded path; the server checks the path it decoded from the request line.
+    sandbox.add_follows([("fan", "a bé?#%+")])
+    adapter = SandboxAdapter(live_server.url + "/sandbox", WEBHOOK_SECRET)
+    assert adapter.relationships("a bé?#%+") == {"fan"}
+    assert adapter.relationships("nobody at all") == set()
