@@ -15,7 +15,7 @@ from jury.extensions import db
 from jury.policy import current_policy
 from jury.rules import RULES_BY_CODE
 from models import Appeal, Assignment, Case, Post, Report, User, Verdict, utcnow
-from triage import jobs
+from triage import cases, jobs
 from triage import priority as prio
 
 STATEMENT_MAX_CHARS = 5000
@@ -133,7 +133,9 @@ def _open_appeal_case(original: Case, actor: str) -> Case:
     policy = current_policy()
     last_round = db.session.scalar(select(func.max(Case.review_round)).where(Case.post_id == original.post_id))
     now = utcnow()
-    base = prio.base_priority(original.severity, original.report_count, policy.settings["priority_weights"])
+    # Distinct reporters, as the first round's priority counted them (see triage.cases.distinct_reports).
+    base = prio.base_priority(original.severity, cases.reporter_count(original.post_id),
+                              policy.settings["priority_weights"])
     case = Case(post_id=original.post_id, review_round=(last_round or 0) + 1, origin="appeal", state="queued",
                 severity=original.severity, report_count=original.report_count, base_priority=base,
                 priority=base, panel_size=policy.appeal_panel_size, open_seats=policy.appeal_panel_size,

@@ -160,6 +160,7 @@ def load_config(instance_path: Path, overrides: Mapping[str, Any] | None = None)
         "RATELIMIT_STORAGE_URI": setting("RATELIMIT_STORAGE_URI") or setting("REDIS_URL") or "memory://",
         "LOGIN_RATE_LIMIT": setting("LOGIN_RATE_LIMIT", "10/minute"),
         "API_RATE_LIMIT": setting("API_RATE_LIMIT", "300/second"),
+        "SANDBOX_REPORT_RATE_LIMIT": setting("SANDBOX_REPORT_RATE_LIMIT", "10/minute"),
         # Failed logins that lock an account, and for how long.
         "LOGIN_LOCKOUT_FAILURES": int(setting("LOGIN_LOCKOUT_FAILURES", 5)),
         "LOGIN_LOCKOUT_MINUTES": int(setting("LOGIN_LOCKOUT_MINUTES", 15)),

@@ -117,7 +117,8 @@ def _cookies(app: Flask) -> None:
 
 
 def _rate_limits(app: Flask) -> Limiter:
-    """POST /login per client IP, and a high ceiling on the intake API; counters in Redis when configured."""
+    """POST /login and the sandbox's report form per client IP, and a high ceiling on the intake API;
+    counters in Redis when configured."""
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     app.config.setdefault("RATELIMIT_KEY_PREFIX", "jury-limits")
@@ -135,6 +136,11 @@ def _rate_limits(app: Flask) -> Limiter:
     app.view_functions["auth.login"] = limiter.limit(app.config.get("LOGIN_RATE_LIMIT", "10/minute"),
                                                      methods=["POST"])(login)
     limiter.limit(app.config.get("API_RATE_LIMIT", "300/second"))(app.blueprints["api"])
+    report = app.view_functions.get("sandbox.report")
+    if report is not None:
+        # Each sandbox report reaches Jury's queue: one visitor must not be able to flood it.
+        app.view_functions["sandbox.report"] = limiter.limit(
+            app.config.get("SANDBOX_REPORT_RATE_LIMIT", "10/minute"), methods=["POST"])(report)
     return limiter
 
 

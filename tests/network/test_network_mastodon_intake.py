@@ -104,6 +104,14 @@ def test_a_signature_with_another_secret_or_over_another_body_is_refused(client,
     assert count(Report) == 0
 
 
+@pytest.mark.parametrize("depth", [100, 1000])
+def test_a_deeply_nested_body_with_a_good_signature_is_a_json_400(client, mastodon, depth):
+    body = mastodon.webhook_body("11")[:-1] + b', "x": ' + b"[" * depth + b"]" * depth + b"}"
+    response = deliver(client, body)
+    assert response.status_code == 400 and "nested too deeply" in response.get_json()["error"]
+    assert count(Report) == 0
+
+
 def test_oversized_bodies_are_refused_before_parsing(app, client, mastodon):
     app.config["INTAKE_MAX_BYTES"] = 1024
     body = json.dumps({"event": "report.created", "object": {"comment": "x" * 5000}}).encode()
