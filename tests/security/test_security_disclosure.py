@@ -1,0 +1,53 @@
+"""What the app gives away: metrics off the loopback, cached private pages, which case ids exist, bad decisions."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select, update
+
+from jury.extensions import db
+from models import Case, Verdict
+from tests.conftest import make_app, post_payload, report_payload
+from triage import dealing
+
+OUTSIDE = {"REMOTE_ADDR": "203.0.113.7"}
+
+
+def reported_case(api) -> int:
+    assert api.reports(report_payload("r1", "p1", post=post_payload("p1", "you idiot"))).status_code == 202
+    return db.session.scalar(select(Case.id))
+
+
+# /metrics
+
+
+def test_metrics_answer_loopback_clients_only_without_a_token(client):
+    assert client.get("/metrics").status_code == 200  # the test client is 127.0.0.1
+    assert client.get("/metrics", environ_base={"REMOTE_ADDR": "::1"}).status_code == 200
+    refused = client.get("/metrics", environ_base=OUTSIDE)
+    assert refused.status_code == 403 and "jury_cases" not in refused.get_data(as_text=True)
+    # A proxy on the same host forwarding an outside client, with no TRUSTED_PROXIES: still refused.
+    assert client.get("/metrics", headers={"X-Forwarded-For": "203.0.113.7"}).status_code == 403
+
+
+def test_metrics_behind_trusted_proxies_see_the_real_client(tmp_path, request):
+    app = make_app("sqlite", tmp_path, request, TRUSTED_PROXIES=1)
+    with app.app_context():
+        client = app.test_client()
+        assert client.get("/metrics", headers={"X-Forwarded-For": "203.0.113.7"}).status_code == 403
+        assert client.get("/metrics", headers={"X-Forwarded-For": "127.0.0.1"}).status_code == 200
+        db.session.remove()
+
+
+def test_with_a_token_every_client_needs_it(tmp_path, request):
+    app = make_app("sqlite", tmp_path, request, METRICS_TOKEN="s3cret")
+    with app.app_context():
+        client = app.test_client()
+        assert client.get("/metrics").status_code == 401  # loopback too
+        assert client.get("/metrics", environ_base=OUTSIDE,
+                          headers={"Authorization": "Bearer s3cre"}).status_code == 401
+        ok = client.get("/metrics", environ_base=OUTSIDE, headers={"Authorization": "Bearer s3cret"})
+        assert ok.status_code == 200 and "jury_cases" in ok.get_data(as_text=True)
+        db.session.remove()
+
