@@ -51,3 +51,26 @@ def test_with_a_token_every_client_needs_it(tmp_path, request):
         assert ok.status_code == 200 and "jury_cases" in ok.get_data(as_text=True)
         db.session.remove()
 
+
+# Cache-Control
+
+
+@pytest.mark.parametrize("role, paths", [
+    ("juror", ["/", "/profile", "/guide", "/cases/{case}", "/sandbox/", "/cases/999999"]),
+    ("lead", ["/lead/", "/lead/escalations", "/lead/cases/{case}/decide", "/lead/reports",
+              "/lead/reports/download/transparency.csv", "/lead/reports/download/statements.csv"]),
+])
+def test_every_page_for_a_signed_in_user_and_every_export_is_no_store(client, auth, api, make_user, role, paths):
+    case_id = reported_case(api)
+    user = make_user("someone", role=role)
+    if role == "juror":
+        dealing.deal_next(user)
+    auth.login("someone")
+    for path in paths:
+        response = client.get(path.format(case=case_id))
+        assert response.status_code in (200, 404), path
+        assert response.headers.get("Cache-Control") == "no-store", path
+    assert "no-store" not in client.get("/static/jury.css").headers.get("Cache-Control", "")
+    auth.logout()
+    assert "no-store" not in client.get("/login").headers.get("Cache-Control", "")
+
