@@ -74,3 +74,25 @@ def test_every_page_for_a_signed_in_user_and_every_export_is_no_store(client, au
     auth.logout()
     assert "no-store" not in client.get("/login").headers.get("Cache-Control", "")
 
+
+# Which case ids exist
+
+
+def without_csrf_token(page: str) -> str:
+    return re.sub(r'name="csrf_token" value="[^"]*"', "", page)
+
+
+def test_a_case_not_dealt_to_a_juror_answers_like_a_missing_one(client, auth, api, make_user):
+    case_id = reported_case(api)
+    make_user("ann")
+    auth.login("ann")
+    existing, missing = client.get(f"/cases/{case_id}"), client.get(f"/cases/{case_id + 1000}")
+    assert existing.status_code == missing.status_code == 404
+    assert without_csrf_token(existing.get_data(as_text=True)) == without_csrf_token(missing.get_data(as_text=True))
+    voted = [client.post(f"/cases/{cid}/vote", data={"decision": "keep"}) for cid in (case_id, case_id + 1000)]
+    assert voted[0].status_code == voted[1].status_code == 404
+    assert without_csrf_token(voted[0].get_data(as_text=True)) == without_csrf_token(voted[1].get_data(as_text=True))
+    skipped = [client.post(f"/cases/{cid}/skip") for cid in (case_id, case_id + 1000)]
+    assert skipped[0].status_code == skipped[1].status_code
+    assert skipped[0].get_data() == skipped[1].get_data()
+
