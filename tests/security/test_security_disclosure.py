@@ -96,3 +96,24 @@ def test_a_case_not_dealt_to_a_juror_answers_like_a_missing_one(client, auth, ap
     assert skipped[0].status_code == skipped[1].status_code
     assert skipped[0].get_data() == skipped[1].get_data()
 
+
+# A lead's decision
+
+
+@pytest.mark.parametrize("form, message", [
+    ({"outcome": "remove", "rule": "not-a-rule", "note": "spam"}, "That is not one of the rules"),
+    ({"outcome": "remove", "rule": "", "note": "spam"}, "A removal needs one of the rules"),
+    ({"outcome": "delete", "rule": "spam", "note": "spam"}, "The decision must be Remove or Keep"),
+])
+def test_a_lead_decision_with_an_invalid_rule_is_a_400_that_says_why(client, auth, api, make_user, form, message):
+    case_id = reported_case(api)
+    db.session.execute(update(Case).values(state="escalated"))
+    db.session.commit()
+    make_user("boss", role="lead")
+    auth.login("boss")
+    response = client.post(f"/lead/cases/{case_id}/decide", data=form)
+    assert response.status_code == 400
+    assert message in response.get_data(as_text=True)
+    assert db.session.scalar(select(Verdict)) is None
+    ok = client.post(f"/lead/cases/{case_id}/decide", data={"outcome": "remove", "rule": "spam", "note": "spam"})
+    assert ok.status_code == 302 and db.session.scalar(select(Verdict.rule)) == "spam"
