@@ -1,6 +1,9 @@
 """Invisible characters in a hostile post reach jurors and leads as visible markers, on the real pages."""
 from __future__ import annotations
 
+import html
+import re
+
 from sqlalchemy import select
 
 from jury import sandbox
@@ -37,3 +40,17 @@ def test_each_invisible_character_is_marked_on_the_case_and_sandbox_pages(app, c
     assert_marked(client.get(f"/cases/{case_id}").get_data(as_text=True), "juror case page")
     sandbox.add_posts([{"id": "s-inv", "author_id": "a", "text": text}])
     assert_marked(client.get("/sandbox/").get_data(as_text=True), "sandbox")
+
+
+def test_a_form_value_keeps_its_invisible_characters(app, client, auth, make_user):
+    # Markers are for reading: a value the page posts back (a muted reporter's id) must come back as stored.
+    from jury import bulk
+
+    lead = make_user("boss", role="lead")
+    bulk.mute_reporter("spam\u00admer\U000E0041", lead, "floods the queue")
+    auth.login("boss")
+    page = client.get("/lead/bulk").get_data(as_text=True)
+    assert "spam[U+00AD]mer[U+E0041]" in scan_html(page).text  # shown marked
+    value = html.unescape(re.search(r'name="reporter" value="([^"]*)"', page).group(1))
+    assert client.post("/lead/reporters/unmute", data={"reporter": value}).status_code == 302
+    assert bulk.muted_reporters() == []
