@@ -84,6 +84,10 @@ def test_long_strings_wrap_on_juror_and_lead_pages(jury, new_context):
     log_in(juror, jury, JUROR)
     juror_pages = [f"/cases/{case_id}", "/", "/profile", "/sandbox/"]
     problems = too_wide(juror, jury, juror_pages, {f"/cases/{case_id}": COMMENT, "/sandbox/": SANDBOX_POST})
+    # ...and the long post scrolls in its own box instead of burying the rest of the timeline.
+    box = juror.locator("#sandbox-s-long .sandbox-text")
+    assert box.evaluate("element => element.clientHeight") <= 20 * 16
+    assert box.evaluate("element => element.scrollHeight > element.clientHeight")
     lead = new_context().new_page()
     log_in(lead, jury, LEAD)
     lead_pages = [f"/lead/cases/{case_id}/decide", "/lead/escalations", f"/lead/cases/{case_id}/votes", "/lead/",
