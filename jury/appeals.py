@@ -204,11 +204,9 @@ def sign_off(appeal_id: int, lead: User, approve: bool, reason: str) -> Appeal:
             raise NotFound("No such appeal.")
         if appeal.state != "awaiting_signoff":
             raise Conflict(f"Appeal {appeal_id} is {appeal.state.replace('_', ' ')}, not awaiting sign-off.")
-        original = db.session.get(Verdict, appeal.verdict_id)
-        sat = db.session.scalar(select(Assignment.id).where(Assignment.case_id == appeal.case_id,
-                                                            Assignment.juror_id == lead.id).limit(1))
-        if sat is not None or original.decided_by_id == lead.id:
-            raise Forbidden("You took part in the original decision: another lead must sign off this appeal.")
+        if took_part(appeal, lead):
+            raise Forbidden("You took part in a decision on this post (on its panel, the appeal panel, or as the "
+                            "lead who decided it): another lead must sign off this appeal.")
         verdict = db.session.scalar(select(Verdict).where(Verdict.case_id == appeal.appeal_case_id))
         base = _panel_reason(verdict, upheld=not approve)
         if approve:
@@ -222,6 +220,17 @@ def sign_off(appeal_id: int, lead: User, approve: bool, reason: str) -> Appeal:
         jobs.discard()
         raise
     return appeal
+
+
+def took_part(appeal: Appeal, lead: User) -> bool:
+    """Whether the lead sat on any panel of the appealed post (the appeal's included) or decided one."""
+    post_id = select(Case.post_id).where(Case.id == appeal.case_id).scalar_subquery()
+    rounds = select(Case.id).where(Case.post_id == post_id)
+    sat = db.session.scalar(select(Assignment.id).where(Assignment.case_id.in_(rounds),
+                                                        Assignment.juror_id == lead.id).limit(1))
+    decided = db.session.scalar(select(Verdict.id).where(Verdict.case_id.in_(rounds),
+                                                         Verdict.decided_by_id == lead.id).limit(1))
+    return sat is not None or decided is not None
 
 
 def _close(appeal: Appeal, state: str, lead: User | None, reason: str, actor: str) -> None:

@@ -74,6 +74,17 @@ def _minutes(name: str, value: Any) -> float:
     return minutes
 
 
+def _hours(name: str, value: Any) -> float:
+    """A positive number of hours."""
+    try:
+        hours = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name}={value!r} is not a number of hours") from None
+    if not hours > 0 or hours == float("inf"):
+        raise ConfigError(f"{name}={value!r} must be a positive number of hours")
+    return hours
+
+
 def load_config(instance_path: Path, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Build the app's settings from the environment, then apply test overrides."""
     load_dotenv(PROJECT_ROOT / ".env", override=False)
@@ -158,7 +169,11 @@ def load_config(instance_path: Path, overrides: Mapping[str, Any] | None = None)
         # idle ones are the ones pinged before use (DB_PING_IDLE_SECONDS, see jury.pool_ping).
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_use_lifo": True},
         "DB_PING_IDLE_SECONDS": float(setting("DB_PING_IDLE_SECONDS", 10)),
-        "WTF_CSRF_TIME_LIMIT": None,
+        # How long a login lasts, by role: a lead's powers deserve a shorter one.
+        "SESSION_HOURS": _hours("SESSION_HOURS", setting("SESSION_HOURS", 7 * 24)),
+        "LEAD_SESSION_HOURS": _hours("LEAD_SESSION_HOURS", setting("LEAD_SESSION_HOURS", 12)),
+        # A form's CSRF token expires (a new one comes with every page) and is replaced at login.
+        "WTF_CSRF_TIME_LIMIT": int(_hours("CSRF_TOKEN_HOURS", setting("CSRF_TOKEN_HOURS", 12)) * 3600),
     }
     # Test mappings may set any Flask key directly (DATABASE_URL was handled above).
     config.update({k: v for k, v in overrides.items() if k != "DATABASE_URL"})

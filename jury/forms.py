@@ -82,6 +82,16 @@ class ProfileForm(JuryForm):
         return list(dict.fromkeys(code.strip().lower() for code in self.languages.data.split(",") if code.strip()))
 
 
+class PasswordChangeForm(JuryForm):
+    """The account holder replaces their password (a lead's temporary one, say)."""
+
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=256)])
+    new_password = PasswordField(_l("New password (at least 10 characters)"),
+                                 validators=[DataRequired(), Length(max=256)])
+    repeat_password = PasswordField(_l("New password again"), validators=[DataRequired(), Length(max=256)])
+    submit = SubmitField(_l("Change the password"))
+
+
 class PromoteGoldForm(JuryForm):
     """A lead adds a decided case to the gold set."""
 
@@ -128,6 +138,14 @@ class SandboxReportForm(JuryForm):
 
     reason = SelectField("Reason", choices=[("", "Report as…")] + rule_choices(), validators=[DataRequired()])
     submit = SubmitField("Report")
+
+
+class SandboxAccountForm(JuryForm):
+    """Whom a visitor of the sandbox network browses as (the stand-in for the network's own login)."""
+
+    account = SelectField("Browse the network as", choices=[("", "a visitor")], validate_choice=False,
+                          validators=[Optional(), Length(max=128)])
+    submit = SubmitField("Switch")
 
 
 class AppealForm(JuryForm):

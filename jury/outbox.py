@@ -250,7 +250,9 @@ def _appeal_url(action: Action, case: Case | None) -> str | None:
     from models import Verdict
 
     verdict = db.session.get(Verdict, action.verdict_id)
-    return appeal_url(verdict.id, issued_at=verdict.decided_at.timestamp()) if verdict else None
+    if verdict is None:
+        return None
+    return appeal_url(verdict.id, issued_at=verdict.decided_at.timestamp(), ref=verdict.appeal_ref)
 
 
 def _prior_strikes(action: Action) -> int:

@@ -94,6 +94,11 @@ def recent() -> tuple[list[SandboxPost], list[SandboxAction]]:
     return list(posts), list(actions)
 
 
+def accounts() -> list[str]:
+    """The sandbox network's accounts: everyone who has posted on it."""
+    return sorted(set(db.session.scalars(select(SandboxPost.author_id).distinct())))
+
+
 def add_follows(pairs: list[tuple[str, str]]) -> int:
     """Record (follower, followed) pairs on the sandbox network (demo data); returns how many were new."""
     added = 0

@@ -4,6 +4,10 @@ create_app calls register_security(app) once; nothing here knows about cases or 
 """
 from __future__ import annotations
 
+import logging
+import re
+from collections.abc import Mapping
+
 from flask import Flask, Response, abort, jsonify, make_response, render_template, request, session
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -29,6 +33,10 @@ CONTENT_SECURITY_POLICY = {
 PERMISSIONS_POLICY = {feature: "()" for feature in (
     "camera", "microphone", "geolocation", "payment", "usb", "browsing-topics", "interest-cohort")}
 HSTS_MAX_AGE = 365 * 24 * 3600
+# Paths whose last part is a bearer secret: an appeal link, a juror invitation.
+SECRET_PATHS = re.compile(r"(/(?:appeal|join)/)[^\s/?\"]+")
+# The loggers that write request lines: Werkzeug's (the demo), gunicorn's access and error logs.
+REQUEST_LOGGERS = ("werkzeug", "gunicorn.access", "gunicorn.error")
 
 
 def register_security(app: Flask) -> None:
@@ -43,6 +51,29 @@ def register_security(app: Flask) -> None:
     app.after_request(_no_store_private)
     # Every {{ value }} in every template passes here before autoescaping (see jury/display.py).
     app.jinja_env.finalize = _finalize
+    for name in REQUEST_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(existing, RedactSecretPaths) for existing in logger.filters):
+            logger.addFilter(RedactSecretPaths())
+
+
+class RedactSecretPaths(logging.Filter):
+    """Keep appeal and invitation tokens out of access logs: whoever reads the log must not be able to
+    appeal for an author or join as a juror. The path stays, its secret part becomes [redacted]."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite the record's message and arguments in place; never drops a record."""
+        if isinstance(record.msg, str):
+            record.msg = _redact(record.msg)
+        if isinstance(record.args, Mapping):
+            record.args = {key: _redact(value) for key, value in record.args.items()}
+        elif isinstance(record.args, tuple):
+            record.args = tuple(_redact(value) for value in record.args)
+        return True
+
+
+def _redact(value):
+    return SECRET_PATHS.sub(r"\1[redacted]", value) if isinstance(value, str) else value
 
 
 def _trust_proxies(app: Flask) -> None:

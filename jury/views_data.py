@@ -7,10 +7,12 @@ from datetime import datetime
 from sqlalchemy import and_, bindparam, distinct, func, select
 from sqlalchemy.orm import contains_eager
 
-from jury.errors import NO_SUCH_CASE, Forbidden, NotFound
+from jury.errors import NO_SUCH_CASE, NotFound
 from jury.extensions import db
 from jury.rules import RULES_BY_CODE
-from models import Assignment, Case, GoldAnswer, Post, Report, Score, User, Verdict, Vote
+from models import VOTES_SHOWN_STATES, Assignment, Case, GoldAnswer, Post, Report, Score, User, Verdict, Vote, utcnow
+from models import VoteDisclosure
+from triage.sql import insert_ignore
 
 # A post whose toxicity is at least this stays blurred until the juror reveals it.
 BLUR_AT = 0.5
@@ -70,9 +72,12 @@ def case_view(case_id: int, viewer: User) -> CaseView:
     scores = labels if model_name is not None else {}
     model = f"{model_name}:{model_version}" if model_name is not None else None
     votes = []
-    # Blind voting: a lead sees the panel's votes only when not sitting on the panel.
-    if verdict is not None or (viewer.is_lead and assignment is None):
+    # Blind voting: nobody, leads included, sees a panel's votes until it is done (a verdict or an
+    # escalation); a lead who then reads them is never dealt a seat on that post (disclose_votes).
+    if verdict is not None or (viewer.is_lead and assignment is None and case.state in VOTES_SHOWN_STATES):
         votes = list(db.session.scalars(select(Vote).where(Vote.case_id == case_id).order_by(Vote.cast_at)))
+        if votes and viewer.is_lead and assignment is None:
+            disclose_votes([case_id], viewer)
     origin, state = case.origin, case.state
     if case.origin == "gold" and not (viewer.is_lead and assignment is None):
         # Known-answer cases look like any case under review to the juror dealt one.
@@ -87,6 +92,31 @@ def case_view(case_id: int, viewer: User) -> CaseView:
         verdict=verdict, votes=votes, seated=assignment is not None,
         appeal_statement=_appeal_statement(case),
     )
+
+
+def votes_of(case_ids: list[int], lead: User) -> dict[int, list[Vote]]:
+    """The votes of panels that are done, for a lead's pages; open panels' votes are never read.
+
+    Reading them is remembered (disclose_votes), so the lead sits on no later panel of those posts.
+    """
+    shown = list(db.session.scalars(select(Case.id).where(Case.id.in_(case_ids),
+                                                          Case.state.in_(VOTES_SHOWN_STATES))))
+    votes: dict[int, list[Vote]] = {case_id: [] for case_id in case_ids}
+    if shown:
+        for vote in db.session.scalars(select(Vote).where(Vote.case_id.in_(shown)).order_by(Vote.cast_at)):
+            votes[vote.case_id].append(vote)
+        disclose_votes([case_id for case_id in shown if votes[case_id]], lead)
+    return votes
+
+
+def disclose_votes(case_ids: list[int], lead: User) -> None:
+    """Remember that `lead` has read these cases' votes, and commit (a page may be read twice at once)."""
+    if not case_ids:
+        return
+    now = utcnow()
+    insert_ignore(VoteDisclosure, [{"case_id": case_id, "user_id": lead.id, "seen_at": now} for case_id in case_ids],
+                  ("case_id", "user_id"), None)
+    db.session.commit()
 
 
 def _appeal_statement(case: Case) -> str | None:

@@ -10,10 +10,12 @@ from models.case import (
     DECISIONS,
     OPEN_CASE_STATES,
     VERDICT_METHODS,
+    VOTES_SHOWN_STATES,
     Assignment,
     Case,
     Verdict,
     Vote,
+    VoteDisclosure,
 )
 from models.lead import JurorInvite, MutedReporter, ShadowDecision, ShadowPolicy
 from models.panel import AccountLink, GoldAnswer, RelationshipCheck
@@ -28,10 +30,10 @@ from models.user import LOCALES, ROLES, USER_STATES, User
 __all__ = [
     "APPEAL_CHANNELS", "APPEAL_STATES", "Appeal",
     "ACTION_STATES", "ASSIGNMENT_STATES", "CASE_ORIGINS", "CASE_STATES", "DECISIONS", "LOCALES",
-    "OPEN_CASE_STATES", "POST_STATES", "ROLES", "USER_STATES", "VERDICT_METHODS",
+    "OPEN_CASE_STATES", "POST_STATES", "ROLES", "USER_STATES", "VERDICT_METHODS", "VOTES_SHOWN_STATES",
     "AccountLink", "Action", "Assignment", "AuditEvent", "Base", "Case", "GoldAnswer", "JurorInvite",
     "JurorReliability", "MutedReporter", "Policy", "Post", "RelationshipCheck", "ReliabilityRun", "Report",
     "SandboxAction", "SandboxFollow", "SandboxPost", "Score", "ShadowDecision", "ShadowPolicy", "SignatureNonce", "SyncCursor",
     "User",
-    "Verdict", "Vote", "utcnow",
+    "Verdict", "Vote", "VoteDisclosure", "utcnow",
 ]

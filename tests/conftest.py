@@ -273,6 +273,17 @@ def auth(client) -> Auth:
 PASSWORD = "correct horse battery"
 
 
+def sign_in(session, user_id: int) -> None:
+    """Put a login in a test client's session directly, as the login form would (it is rate-limited)."""
+    from jury.users import SESSION_STARTED
+    from models import User
+
+    user = db.session.get(User, user_id)
+    session["_user_id"] = user.get_id()
+    session["_fresh"] = True
+    session[SESSION_STARTED] = int(time.time())
+
+
 @pytest.fixture
 def make_user(app):
     """Create accounts: make_user('ann', role='juror', network_account_id=...)."""

@@ -25,9 +25,9 @@ from jury.forms_lead import (
 )
 from jury.policy import PolicyError, current_policy
 from jury.svgchart import Series, line_chart
-from jury.views_data import case_view
+from jury.views_data import case_view, votes_of
 from jury.web.access import lead_required
-from models import USER_STATES, Action, Case, User, Vote
+from models import USER_STATES, VOTES_SHOWN_STATES, Action, Case, User
 from triage import jobs
 
 bp = Blueprint("lead", __name__, url_prefix="/lead")
@@ -52,10 +52,7 @@ def overview():
 def escalations():
     """Cases a split panel sent up, each with its full vote history."""
     cases = verdicts.escalated_cases()
-    votes: dict[int, list[Vote]] = {case.id: [] for case in cases}
-    if cases:
-        for vote in db.session.scalars(select(Vote).where(Vote.case_id.in_(list(votes))).order_by(Vote.cast_at)):
-            votes[vote.case_id].append(vote)
+    votes = votes_of([case.id for case in cases], current_user)
     names = _usernames({v.juror_id for vs in votes.values() for v in vs})
     return render_template("lead/escalations.html", cases=cases, votes=votes, names=names)
 
@@ -67,9 +64,9 @@ def vote_history(case_id: int):
     case = db.session.get(Case, case_id)
     if case is None:
         abort(404)
-    if case.state not in ("escalated", "decided", "actioned"):
+    if case.state not in VOTES_SHOWN_STATES:
         abort(409, "votes stay hidden until the case is escalated or decided")
-    votes = list(db.session.scalars(select(Vote).where(Vote.case_id == case_id).order_by(Vote.cast_at)))
+    votes = votes_of([case_id], current_user)[case_id]
     return render_template("lead/votes.html", case=case, votes=votes,
                            names=_usernames({v.juror_id for v in votes}))
 

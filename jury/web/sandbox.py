@@ -3,23 +3,42 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, session, url_for
 
 from jury import sandbox
 from jury.errors import DomainError
 from jury.extensions import csrf
-from jury.forms import SandboxReportForm
+from jury.forms import SandboxAccountForm, SandboxReportForm
 from network.signing import SIGNATURE_HEADER, SignatureError, verify
 
 bp = Blueprint("sandbox", __name__, url_prefix="/sandbox")
 WEBHOOK_MAX_BYTES = 256 * 1024
+# The sandbox account this browser acts as: a network shows a removal's appeal link to its author only.
+ACCOUNT_KEY = "sandbox_account"
 
 
 @bp.get("/")
 def index():
     """The sandbox network's timeline: each post with what the network shows of it."""
     posts, actions = sandbox.recent()
-    return render_template("sandbox/index.html", posts=posts, actions=actions, form=SandboxReportForm())
+    viewer = session.get(ACCOUNT_KEY)
+    chooser = SandboxAccountForm(formdata=None, account=viewer or "")
+    chooser.account.choices = [("", "a visitor")] + [(name, name) for name in sandbox.accounts()]
+    return render_template("sandbox/index.html", posts=posts, actions=actions, form=SandboxReportForm(),
+                           chooser=chooser, viewer=viewer)
+
+
+@bp.post("/as")
+def browse_as():
+    """Act as one of the sandbox's accounts (or a visitor) in this browser."""
+    form = SandboxAccountForm()
+    if not form.validate_on_submit():
+        abort(400)
+    account = form.account.data or None
+    if account is not None and account not in sandbox.accounts():
+        abort(400, "no such account on the sandbox network")
+    session[ACCOUNT_KEY] = account
+    return redirect(url_for("sandbox.index"))
 
 
 @bp.post("/posts/<external_id>/report")
@@ -28,7 +47,7 @@ def report(external_id: str):
     form = SandboxReportForm()
     if not form.validate_on_submit():
         abort(400)
-    sandbox.report_post(external_id, form.reason.data, reporter_id="sandbox-visitor")
+    sandbox.report_post(external_id, form.reason.data, reporter_id=session.get(ACCOUNT_KEY) or "sandbox-visitor")
     flash("Reported to Jury.", "info")
     return redirect(url_for("sandbox.index"))
 

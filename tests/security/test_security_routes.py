@@ -9,7 +9,7 @@ import re
 import pytest
 from flask import g
 
-from tests.conftest import make_app
+from tests.conftest import make_app, sign_in
 
 ROLES = ("anonymous", "juror", "lead", "admin")
 # First match wins. public: anyone; login: any signed-in role; lead: leads and admins only;
@@ -34,6 +34,7 @@ ACCESS = [
     (r"^/cases/", "login"),
     (r"^/guide$", "login"),
     (r"^/profile$", "login"),
+    (r"^/profile/password$", "login"),
 ]
 ARGUMENTS = {"filename": "jury.css", "external_id": "no-such-post", "action": "pause", "kind": "transparency.json",
              "token": "not-a-token"}
@@ -81,8 +82,7 @@ def client_as(app, role: str):
     client = app.test_client()
     if role != "anonymous":
         with client.session_transaction() as session:
-            session["_user_id"] = str(app.config["ROLE_IDS"][role])
-            session["_fresh"] = True
+            sign_in(session, app.config["ROLE_IDS"][role])
     return client
 
 
