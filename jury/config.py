@@ -153,6 +153,8 @@ def load_config(instance_path: Path, overrides: Mapping[str, Any] | None = None)
         "SESSION_COOKIE_SECURE": _cookie_secure(setting("SESSION_COOKIE_SECURE"),
                                                 setting("PUBLIC_URL", "http://127.0.0.1:5000"),
                                                 bool(overrides.get("TESTING"))),
+        # Bearer token /metrics asks for; unset, /metrics answers loopback clients only.
+        "METRICS_TOKEN": setting("METRICS_TOKEN") or None,
         # Proxies in front of gunicorn whose X-Forwarded-For/-Proto are trusted (rate limits key on the client IP).
         "TRUSTED_PROXIES": int(setting("TRUSTED_PROXIES", 0)),
         # Flask-Limiter: counters in Redis when there is one, else per process.

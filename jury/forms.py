@@ -101,10 +101,24 @@ class PromoteGoldForm(JuryForm):
 class LeadDecisionForm(JuryForm):
     """A lead's decision on an escalated case."""
 
-    outcome = SelectField("Decision", choices=[("remove", "Remove"), ("keep", "Keep")])
-    rule = SelectField("Rule (for a removal)", choices=[("", "—")] + rule_choices(), validators=[Optional()])
+    outcome = SelectField("Decision", choices=[("remove", "Remove"), ("keep", "Keep")],
+                          validate_choice=False)
+    # Checked below, with messages a lead can act on (not WTForms' bare "Not a valid choice").
+    rule = SelectField("Rule (for a removal)", choices=[("", "—")] + rule_choices(), validate_choice=False)
     note = TextAreaField("Reason", validators=[DataRequired(), Length(max=2000)])
     submit = SubmitField("Decide")
+
+    def validate_outcome(self, field):
+        """Only remove or keep."""
+        if field.data not in ("remove", "keep"):
+            raise ValidationError("The decision must be Remove or Keep.")
+
+    def validate_rule(self, field):
+        """A known rule, and one is needed for a removal."""
+        if field.data and field.data not in {code for code, _title in rule_choices()}:
+            raise ValidationError("That is not one of the rules: pick a rule from the list.")
+        if not field.data and self.outcome.data == "remove":
+            raise ValidationError("A removal needs one of the rules.")
 
 
 class RetryActionForm(JuryForm):

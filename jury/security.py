@@ -8,7 +8,7 @@ import logging
 import re
 from collections.abc import Mapping
 
-from flask import Flask, abort, jsonify, make_response, render_template, request
+from flask import Flask, Response, abort, jsonify, make_response, render_template, request, session
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_talisman import Talisman
@@ -48,6 +48,7 @@ def register_security(app: Flask) -> None:
     app.extensions["jury_limiter"] = limiter
     app.register_error_handler(TooManyRequests, _too_many_requests)
     app.before_request(_refuse_nul_in_forms)
+    app.after_request(_no_store_private)
     # Every {{ value }} in every template passes here before autoescaping (see jury/display.py).
     app.jinja_env.finalize = _finalize
     for name in REQUEST_LOGGERS:
@@ -157,6 +158,27 @@ def _refuse_nul_in_forms():
     if any("\x00" in key or "\x00" in value for key, value in values):
         abort(400)
     return None
+
+
+# Pages reached through a secret link: the link is the key, so no cache may keep the page.
+SECRET_LINK_PREFIXES = ("/appeal/", "/join/")
+
+
+def _no_store_private(response: Response) -> Response:
+    """`Cache-Control: no-store` on every response to a signed-in user, every download and secret-link page.
+
+    A shared or back-button cache must never hand a juror's case, a lead's console or an export to
+    the next person at the keyboard. Static files are the same for everyone and stay cacheable.
+    Signed in means Flask-Login's mark in the session (no database read here; a stale mark errs on
+    the safe side).
+    """
+    private = (request.endpoint != "static" and "_user_id" in session) \
+        or request.path.startswith(SECRET_LINK_PREFIXES) \
+        or response.headers.get("Content-Disposition", "").startswith("attachment")
+    if private:
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Pragma"] = "no-cache"  # HTTP/1.0 caches
+    return response
 
 
 def _too_many_requests(error: TooManyRequests):

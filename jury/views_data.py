@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import and_, bindparam, distinct, func, select
 from sqlalchemy.orm import contains_eager
 
-from jury.errors import Forbidden, NotFound
+from jury.errors import NO_SUCH_CASE, NotFound
 from jury.extensions import db
 from jury.rules import RULES_BY_CODE
 from models import VOTES_SHOWN_STATES, Assignment, Case, GoldAnswer, Post, Report, Score, User, Verdict, Vote, utcnow
@@ -64,10 +64,10 @@ def case_view(case_id: int, viewer: User) -> CaseView:
     # (a page per vote: under load each round trip is another wait for a core).
     row = db.session.execute(_CASE_POST_SEAT_VERDICT, {"case_id": case_id, "viewer_id": viewer.id}).first()
     if row is None:
-        raise NotFound("no such case")
+        raise NotFound(NO_SUCH_CASE)
     case, post, assignment, verdict, labels, model_name, model_version = row
     if not viewer.is_lead and assignment is None:
-        raise Forbidden("this case was not dealt to you")
+        raise NotFound(NO_SUCH_CASE)  # the same answer as a missing id
     reports = db.session.execute(_REPORTS, {"post_id": post.id}).all()
     scores = labels if model_name is not None else {}
     model = f"{model_name}:{model_version}" if model_name is not None else None

@@ -7,7 +7,7 @@ from sqlalchemy import bindparam, insert, select, update
 
 import audit
 from jury import gold, verdicts, weighting
-from jury.errors import Conflict, DomainError, NotFound
+from jury.errors import NO_SUCH_CASE, Conflict, DomainError, NotFound
 from jury.extensions import db
 from jury.policy import current_policy
 from jury.quorum import Decision, Tally, decide, decide_weighted
@@ -100,13 +100,15 @@ def cast_vote(case_id: int, juror: User, decision: str, rule: str | None = None,
         # Votes on one case run one at a time, so the last vote always sees the others.
         case = lock_and_load_case(case_id)
         if case is None:
-            raise NotFound("no such case")
+            raise NotFound(NO_SUCH_CASE)
         votable = case.state == "gold" or case.state in OPEN_CASE_STATES
         # The usual vote, on a live seat of a case still open: the seat is checked and marked
         # voted in one statement. Anything else is read and explained below.
         if not (votable and _mark_live_seat_voted(case_id, juror)):
             assignment = _assignment(case_id, juror)
-            if assignment is None or assignment.state == "skipped":
+            if assignment is None:  # never dealt: answered as a missing id is
+                raise NotFound(NO_SUCH_CASE)
+            if assignment.state == "skipped":
                 raise Conflict("you do not hold a seat on this case")
             if assignment.state == "voted":
                 raise Conflict("you already voted on this case")

@@ -88,7 +88,9 @@ def decide(case_id: int):
                                    form.note.data)
         flash(f"Case {case_id} decided.", "info")
         return redirect(url_for("lead.escalations"))
-    return render_template("lead/decide.html", case=case_view(case_id, current_user), form=form)
+    # A refused decision (unknown rule, removal without one, no reason) is a 400 showing why.
+    status = 400 if request.method == "POST" else 200
+    return render_template("lead/decide.html", case=case_view(case_id, current_user), form=form), status
 
 
 @bp.post("/retrain")

@@ -19,7 +19,7 @@ ACCESS = [
     (r"^/static/", "public"),
     (r"^/login$", "public"),
     (r"^/healthz$", "public"),
-    (r"^/metrics$", "public"),  # open unless METRICS_TOKEN is set (tests/core/test_lead_ops.py covers the token)
+    (r"^/metrics$", "public"),  # loopback only unless METRICS_TOKEN is set (tests/security/test_security_disclosure.py)
     (r"^/appeal/", "public"),  # the author's signed appeal link is the key, not a session
     (r"^/join/", "public"),  # a lead's signed invitation is the key
     (r"^/api/v1/openapi\.json$", "public"),
