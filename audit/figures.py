@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from audit.log import chain_head, verify_chain
-from jury.rules import RULES_BY_CODE
+from models.rules import RULES_BY_CODE
 from models import Action, Appeal, Case, Policy, Post, Report, Score, User, Verdict, Vote
 
 

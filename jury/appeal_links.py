@@ -9,7 +9,7 @@ from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSaf
 from sqlalchemy import select
 
 from jury.errors import DomainError
-from jury.extensions import db
+from models import db
 from models import Verdict
 
 SALT = "jury-appeal-link"

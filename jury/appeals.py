@@ -11,9 +11,9 @@ import audit
 from jury import outbox
 from jury.appeal_links import LinkExpired, appeal_deadline
 from jury.errors import Conflict, DomainError, Forbidden, NotFound
-from jury.extensions import db
-from jury.policy import current_policy
-from jury.rules import RULES_BY_CODE
+from models import db
+from triage.policy import current_policy
+from models.rules import RULES_BY_CODE
 from models import Appeal, Assignment, Case, Post, Report, User, Verdict, utcnow
 from triage import cases, jobs
 from triage import priority as prio

@@ -8,7 +8,7 @@ import click
 from flask import current_app
 
 from jury.cli import audit_cli
-from jury.extensions import db
+from models import db
 
 FROM = click.option("--from", "first", required=True, help="First day, YYYY-MM-DD (UTC).")
 TO = click.option("--to", "last", required=True, help="Last day, YYYY-MM-DD (UTC, included).")

@@ -189,7 +189,7 @@ def _audit_if_live(out_dir: Path, scorer, metrics: dict[str, Any]) -> None:
     if not live or Path(live).resolve() != out_dir.resolve():
         return
     import audit
-    from jury.extensions import db
+    from models import db
 
     source = metrics["source"]
     try:

@@ -5,7 +5,7 @@ import click
 from sqlalchemy import func, select
 
 from jury.cli import users_cli
-from jury.extensions import db
+from models import db
 from models import User
 
 

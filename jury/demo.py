@@ -10,8 +10,8 @@ from sqlalchemy import select, update
 from werkzeug.serving import make_server
 
 from jury import sandbox, users
-from jury.extensions import db
-from jury.policy import current_policy
+from models import db
+from triage.policy import current_policy
 from models import Action, User, utcnow
 from triage import intake, jobs, sweeper
 from triage.schemas import PostIn, ReportIn

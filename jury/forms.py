@@ -19,7 +19,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
-from jury.rules import RULES
+from models.rules import RULES
 
 
 def rule_choices() -> list[tuple[str, str]]:

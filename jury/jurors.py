@@ -13,7 +13,7 @@ from werkzeug.security import generate_password_hash
 
 import audit
 from jury.errors import Conflict, DomainError, Forbidden, NotFound
-from jury.extensions import db
+from models import db
 from jury import users
 from jury.users import MAX_PASSWORD, MIN_PASSWORD, USERNAME_RE
 from models import Assignment, Case, GoldAnswer, JurorInvite, User, Verdict, Vote, utcnow

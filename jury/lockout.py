@@ -13,7 +13,7 @@ from sqlalchemy import update
 
 import audit
 from jury.errors import NotFound
-from jury.extensions import db
+from models import db
 from models import User, utcnow
 
 

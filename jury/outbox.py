@@ -11,7 +11,7 @@ from flask import current_app
 from sqlalchemy import func, select, update
 
 import audit
-from jury.extensions import db
+from models import db
 from models import Action, Case, Post, utcnow
 from network import ActionRequest, NetworkAdapter, Outcome, make_adapter
 from network.backoff import MAX_ATTEMPTS, retry_delay

@@ -9,7 +9,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 import audit
-from jury.extensions import db
+from models import db
 from models import AccountLink, RelationshipCheck, utcnow
 from network import RelationshipError, RelationshipSource, relationships_of
 

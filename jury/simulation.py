@@ -129,7 +129,7 @@ class Simulation:
             with app.app_context():
                 from flask_migrate import upgrade
 
-                from jury.extensions import db
+                from models import db
 
                 event.listen(db.engine, "connect", _fast_sqlite)
                 upgrade()
@@ -142,8 +142,8 @@ class Simulation:
 
     def _setup(self) -> None:
         """Policy, jurors, a lead, posts with their model scores."""
-        from jury.extensions import db
-        from jury.policy import DEFAULT_SETTINGS, publish_policy
+        from models import db
+        from triage.policy import DEFAULT_SETTINGS, publish_policy
         from models import Post, Score, User, utcnow
 
         config = self.config
@@ -194,7 +194,7 @@ class Simulation:
 
     def _tell_the_truth(self, separation: float) -> None:
         """Store the true matrices and calibration where the estimates would go (the oracle run)."""
-        from jury.extensions import db
+        from models import db
         from models import JurorReliability, ReliabilityRun
 
         # The score's logit is N(+-d/2, 1): its true log-likelihood ratio is d * logit.
@@ -209,7 +209,7 @@ class Simulation:
 
     def _open_arrived(self, now: float) -> None:
         """Open the cases of every post that has arrived by `now`, through the real triage code."""
-        from jury.policy import current_policy
+        from triage.policy import current_policy
         from triage import cases, jobs
 
         batch = []
@@ -233,7 +233,7 @@ class Simulation:
         """Run the event loop and measure."""
         from jury import verdicts, voting, weighting
         from jury.errors import Conflict
-        from jury.extensions import db
+        from models import db
         from models import Case, Verdict, Vote
         from triage import dealing
 
@@ -346,7 +346,7 @@ class Simulation:
     @property
     def policy_every(self) -> int:
         """Verdicts between re-estimations: the policy's setting, as the sweeper uses it."""
-        from jury.policy import PolicyInForce
+        from triage.policy import PolicyInForce
 
         return PolicyInForce(self.policy.version, self.policy.settings).reestimate_every
 

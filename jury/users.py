@@ -13,7 +13,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 import audit
 from jury import lockout
 from jury.errors import Conflict, DomainError, NotFound
-from jury.extensions import db
+from models import db
 from models import ROLES, User, utcnow
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,40}$")

@@ -6,10 +6,10 @@ from sqlalchemy import select
 import audit
 from jury import outbox, weighting
 from jury.errors import Conflict, DomainError, NotFound
-from jury.extensions import db
-from jury.policy import current_policy
+from models import db
+from triage.policy import current_policy
 from jury.quorum import Tally
-from jury.rules import RULE_CODES, RULES_BY_CODE
+from models.rules import RULE_CODES, RULES_BY_CODE
 from models import Action, Case, Post, Report, User, Verdict, Vote, utcnow
 from triage import jobs, training
 from triage.dealing import lock_and_load_case

@@ -8,11 +8,11 @@ from sqlalchemy import and_, bindparam, distinct, func, select
 from sqlalchemy.orm import contains_eager
 
 from jury.errors import NO_SUCH_CASE, NotFound
-from jury.extensions import db
-from jury.rules import RULES_BY_CODE
+from models import db
+from models.rules import RULES_BY_CODE
 from models import VOTES_SHOWN_STATES, Assignment, Case, GoldAnswer, Post, Report, Score, User, Verdict, Vote, utcnow
 from models import VoteDisclosure
-from triage.sql import insert_ignore
+from models.sql import insert_ignore
 
 # A post whose toxicity is at least this stays blurred until the juror reveals it.
 BLUR_AT = 0.5

@@ -8,10 +8,10 @@ from sqlalchemy import bindparam, insert, select, update
 import audit
 from jury import gold, verdicts, weighting
 from jury.errors import NO_SUCH_CASE, Conflict, DomainError, NotFound
-from jury.extensions import db
-from jury.policy import current_policy
+from models import db
+from triage.policy import current_policy
 from jury.quorum import Decision, Tally, decide, decide_weighted
-from jury.rules import RULE_CODES
+from models.rules import RULE_CODES
 from models import OPEN_CASE_STATES, Assignment, Case, User, Vote, utcnow
 from triage import jobs
 from triage.dealing import lock_and_load_case, release

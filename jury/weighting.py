@@ -19,7 +19,7 @@ from sqlalchemy import bindparam, func, select
 
 import audit
 from jury import reliability as ds
-from jury.extensions import db
+from models import db
 from models import Case, GoldAnswer, JurorReliability, ReliabilityRun, Score, Verdict, Vote, utcnow
 from triage import jobs
 

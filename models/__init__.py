@@ -1,8 +1,9 @@
-"""SQLAlchemy 2.0 typed models, one module per aggregate. No Flask here."""
+"""SQLAlchemy 2.0 typed models, one module per aggregate, the database handle, the rules and the SQL helpers."""
 from models.action import ACTION_STATES, Action
 from models.appeal import APPEAL_CHANNELS, APPEAL_STATES, Appeal
 from models.audit import AuditEvent
 from models.base import Base, utcnow
+from models.database import db
 from models.case import (
     ASSIGNMENT_STATES,
     CASE_ORIGINS,
@@ -35,5 +36,5 @@ __all__ = [
     "JurorReliability", "MutedReporter", "Policy", "Post", "RelationshipCheck", "ReliabilityRun", "Report",
     "SandboxAction", "SandboxFollow", "SandboxPost", "Score", "ShadowDecision", "ShadowPolicy", "SignatureNonce", "SyncCursor",
     "User",
-    "Verdict", "Vote", "VoteDisclosure", "utcnow",
+    "Verdict", "Vote", "VoteDisclosure", "db", "utcnow",
 ]

@@ -16,8 +16,8 @@ from sqlalchemy import create_engine, make_url, text
 
 from jury import create_app
 from jury.devserver import LiveServer
-from jury.extensions import db
-from jury.policy import current_policy
+from models import db
+from triage.policy import current_policy
 from models import Base
 from network.signing import SIGNATURE_HEADER, sign
 

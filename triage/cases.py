@@ -8,12 +8,12 @@ from typing import Iterable
 from sqlalchemy import bindparam, distinct, exists, func, select, text
 
 import audit
-from jury.extensions import db
-from jury.policy import PolicyInForce
+from models import db
+from triage.policy import PolicyInForce
 from models import OPEN_CASE_STATES, Case, MutedReporter, Report, Score, utcnow
 from triage import priority as prio
 from triage.categories import case_category
-from triage.sql import insert_ignore
+from models.sql import insert_ignore
 
 
 def latest_labels(post_ids: Iterable[int]) -> dict[int, dict[str, float]]:

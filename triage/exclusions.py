@@ -11,8 +11,8 @@ from sqlalchemy import and_, bindparam, case, exists, func, literal, or_, select
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
-from jury.extensions import db
-from jury.policy import PolicyInForce
+from models import db
+from triage.policy import PolicyInForce
 from models import (
     OPEN_CASE_STATES,
     AccountLink,

@@ -7,12 +7,12 @@ from dataclasses import asdict, dataclass
 from sqlalchemy import select
 
 import audit
-from jury.extensions import db
-from jury.policy import current_policy
+from models import db
+from triage.policy import current_policy
 from models import Post, Report, utcnow
 from triage import cases, jobs
 from triage.schemas import IntakeError, PostIn, ReportIn
-from triage.sql import insert_ignore
+from models.sql import insert_ignore
 
 SCORING_CHUNK = 100
 

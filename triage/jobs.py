@@ -11,7 +11,7 @@ from flask import Flask, current_app, has_app_context
 from sqlalchemy import inspect
 from sqlalchemy.orm.attributes import set_committed_value
 
-from jury.extensions import db
+from models import db
 
 log = logging.getLogger(__name__)
 

@@ -12,11 +12,11 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 import audit
 from jury import outbox, shadow
-from jury.extensions import db
-from jury.policy import PolicyInForce, current_policy
+from models import db
+from triage.policy import PolicyInForce, current_policy
 from models import Case, Post, Report, Score, utcnow
 from triage import cases, jobs
-from triage.sql import insert_ignore
+from models.sql import insert_ignore
 
 if TYPE_CHECKING:
     from classifiers import Scorer

@@ -10,8 +10,8 @@ from sqlalchemy import and_, or_, select, update
 
 import audit
 from jury import weighting
-from jury.extensions import db
-from jury.policy import current_policy
+from models import db
+from triage.policy import current_policy
 from models import Action, Post, Verdict, utcnow
 from triage import cases, dealing, jobs, tasks
 from triage.intake import SCORING_CHUNK

@@ -11,7 +11,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 import audit
-from jury.extensions import db
+from models import db
 from models import Case, Post, Verdict
 from triage import jobs
 

@@ -9,7 +9,8 @@ from flask_login import current_user
 from jury import appeals
 from jury.appeal_links import read_token
 from jury.errors import DomainError
-from jury.extensions import csrf, db
+from jury.extensions import csrf
+from models import db
 from jury.forms import AppealForm, AppealSignOffForm, PeriodForm
 from jury.web.access import lead_required
 from jury.web.api import _error, _signed_json

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from jury import users
-from jury.extensions import db
+from models import db
 from jury.forms import LoginForm
 
 bp = Blueprint("auth", __name__)

@@ -8,7 +8,7 @@ from werkzeug.datastructures import MultiDict
 
 from jury import bulk, jurors, outbox, policy_versions, queue_health, shadow, tuning, verdicts
 from jury.errors import DomainError
-from jury.extensions import db
+from models import db
 from jury.forms import LeadDecisionForm, RetrainForm, RetryActionForm
 from jury.forms_lead import (
     BulkCloseForm,
@@ -23,7 +23,7 @@ from jury.forms_lead import (
     TuningForm,
     UnmuteForm,
 )
-from jury.policy import PolicyError, current_policy
+from triage.policy import PolicyError, current_policy
 from jury.svgchart import Series, line_chart
 from jury.views_data import case_view, votes_of
 from jury.web.access import lead_required

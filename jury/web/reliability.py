@@ -7,9 +7,9 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from sqlalchemy import select
 
 from jury import agreement, weighting
-from jury.extensions import db
+from models import db
 from jury.forms import ReestimateForm
-from jury.policy import current_policy
+from triage.policy import current_policy
 from jury.web.access import lead_required
 from models import JurorReliability, ReliabilityRun, Verdict, utcnow
 from triage import jobs

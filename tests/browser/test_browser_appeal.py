@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from jury import appeal_links, voting
-from jury.extensions import db
+from models import db
 from models import Appeal, Case, SandboxAction, User, Verdict
 from tests.browser.playwright_expect import expect
 from tests.conftest import PASSWORD

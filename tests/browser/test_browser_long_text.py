@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select, update
 
 from jury import bulk, sandbox, voting
-from jury.extensions import db
+from models import db
 from models import Action, Case, User
 from tests.browser.playwright_expect import expect
 from tests.conftest import PASSWORD, WEBHOOK_SECRET, signed

@@ -7,7 +7,7 @@ import time
 from sqlalchemy import func, select, update
 
 import audit
-from jury.extensions import db
+from models import db
 from models import AuditEvent, Case, SandboxPost, User
 from tests.conftest import post_payload
 from triage import sweeper

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from jury import sandbox
-from jury.extensions import db
+from models import db
 from models import Case, Post, Verdict
 from tests.conftest import make_app, post_payload, report_payload
 
@@ -78,7 +78,7 @@ def test_the_sandbox_report_limit_is_configurable(tmp_path, request, monkeypatch
 
 def test_an_appeal_case_counts_reporters_not_reports(api, make_user):
     from jury import appeals, voting
-    from jury.policy import current_policy
+    from triage.policy import current_policy
     from triage import dealing
     from triage import priority as prio
 

@@ -9,8 +9,8 @@ from sqlalchemy import func, select, update
 import audit
 from jury import verdicts, voting
 from jury.errors import Conflict, DomainError, NotFound
-from jury.extensions import db
-from jury.policy import current_policy, publish_policy
+from models import db
+from triage.policy import current_policy, publish_policy
 from models import Action, Assignment, AuditEvent, Case, Verdict, Vote, utcnow
 from tests.conftest import post_payload, report_payload
 from triage import dealing, sweeper

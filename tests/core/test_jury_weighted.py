@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from jury import agreement, verdicts, voting, weighting
-from jury.extensions import db
-from jury.policy import PolicyError, current_policy, publish_policy
+from models import db
+from triage.policy import PolicyError, current_policy, publish_policy
 from models import AuditEvent, Case, JurorReliability, ReliabilityRun, Verdict, utcnow
 from tests.conftest import PASSWORD, post_payload, report_payload
 from triage import dealing, sweeper

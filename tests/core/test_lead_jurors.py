@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from jury import jurors
-from jury.extensions import db
+from models import db
 from models import AuditEvent, JurorInvite, User, utcnow
 from tests.conftest import PASSWORD, post_payload, report_payload
 

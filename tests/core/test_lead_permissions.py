@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from flask import Flask
 
-from jury.extensions import db
+from models import db
 from models import Action, Case, Policy, Post, Score, ShadowPolicy, User, Verdict, utcnow
 from tests.conftest import make_app, sign_in
 

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select, update
 
 from jury import outbox, sandbox, voting
-from jury.extensions import db
+from models import db
 from models import Action, Case, Post, SandboxAction, SandboxPost, utcnow
 from network.signing import SIGNATURE_HEADER, verify
 from tests.conftest import WEBHOOK_SECRET, post_payload, report_payload

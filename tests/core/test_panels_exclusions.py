@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import func, select, update
 
 from jury import relationships, sandbox
-from jury.extensions import db
-from jury.policy import current_policy, publish_policy
+from models import db
+from triage.policy import current_policy, publish_policy
 from models import AccountLink, Assignment, AuditEvent, Case, Post, RelationshipCheck, utcnow
 from network import SandboxAdapter, WebhookAdapter, make_adapter, relationships_of
 from tests.conftest import WEBHOOK_SECRET, post_payload, report_payload
@@ -154,7 +154,7 @@ def test_a_case_category_comes_from_the_reports_else_the_top_model_label():
 
 
 def test_policy_refuses_a_cap_on_an_unknown_category(app):
-    from jury.policy import PolicyError
+    from triage.policy import PolicyError
 
     with pytest.raises(PolicyError):
         publish_policy(dict(current_policy().settings, daily_exposure_caps={"nonsense": 3}), reason="x", actor="t")

@@ -7,8 +7,8 @@ import pytest
 
 from sqlalchemy import func, select, update
 
-from jury.extensions import db
-from jury.policy import current_policy, publish_policy
+from models import db
+from triage.policy import current_policy, publish_policy
 from models import Action, Case, Post, Score, utcnow
 from tests.conftest import aged_cases, case_priorities, post_payload, report_payload
 from triage import cases, sweeper

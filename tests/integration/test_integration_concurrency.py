@@ -11,8 +11,8 @@ from sqlalchemy import func, select, text
 import audit
 from jury import voting
 from jury.errors import Conflict
-from jury.extensions import db
-from jury.policy import current_policy
+from models import db
+from triage.policy import current_policy
 from models import Assignment, AuditEvent, Case, User, Verdict, Vote, utcnow
 from tests.conftest import aged_cases, case_priorities, post_payload, report_payload
 from triage import cases, dealing, sweeper

@@ -16,8 +16,8 @@ from sqlalchemy import func, make_url, select
 
 import audit
 from jury import create_app, users, voting
-from jury.extensions import db
-from jury.policy import current_policy
+from models import db
+from triage.policy import current_policy
 from models import Action, AuditEvent, Case, Post, Score, Verdict
 from network import MAX_ATTEMPTS
 from network.signing import SIGNATURE_HEADER, SignatureError, verify

@@ -17,7 +17,7 @@ from rq import Queue
 from sqlalchemy import func, select, update
 
 from jury import sandbox, verdicts, voting
-from jury.extensions import db
+from models import db
 from models import Action, Case, Post, SandboxPost, Score, Verdict, utcnow
 from tests.conftest import INTAKE_SECRET, ROOT, WEBHOOK_SECRET, LiveServer, post_payload, report_payload
 from tests.integration.servers import descendants

@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 
 import audit
 from jury import outbox, voting
-from jury.extensions import db
+from models import db
 from models import Action, Case, Post, Verdict, utcnow
 from tests.conftest import make_app
 from triage import dealing

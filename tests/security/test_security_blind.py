@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from jury import appeals, voting
 from jury.errors import Forbidden
-from jury.extensions import db
-from jury.policy import current_policy, publish_policy
+from models import db
+from triage.policy import current_policy, publish_policy
 from models import Appeal, Case, VoteDisclosure
 from tests.conftest import PASSWORD, post_payload, report_payload
 from triage import dealing, exclusions

@@ -7,7 +7,7 @@ import re
 from sqlalchemy import select
 
 from jury import sandbox
-from jury.extensions import db
+from models import db
 from models import Case
 from tests.conftest import post_payload, report_payload
 from tests.security.htmlscan import scan_html

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from jury import create_app, lockout
-from jury.extensions import db
+from models import db
 from models import AuditEvent, User, utcnow
 from tests.conftest import PASSWORD, base_config, make_app
 

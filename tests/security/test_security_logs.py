@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from jury import appeal_links, jurors
 from jury.devserver import LiveServer
-from jury.extensions import db
+from models import db
 from models import Verdict
 from tests.integration.servers import free_port, wait_for
 

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from jury import sandbox
-from jury.extensions import db
+from models import db
 from models import SandboxAction
 from tests.conftest import WEBHOOK_SECRET, make_app, signed
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from jury import users
 from jury.errors import Conflict
-from jury.extensions import db
+from models import db
 from jury.users import SESSION_STARTED
 from models import Assignment, AuditEvent, Case, User, Vote
 from tests.conftest import PASSWORD, make_app, post_payload, report_payload, signed

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from jury import sandbox
-from jury.extensions import db
+from models import db
 from models import Post, Report, SandboxAction, SandboxPost, SignatureNonce
 from network import SandboxAdapter
 from network.signing import SIGNATURE_HEADER, sign, sign_v2

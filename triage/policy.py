@@ -11,8 +11,8 @@ from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session
 
 import audit
-from jury.extensions import db
-from models import Policy
+from models import Policy, db
+from models.rules import RULE_CODES
 
 SEVERITY_NAMES = ("low", "medium", "high", "critical")
 VERDICT_METHODS = ("majority", "weighted")
@@ -190,7 +190,6 @@ def validate_settings(settings: dict[str, Any]) -> dict[str, Any]:
         raise PolicyError("gold_accuracy_min must be between 0 and 1")
     if int(merged["probation_gold_cases"]) < 0 or int(merged["gold_window"]) < 1:
         raise PolicyError("probation_gold_cases must be >= 0 and gold_window >= 1")
-    from jury.rules import RULE_CODES
 
     for code, cap in merged["daily_exposure_caps"].items():
         if code not in RULE_CODES or int(cap) < 0:
