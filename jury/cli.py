@@ -73,7 +73,7 @@ def worker_command(burst: bool, queues: tuple[str, ...], fork: bool) -> None:
 @click.option("--interval", default=15.0, show_default=True)
 def sweep_command(loop: bool, interval: float) -> None:
     """Re-enqueue lost jobs, expire leases and refresh priorities."""
-    from triage import sweeper
+    from jury import sweeper
 
     if loop:
         sweeper.run_forever(current_app._get_current_object(), interval)

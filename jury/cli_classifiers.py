@@ -293,9 +293,9 @@ def _verdict_examples() -> tuple[list[str], list[dict[str, int]]]:
 @click.option("--force", is_flag=True, help="Retrain even if too few new verdicts arrived.")
 def retrain_command(force: bool) -> None:
     """Queue retraining of the site model on the jury's verdicts (then recalibration), on the training queue."""
-    from triage import jobs, tasks
+    from triage import jobs
 
-    jobs.defer("training", tasks.retrain_model, force)
+    jobs.defer("training", "jury.tasks.retrain_model", force)
     jobs.commit()
     click.echo("retraining queued" if jobs.redis_connection() else "retraining done (jobs run inline)")
 

@@ -13,7 +13,8 @@ from jury import sandbox, users
 from models import db
 from triage.policy import current_policy
 from models import Action, User, utcnow
-from triage import intake, jobs, sweeper
+from jury import sweeper
+from triage import intake, jobs
 from triage.schemas import PostIn, ReportIn
 
 # Everyday posts, a few rude or menacing ones, and reports from sandbox users.

@@ -74,8 +74,6 @@ def create_actions(case: Case, post: Post | None, specs: list[ActionSpec], *, ac
     `queue=False`: the caller delivers them itself after its commit (`deliver_each`); the rows
     are marked as handed over now, so the sweeper re-queues them only if that is lost.
     """
-    from triage import tasks
-
     now = utcnow()
     actions = [Action(case_id=case.id, verdict_id=verdict_id, type=spec.type, idempotency_key=uuid.uuid4().hex,
                       post_external_id=post.external_id if post else None, account_external_id=spec.account_id,
@@ -91,7 +89,7 @@ def create_actions(case: Case, post: Post | None, specs: list[ActionSpec], *, ac
     ])
     if queue:
         for action in actions:
-            jobs.defer("actions", tasks.deliver_action, action.id)
+            jobs.defer("actions", "jury.tasks.deliver_action", action.id)
     return actions
 
 
@@ -310,8 +308,6 @@ def _mark_case_actioned(case: Case) -> None:
 
 def retry_dead(action_id: int, actor: str) -> Action:
     """Put a dead or failed action back in line (a lead's retry button)."""
-    from triage import tasks
-
     action = db.session.get(Action, action_id)
     if action is None:
         raise LookupError(f"no action {action_id}")
@@ -320,6 +316,6 @@ def retry_dead(action_id: int, actor: str) -> Action:
     action.state, action.attempts, action.next_attempt_at = "pending", 0, utcnow()
     action.enqueued_at = utcnow()
     audit.record(db.session, "action_requeued", "action", action.id, {}, actor=actor)
-    jobs.defer("actions", tasks.deliver_action, action.id)
+    jobs.defer("actions", "jury.tasks.deliver_action", action.id)
     jobs.commit()
     return action

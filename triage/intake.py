@@ -55,10 +55,8 @@ def _store_posts(posts: list[PostIn]) -> list[int]:
 
 def _defer_scoring(post_ids: list[int]) -> None:
     """Have the new posts scored: by the scoring job already waiting to start, or a new one."""
-    from triage import scoring, tasks
-
     if post_ids:
-        jobs.defer_coalesced("scoring", tasks.score_waiting, key=scoring.WAITING_JOB)
+        jobs.defer_coalesced("scoring", "jury.tasks.score_waiting", key=jobs.SCORE_WAITING_KEY)
 
 
 def ingest_posts(posts: list[PostIn], actor: str = "network") -> IntakeCounts:

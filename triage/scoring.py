@@ -72,7 +72,7 @@ def crossed(labels: dict[str, float], thresholds: dict[str, float]) -> list[str]
 # The coalesced job's name for its queued mark, and how much it takes at a time: a batch costs
 # about 25 ms whatever its size plus under a millisecond a post, so batches of 20 (one intake
 # request each) spent most of the scoring workers' time on the fixed part.
-WAITING_JOB = "score-waiting"
+WAITING_JOB = jobs.SCORE_WAITING_KEY
 WAITING_BATCH = 200
 WAITING_MAX_BATCHES = 50
 
@@ -100,12 +100,9 @@ def score_waiting() -> int:
     queues them by id (as it does for any lost job). A batch that fails is handed to it at once,
     so one bad post cannot stall every later batch.
     """
-    from triage import tasks
-    from triage.sweeper import lost_after
-
     total = 0
     for _ in range(WAITING_MAX_BATCHES):
-        since = utcnow() - lost_after()
+        since = utcnow() - jobs.lost_after()
         posts = db.session.scalars(_unscored(Post.score_requested_at > since).limit(WAITING_BATCH)).all()
         if not posts:
             return total
@@ -119,7 +116,7 @@ def score_waiting() -> int:
                                execution_options={"synchronize_session": False})
             jobs.commit()
     # Stopped by the bound with more perhaps waiting: the next job goes on.
-    jobs.defer_coalesced("scoring", tasks.score_waiting, key=WAITING_JOB)
+    jobs.defer_coalesced("scoring", "jury.tasks.score_waiting", key=WAITING_JOB)
     jobs.commit()
     return total
 

@@ -99,9 +99,7 @@ def retrain():
     """Queue retraining of the site model on the jury's verdicts."""
     if not RetrainForm().validate_on_submit():
         abort(400)
-    from triage import tasks
-
-    jobs.defer("training", tasks.retrain_model, True)
+    jobs.defer("training", "jury.tasks.retrain_model", True)
     jobs.commit()
     flash("Retraining queued: new posts use the new model as soon as it is ready.", "info")
     return redirect(url_for("lead.overview"))

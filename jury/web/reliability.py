@@ -60,9 +60,7 @@ def reestimate():
     """Queue a full re-estimation of juror reliabilities."""
     if not ReestimateForm().validate_on_submit():
         abort(400)
-    from triage import tasks
-
-    jobs.defer("training", tasks.reestimate_reliability)
+    jobs.defer("training", "jury.tasks.reestimate_reliability")
     jobs.commit()
     flash("Re-estimation queued: new votes use the new reliabilities as soon as it is done.", "info")
     return redirect(url_for("reliability.agreement_page"))

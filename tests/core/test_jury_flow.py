@@ -13,7 +13,8 @@ from models import db
 from triage.policy import current_policy, publish_policy
 from models import Action, Assignment, AuditEvent, Case, Verdict, Vote, utcnow
 from tests.conftest import post_payload, report_payload
-from triage import dealing, sweeper
+from jury import sweeper
+from triage import dealing
 
 
 @pytest.fixture

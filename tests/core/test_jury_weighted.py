@@ -13,7 +13,8 @@ from models import db
 from triage.policy import PolicyError, current_policy, publish_policy
 from models import AuditEvent, Case, JurorReliability, ReliabilityRun, Verdict, utcnow
 from tests.conftest import PASSWORD, post_payload, report_payload
-from triage import dealing, sweeper
+from jury import sweeper
+from triage import dealing
 
 
 def use_policy(**settings):

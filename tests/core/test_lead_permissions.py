@@ -72,7 +72,7 @@ def log_in(client, username: str | None) -> None:
 @pytest.fixture
 def seeded(app, monkeypatch):
     """Seeded rows; retraining is stubbed (its route only queues a job, which runs inline here)."""
-    from triage import tasks
+    from jury import tasks
 
     monkeypatch.setattr(tasks, "retrain_model", lambda *args: None)
     return seed(app)

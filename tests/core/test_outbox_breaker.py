@@ -10,7 +10,7 @@ from models import db
 from models import Action, AuditEvent, utcnow
 from tests.conftest import post_payload, report_payload
 from tests.core.test_outbox import FlakyNetwork, reach_verdict
-from triage import sweeper
+from jury import sweeper
 
 
 @pytest.fixture

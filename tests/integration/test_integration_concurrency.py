@@ -15,7 +15,8 @@ from models import db
 from triage.policy import current_policy
 from models import Assignment, AuditEvent, Case, User, Verdict, Vote, utcnow
 from tests.conftest import aged_cases, case_priorities, post_payload, report_payload
-from triage import cases, dealing, sweeper
+from jury import sweeper
+from triage import cases, dealing
 
 # Under the default pool (5 + 10 overflow connections), as a gunicorn process would have.
 JURORS = 12

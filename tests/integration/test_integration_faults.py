@@ -23,7 +23,8 @@ from network import MAX_ATTEMPTS
 from network.signing import SIGNATURE_HEADER, SignatureError, verify
 from tests.conftest import INTAKE_SECRET, PASSWORD, WEBHOOK_SECRET, base_config, post_payload, report_payload, signed
 from tests.integration.servers import free_port, wait_for
-from triage import dealing, sweeper
+from jury import sweeper
+from triage import dealing
 
 pytestmark = [pytest.mark.faults, pytest.mark.postgres, pytest.mark.redis]
 

@@ -1,19 +1,49 @@
-"""RQ job entry points: they receive ids, re-read rows, and are safe to run twice."""
+"""RQ job entry points: they receive ids, re-read rows, and are safe to run twice.
+
+Every layer queues them by name (`jobs.defer("actions", "jury.tasks.deliver_action", id)`), so
+queuing work imports nothing from here; an RQ worker finds each by the same name.
+"""
 from __future__ import annotations
 
-from flask import current_app
+import functools
+from typing import Any, Callable
 
-from jury import outbox
-from triage import jobs, scoring
+from flask import Flask, current_app, has_app_context
+
+from jury import create_app, outbox, verdicts, weighting
+from triage import jobs, scoring, training
+
+_worker_app: Flask | None = None
 
 
-@jobs.in_app_context
+def in_app_context(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Run a job inside a fresh app context (its own database session).
+
+    Inline jobs reuse the caller's app; an `rq worker` process builds one app once.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        global _worker_app
+        if has_app_context():
+            app = current_app._get_current_object()
+        else:
+            if _worker_app is None:
+                _worker_app = create_app()
+            app = _worker_app
+        with app.app_context():
+            return func(*args, **kwargs)
+
+    return wrapper
+
+
+@in_app_context
 def score_posts(post_ids: list[int]) -> int:
     """Job on the `scoring` queue."""
     return scoring.score_posts(post_ids)
 
 
-@jobs.in_app_context
+@in_app_context
 def score_waiting() -> int:
     """Job on the `scoring` queue: every post waiting to be scored, in batches (see jobs.defer_coalesced)."""
     # While it lingers its mark still stands, so the posts arriving meanwhile join this job.
@@ -22,36 +52,30 @@ def score_waiting() -> int:
     return scoring.score_waiting()
 
 
-@jobs.in_app_context
+@in_app_context
 def deliver_action(action_id: int) -> str:
     """Job on the `actions` queue."""
     return outbox.deliver(action_id)
 
 
-@jobs.in_app_context
+@in_app_context
 def follow_up_verdict(verdict_id: int) -> bool:
     """Job on the `actions` queue: a verdict's actions, posterior and retraining check."""
-    from jury import verdicts
-
     return verdicts.follow_up(verdict_id)
 
 
-@jobs.in_app_context
+@in_app_context
 def retrain_model(force: bool = False) -> str | None:
     """Job on the `training` queue."""
-    from triage import training
-
     try:
         return training.retrain(force=force)
     finally:
         jobs.finished_once(training.RETRAIN_JOB)
 
 
-@jobs.in_app_context
+@in_app_context
 def reestimate_reliability() -> int:
     """Job on the `training` queue: full Dawid-Skene re-estimation of juror reliabilities."""
-    from jury import weighting
-
     try:
         return weighting.reestimate().id
     finally:
