@@ -8,7 +8,7 @@ from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSaf
 
 from sqlalchemy import select
 
-from jury.errors import DomainError
+from models.errors import DomainError
 from models import db
 from models import Verdict
 

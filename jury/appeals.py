@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 import audit
 from jury import outbox
 from jury.appeal_links import LinkExpired, appeal_deadline
-from jury.errors import Conflict, DomainError, Forbidden, NotFound
+from models.errors import Conflict, DomainError, Forbidden, NotFound
 from models import db
 from triage.policy import current_policy
 from models.rules import RULES_BY_CODE

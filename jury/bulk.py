@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from sqlalchemy import delete, exists, select
 
 import audit
-from jury.errors import DomainError, NotFound
+from models.errors import DomainError, NotFound
 from models import db
 from triage.policy import current_policy
 from jury.quorum import Tally

@@ -7,7 +7,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from jury.errors import DomainError
+from models.errors import DomainError
 from models import db
 
 users_cli = AppGroup("users", help="Manage accounts.")

@@ -28,7 +28,7 @@ def unlock_user_command(username: str) -> None:
 def set_role_command(username: str, role: str) -> None:
     """Give an account another role; every session of the account ends (audited)."""
     from jury import users
-    from jury.errors import DomainError
+    from models.errors import DomainError
 
     try:
         user = users.set_role(username, role, actor="cli")

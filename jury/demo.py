@@ -105,7 +105,8 @@ def _set_profiles() -> None:
 
 def _seed_gold() -> None:
     """Decide one demo case as the lead and put it in the gold set, once."""
-    from jury import gold, verdicts
+    from jury import verdicts
+    from triage import gold
     from jury.quorum import Tally
     from models import Case, GoldAnswer, Post
 

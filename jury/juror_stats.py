@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from jury import gold
+from triage import gold
 from triage.policy import current_policy
 from jury.views_data import juror_summary
 from models import User

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.security import generate_password_hash
 
 import audit
-from jury.errors import Conflict, DomainError, Forbidden, NotFound
+from models.errors import Conflict, DomainError, Forbidden, NotFound
 from models import db
 from jury import users
 from jury.users import MAX_PASSWORD, MIN_PASSWORD, USERNAME_RE

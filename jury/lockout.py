@@ -12,7 +12,7 @@ from flask import current_app
 from sqlalchemy import update
 
 import audit
-from jury.errors import NotFound
+from models.errors import NotFound
 from models import db
 from models import User, utcnow
 

@@ -5,8 +5,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from jury import gold
-from jury.errors import NotFound
+from triage import gold
+from models.errors import NotFound
 from models import db
 from triage.policy import current_policy
 from models import Case, GoldAnswer, User, Verdict

@@ -8,7 +8,7 @@ from typing import Any, Iterable, Mapping
 from sqlalchemy import select
 
 import audit
-from jury.errors import NotFound
+from models.errors import NotFound
 from models import db
 from triage.policy import DEFAULT_SETTINGS, PolicyError, current_policy, publish_policy, validate_settings
 from models import Policy

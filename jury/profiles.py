@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import audit
-from jury.errors import DomainError
+from models.errors import DomainError
 from models import db
 from models.rules import RULE_CODES
 from models import LOCALES, User

@@ -11,7 +11,7 @@ import requests
 from flask import current_app
 from sqlalchemy import select
 
-from jury.errors import Conflict, DomainError, NotFound
+from models.errors import Conflict, DomainError, NotFound
 from models import db
 from models import SandboxAction, SandboxFollow, SandboxPost
 from network import ACTION_TYPES

@@ -8,7 +8,7 @@ from typing import Any, Mapping, Sequence
 from sqlalchemy import func, select, update
 
 import audit
-from jury.errors import Conflict, DomainError, NotFound
+from models.errors import Conflict, DomainError, NotFound
 from models import db
 from triage.policy import validate_settings
 from models import Case, Post, ShadowDecision, ShadowPolicy, Verdict, utcnow

@@ -232,7 +232,7 @@ class Simulation:
     def _play(self) -> dict:
         """Run the event loop and measure."""
         from jury import verdicts, voting, weighting
-        from jury.errors import Conflict
+        from models.errors import Conflict
         from models import db
         from models import Case, Verdict, Vote
         from triage import dealing

@@ -12,7 +12,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 import audit
 from jury import lockout
-from jury.errors import Conflict, DomainError, NotFound
+from models.errors import Conflict, DomainError, NotFound
 from models import db
 from models import ROLES, User, utcnow
 
@@ -131,7 +131,7 @@ def create_user(username: str, password: str, role: str = "juror", *, network_ac
         raise DomainError(f"passwords need at least {MIN_PASSWORD} characters")
     if by_username(username) is not None:
         raise Conflict(f"user {username!r} already exists")
-    # New jurors start on probation: gold cases only until they pass (see jury/gold.py).
+    # New jurors start on probation: gold cases only until they pass (see triage/gold.py).
     state = "probation" if role == "juror" else "active"
     user = User(username=username, password_hash=generate_password_hash(password), role=role, state=state,
                 network_account_id=network_account_id, languages=languages or ["en"],

@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 import audit
 from jury import outbox, weighting
-from jury.errors import Conflict, DomainError, NotFound
+from models.errors import Conflict, DomainError, NotFound
 from models import db
 from triage.policy import current_policy
 from jury.quorum import Tally

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import and_, bindparam, distinct, func, select
 from sqlalchemy.orm import contains_eager
 
-from jury.errors import NO_SUCH_CASE, NotFound
+from models.errors import NO_SUCH_CASE, NotFound
 from models import db
 from models.rules import RULES_BY_CODE
 from models import VOTES_SHOWN_STATES, Assignment, Case, GoldAnswer, Post, Report, Score, User, Verdict, Vote, utcnow

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, insert, select, update
 
 import audit
-from jury import gold, verdicts, weighting
-from jury.errors import NO_SUCH_CASE, Conflict, DomainError, NotFound
+from jury import verdicts, weighting
+from triage import gold
+from models.errors import NO_SUCH_CASE, Conflict, DomainError, NotFound
 from models import db
 from triage.policy import current_policy
 from jury.quorum import Decision, Tally, decide, decide_weighted

@@ -10,7 +10,7 @@ from sqlalchemy.orm import lazyload, make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
 
 import audit
-from jury import gold
+from triage import gold
 from models import db
 from triage.policy import PolicyInForce, current_policy
 from models import OPEN_CASE_STATES, Assignment, Case, User, utcnow

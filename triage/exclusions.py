@@ -12,6 +12,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from models import db
+from triage.gold import probation_possible
 from triage.policy import PolicyInForce
 from models import (
     OPEN_CASE_STATES,
@@ -215,9 +216,7 @@ def explain(case: Case, juror: User, policy: PolicyInForce) -> list[Exclusion]:
             reasons.append(Exclusion("closed", f"the case is {case.state.replace('_', ' ')}"))
         elif case.open_seats <= 0:
             reasons.append(Exclusion("full", "no free seat on the panel"))
-        from jury import gold
-
-        if juror.state == "paused" or (juror.state == "probation" and gold.probation_possible(policy)):
+        if juror.state == "paused" or (juror.state == "probation" and probation_possible(policy)):
             reasons.append(Exclusion("training", f"the juror is {juror.state}: gold cases only until they pass"))
     if db.session.scalar(select(Assignment.id).where(Assignment.case_id == case.id,
                                                      Assignment.juror_id == juror.id)) is not None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
 
-from jury.errors import DomainError
+from models.errors import DomainError
 
 
 def register(app: Flask) -> None:

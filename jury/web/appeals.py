@@ -8,7 +8,7 @@ from flask_login import current_user
 
 from jury import appeals
 from jury.appeal_links import read_token
-from jury.errors import DomainError
+from models.errors import DomainError
 from jury.extensions import csrf
 from models import db
 from jury.forms import AppealForm, AppealSignOffForm, PeriodForm

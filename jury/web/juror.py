@@ -11,7 +11,7 @@ from flask_babel import refresh
 from flask_login import current_user, login_required, login_user
 
 from jury import users, voting
-from jury.errors import DomainError
+from models.errors import DomainError
 from jury.forms import NextCaseForm, PasswordChangeForm, ProfileForm, SkipForm, VoteForm
 from jury.guide import rule_guides
 from jury.juror_stats import juror_stats

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
 from jury import bulk, jurors, outbox, policy_versions, queue_health, shadow, tuning, verdicts
-from jury.errors import DomainError
+from models.errors import DomainError
 from models import db
 from jury.forms import LeadDecisionForm, RetrainForm, RetryActionForm
 from jury.forms_lead import (

@@ -5,7 +5,7 @@ from flask import Blueprint, abort, current_app, flash, jsonify, redirect, rende
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from jury import sandbox
-from jury.errors import DomainError
+from models.errors import DomainError
 from jury.extensions import csrf
 from jury.forms import SandboxAccountForm, SandboxReportForm
 from jury.web.signed import MAX_JSON_DEPTH, BadJson, load_json, read_body, verify_request

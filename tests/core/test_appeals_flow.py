@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 
 import audit
 from jury import appeal_links, appeals, sandbox, voting
-from jury.errors import Conflict, DomainError, Forbidden
+from models.errors import Conflict, DomainError, Forbidden
 from models import db
 from triage.policy import PolicyError, current_policy, publish_policy
 from models import Action, Appeal, Case, Post, SandboxAction, SandboxPost, Verdict

@@ -8,7 +8,7 @@ from sqlalchemy import func, select, update
 
 import audit
 from jury import verdicts, voting
-from jury.errors import Conflict, DomainError, NotFound
+from models.errors import Conflict, DomainError, NotFound
 from models import db
 from triage.policy import current_policy, publish_policy
 from models import Action, Assignment, AuditEvent, Case, Verdict, Vote, utcnow

@@ -213,7 +213,7 @@ def test_agreement_by_hand(api, jurors, make_user):
 
 def test_gold_answers_are_fixed_labels_in_the_reestimate(api, jurors, make_user):
     """A juror who votes against a gold answer loses estimated accuracy: gold labels are known, not guessed."""
-    from jury import gold
+    from triage import gold
     from models import GoldAnswer, User
 
     api.posts(post_payload("p1", "I will kill you and your family"))

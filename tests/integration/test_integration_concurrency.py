@@ -10,7 +10,7 @@ from sqlalchemy import func, select, text
 
 import audit
 from jury import voting
-from jury.errors import Conflict
+from models.errors import Conflict
 from models import db
 from triage.policy import current_policy
 from models import Assignment, AuditEvent, Case, User, Verdict, Vote, utcnow

@@ -7,7 +7,7 @@ from flask import g
 from sqlalchemy import select
 
 from jury import appeals, voting
-from jury.errors import Forbidden
+from models.errors import Forbidden
 from models import db
 from triage.policy import current_policy, publish_policy
 from models import Appeal, Case, VoteDisclosure

@@ -154,7 +154,7 @@ def test_a_lead_can_unlock_an_account(roomy_app):
 
 
 def test_unlocking_nobody_is_not_found(roomy_app):
-    from jury.errors import NotFound
+    from models.errors import NotFound
 
     with pytest.raises(NotFound):
         lockout.unlock(424242, actor="user:1")

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from jury import users
-from jury.errors import Conflict
+from models.errors import Conflict
 from models import db
 from jury.users import SESSION_STARTED
 from models import Assignment, AuditEvent, Case, User, Vote

@@ -11,7 +11,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 import audit
-from jury.errors import Conflict, DomainError, NotFound
+from models.errors import Conflict, DomainError, NotFound
 from models import db
 from triage.policy import PolicyInForce
 from models import Case, GoldAnswer, User, Verdict, Vote, utcnow
