@@ -7,7 +7,9 @@ from typing import Any, Mapping
 
 from flask import Flask
 
+import audit
 from jury.config import PROJECT_ROOT, load_config
+from triage import policy
 from jury.extensions import babel, csrf, db, login_manager, migrate
 
 
@@ -35,8 +37,10 @@ def register_logging(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    """Bind the unbound extension instances to this app."""
+    """Bind the unbound extension instances to this app, and the session listeners to SQLAlchemy."""
     db.init_app(app)
+    audit.register_listeners()
+    policy.register_listeners()
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         from jury.pool_ping import ping_idle_connections
 

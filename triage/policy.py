@@ -250,14 +250,19 @@ def _first_version() -> tuple[Policy, bool]:
     return publish_policy(DEFAULT_SETTINGS, reason="initial defaults", actor="system"), True
 
 
-@event.listens_for(Session, "after_commit")
+def register_listeners() -> None:
+    """Drop this process's cached policy when a publication commits (create_app calls this once)."""
+    for name, listener in (("after_commit", _forget_published), ("after_rollback", _publish_undone)):
+        if not event.contains(Session, name, listener):
+            event.listen(Session, name, listener)
+
+
 def _forget_published(session: Session) -> None:
     """A new version was committed here: the next read in this process takes it."""
     if session.info.pop(_PUBLISHED, False):
         current_app.extensions.get(_CACHE, {}).pop("policy", None)
 
 
-@event.listens_for(Session, "after_rollback")
 def _publish_undone(session: Session) -> None:
     """A rolled-back publication never happened; the cached version still holds."""
     session.info.pop(_PUBLISHED, None)
