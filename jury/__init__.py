@@ -73,7 +73,6 @@ def register_blueprints(app: Flask) -> None:
 
 def register_security(app: Flask) -> None:
     """Security headers, cookie flags, proxy trust and rate limits (after the blueprints it limits)."""
-    from jury import cli_security  # noqa: F401 - adds `flask users unlock` to the users group
     from jury.security import register_security as register
 
     register(app)

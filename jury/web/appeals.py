@@ -106,7 +106,7 @@ def reports():
 def download(kind: str):
     """One export for the period, as a file."""
     from audit import chain_head, exports, report, seal, transparency
-    from jury.cli_audit import report_options
+    from jury.reporting import report_options
 
     start, end = period_from_args()
     seal(db.session)  # the head sent with the file then covers every event written before it

@@ -1,7 +1,7 @@
 """Pages and webhook endpoint of the built-in sandbox network."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, session, url_for
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from jury import sandbox

@@ -219,7 +219,7 @@ def test_evaluate_verdicts_without_any(cli) -> None:
 def test_cli_choices_match_the_library() -> None:
     from classifiers.datasets import FORMATS
     from classifiers.evaluation import PARAM_PRESETS
-    from jury.cli_classifiers import FORMAT_NAMES, PRESET_NAMES
+    from jury.cli.classifiers import FORMAT_NAMES, PRESET_NAMES
 
     assert set(FORMAT_NAMES) == set(FORMATS)
     assert list(PRESET_NAMES) == list(PARAM_PRESETS)

@@ -1,37 +1,8 @@
-"""`flask` commands: users, worker, sweeper, demo, audit."""
+"""`flask worker`, `flask sweep` and `flask demo`: the processes Jury runs."""
 from __future__ import annotations
 
-import sys
-
 import click
-from flask import Flask, current_app
-from flask.cli import AppGroup
-
-from models.errors import DomainError
-from models import db
-
-users_cli = AppGroup("users", help="Manage accounts.")
-audit_cli = AppGroup("audit", help="Check the audit trail.")
-
-
-@users_cli.command("create")
-@click.argument("username")
-@click.option("--role", type=click.Choice(["juror", "lead", "admin"]), default="juror", show_default=True)
-@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
-@click.option("--network-account", default=None, help="The person's account id on the network.")
-def create_user_command(username: str, role: str, password_stdin: bool, network_account: str | None) -> None:
-    """Create an account non-interactively (password on stdin) or with a prompt."""
-    from jury import users
-
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    try:
-        user = users.create_user(username, password, role, network_account_id=network_account, actor="cli")
-    except DomainError as error:
-        raise click.ClickException(str(error)) from None
-    click.echo(f"created {user.role} {user.username} (id {user.id})")
+from flask import current_app
 
 
 @click.command("worker")
@@ -47,10 +18,11 @@ def worker_command(burst: bool, queues: tuple[str, ...], fork: bool) -> None:
     verdict's follow-up), and capped scoring near 80 posts/s on two cores. Job timeouts still
     apply; a job that kills its process is re-queued by the sweeper, as with a killed worker.
     """
+    # Loaded here, not at the top: every web process registers these commands, and only the worker
+    # needs RQ and the scoring models.
     from rq import SimpleWorker, Worker
 
     from triage.jobs import QUEUES, redis_connection
-
     from triage.scoring import get_scorer
 
     connection = redis_connection()
@@ -97,43 +69,3 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
     click.echo(f"The sandbox network: http://{host}:{port}/sandbox/\n")
     if not no_serve:
         demo.serve(current_app._get_current_object(), host, port)
-
-
-@audit_cli.command("seal")
-def audit_seal_command() -> None:
-    """Chain every audit event written so far (the sweeper does this every second)."""
-    import audit
-
-    click.echo(f"sealed {audit.seal(db.session)} events")
-
-
-@audit_cli.command("verify")
-@click.option("--no-seal", is_flag=True, help="Only read: do not seal new events first (a read-only replica).")
-def audit_verify_command(no_seal: bool) -> None:
-    """Seal new events, then walk the hash chain; exit 1 naming the first broken event."""
-    import audit
-
-    if not no_seal:
-        audit.seal(db.session)
-    checked, broken = audit.verify_chain(db.session)
-    if broken is not None:
-        raise click.ClickException(f"audit chain broken at event {broken.id} ({broken.event_type}); "
-                                   f"{checked} events before it are intact")
-    click.echo(f"audit chain intact: {checked} events")
-    head_id, head_hash = audit.chain_head(db.session)
-    click.echo(f"head: event {head_id} {head_hash}")
-    unsealed = audit.unsealed_count(db.session)
-    if unsealed:
-        click.echo(f"{unsealed} newer events are not sealed yet (not checked)")
-
-
-def register(app: Flask) -> None:
-    """Attach the commands to the app."""
-    from jury import cli_audit  # noqa: F401 - adds export, report and transparency to `audit`
-    from jury.cli_classifiers import classifiers_cli
-    from jury.cli_jury import jury_cli
-    from jury.cli_network import network_cli
-
-    for command in (users_cli, audit_cli, classifiers_cli, jury_cli, network_cli, worker_command, sweep_command,
-                    demo_command):
-        app.cli.add_command(command)

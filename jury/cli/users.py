@@ -1,12 +1,36 @@
-"""`flask users unlock NAME`: lift a login lockout from the command line (audited)."""
+"""`flask users`: create accounts, lift lockouts, change roles, end sessions (each audited)."""
 from __future__ import annotations
 
+import sys
+
 import click
+from flask.cli import AppGroup
 from sqlalchemy import func, select
 
-from jury.cli import users_cli
-from models import db
-from models import User
+from models import User, db
+from models.errors import DomainError
+
+users_cli = AppGroup("users", help="Manage accounts.")
+
+
+@users_cli.command("create")
+@click.argument("username")
+@click.option("--role", type=click.Choice(["juror", "lead", "admin"]), default="juror", show_default=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option("--network-account", default=None, help="The person's account id on the network.")
+def create_user_command(username: str, role: str, password_stdin: bool, network_account: str | None) -> None:
+    """Create an account non-interactively (password on stdin) or with a prompt."""
+    from jury import users
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = users.create_user(username, password, role, network_account_id=network_account, actor="cli")
+    except DomainError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"created {user.role} {user.username} (id {user.id})")
 
 
 @users_cli.command("unlock")
@@ -28,7 +52,6 @@ def unlock_user_command(username: str) -> None:
 def set_role_command(username: str, role: str) -> None:
     """Give an account another role; every session of the account ends (audited)."""
     from jury import users
-    from models.errors import DomainError
 
     try:
         user = users.set_role(username, role, actor="cli")
