@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 import audit
-from jury import outbox
-from jury.appeal_links import LinkExpired, appeal_deadline
+from triage import outbox
+from triage.appeal_links import LinkExpired, appeal_deadline
 from models.errors import Conflict, DomainError, Forbidden, NotFound
 from models import db
 from triage.policy import current_policy

@@ -88,10 +88,10 @@ def prepare() -> list[tuple[str, str, str]]:
 def _cache_sandbox_follows(authors: set[str]) -> None:
     """The sandbox lives in this database: cache its follow links directly (scoring asks over HTTP,
     which is not listening yet while the demo seeds)."""
-    from jury import relationships
+    from triage import follow_links
 
     for author in sorted(authors):
-        relationships.store_links(author, set(sandbox.follow_links(author)))
+        follow_links.store_links(author, set(sandbox.follow_links(author)))
     db.session.commit()
 
 

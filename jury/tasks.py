@@ -10,7 +10,9 @@ from typing import Any, Callable
 
 from flask import Flask, current_app, has_app_context
 
-from jury import create_app, outbox, verdicts, weighting
+from jury import create_app, verdicts, weighting
+
+from triage import outbox
 from triage import jobs, scoring, training
 
 _worker_app: Flask | None = None

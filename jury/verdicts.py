@@ -4,7 +4,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 import audit
-from jury import outbox, weighting
+from jury import weighting
+from triage import outbox
 from models.errors import Conflict, DomainError, NotFound
 from models import db
 from triage.policy import current_policy

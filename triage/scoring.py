@@ -11,11 +11,11 @@ from sqlalchemy import Select, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 import audit
-from jury import outbox, shadow
+from network import RelationshipSource
 from models import db
 from triage.policy import PolicyInForce, current_policy
 from models import Case, Post, Report, Score, utcnow
-from triage import cases, jobs
+from triage import cases, follow_links, jobs, outbox, shadow
 from models.sql import insert_ignore
 
 if TYPE_CHECKING:
@@ -155,16 +155,12 @@ def _score(posts: list[Post]) -> int:
 
 def _cache_follow_links(posts: list[Post]) -> None:
     """Cache the authors' follow links for fair panels; a network that cannot answer is asked later."""
-    from jury import relationships
-    from jury.outbox import network_adapter
-    from network import RelationshipSource
-
     try:
-        adapter = network_adapter()
+        adapter = outbox.network_adapter()
         if not isinstance(adapter, RelationshipSource):
             return  # a network that cannot tell (the webhook contract): no query, nothing to cache
         with_case = set(db.session.scalars(select(Case.post_id).where(Case.post_id.in_([p.id for p in posts]))))
-        relationships.refresh_authors((post.author_id for post in posts if post.id in with_case), adapter)
+        follow_links.refresh_authors((post.author_id for post in posts if post.id in with_case), adapter)
     except Exception:  # scoring must never fail for this
         log.exception("could not cache follow links")
 

@@ -7,7 +7,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_login import current_user
 
 from jury import appeals
-from jury.appeal_links import read_token
+from triage.appeal_links import read_token
 from models.errors import DomainError
 from jury.extensions import csrf
 from models import db

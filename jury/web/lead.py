@@ -6,7 +6,9 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
-from jury import bulk, jurors, outbox, policy_versions, queue_health, shadow, tuning, verdicts
+from jury import bulk, jurors, policy_versions, queue_health, tuning, verdicts
+
+from triage import outbox, shadow
 from models.errors import DomainError
 from models import db
 from jury.forms import LeadDecisionForm, RetrainForm, RetryActionForm

@@ -6,7 +6,9 @@ import time
 import pytest
 from sqlalchemy import select
 
-from jury import appeal_links, voting
+from jury import voting
+
+from triage import appeal_links
 from models import db
 from models import Appeal, Case, SandboxAction, User, Verdict
 from tests.browser.playwright_expect import expect

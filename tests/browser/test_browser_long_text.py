@@ -101,7 +101,8 @@ def test_long_strings_wrap_on_juror_and_lead_pages(jury, new_context):
 
 
 def test_long_statements_wrap_on_appeal_pages(jury, new_context):
-    from jury import appeal_links, appeals, verdicts
+    from jury import appeals, verdicts
+    from triage import appeal_links
 
     case_id = seed(jury)
     lead_user = db.session.scalar(select(User).where(User.username == LEAD))

@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import func, select, update
 
 import audit
-from jury import appeal_links, appeals, sandbox, voting
+from jury import appeals, sandbox, voting
+from triage import appeal_links
 from models.errors import Conflict, DomainError, Forbidden
 from models import db
 from triage.policy import PolicyError, current_policy, publish_policy

@@ -9,7 +9,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from sqlalchemy import select, update
 
-from jury import outbox, sandbox, voting
+from jury import sandbox, voting
+
+from triage import outbox
 from models import db
 from models import Action, Case, Post, SandboxAction, SandboxPost, utcnow
 from network.signing import SIGNATURE_HEADER, verify
@@ -163,7 +165,7 @@ def test_server_errors_are_retried_with_backoff_and_the_same_key(flaky, api, jur
 
 
 def test_too_many_failures_end_in_a_dead_letter(flaky, api, jurors, monkeypatch):
-    monkeypatch.setattr("jury.outbox.MAX_ATTEMPTS", 2)
+    monkeypatch.setattr("triage.outbox.MAX_ATTEMPTS", 2)
     flaky.failures = 100
     api.posts(post_payload("p1", "hello"))
     api.reports(report_payload("r1", "p1", reason="spam"))

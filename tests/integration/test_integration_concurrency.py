@@ -130,7 +130,7 @@ def test_a_verdicts_actions_sent_at_once_still_close_the_case(app, api, make_use
     """
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    from jury import outbox
+    from triage import outbox
     from models import Action
 
     both_arrived = threading.Barrier(2, timeout=10)

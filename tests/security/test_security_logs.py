@@ -15,7 +15,9 @@ from urllib.error import HTTPError, URLError
 import pytest
 from sqlalchemy import select
 
-from jury import appeal_links, jurors
+from jury import jurors
+
+from triage import appeal_links
 from jury.devserver import LiveServer
 from models import db
 from models import Verdict

@@ -12,11 +12,12 @@ from sqlalchemy import func, select, update
 
 import audit
 from models import db
-from models import Action, Case, Post, utcnow
+from models import Action, Case, Post, Verdict, utcnow
 from network import ActionRequest, NetworkAdapter, Outcome, make_adapter
 from network.backoff import MAX_ATTEMPTS, retry_delay
 from network.breaker import CircuitBreaker
 from triage import jobs
+from triage.appeal_links import appeal_url
 
 log = logging.getLogger(__name__)
 
@@ -244,9 +245,6 @@ def _appeal_url(action: Action, case: Case | None) -> str | None:
     """Every first-instance removal carries its signed appeal link, dated by the decision."""
     if action.type != "remove_post" or action.verdict_id is None or case is None or case.origin == "appeal":
         return None
-    from jury.appeal_links import appeal_url
-    from models import Verdict
-
     verdict = db.session.get(Verdict, action.verdict_id)
     if verdict is None:
         return None
