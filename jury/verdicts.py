@@ -14,6 +14,7 @@ from models.rules import RULE_CODES, RULES_BY_CODE
 from models import Action, Case, Post, Report, User, Verdict, Vote, utcnow
 from triage import jobs, training
 from triage.dealing import lock_and_load_case
+from jury import appeals
 
 METHOD_WORDS = {
     "quorum": "a panel of volunteer jurors",
@@ -68,8 +69,6 @@ def record_verdict(case: Case, outcome: str, rule: str | None, tally: Tally, *, 
     audit.record(db.session, "verdict_reached", "case", case.id, payload, actor=actor)
     if case.origin == "appeal":
         # An appeal's outcome is applied by the appeals service (a reversal needs a lead's sign-off).
-        from jury import appeals
-
         appeals.on_verdict(case, verdict, actor)
     queue_follow_up(verdict.id)
     return verdict

@@ -13,6 +13,7 @@ from models.rules import RULES_BY_CODE
 from models import VOTES_SHOWN_STATES, Assignment, Case, GoldAnswer, Post, Report, Score, User, Verdict, Vote, utcnow
 from models import VoteDisclosure
 from models.sql import insert_ignore
+from models import Appeal
 
 # A post whose toxicity is at least this stays blurred until the juror reveals it.
 BLUR_AT = 0.5
@@ -123,8 +124,6 @@ def _appeal_statement(case: Case) -> str | None:
     """The appellant's statement, which an appeal panel weighs with the post."""
     if case.origin != "appeal":
         return None
-    from models import Appeal
-
     return db.session.scalar(select(Appeal.statement).where(Appeal.appeal_case_id == case.id))
 
 

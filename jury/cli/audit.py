@@ -9,6 +9,13 @@ from flask.cli import AppGroup
 
 from jury.reporting import report_options
 from models import db
+from audit.period import PeriodError, period
+from audit import seal
+from audit.exports import manifest
+from audit.exports import ExportInvalid, export_bytes
+from audit import report
+from audit import transparency
+import audit
 
 audit_cli = AppGroup("audit", help="Check the audit trail and export from it.")
 
@@ -19,8 +26,6 @@ OUT = click.option("--out", "out", required=True, type=click.Path(dir_okay=False
 
 
 def _period(first: str, last: str):
-    from audit.period import PeriodError, period
-
     try:
         return period(first, last)
     except PeriodError as error:
@@ -29,15 +34,11 @@ def _period(first: str, last: str):
 
 def _seal() -> None:
     """Seal every event written so far, so the head printed with the file covers them."""
-    from audit import seal
-
     seal(db.session)
 
 
 def _write(out: Path, content: bytes, kind: str, start, end) -> None:
     """Write the file and its manifest, and print the audit chain's head."""
-    from audit.exports import manifest
-
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(content)
     meta = manifest(db.session, content, kind=kind, start=start, end=end)
@@ -53,8 +54,6 @@ def _write(out: Path, content: bytes, kind: str, start, end) -> None:
 @OUT
 def export_command(first: str, last: str, fmt: str, out: Path) -> None:
     """Statements of reasons of every decision in the period (DSA Art. 17; `dsa`: Transparency Database JSON)."""
-    from audit.exports import ExportInvalid, export_bytes
-
     start, end = _period(first, last)
     _seal()
     try:
@@ -70,8 +69,6 @@ def export_command(first: str, last: str, fmt: str, out: Path) -> None:
 @OUT
 def report_command(first: str, last: str, out: Path) -> None:
     """The app-store reviewer report; PDF or HTML by the file's extension."""
-    from audit import report
-
     start, end = _period(first, last)
     _seal()
     suffix = out.suffix.lower()
@@ -91,8 +88,6 @@ def report_command(first: str, last: str, out: Path) -> None:
 @OUT
 def transparency_command(first: str, last: str, fmt: str, out: Path) -> None:
     """The DSA Art. 15 transparency counts for the period."""
-    from audit import transparency
-
     start, end = _period(first, last)
     _seal()
     data = transparency.summary(db.session, start, end, scorer=report_options()["scorer"])
@@ -103,8 +98,6 @@ def transparency_command(first: str, last: str, fmt: str, out: Path) -> None:
 @audit_cli.command("seal")
 def audit_seal_command() -> None:
     """Chain every audit event written so far (the sweeper does this every second)."""
-    import audit
-
     click.echo(f"sealed {audit.seal(db.session)} events")
 
 
@@ -112,8 +105,6 @@ def audit_seal_command() -> None:
 @click.option("--no-seal", is_flag=True, help="Only read: do not seal new events first (a read-only replica).")
 def audit_verify_command(no_seal: bool) -> None:
     """Seal new events, then walk the hash chain; exit 1 naming the first broken event."""
-    import audit
-
     if not no_seal:
         audit.seal(db.session)
     checked, broken = audit.verify_chain(db.session)

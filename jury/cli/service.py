@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import click
 from flask import current_app
+from triage.jobs import QUEUES, redis_connection
+from triage.scoring import get_scorer
+from jury import demo, sweeper
 
 
 @click.command("worker")
@@ -19,17 +22,14 @@ def worker_command(burst: bool, queues: tuple[str, ...], fork: bool) -> None:
     apply; a job that kills its process is re-queued by the sweeper, as with a killed worker.
     """
     # Loaded here, not at the top: every web process registers these commands, and only the worker
-    # needs RQ and the scoring models.
+    # needs RQ and scikit-learn (which importing classifiers loads).
     from rq import SimpleWorker, Worker
 
-    from triage.jobs import QUEUES, redis_connection
-    from triage.scoring import get_scorer
+    from classifiers import ScorerError
 
     connection = redis_connection()
     if connection is None:
         raise click.ClickException("REDIS_URL is not set: without Redis, jobs run inline and need no worker")
-    from classifiers import ScorerError
-
     # Load the model once here so every job (or forked job process) finds it loaded, and so a
     # missing or unreadable model stops the worker at start-up, not at the first post.
     try:
@@ -45,8 +45,6 @@ def worker_command(burst: bool, queues: tuple[str, ...], fork: bool) -> None:
 @click.option("--interval", default=15.0, show_default=True)
 def sweep_command(loop: bool, interval: float) -> None:
     """Re-enqueue lost jobs, expire leases and refresh priorities."""
-    from jury import sweeper
-
     if loop:
         sweeper.run_forever(current_app._get_current_object(), interval)
     else:
@@ -59,8 +57,6 @@ def sweep_command(loop: bool, interval: float) -> None:
 @click.option("--no-serve", is_flag=True, help="Set up the data and exit.")
 def demo_command(host: str, port: int, no_serve: bool) -> None:
     """Set up the embedded demo (database, accounts, sandbox posts) and serve it."""
-    from jury import demo
-
     accounts = demo.prepare()
     click.echo("\nJury demo is ready at http://%s:%d" % (host, port))
     click.echo("Accounts (passwords are new each run):")

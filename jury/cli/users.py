@@ -9,6 +9,8 @@ from sqlalchemy import func, select
 
 from models import User, db
 from models.errors import DomainError
+from jury import users
+from jury import lockout
 
 users_cli = AppGroup("users", help="Manage accounts.")
 
@@ -20,8 +22,6 @@ users_cli = AppGroup("users", help="Manage accounts.")
 @click.option("--network-account", default=None, help="The person's account id on the network.")
 def create_user_command(username: str, role: str, password_stdin: bool, network_account: str | None) -> None:
     """Create an account non-interactively (password on stdin) or with a prompt."""
-    from jury import users
-
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
@@ -37,8 +37,6 @@ def create_user_command(username: str, role: str, password_stdin: bool, network_
 @click.argument("username")
 def unlock_user_command(username: str) -> None:
     """Clear an account's failed-login count and lockout."""
-    from jury import lockout
-
     user_id = db.session.scalar(select(User.id).where(func.lower(User.username) == username.lower()))
     if user_id is None:
         raise click.ClickException(f"no user {username!r}")
@@ -51,8 +49,6 @@ def unlock_user_command(username: str) -> None:
 @click.argument("role", type=click.Choice(["juror", "lead", "admin"]))
 def set_role_command(username: str, role: str) -> None:
     """Give an account another role; every session of the account ends (audited)."""
-    from jury import users
-
     try:
         user = users.set_role(username, role, actor="cli")
     except DomainError as error:
@@ -64,8 +60,6 @@ def set_role_command(username: str, role: str) -> None:
 @click.argument("username")
 def end_sessions_command(username: str) -> None:
     """Sign an account out everywhere (a lost laptop, a leaked cookie), audited."""
-    from jury import users
-
     user = users.by_username(username)
     if user is None:
         raise click.ClickException(f"no user {username!r}")

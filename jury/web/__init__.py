@@ -4,13 +4,12 @@ from __future__ import annotations
 from flask import Flask, jsonify, render_template, request
 
 from models.errors import DomainError
+from jury import metrics
+from jury.web import api, appeals, auth, invite, juror, lead, mastodon, ops, panels, reliability, sandbox, unavailable
 
 
 def register(app: Flask) -> None:
     """Mount every blueprint and the shared error handlers."""
-    from jury import metrics
-    from jury.web import api, appeals, auth, invite, juror, lead, mastodon, ops, panels, reliability, sandbox, unavailable
-
     for module in (auth, juror, lead, panels, reliability, api, mastodon, appeals, ops, invite):
         app.register_blueprint(module.bp)
     # The built-in stand-in network exists only where it is the network: elsewhere its pages, and

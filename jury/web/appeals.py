@@ -16,6 +16,9 @@ from jury.web.access import lead_required
 from jury.web.api import _error, _signed_json
 from models import Case, Verdict
 from triage.schemas import AppealIn
+from audit.period import PeriodError, period
+from audit import chain_head, exports, report, seal, transparency
+from jury.reporting import report_options
 
 bp = Blueprint("appeals", __name__)
 
@@ -80,8 +83,6 @@ def sign_off(appeal_id: int):
 
 def period_from_args() -> tuple[datetime, datetime]:
     """The ?start=&end= period (whole UTC days, both included); the last 30 days by default."""
-    from audit.period import PeriodError, period
-
     today = datetime.now(UTC).date()
     try:
         return period(request.args.get("start") or (today - timedelta(days=29)).isoformat(),
@@ -105,9 +106,6 @@ def reports():
 @lead_required
 def download(kind: str):
     """One export for the period, as a file."""
-    from audit import chain_head, exports, report, seal, transparency
-    from jury.reporting import report_options
-
     start, end = period_from_args()
     seal(db.session)  # the head sent with the file then covers every event written before it
     stamp = f"{start:%Y%m%d}-{end - timedelta(days=1):%Y%m%d}"
