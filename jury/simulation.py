@@ -42,7 +42,7 @@ from models import Post, Score, User, utcnow
 from models import JurorReliability, ReliabilityRun
 from triage.policy import current_policy
 from triage import cases, jobs
-from jury import verdicts, voting, weighting
+from jury import verdicts, voting, juror_reliability
 from models.errors import Conflict
 from models import Case, Verdict, Vote
 from triage.policy import PolicyInForce
@@ -288,13 +288,13 @@ class Simulation:
                                   f"{now / 60:.1f} simulated hours, {time.perf_counter() - started:.0f} s")
                 since_estimate += 1
                 if config.policy == "weighted" and not config.oracle and since_estimate >= self.policy_every:
-                    weighting.reestimate(actor="simulation")
+                    juror_reliability.reestimate(actor="simulation")
                     reestimations += 1
                     since_estimate = 0
             elif result is not None and result.outcome == "escalate":
                 escalated.add(case_id)
                 # What the jury leaned to when it gave up, to measure the jury without its leads.
-                leaning[case_id] = weighting.case_posterior(db.session.get(Case, case_id)).posterior >= 0.5
+                leaning[case_id] = juror_reliability.case_posterior(db.session.get(Case, case_id)).posterior >= 0.5
                 heapq.heappush(pending_leads, (now + config.lead_minutes, case_id))
             if self.rng.random() < config.keep_going:
                 push(now + 0.1, "ask", juror)

@@ -8,7 +8,7 @@ from flask import Flask
 from sqlalchemy import and_, or_, select, update
 
 import audit
-from jury import verdicts, weighting
+from jury import verdicts, juror_reliability
 from models import db
 from triage.policy import current_policy
 from models import Action, Post, Verdict, utcnow
@@ -86,7 +86,7 @@ def sweep() -> dict[str, int]:
     actions = requeue_actions()
     policy = current_policy()
     refreshed = cases.refresh_priorities(policy)
-    reestimating = weighting.schedule_if_due(policy.reestimate_every)
+    reestimating = juror_reliability.schedule_if_due(policy.reestimate_every)
     jobs.commit()
     return {"expired_leases": expired, "rescored_posts": unscored, "requeued_follow_ups": followed_up,
             "requeued_actions": actions,

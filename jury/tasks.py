@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 from flask import Flask, current_app, has_app_context
 
-from jury import create_app, verdicts, weighting
+from jury import create_app, verdicts, juror_reliability
 
 from triage import outbox
 from triage import jobs, scoring, training
@@ -79,6 +79,6 @@ def retrain_model(force: bool = False) -> str | None:
 def reestimate_reliability() -> int:
     """Job on the `training` queue: full Dawid-Skene re-estimation of juror reliabilities."""
     try:
-        return weighting.reestimate().id
+        return juror_reliability.reestimate().id
     finally:
-        jobs.finished_once(weighting.REESTIMATE_JOB)
+        jobs.finished_once(juror_reliability.REESTIMATE_JOB)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 import audit
-from jury import weighting
+from jury import juror_reliability
 from triage import outbox
 from models.errors import Conflict, DomainError, NotFound
 from models import db
@@ -44,7 +44,7 @@ def statement_of_reasons(outcome: str, rule: str | None, tally: Tally, method: s
 
 def record_verdict(case: Case, outcome: str, rule: str | None, tally: Tally, *, method: str,
                    policy_version: int, actor: str, decided_by: User | None = None,
-                   explained: weighting.CasePosterior | None = None) -> Verdict:
+                   explained: juror_reliability.CasePosterior | None = None) -> Verdict:
     """Store the verdict and close the case; its consequences follow in a job (caller commits).
 
     The verdict is part of the deciding vote's transaction. What follows from it (the network
@@ -97,7 +97,7 @@ def follow_up(verdict_id: int) -> bool:
         if verdict.posterior is None:
             # Every verdict keeps the reliability-weighted reading of its votes, whatever decided
             # it, so leads can compare methods and see how sure the panel was.
-            explained = weighting.case_posterior(case)
+            explained = juror_reliability.case_posterior(case)
             verdict.posterior, verdict.weights = explained.posterior, explained.weights
         action_ids = []
         if case.origin != "appeal":

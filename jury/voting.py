@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, insert, select, update
 
 import audit
-from jury import verdicts, weighting
+from jury import verdicts, juror_reliability
 from triage import gold
 from models.errors import NO_SUCH_CASE, Conflict, DomainError, NotFound
 from models import db
@@ -153,7 +153,7 @@ def _store_vote(case_id: int, juror: User, decision: str, rule: str | None, note
                 read_votes: bool = False) -> list[tuple[int, str, str | None]] | None:
     """Insert the vote row (a plain insert: nothing reads it back as an object; one per juror per case).
 
-    With read_votes, also return the case's votes, this one included (weighting.case_votes), in
+    With read_votes, also return the case's votes, this one included (juror_reliability.case_votes), in
     the same statement where the database can.
     """
     params = {"case_id": case_id, "juror_id": juror.id, "decision": decision, "rule": rule, "note": note,
@@ -167,14 +167,14 @@ def _store_vote(case_id: int, juror: User, decision: str, rule: str | None, note
 def apply_quorum(case: Case, actor: str, votes: list[tuple[int, str, str | None]] | None = None) -> Decision:
     """Decide, widen or escalate the case after a vote, by the policy's verdict method (caller commits).
 
-    votes: the case's votes as weighting.case_votes gives them, when the caller has them already.
+    votes: the case's votes as juror_reliability.case_votes gives them, when the caller has them already.
     """
     policy = current_policy()
     if votes is None:
-        votes = weighting.case_votes(case)  # one read serves the tally and the posterior
+        votes = juror_reliability.case_votes(case)  # one read serves the tally and the posterior
     tally = Tally.of((decision, rule) for _, decision, rule in votes)
     weighted = policy.verdict_method == "weighted"
-    explained = weighting.case_posterior(case, votes) if weighted else None
+    explained = juror_reliability.case_posterior(case, votes) if weighted else None
     if weighted:
         decision = decide_weighted(tally, explained.posterior, case.panel_size, policy.max_panel_size,
                                    policy.confidence, policy.min_votes)

@@ -6,7 +6,7 @@ from datetime import timedelta
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from sqlalchemy import select
 
-from jury import agreement, weighting
+from jury import agreement, juror_reliability
 from models import db
 from jury.forms import ReestimateForm
 from triage.policy import current_policy
@@ -45,7 +45,7 @@ def why(verdict_id: int):
 def agreement_page():
     """Krippendorff's alpha per rule and per week, and each juror's agreement and reliability."""
     matrices = {row.juror_id: row for row in db.session.scalars(select(JurorReliability))}
-    jurors = [(weighting.pseudonym(row.juror_id), row, matrices.get(row.juror_id))
+    jurors = [(juror_reliability.pseudonym(row.juror_id), row, matrices.get(row.juror_id))
               for row in agreement.juror_agreement()]
     run = db.session.scalar(select(ReliabilityRun).order_by(ReliabilityRun.id.desc()).limit(1))
     since = utcnow() - timedelta(weeks=AGREEMENT_WEEKS)

@@ -18,7 +18,7 @@ from flask import current_app
 from sqlalchemy import bindparam, func, select
 
 import audit
-from jury import reliability as ds
+from jury import dawid_skene as ds
 from models import db
 from models import Case, GoldAnswer, JurorReliability, ReliabilityRun, Score, Verdict, Vote, utcnow
 from triage import jobs
