@@ -15,13 +15,15 @@ $(STAMP): requirements.txt requirements-dev.txt
 demo: $(STAMP) translations  ## Run Jury on SQLite with inline jobs and the sandbox network at http://127.0.0.1:5000
 	$(BIN)/flask --app wsgi demo
 
-test: $(STAMP) translations  ## Security lint, then the whole test suite (PostgreSQL and Redis on 127.0.0.1, Debian chromium)
+test: $(STAMP) translations  ## Security lint, the layers contract, then the whole test suite (PostgreSQL and Redis on 127.0.0.1, Debian chromium)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	./scripts/ensure-chromium.sh
 	$(BIN)/python -m pytest
 
-lint: $(STAMP)  ## The security rules (ruff's flake8-bandit set, configured in pyproject.toml)
+lint: $(STAMP)  ## The security rules (ruff's flake8-bandit set, configured in pyproject.toml) and the layers contract
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 bench: $(STAMP)  ## Run the speed measurements (PostgreSQL on 127.0.0.1)
 	$(BIN)/python benchmarks/intake.py

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from audit.dsa import DsaStatement
 from audit.log import chain_head
-from jury.rules import RULES_BY_CODE
+from models.rules import RULES_BY_CODE
 from models import Appeal, Case, Policy, Post, Report, Score, Verdict
 
 FORMATS = ("csv", "jsonl", "dsa")

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from audit.log import chain_head, verify_chain
-from jury.rules import RULES_BY_CODE
+from models.rules import RULES_BY_CODE
 from models import Action, Appeal, Case, Policy, Post, Report, Score, User, Verdict, Vote
 
 
@@ -113,23 +113,71 @@ def _bucket(value: float) -> str:
 def compute(session: Session, start: datetime, end: datetime, *, scorer: str = "sklearn",
             pseudonym_key: str = "jury") -> Figures:
     """Read every figure for [start, end)."""
-    in_period = lambda column: (column >= start, column < end)
+    period = _Period(session, start, end)
+    reports = session.execute(select(Report.received_at, Report.reason, Report.post_id)
+                              .where(*period.of(Report.received_at))).all()
+    verdicts = session.execute(
+        select(Verdict.id, Verdict.outcome, Verdict.rule, Verdict.decided_at, Case.origin, Case.report_count)
+        .join(Case, Case.id == Verdict.case_id).where(*period.of(Verdict.decided_at), Case.origin != "appeal")
+    ).all()
+    return Figures(
+        start=start, end=end, generated_at=datetime.now(start.tzinfo), scorer=scorer,
+        **_audit_and_policy(session), **_scoring(period), **_reports(period, reports),
+        **_decisions(period, verdicts), **_appeals(period), **_jurors(period, pseudonym_key),
+        daily=_daily(start, end, reports, verdicts),
+    )
+
+
+class _Period:
+    """The session and the half-open period [start, end) every figure is read for."""
+
+    def __init__(self, session: Session, start: datetime, end: datetime) -> None:
+        self.session, self.start, self.end = session, start, end
+
+    def of(self, column) -> tuple:
+        """The conditions that put `column` inside the period."""
+        return column >= self.start, column < self.end
+
+    def count(self, statement) -> int:
+        """A count query's answer (0 for none)."""
+        return self.session.scalar(statement) or 0
+
+
+def _audit_and_policy(session: Session) -> dict:
     checked, broken = verify_chain(session)
     head_id, head_hash = chain_head(session)
     policy = session.scalar(select(Policy).order_by(Policy.version.desc()).limit(1))
     settings = policy.settings if policy else {}
+    return {"audit_head_event": head_id, "audit_head_hash": head_hash, "audit_chain_intact": broken is None,
+            "audit_events_checked": checked, "policy_version": policy.version if policy else 0,
+            "auto_flag_thresholds": dict(settings.get("auto_flag", {})),
+            "interim_hide_thresholds": dict(settings.get("interim_hide", {}))}
 
+
+def _scoring(period: _Period) -> dict:
+    session = period.session
     models_used = {f"{name} {version}": count for name, version, count in session.execute(
-        select(Score.model_name, Score.model_version, func.count()).where(*in_period(Score.scored_at))
+        select(Score.model_name, Score.model_version, func.count()).where(*period.of(Score.scored_at))
         .group_by(Score.model_name, Score.model_version).order_by(Score.model_name, Score.model_version))}
-    count = lambda stmt: session.scalar(stmt) or 0
+    return {
+        "models_used": models_used,
+        "posts_received": period.count(select(func.count()).select_from(Post).where(*period.of(Post.received_at))),
+        "posts_scored": period.count(select(func.count(func.distinct(Score.post_id)))
+                                     .where(*period.of(Score.scored_at))),
+        "cases_auto_flagged": period.count(select(func.count()).select_from(Case).where(
+            Case.origin == "auto_flagged", *period.of(Case.opened_at))),
+        "posts_hidden": period.count(select(func.count(func.distinct(Action.post_external_id))).where(
+            Action.type == "hide_post", *period.of(Action.created_at))),
+    }
 
-    # Reports and how fast their post was decided (the first-instance verdict on it).
-    reports = session.execute(select(Report.received_at, Report.reason, Report.post_id)
-                              .where(*in_period(Report.received_at))).all()
+
+def _reports(period: _Period, reports: list) -> dict:
+    """Reports and how fast their post was decided (the first-instance verdict on it) and removed."""
+    session = period.session
+    post_ids = {r.post_id for r in reports} or {-1}
     first_round = dict(session.execute(
         select(Case.post_id, Verdict.decided_at).join(Verdict, Verdict.case_id == Case.id)
-        .where(Case.review_round == 0, Case.post_id.in_({r.post_id for r in reports} or {-1}))).all())
+        .where(Case.review_round == 0, Case.post_id.in_(post_ids))).all())
     waits = []
     for report in reports:
         decided = first_round.get(report.post_id)
@@ -139,30 +187,57 @@ def compute(session: Session, start: datetime, end: datetime, *, scorer: str = "
     removed_at = dict(session.execute(
         select(Action.post_external_id, func.min(Action.sent_at)).join(Case, Case.id == Action.case_id)
         .where(Action.type == "remove_post", Action.state == "sent", Case.review_round == 0,
-               Case.post_id.in_({r.post_id for r in reports} or {-1}))
+               Case.post_id.in_(post_ids))
         .group_by(Action.post_external_id)).all())
-    external = dict(session.execute(select(Post.id, Post.external_id)
-                                    .where(Post.id.in_({r.post_id for r in reports} or {-1}))).all())
+    external = dict(session.execute(select(Post.id, Post.external_id).where(Post.id.in_(post_ids))).all())
     removal_waits = [hours(removed_at[external[r.post_id]] - r.received_at) for r in reports
                      if removed_at.get(external.get(r.post_id)) and removed_at[external[r.post_id]] >= r.received_at]
+    return {
+        "reports_received": len(reports),
+        "reports_by_reason": dict(sorted(Counter(r.reason for r in reports).items())),
+        "reports_decided": len(waits),
+        "median_hours_to_action": median(waits), "p90_hours_to_action": percentile(waits, 0.9),
+        "share_actioned_24h": (within_24h / len(reports)) if reports else None,
+        "median_hours_to_removal": median(removal_waits),
+        "action_buckets": {name: sum(1 for w in waits if _bucket(w) == name) for name, _ in BUCKETS},
+    }
 
-    verdicts = session.execute(
-        select(Verdict.id, Verdict.outcome, Verdict.rule, Verdict.decided_at, Case.origin, Case.report_count)
-        .join(Case, Case.id == Verdict.case_id).where(*in_period(Verdict.decided_at), Case.origin != "appeal")
-    ).all()
+
+def _decisions(period: _Period, verdicts: list) -> dict:
     removals = [v for v in verdicts if v.outcome == "remove"]
     detection = Counter("notice" if v.report_count else "automated detection" for v in removals)
+    return {
+        "decisions": len(verdicts), "removals": len(removals), "keeps": len(verdicts) - len(removals),
+        "removals_by_rule": dict(sorted(Counter(v.rule or "other" for v in removals).items())),
+        "removals_by_detection": dict(sorted(detection.items())),
+        "account_actions": {kind: n for kind, n in period.session.execute(
+            select(Action.type, func.count()).where(Action.type.in_(("warn_account", "suspend_account")),
+                                                     *period.of(Action.created_at)).group_by(Action.type))},
+    }
 
-    appeals = session.scalars(select(Appeal).where(*in_period(Appeal.created_at))).all()
+
+def _appeals(period: _Period) -> dict:
+    session = period.session
+    appeals = session.scalars(select(Appeal).where(*period.of(Appeal.created_at))).all()
     appeal_rules = Counter()
     for appeal in appeals:
         original = session.get(Verdict, appeal.verdict_id)
         appeal_rules[original.rule or "kept"] += 1
     appeal_waits = [hours(a.decided_at - a.created_at) for a in appeals if a.decided_at]
+    return {
+        "appeals_received": len(appeals),
+        "appeals_overturned": sum(1 for a in appeals if a.state == "overturned"),
+        "appeals_upheld": sum(1 for a in appeals if a.state == "upheld"),
+        "appeals_pending": sum(1 for a in appeals if a.state in ("pending", "awaiting_signoff")),
+        "appeals_median_hours": median(appeal_waits), "appeals_by_rule": dict(sorted(appeal_rules.items())),
+    }
 
+
+def _jurors(period: _Period, pseudonym_key: str) -> dict:
+    session = period.session
     votes = session.execute(select(Vote.juror_id, Vote.decision, Verdict.outcome)
                             .join(Verdict, Verdict.case_id == Vote.case_id, isouter=True)
-                            .where(*in_period(Vote.cast_at))).all()
+                            .where(*period.of(Vote.cast_at))).all()
     per_juror: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
     for juror_id, decision, outcome in votes:
         per_juror[juror_id][0] += 1
@@ -172,7 +247,20 @@ def compute(session: Session, start: datetime, end: datetime, *, scorer: str = "
     decided_votes = sum(v[1] for v in per_juror.values())
     agreed = sum(v[2] for v in per_juror.values())
     top = sorted(per_juror.items(), key=lambda item: (-item[1][0], item[0]))[:10]
+    return {
+        "jurors_total": period.count(select(func.count()).select_from(User).where(User.role == "juror")),
+        "jurors_by_state": {state: n for state, n in session.execute(
+            select(User.state, func.count()).where(User.role == "juror").group_by(User.state))},
+        "jurors_voting": len(per_juror), "votes_cast": len(votes),
+        "agreement_with_verdict": (agreed / decided_votes) if decided_votes else None,
+        "gold_cases": period.count(select(func.count()).select_from(Case).where(Case.origin == "gold",
+                                                                                *period.of(Case.opened_at))),
+        "top_jurors": [{"juror": pseudonym(pseudonym_key, juror_id), "votes": v[0],
+                        "agreement": (v[2] / v[1]) if v[1] else None} for juror_id, v in top],
+    }
 
+
+def _daily(start: datetime, end: datetime, reports: list, verdicts: list) -> list[dict]:
     daily = []
     day = start
     report_days = Counter(r.received_at.date() for r in reports)
@@ -181,49 +269,7 @@ def compute(session: Session, start: datetime, end: datetime, *, scorer: str = "
         daily.append({"day": day.date().isoformat(), "reports": report_days.get(day.date(), 0),
                       "decisions": decision_days.get(day.date(), 0)})
         day += timedelta(days=1)
-
-    return Figures(
-        start=start, end=end, generated_at=datetime.now(start.tzinfo), audit_head_event=head_id,
-        audit_head_hash=head_hash, audit_chain_intact=broken is None, audit_events_checked=checked,
-        scorer=scorer, models_used=models_used,
-        auto_flag_thresholds=dict(settings.get("auto_flag", {})),
-        interim_hide_thresholds=dict(settings.get("interim_hide", {})),
-        policy_version=policy.version if policy else 0,
-        posts_received=count(select(func.count()).select_from(Post).where(*in_period(Post.received_at))),
-        posts_scored=count(select(func.count(func.distinct(Score.post_id))).where(*in_period(Score.scored_at))),
-        cases_auto_flagged=count(select(func.count()).select_from(Case).where(
-            Case.origin == "auto_flagged", *in_period(Case.opened_at))),
-        posts_hidden=count(select(func.count(func.distinct(Action.post_external_id))).where(
-            Action.type == "hide_post", *in_period(Action.created_at))),
-        reports_received=len(reports),
-        reports_by_reason=dict(sorted(Counter(r.reason for r in reports).items())),
-        reports_decided=len(waits),
-        median_hours_to_action=median(waits), p90_hours_to_action=percentile(waits, 0.9),
-        share_actioned_24h=(within_24h / len(reports)) if reports else None,
-        median_hours_to_removal=median(removal_waits),
-        decisions=len(verdicts), removals=len(removals), keeps=len(verdicts) - len(removals),
-        removals_by_rule=dict(sorted(Counter(v.rule or "other" for v in removals).items())),
-        removals_by_detection=dict(sorted(detection.items())),
-        account_actions={kind: n for kind, n in session.execute(
-            select(Action.type, func.count()).where(Action.type.in_(("warn_account", "suspend_account")),
-                                                     *in_period(Action.created_at)).group_by(Action.type))},
-        appeals_received=len(appeals),
-        appeals_overturned=sum(1 for a in appeals if a.state == "overturned"),
-        appeals_upheld=sum(1 for a in appeals if a.state == "upheld"),
-        appeals_pending=sum(1 for a in appeals if a.state in ("pending", "awaiting_signoff")),
-        appeals_median_hours=median(appeal_waits), appeals_by_rule=dict(sorted(appeal_rules.items())),
-        jurors_total=count(select(func.count()).select_from(User).where(User.role == "juror")),
-        jurors_by_state={state: n for state, n in session.execute(
-            select(User.state, func.count()).where(User.role == "juror").group_by(User.state))},
-        jurors_voting=len(per_juror), votes_cast=len(votes),
-        agreement_with_verdict=(agreed / decided_votes) if decided_votes else None,
-        gold_cases=count(select(func.count()).select_from(Case).where(Case.origin == "gold",
-                                                                      *in_period(Case.opened_at))),
-        top_jurors=[{"juror": pseudonym(pseudonym_key, juror_id), "votes": v[0],
-                     "agreement": (v[2] / v[1]) if v[1] else None} for juror_id, v in top],
-        daily=daily,
-        action_buckets={name: sum(1 for w in waits if _bucket(w) == name) for name, _ in BUCKETS},
-    )
+    return daily
 
 
 def rule_title(code: str) -> str:

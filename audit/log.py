@@ -94,7 +94,14 @@ def forget_pending(session: Session, keep: int) -> None:
     del session.info.get(_PENDING_KEY, [])[keep:]
 
 
-@event.listens_for(Session, "before_commit")
+def register_listeners() -> None:
+    """Write each transaction's events as it commits, and drop them if it rolls back (create_app calls
+    this once; calling it again changes nothing)."""
+    for name, listener in (("before_commit", _append_pending), ("after_rollback", _drop_pending)):
+        if not event.contains(Session, name, listener):
+            event.listen(Session, name, listener)
+
+
 def _append_pending(session: Session) -> None:
     """Write the transaction's events in one statement just before it commits."""
     pending = session.info.pop(_PENDING_KEY, None)
@@ -111,7 +118,6 @@ def _append_pending(session: Session) -> None:
         _seal_batch(session, limit=None)
 
 
-@event.listens_for(Session, "after_rollback")
 def _drop_pending(session: Session) -> None:
     """Events of a rolled-back transaction never happened."""
     session.info.pop(_PENDING_KEY, None)

@@ -2,17 +2,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from audit import charts
 from audit.figures import Figures, compute, rule_title
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "reports"
-_env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(("html",)))
+# The report's own template ships inside this package: the report is rendered the same way by the
+# web console, the CLI and a script, none of which need the web app's template folder.
+_env = Environment(loader=PackageLoader("audit", "templates"), autoescape=select_autoescape(("html",)))
 
 
 def _fmt_hours(value: float | None) -> str:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from audit.exports import csv_cell
 from audit.figures import compute
-from jury.rules import RULES_BY_CODE
+from models.rules import RULES_BY_CODE
 
 AUTOMATION = {
     "purposes": "A toxicity model scores every post to open cases without a report, to order the review queue and "

@@ -150,8 +150,8 @@ def migrate(app) -> int:
     """Create the schema with the project's migrations and publish policy version 1."""
     from flask_migrate import upgrade
 
-    from jury.extensions import db
-    from jury.policy import current_policy
+    from models import db
+    from triage.policy import current_policy
 
     with app.app_context():
         upgrade()
@@ -163,7 +163,7 @@ def migrate(app) -> int:
 
 def dispose(app) -> None:
     """Close the in-process app's pooled connections (before the database is dropped)."""
-    from jury.extensions import db
+    from models import db
 
     with app.app_context():
         db.session.remove()

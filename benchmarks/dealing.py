@@ -70,8 +70,8 @@ NETWORK_USERS = 20_000  # authors and reporters are drawn from user-1 .. user-20
 
 def seed(db_url: str, cases: int, rng: random.Random) -> dict:
     """Bulk-load posts, reports and open cases with COPY; returns counts and timing."""
-    from jury.policy import DEFAULT_SETTINGS, PolicyInForce
-    from jury.rules import RULE_CODES
+    from triage.policy import DEFAULT_SETTINGS, PolicyInForce
+    from models.rules import RULE_CODES
     from triage import priority as prio
 
     start = time.perf_counter()
@@ -125,7 +125,7 @@ def seed(db_url: str, cases: int, rng: random.Random) -> dict:
 def create_jurors(app, count: int) -> list[str]:
     """Juror accounts through the app's own service (hashed passwords, audit events)."""
     from jury import users
-    from jury.extensions import db
+    from models import db
 
     names = [f"juror{i:03d}" for i in range(1, count + 1)]
     with app.app_context():
@@ -503,7 +503,7 @@ CHECKS = {
 def check_database(db_url: str, app, votes_accepted: int) -> dict:
     """Run the consistency checks; every count must be zero (and the vote totals must agree)."""
     import audit
-    from jury.extensions import db
+    from models import db
 
     result: dict = {}
     with psycopg.connect(db_url) as conn:

@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> tuple[dict, bool]:
     """Alternate rounds of writing and sealing; returns (result, chain verified)."""
     import audit
     import audit.log as audit_log
-    from jury.extensions import db
+    from models import db
 
     env, app = common.start(args)
     try:

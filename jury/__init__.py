@@ -7,8 +7,12 @@ from typing import Any, Mapping
 
 from flask import Flask
 
+import audit
 from jury.config import PROJECT_ROOT, load_config
+from triage import policy
 from jury.extensions import babel, csrf, db, login_manager, migrate
+from jury import cli, i18n, security, users, web
+from jury.pool_ping import ping_idle_connections
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -35,19 +39,17 @@ def register_logging(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    """Bind the unbound extension instances to this app."""
+    """Bind the unbound extension instances to this app, and the session listeners to SQLAlchemy."""
     db.init_app(app)
+    audit.register_listeners()
+    policy.register_listeners()
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        from jury.pool_ping import ping_idle_connections
-
         with app.app_context():
             ping_idle_connections(db.engine, app.config["DB_PING_IDLE_SECONDS"])
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     csrf.init_app(app)
-    from jury import i18n, users
-
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(PROJECT_ROOT / "translations"))
     babel.init_app(app, locale_selector=i18n.select_locale)
     from flask_babel import get_locale, refresh
@@ -62,21 +64,14 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Mount the web blueprints (views only; the domain lives elsewhere)."""
-    from jury.web import register
-
-    register(app)
+    web.register(app)
 
 
 def register_security(app: Flask) -> None:
     """Security headers, cookie flags, proxy trust and rate limits (after the blueprints it limits)."""
-    from jury import cli_security  # noqa: F401 - adds `flask users unlock` to the users group
-    from jury.security import register_security as register
-
-    register(app)
+    security.register_security(app)
 
 
 def register_cli(app: Flask) -> None:
     """Add the `flask` commands."""
-    from jury.cli import register
-
-    register(app)
+    cli.register(app)

@@ -17,8 +17,8 @@ from datetime import datetime
 import numpy as np
 from sqlalchemy import select
 
-from jury.extensions import db
-from jury.rules import RULE_CODES
+from models import db
+from models.rules import RULE_CODES
 from models import Case, Report, Verdict, Vote
 
 UNREPORTED = "unreported"

@@ -8,14 +8,14 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 import audit
-from jury import outbox
-from jury.appeal_links import LinkExpired, appeal_deadline
-from jury.errors import Conflict, DomainError, Forbidden, NotFound
-from jury.extensions import db
-from jury.policy import current_policy
-from jury.rules import RULES_BY_CODE
+from triage import outbox
+from triage.appeal_links import LinkExpired, appeal_deadline
+from models.errors import Conflict, DomainError, Forbidden, NotFound
+from models import db
+from triage.policy import current_policy
+from models.rules import RULES_BY_CODE
 from models import Appeal, Assignment, Case, Post, Report, User, Verdict, utcnow
-from triage import jobs
+from triage import cases, jobs
 from triage import priority as prio
 
 STATEMENT_MAX_CHARS = 5000
@@ -133,7 +133,9 @@ def _open_appeal_case(original: Case, actor: str) -> Case:
     policy = current_policy()
     last_round = db.session.scalar(select(func.max(Case.review_round)).where(Case.post_id == original.post_id))
     now = utcnow()
-    base = prio.base_priority(original.severity, original.report_count, policy.settings["priority_weights"])
+    # Distinct reporters, as the first round's priority counted them (see triage.cases.distinct_reports).
+    base = prio.base_priority(original.severity, cases.reporter_count(original.post_id),
+                              policy.settings["priority_weights"])
     case = Case(post_id=original.post_id, review_round=(last_round or 0) + 1, origin="appeal", state="queued",
                 severity=original.severity, report_count=original.report_count, base_priority=base,
                 priority=base, panel_size=policy.appeal_panel_size, open_seats=policy.appeal_panel_size,
@@ -204,11 +206,9 @@ def sign_off(appeal_id: int, lead: User, approve: bool, reason: str) -> Appeal:
             raise NotFound("No such appeal.")
         if appeal.state != "awaiting_signoff":
             raise Conflict(f"Appeal {appeal_id} is {appeal.state.replace('_', ' ')}, not awaiting sign-off.")
-        original = db.session.get(Verdict, appeal.verdict_id)
-        sat = db.session.scalar(select(Assignment.id).where(Assignment.case_id == appeal.case_id,
-                                                            Assignment.juror_id == lead.id).limit(1))
-        if sat is not None or original.decided_by_id == lead.id:
-            raise Forbidden("You took part in the original decision: another lead must sign off this appeal.")
+        if took_part(appeal, lead):
+            raise Forbidden("You took part in a decision on this post (on its panel, the appeal panel, or as the "
+                            "lead who decided it): another lead must sign off this appeal.")
         verdict = db.session.scalar(select(Verdict).where(Verdict.case_id == appeal.appeal_case_id))
         base = _panel_reason(verdict, upheld=not approve)
         if approve:
@@ -222,6 +222,17 @@ def sign_off(appeal_id: int, lead: User, approve: bool, reason: str) -> Appeal:
         jobs.discard()
         raise
     return appeal
+
+
+def took_part(appeal: Appeal, lead: User) -> bool:
+    """Whether the lead sat on any panel of the appealed post (the appeal's included) or decided one."""
+    post_id = select(Case.post_id).where(Case.id == appeal.case_id).scalar_subquery()
+    rounds = select(Case.id).where(Case.post_id == post_id)
+    sat = db.session.scalar(select(Assignment.id).where(Assignment.case_id.in_(rounds),
+                                                        Assignment.juror_id == lead.id).limit(1))
+    decided = db.session.scalar(select(Verdict.id).where(Verdict.case_id.in_(rounds),
+                                                         Verdict.decided_by_id == lead.id).limit(1))
+    return sat is not None or decided is not None
 
 
 def _close(appeal: Appeal, state: str, lead: User | None, reason: str, actor: str) -> None:

@@ -7,9 +7,9 @@ from datetime import date, datetime, time, timedelta, timezone
 from sqlalchemy import delete, exists, select
 
 import audit
-from jury.errors import DomainError, NotFound
-from jury.extensions import db
-from jury.policy import current_policy
+from models.errors import DomainError, NotFound
+from models import db
+from triage.policy import current_policy
 from jury.quorum import Tally
 from jury.verdicts import record_verdict
 from models import Case, MutedReporter, Post, Report, User, Vote

@@ -74,6 +74,17 @@ def _minutes(name: str, value: Any) -> float:
     return minutes
 
 
+def _hours(name: str, value: Any) -> float:
+    """A positive number of hours."""
+    try:
+        hours = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name}={value!r} is not a number of hours") from None
+    if not hours > 0 or hours == float("inf"):
+        raise ConfigError(f"{name}={value!r} must be a positive number of hours")
+    return hours
+
+
 def load_config(instance_path: Path, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Build the app's settings from the environment, then apply test overrides."""
     load_dotenv(PROJECT_ROOT / ".env", override=False)
@@ -142,6 +153,8 @@ def load_config(instance_path: Path, overrides: Mapping[str, Any] | None = None)
         "SESSION_COOKIE_SECURE": _cookie_secure(setting("SESSION_COOKIE_SECURE"),
                                                 setting("PUBLIC_URL", "http://127.0.0.1:5000"),
                                                 bool(overrides.get("TESTING"))),
+        # Bearer token /metrics asks for; unset, /metrics answers loopback clients only.
+        "METRICS_TOKEN": setting("METRICS_TOKEN") or None,
         # Proxies in front of gunicorn whose X-Forwarded-For/-Proto are trusted (rate limits key on the client IP).
         "TRUSTED_PROXIES": int(setting("TRUSTED_PROXIES", 0)),
         # Flask-Limiter: counters in Redis when there is one, else per process.
@@ -149,6 +162,7 @@ def load_config(instance_path: Path, overrides: Mapping[str, Any] | None = None)
         "RATELIMIT_STORAGE_URI": setting("RATELIMIT_STORAGE_URI") or setting("REDIS_URL") or "memory://",
         "LOGIN_RATE_LIMIT": setting("LOGIN_RATE_LIMIT", "10/minute"),
         "API_RATE_LIMIT": setting("API_RATE_LIMIT", "300/second"),
+        "SANDBOX_REPORT_RATE_LIMIT": setting("SANDBOX_REPORT_RATE_LIMIT", "10/minute"),
         # Failed logins that lock an account, and for how long.
         "LOGIN_LOCKOUT_FAILURES": int(setting("LOGIN_LOCKOUT_FAILURES", 5)),
         "LOGIN_LOCKOUT_MINUTES": int(setting("LOGIN_LOCKOUT_MINUTES", 15)),
@@ -156,7 +170,11 @@ def load_config(instance_path: Path, overrides: Mapping[str, Any] | None = None)
         # idle ones are the ones pinged before use (DB_PING_IDLE_SECONDS, see jury.pool_ping).
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_use_lifo": True},
         "DB_PING_IDLE_SECONDS": float(setting("DB_PING_IDLE_SECONDS", 10)),
-        "WTF_CSRF_TIME_LIMIT": None,
+        # How long a login lasts, by role: a lead's powers deserve a shorter one.
+        "SESSION_HOURS": _hours("SESSION_HOURS", setting("SESSION_HOURS", 7 * 24)),
+        "LEAD_SESSION_HOURS": _hours("LEAD_SESSION_HOURS", setting("LEAD_SESSION_HOURS", 12)),
+        # A form's CSRF token expires (a new one comes with every page) and is replaced at login.
+        "WTF_CSRF_TIME_LIMIT": int(_hours("CSRF_TOKEN_HOURS", setting("CSRF_TOKEN_HOURS", 12)) * 3600),
     }
     # Test mappings may set any Flask key directly (DATABASE_URL was handled above).
     config.update({k: v for k, v in overrides.items() if k != "DATABASE_URL"})

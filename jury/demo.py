@@ -10,11 +10,17 @@ from sqlalchemy import select, update
 from werkzeug.serving import make_server
 
 from jury import sandbox, users
-from jury.extensions import db
-from jury.policy import current_policy
+from models import db
+from triage.policy import current_policy
 from models import Action, User, utcnow
-from triage import intake, jobs, sweeper
+from jury import sweeper
+from triage import intake, jobs
 from triage.schemas import PostIn, ReportIn
+from triage import follow_links
+from jury import verdicts
+from triage import gold
+from jury.quorum import Tally
+from models import Case, GoldAnswer, Post
 
 # Everyday posts, a few rude or menacing ones, and reports from sandbox users.
 DEMO_POSTS = [
@@ -87,10 +93,8 @@ def prepare() -> list[tuple[str, str, str]]:
 def _cache_sandbox_follows(authors: set[str]) -> None:
     """The sandbox lives in this database: cache its follow links directly (scoring asks over HTTP,
     which is not listening yet while the demo seeds)."""
-    from jury import relationships
-
     for author in sorted(authors):
-        relationships.store_links(author, set(sandbox.follow_links(author)))
+        follow_links.store_links(author, set(sandbox.follow_links(author)))
     db.session.commit()
 
 
@@ -104,10 +108,6 @@ def _set_profiles() -> None:
 
 def _seed_gold() -> None:
     """Decide one demo case as the lead and put it in the gold set, once."""
-    from jury import gold, verdicts
-    from jury.quorum import Tally
-    from models import Case, GoldAnswer, Post
-
     if db.session.scalar(select(GoldAnswer.case_id).limit(1)) is not None:
         return
     case = db.session.scalar(select(Case).join(Post, Post.id == Case.post_id)

@@ -19,7 +19,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
-from jury.rules import RULES
+from models.rules import RULES
 
 
 def rule_choices() -> list[tuple[str, str]]:
@@ -82,6 +82,16 @@ class ProfileForm(JuryForm):
         return list(dict.fromkeys(code.strip().lower() for code in self.languages.data.split(",") if code.strip()))
 
 
+class PasswordChangeForm(JuryForm):
+    """The account holder replaces their password (a lead's temporary one, say)."""
+
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=256)])
+    new_password = PasswordField(_l("New password (at least 10 characters)"),
+                                 validators=[DataRequired(), Length(max=256)])
+    repeat_password = PasswordField(_l("New password again"), validators=[DataRequired(), Length(max=256)])
+    submit = SubmitField(_l("Change the password"))
+
+
 class PromoteGoldForm(JuryForm):
     """A lead adds a decided case to the gold set."""
 
@@ -91,10 +101,24 @@ class PromoteGoldForm(JuryForm):
 class LeadDecisionForm(JuryForm):
     """A lead's decision on an escalated case."""
 
-    outcome = SelectField("Decision", choices=[("remove", "Remove"), ("keep", "Keep")])
-    rule = SelectField("Rule (for a removal)", choices=[("", "—")] + rule_choices(), validators=[Optional()])
+    outcome = SelectField("Decision", choices=[("remove", "Remove"), ("keep", "Keep")],
+                          validate_choice=False)
+    # Checked below, with messages a lead can act on (not WTForms' bare "Not a valid choice").
+    rule = SelectField("Rule (for a removal)", choices=[("", "—")] + rule_choices(), validate_choice=False)
     note = TextAreaField("Reason", validators=[DataRequired(), Length(max=2000)])
     submit = SubmitField("Decide")
+
+    def validate_outcome(self, field):
+        """Only remove or keep."""
+        if field.data not in ("remove", "keep"):
+            raise ValidationError("The decision must be Remove or Keep.")
+
+    def validate_rule(self, field):
+        """A known rule, and one is needed for a removal."""
+        if field.data and field.data not in {code for code, _title in rule_choices()}:
+            raise ValidationError("That is not one of the rules: pick a rule from the list.")
+        if not field.data and self.outcome.data == "remove":
+            raise ValidationError("A removal needs one of the rules.")
 
 
 class RetryActionForm(JuryForm):
@@ -114,6 +138,14 @@ class SandboxReportForm(JuryForm):
 
     reason = SelectField("Reason", choices=[("", "Report as…")] + rule_choices(), validators=[DataRequired()])
     submit = SubmitField("Report")
+
+
+class SandboxAccountForm(JuryForm):
+    """Whom a visitor of the sandbox network browses as (the stand-in for the network's own login)."""
+
+    account = SelectField("Browse the network as", choices=[("", "a visitor")], validate_choice=False,
+                          validators=[Optional(), Length(max=128)])
+    submit = SubmitField("Switch")
 
 
 class AppealForm(JuryForm):

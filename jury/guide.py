@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
-from jury.rules import RULES
+from models.rules import RULES
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,7 @@ class RuleGuide:
     does_not: tuple[str, ...]
 
 
-# Rule texts again, marked for translation (jury.rules stays the English source of truth).
+# Rule texts again, marked for translation (models.rules stays the English source of truth).
 _TEXTS = {
     "violence_threat": (
         _l("Violence or threats"),

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from jury import gold
-from jury.policy import current_policy
+from triage import gold
+from triage.policy import current_policy
 from jury.views_data import juror_summary
 from models import User
 from triage import exclusions

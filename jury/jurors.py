@@ -8,12 +8,14 @@ from typing import Any, Iterable
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import case, func, select, update
+from sqlalchemy.exc import IntegrityError
 from werkzeug.security import generate_password_hash
 
 import audit
-from jury.errors import Conflict, DomainError, Forbidden, NotFound
-from jury.extensions import db
-from jury.users import MIN_PASSWORD, USERNAME_RE
+from models.errors import Conflict, DomainError, Forbidden, NotFound
+from models import db
+from jury import users
+from jury.users import MAX_PASSWORD, MIN_PASSWORD, USERNAME_RE
 from models import Assignment, Case, GoldAnswer, JurorInvite, User, Verdict, Vote, utcnow
 from triage import dealing, jobs
 from triage.exclusions import EXPOSURE_WINDOW
@@ -124,6 +126,8 @@ def change_state(user_id: int, action: str, *, reason: str, actor_id: int) -> Us
         before = user.state
         user.state = target
         if target in ("paused", "suspended"):
+            # Signed out everywhere: a copied cookie must not keep voting for a stopped juror.
+            users.end_sessions(user, f"juror_{action}", actor=f"user:{actor_id}")
             # Their seats go back to the cases at once rather than when the lease runs out.
             for seat in db.session.scalars(select(Assignment).where(
                     Assignment.juror_id == user.id, Assignment.state == "active")).all():
@@ -143,6 +147,7 @@ def reset_password(user_id: int, *, actor_id: int) -> str:
     temporary = secrets.token_urlsafe(12)
     user.password_hash = generate_password_hash(temporary)
     audit.record(db.session, "juror_password_reset", "user", user.id, {}, actor=f"user:{actor_id}")
+    users.end_sessions(user, "password_reset", actor=f"user:{actor_id}")
     db.session.commit()
     return temporary
 
@@ -189,10 +194,10 @@ def redeem_invite(secret_key: str, token: str, username: str, password: str) -> 
     invite = check_invite(secret_key, token)
     if not USERNAME_RE.match(username or ""):
         raise DomainError("usernames are 3-40 letters, digits, '.', '_' or '-'")
-    if not MIN_PASSWORD <= len(password or "") <= 256:
-        raise DomainError(f"passwords need {MIN_PASSWORD} to 256 characters")
+    if not MIN_PASSWORD <= len(password or "") <= MAX_PASSWORD:
+        raise DomainError(f"passwords need {MIN_PASSWORD} to {MAX_PASSWORD} characters")
     try:
-        if db.session.scalar(select(User.id).where(User.username == username)):
+        if users.by_username(username) is not None:
             raise Conflict(f"the username {username!r} is taken")
         user = User(username=username, password_hash=generate_password_hash(password), role="juror",
                     state="probation", languages=["en"])
@@ -208,6 +213,10 @@ def redeem_invite(secret_key: str, token: str, username: str, password: str) -> 
                      {"username": username, "role": "juror", "state": "probation", "invite": invite.id},
                      actor=f"invite:{invite.id}")
         db.session.commit()
+    except IntegrityError:
+        # Someone took the same name (in any case) at the same moment.
+        db.session.rollback()
+        raise Conflict(f"the username {username!r} is taken") from None
     except Exception:
         db.session.rollback()
         raise

@@ -12,8 +12,8 @@ from flask import current_app
 from sqlalchemy import update
 
 import audit
-from jury.errors import NotFound
-from jury.extensions import db
+from models.errors import NotFound
+from models import db
 from models import User, utcnow
 
 

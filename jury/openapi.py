@@ -6,8 +6,13 @@ from functools import lru_cache
 from triage.schemas import AppealIn, PostBatch, ReportBatch
 
 SIGNATURE_DOC = (
-    "Stripe-style signature: `t=<unix seconds>,v1=<hex HMAC-SHA256 of \"<t>.<raw body>\" keyed with "
-    "INTAKE_SECRET>`. Requests older than 5 minutes are refused, and each signature is accepted once."
+    "Stripe-style signature: `t=<unix seconds>,v1=<hex>,v2=<hex>`, with either scheme or both. "
+    "`v1`: HMAC-SHA256 of `\"<t>.<raw body>\"` keyed with INTAKE_SECRET (covers the body only). "
+    "`v2` (recommended): HMAC-SHA256 of `\"<t>\\n<METHOD>\\n<path>\\n<raw body>\"` keyed with the 32 bytes "
+    "of HMAC-SHA256(INTAKE_SECRET, \"jury-signature-v2\"), where METHOD is `POST` and path is the "
+    "percent-decoded URL path without query (`/api/v1/posts`); a v2 signature made for one endpoint is "
+    "refused at every other. A body valid at two endpoints is refused at both (400). Unknown schemes "
+    "are ignored. Requests older than 5 minutes are refused, and each signature is accepted once."
 )
 
 
@@ -33,12 +38,15 @@ def _operation(summary: str, schema_ref: str, counts: dict) -> dict:
         "responses": {
             "202": {"description": "Accepted; re-sent ids count as duplicates and change nothing.",
                     "content": {"application/json": {"schema": counts}}},
-            "400": {"description": "Malformed; `field` names the first bad field. Nothing was stored.",
+            "400": {"description": "Malformed (also: nested too deeply, or a body that is a valid request at "
+                                   "another endpoint too); `field` names the first bad field. Nothing was stored.",
                     "content": json_error},
-            "401": {"description": "Missing, bad or expired signature.", "content": json_error},
+            "401": {"description": "Missing, bad or expired signature (a v2 one also when made for another "
+                                   "method or path).", "content": json_error},
             "409": {"description": "This exact signed request was already accepted (a replay); re-sign to resend.",
                     "content": json_error},
-            "413": {"description": "Body over the byte cap or too many items.", "content": json_error},
+            "413": {"description": "Body over the byte cap (chunked too: checked before the signature) or too "
+                                   "many items.", "content": json_error},
             "429": {"description": "Over the API's rate limit (API_RATE_LIMIT); retry after Retry-After seconds.",
                     "content": json_error},
         },

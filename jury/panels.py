@@ -5,10 +5,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from jury import gold
-from jury.errors import NotFound
-from jury.extensions import db
-from jury.policy import current_policy
+from triage import gold
+from models.errors import NotFound
+from models import db
+from triage.policy import current_policy
 from models import Case, GoldAnswer, User, Verdict
 from triage.exclusions import Exclusion, explain
 

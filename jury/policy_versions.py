@@ -8,9 +8,9 @@ from typing import Any, Iterable, Mapping
 from sqlalchemy import select
 
 import audit
-from jury.errors import NotFound
-from jury.extensions import db
-from jury.policy import DEFAULT_SETTINGS, PolicyError, current_policy, publish_policy, validate_settings
+from models.errors import NotFound
+from models import db
+from triage.policy import DEFAULT_SETTINGS, PolicyError, current_policy, publish_policy, validate_settings
 from models import Policy
 
 # Form field names are "<prefix><dotted path>"; the prefix keeps them apart from csrf_token etc.

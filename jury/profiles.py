@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import audit
-from jury.errors import DomainError
-from jury.extensions import db
-from jury.rules import RULE_CODES
+from models.errors import DomainError
+from models import db
+from models.rules import RULE_CODES
 from models import LOCALES, User
 
 

@@ -8,8 +8,8 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from jury.extensions import db
-from jury.policy import SEVERITY_NAMES
+from models import db
+from triage.policy import SEVERITY_NAMES
 from models import Action, Case, User, Verdict, Vote, utcnow
 
 AGE_BUCKETS = ((1, "< 1 h"), (4, "1–4 h"), (24, "4–24 h"), (72, "1–3 days"), (math.inf, "> 3 days"))

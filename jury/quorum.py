@@ -5,7 +5,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from jury.rules import RULE_CODES, rule_severity
+from models.rules import RULE_CODES, rule_severity
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
-from jury.extensions import db
+from models import db
 from models import SignatureNonce, utcnow
 from network.signing import TOLERANCE_SECONDS
 

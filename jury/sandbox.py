@@ -5,17 +5,18 @@ import json
 import time
 import uuid
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import requests
 from flask import current_app
 from sqlalchemy import select
 
-from jury.errors import Conflict, DomainError, NotFound
-from jury.extensions import db
+from models.errors import Conflict, DomainError, NotFound
+from models import db
 from models import SandboxAction, SandboxFollow, SandboxPost
 from network import ACTION_TYPES
-from network.signing import SIGNATURE_HEADER, sign
-from triage.sql import insert_ignore
+from network.signing import SIGNATURE_HEADER, sign_v2
+from models.sql import insert_ignore
 
 # What each action does to a sandbox post's visibility.
 STATE_AFTER = {"remove_post": "removed", "hide_post": "hidden", "unhide_post": "visible",
@@ -77,11 +78,11 @@ def report_post(external_id: str, reason: str, reporter_id: str) -> dict:
         "post": {"id": post.external_id, "author_id": post.author_id, "text": post.text},
     }]}).encode()
     config = current_app.config
-    response = requests.post(
-        config["PUBLIC_URL"].rstrip("/") + "/api/v1/reports", data=body, timeout=30,
-        headers={"Content-Type": "application/json",
-                 SIGNATURE_HEADER: sign(config["INTAKE_SECRET"], body, int(time.time()))},
-    )
+    url = config["PUBLIC_URL"].rstrip("/") + "/api/v1/reports"
+    # v2: the signature fits POST to this path only (see network/signing.py).
+    signature = sign_v2(config["INTAKE_SECRET"], "POST", unquote(urlsplit(url).path), body, int(time.time()))
+    response = requests.post(url, data=body, timeout=30,
+                             headers={"Content-Type": "application/json", SIGNATURE_HEADER: signature})
     if response.status_code != 202:
         raise DomainError(f"Jury refused the report: HTTP {response.status_code}")
     return response.json()
@@ -92,6 +93,11 @@ def recent() -> tuple[list[SandboxPost], list[SandboxAction]]:
     posts = db.session.scalars(select(SandboxPost).order_by(SandboxPost.id)).all()
     actions = db.session.scalars(select(SandboxAction).order_by(SandboxAction.id.desc()).limit(50)).all()
     return list(posts), list(actions)
+
+
+def accounts() -> list[str]:
+    """The sandbox network's accounts: everyone who has posted on it."""
+    return sorted(set(db.session.scalars(select(SandboxPost.author_id).distinct())))
 
 
 def add_follows(pairs: list[tuple[str, str]]) -> int:

@@ -4,7 +4,11 @@ create_app calls register_security(app) once; nothing here knows about cases or 
 """
 from __future__ import annotations
 
-from flask import Flask, abort, jsonify, make_response, render_template, request
+import logging
+import re
+from collections.abc import Mapping
+
+from flask import Flask, Response, abort, jsonify, make_response, render_template, request, session
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_talisman import Talisman
@@ -29,6 +33,10 @@ CONTENT_SECURITY_POLICY = {
 PERMISSIONS_POLICY = {feature: "()" for feature in (
     "camera", "microphone", "geolocation", "payment", "usb", "browsing-topics", "interest-cohort")}
 HSTS_MAX_AGE = 365 * 24 * 3600
+# Paths whose last part is a bearer secret: an appeal link, a juror invitation.
+SECRET_PATHS = re.compile(r"(/(?:appeal|join)/)[^\s/?\"]+")
+# The loggers that write request lines: Werkzeug's (the demo), gunicorn's access and error logs.
+REQUEST_LOGGERS = ("werkzeug", "gunicorn.access", "gunicorn.error")
 
 
 def register_security(app: Flask) -> None:
@@ -40,8 +48,32 @@ def register_security(app: Flask) -> None:
     app.extensions["jury_limiter"] = limiter
     app.register_error_handler(TooManyRequests, _too_many_requests)
     app.before_request(_refuse_nul_in_forms)
+    app.after_request(_no_store_private)
     # Every {{ value }} in every template passes here before autoescaping (see jury/display.py).
     app.jinja_env.finalize = _finalize
+    for name in REQUEST_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(existing, RedactSecretPaths) for existing in logger.filters):
+            logger.addFilter(RedactSecretPaths())
+
+
+class RedactSecretPaths(logging.Filter):
+    """Keep appeal and invitation tokens out of access logs: whoever reads the log must not be able to
+    appeal for an author or join as a juror. The path stays, its secret part becomes [redacted]."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite the record's message and arguments in place; never drops a record."""
+        if isinstance(record.msg, str):
+            record.msg = _redact(record.msg)
+        if isinstance(record.args, Mapping):
+            record.args = {key: _redact(value) for key, value in record.args.items()}
+        elif isinstance(record.args, tuple):
+            record.args = tuple(_redact(value) for value in record.args)
+        return True
+
+
+def _redact(value):
+    return SECRET_PATHS.sub(r"\1[redacted]", value) if isinstance(value, str) else value
 
 
 def _trust_proxies(app: Flask) -> None:
@@ -86,7 +118,8 @@ def _cookies(app: Flask) -> None:
 
 
 def _rate_limits(app: Flask) -> Limiter:
-    """POST /login per client IP, and a high ceiling on the intake API; counters in Redis when configured."""
+    """POST /login and the sandbox's report form per client IP, and a high ceiling on the intake API;
+    counters in Redis when configured."""
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     app.config.setdefault("RATELIMIT_KEY_PREFIX", "jury-limits")
@@ -104,6 +137,11 @@ def _rate_limits(app: Flask) -> Limiter:
     app.view_functions["auth.login"] = limiter.limit(app.config.get("LOGIN_RATE_LIMIT", "10/minute"),
                                                      methods=["POST"])(login)
     limiter.limit(app.config.get("API_RATE_LIMIT", "300/second"))(app.blueprints["api"])
+    report = app.view_functions.get("sandbox.report")
+    if report is not None:
+        # Each sandbox report reaches Jury's queue: one visitor must not be able to flood it.
+        app.view_functions["sandbox.report"] = limiter.limit(
+            app.config.get("SANDBOX_REPORT_RATE_LIMIT", "10/minute"), methods=["POST"])(report)
     return limiter
 
 
@@ -120,6 +158,27 @@ def _refuse_nul_in_forms():
     if any("\x00" in key or "\x00" in value for key, value in values):
         abort(400)
     return None
+
+
+# Pages reached through a secret link: the link is the key, so no cache may keep the page.
+SECRET_LINK_PREFIXES = ("/appeal/", "/join/")
+
+
+def _no_store_private(response: Response) -> Response:
+    """`Cache-Control: no-store` on every response to a signed-in user, every download and secret-link page.
+
+    A shared or back-button cache must never hand a juror's case, a lead's console or an export to
+    the next person at the keyboard. Static files are the same for everyone and stay cacheable.
+    Signed in means Flask-Login's mark in the session (no database read here; a stale mark errs on
+    the safe side).
+    """
+    private = (request.endpoint != "static" and "_user_id" in session) \
+        or request.path.startswith(SECRET_LINK_PREFIXES) \
+        or response.headers.get("Content-Disposition", "").startswith("attachment")
+    if private:
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Pragma"] = "no-cache"  # HTTP/1.0 caches
+    return response
 
 
 def _too_many_requests(error: TooManyRequests):

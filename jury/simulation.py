@@ -35,6 +35,17 @@ from statistics import NormalDist
 from typing import Callable
 
 from sqlalchemy import event, insert, select
+from triage import dealing
+from models import db
+from triage.policy import DEFAULT_SETTINGS, publish_policy
+from models import Post, Score, User, utcnow
+from models import JurorReliability, ReliabilityRun
+from triage.policy import current_policy
+from triage import cases, jobs
+from jury import verdicts, voting, juror_reliability
+from models.errors import Conflict
+from models import Case, Verdict, Vote
+from triage.policy import PolicyInForce
 
 VOTE_RULE = "harassment"
 
@@ -95,6 +106,8 @@ def _fast_sqlite(dbapi_connection, _record) -> None:
 
 def _make_app(folder: Path):
     """An app on a new SQLite file, jobs inline, actions sent nowhere, retraining off."""
+    # The one project import inside a function: the application's factory, from a module the
+    # application itself loads (its `flask jury simulate` command) to build a second, throwaway app.
     from jury import create_app
 
     return create_app({
@@ -119,8 +132,6 @@ class Simulation:
     def run(self) -> dict:
         """Run on a throwaway database and return the figures."""
         folder = Path(tempfile.mkdtemp(prefix="jury-simulation-"))
-        from triage import dealing
-
         saved_rng = dealing._rng
         # Dealing stays uniform among the top cases; a seeded generator makes runs repeatable.
         dealing._rng = random.Random(self.config.seed + 1)  # noqa: S311 - repeatable runs
@@ -128,8 +139,6 @@ class Simulation:
             app = _make_app(folder)
             with app.app_context():
                 from flask_migrate import upgrade
-
-                from jury.extensions import db
 
                 event.listen(db.engine, "connect", _fast_sqlite)
                 upgrade()
@@ -142,10 +151,6 @@ class Simulation:
 
     def _setup(self) -> None:
         """Policy, jurors, a lead, posts with their model scores."""
-        from jury.extensions import db
-        from jury.policy import DEFAULT_SETTINGS, publish_policy
-        from models import Post, Score, User, utcnow
-
         config = self.config
         settings = dict(DEFAULT_SETTINGS, verdict_method=config.policy)
         self.policy = publish_policy(settings, reason="simulation", actor="simulation")
@@ -194,9 +199,6 @@ class Simulation:
 
     def _tell_the_truth(self, separation: float) -> None:
         """Store the true matrices and calibration where the estimates would go (the oracle run)."""
-        from jury.extensions import db
-        from models import JurorReliability, ReliabilityRun
-
         # The score's logit is N(+-d/2, 1): its true log-likelihood ratio is d * logit.
         run = ReliabilityRun(votes=0, cases=0, jurors=len(self.users), known=0, verdicts=0, iterations=0,
                              log_likelihood=0.0, prior_intercept=0.0, prior_slope=separation)
@@ -209,9 +211,6 @@ class Simulation:
 
     def _open_arrived(self, now: float) -> None:
         """Open the cases of every post that has arrived by `now`, through the real triage code."""
-        from jury.policy import current_policy
-        from triage import cases, jobs
-
         batch = []
         while self.next_arrival < len(self.arrivals) and self.arrivals[self.next_arrival][0] <= now:
             minute, post_id = self.arrivals[self.next_arrival]
@@ -231,12 +230,6 @@ class Simulation:
 
     def _play(self) -> dict:
         """Run the event loop and measure."""
-        from jury import verdicts, voting, weighting
-        from jury.errors import Conflict
-        from jury.extensions import db
-        from models import Case, Verdict, Vote
-        from triage import dealing
-
         started = time.perf_counter()
         self._setup()
         config = self.config
@@ -295,13 +288,13 @@ class Simulation:
                                   f"{now / 60:.1f} simulated hours, {time.perf_counter() - started:.0f} s")
                 since_estimate += 1
                 if config.policy == "weighted" and not config.oracle and since_estimate >= self.policy_every:
-                    weighting.reestimate(actor="simulation")
+                    juror_reliability.reestimate(actor="simulation")
                     reestimations += 1
                     since_estimate = 0
             elif result is not None and result.outcome == "escalate":
                 escalated.add(case_id)
                 # What the jury leaned to when it gave up, to measure the jury without its leads.
-                leaning[case_id] = weighting.case_posterior(db.session.get(Case, case_id)).posterior >= 0.5
+                leaning[case_id] = juror_reliability.case_posterior(db.session.get(Case, case_id)).posterior >= 0.5
                 heapq.heappush(pending_leads, (now + config.lead_minutes, case_id))
             if self.rng.random() < config.keep_going:
                 push(now + 0.1, "ask", juror)
@@ -346,8 +339,6 @@ class Simulation:
     @property
     def policy_every(self) -> int:
         """Verdicts between re-estimations: the policy's setting, as the sweeper uses it."""
-        from jury.policy import PolicyInForce
-
         return PolicyInForce(self.policy.version, self.policy.settings).reestimate_every
 
 

@@ -7,8 +7,8 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from jury.extensions import db
-from jury.policy import current_policy
+from models import db
+from triage.policy import current_policy
 from models import Assignment, Case, Post, Report, Score, Verdict, Vote, utcnow
 from triage.cases import reporter_not_muted
 

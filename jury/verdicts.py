@@ -4,15 +4,17 @@ from __future__ import annotations
 from sqlalchemy import select
 
 import audit
-from jury import outbox, weighting
-from jury.errors import Conflict, DomainError, NotFound
-from jury.extensions import db
-from jury.policy import current_policy
+from jury import juror_reliability
+from triage import outbox
+from models.errors import Conflict, DomainError, NotFound
+from models import db
+from triage.policy import current_policy
 from jury.quorum import Tally
-from jury.rules import RULE_CODES, RULES_BY_CODE
+from models.rules import RULE_CODES, RULES_BY_CODE
 from models import Action, Case, Post, Report, User, Verdict, Vote, utcnow
 from triage import jobs, training
 from triage.dealing import lock_and_load_case
+from jury import appeals
 
 METHOD_WORDS = {
     "quorum": "a panel of volunteer jurors",
@@ -42,7 +44,7 @@ def statement_of_reasons(outcome: str, rule: str | None, tally: Tally, method: s
 
 def record_verdict(case: Case, outcome: str, rule: str | None, tally: Tally, *, method: str,
                    policy_version: int, actor: str, decided_by: User | None = None,
-                   explained: weighting.CasePosterior | None = None) -> Verdict:
+                   explained: juror_reliability.CasePosterior | None = None) -> Verdict:
     """Store the verdict and close the case; its consequences follow in a job (caller commits).
 
     The verdict is part of the deciding vote's transaction. What follows from it (the network
@@ -67,8 +69,6 @@ def record_verdict(case: Case, outcome: str, rule: str | None, tally: Tally, *, 
     audit.record(db.session, "verdict_reached", "case", case.id, payload, actor=actor)
     if case.origin == "appeal":
         # An appeal's outcome is applied by the appeals service (a reversal needs a lead's sign-off).
-        from jury import appeals
-
         appeals.on_verdict(case, verdict, actor)
     queue_follow_up(verdict.id)
     return verdict
@@ -76,9 +76,7 @@ def record_verdict(case: Case, outcome: str, rule: str | None, tally: Tally, *, 
 
 def queue_follow_up(verdict_id: int) -> None:
     """Queue the verdict's follow-up job for after the commit."""
-    from triage import tasks
-
-    jobs.defer("actions", tasks.follow_up_verdict, verdict_id)
+    jobs.defer("actions", "jury.tasks.follow_up_verdict", verdict_id)
 
 
 def follow_up(verdict_id: int) -> bool:
@@ -99,7 +97,7 @@ def follow_up(verdict_id: int) -> bool:
         if verdict.posterior is None:
             # Every verdict keeps the reliability-weighted reading of its votes, whatever decided
             # it, so leads can compare methods and see how sure the panel was.
-            explained = weighting.case_posterior(case)
+            explained = juror_reliability.case_posterior(case)
             verdict.posterior, verdict.weights = explained.posterior, explained.weights
         action_ids = []
         if case.origin != "appeal":

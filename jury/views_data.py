@@ -7,10 +7,13 @@ from datetime import datetime
 from sqlalchemy import and_, bindparam, distinct, func, select
 from sqlalchemy.orm import contains_eager
 
-from jury.errors import Forbidden, NotFound
-from jury.extensions import db
-from jury.rules import RULES_BY_CODE
-from models import Assignment, Case, GoldAnswer, Post, Report, Score, User, Verdict, Vote
+from models.errors import NO_SUCH_CASE, NotFound
+from models import db
+from models.rules import RULES_BY_CODE
+from models import VOTES_SHOWN_STATES, Assignment, Case, GoldAnswer, Post, Report, Score, User, Verdict, Vote, utcnow
+from models import VoteDisclosure
+from models.sql import insert_ignore
+from models import Appeal
 
 # A post whose toxicity is at least this stays blurred until the juror reveals it.
 BLUR_AT = 0.5
@@ -62,17 +65,20 @@ def case_view(case_id: int, viewer: User) -> CaseView:
     # (a page per vote: under load each round trip is another wait for a core).
     row = db.session.execute(_CASE_POST_SEAT_VERDICT, {"case_id": case_id, "viewer_id": viewer.id}).first()
     if row is None:
-        raise NotFound("no such case")
+        raise NotFound(NO_SUCH_CASE)
     case, post, assignment, verdict, labels, model_name, model_version = row
     if not viewer.is_lead and assignment is None:
-        raise Forbidden("this case was not dealt to you")
+        raise NotFound(NO_SUCH_CASE)  # the same answer as a missing id
     reports = db.session.execute(_REPORTS, {"post_id": post.id}).all()
     scores = labels if model_name is not None else {}
     model = f"{model_name}:{model_version}" if model_name is not None else None
     votes = []
-    # Blind voting: a lead sees the panel's votes only when not sitting on the panel.
-    if verdict is not None or (viewer.is_lead and assignment is None):
+    # Blind voting: nobody, leads included, sees a panel's votes until it is done (a verdict or an
+    # escalation); a lead who then reads them is never dealt a seat on that post (disclose_votes).
+    if verdict is not None or (viewer.is_lead and assignment is None and case.state in VOTES_SHOWN_STATES):
         votes = list(db.session.scalars(select(Vote).where(Vote.case_id == case_id).order_by(Vote.cast_at)))
+        if votes and viewer.is_lead and assignment is None:
+            disclose_votes([case_id], viewer)
     origin, state = case.origin, case.state
     if case.origin == "gold" and not (viewer.is_lead and assignment is None):
         # Known-answer cases look like any case under review to the juror dealt one.
@@ -89,12 +95,35 @@ def case_view(case_id: int, viewer: User) -> CaseView:
     )
 
 
+def votes_of(case_ids: list[int], lead: User) -> dict[int, list[Vote]]:
+    """The votes of panels that are done, for a lead's pages; open panels' votes are never read.
+
+    Reading them is remembered (disclose_votes), so the lead sits on no later panel of those posts.
+    """
+    shown = list(db.session.scalars(select(Case.id).where(Case.id.in_(case_ids),
+                                                          Case.state.in_(VOTES_SHOWN_STATES))))
+    votes: dict[int, list[Vote]] = {case_id: [] for case_id in case_ids}
+    if shown:
+        for vote in db.session.scalars(select(Vote).where(Vote.case_id.in_(shown)).order_by(Vote.cast_at)):
+            votes[vote.case_id].append(vote)
+        disclose_votes([case_id for case_id in shown if votes[case_id]], lead)
+    return votes
+
+
+def disclose_votes(case_ids: list[int], lead: User) -> None:
+    """Remember that `lead` has read these cases' votes, and commit (a page may be read twice at once)."""
+    if not case_ids:
+        return
+    now = utcnow()
+    insert_ignore(VoteDisclosure, [{"case_id": case_id, "user_id": lead.id, "seen_at": now} for case_id in case_ids],
+                  ("case_id", "user_id"), None)
+    db.session.commit()
+
+
 def _appeal_statement(case: Case) -> str | None:
     """The appellant's statement, which an appeal panel weighs with the post."""
     if case.origin != "appeal":
         return None
-    from models import Appeal
-
     return db.session.scalar(select(Appeal.statement).where(Appeal.appeal_case_id == case.id))
 
 

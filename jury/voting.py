@@ -6,12 +6,13 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, insert, select, update
 
 import audit
-from jury import gold, verdicts, weighting
-from jury.errors import Conflict, DomainError, NotFound
-from jury.extensions import db
-from jury.policy import current_policy
+from jury import verdicts, juror_reliability
+from triage import gold
+from models.errors import NO_SUCH_CASE, Conflict, DomainError, NotFound
+from models import db
+from triage.policy import current_policy
 from jury.quorum import Decision, Tally, decide, decide_weighted
-from jury.rules import RULE_CODES
+from models.rules import RULE_CODES
 from models import OPEN_CASE_STATES, Assignment, Case, User, Vote, utcnow
 from triage import jobs
 from triage.dealing import lock_and_load_case, release
@@ -100,13 +101,15 @@ def cast_vote(case_id: int, juror: User, decision: str, rule: str | None = None,
         # Votes on one case run one at a time, so the last vote always sees the others.
         case = lock_and_load_case(case_id)
         if case is None:
-            raise NotFound("no such case")
+            raise NotFound(NO_SUCH_CASE)
         votable = case.state == "gold" or case.state in OPEN_CASE_STATES
         # The usual vote, on a live seat of a case still open: the seat is checked and marked
         # voted in one statement. Anything else is read and explained below.
         if not (votable and _mark_live_seat_voted(case_id, juror)):
             assignment = _assignment(case_id, juror)
-            if assignment is None or assignment.state == "skipped":
+            if assignment is None:  # never dealt: answered as a missing id is
+                raise NotFound(NO_SUCH_CASE)
+            if assignment.state == "skipped":
                 raise Conflict("you do not hold a seat on this case")
             if assignment.state == "voted":
                 raise Conflict("you already voted on this case")
@@ -150,7 +153,7 @@ def _store_vote(case_id: int, juror: User, decision: str, rule: str | None, note
                 read_votes: bool = False) -> list[tuple[int, str, str | None]] | None:
     """Insert the vote row (a plain insert: nothing reads it back as an object; one per juror per case).
 
-    With read_votes, also return the case's votes, this one included (weighting.case_votes), in
+    With read_votes, also return the case's votes, this one included (juror_reliability.case_votes), in
     the same statement where the database can.
     """
     params = {"case_id": case_id, "juror_id": juror.id, "decision": decision, "rule": rule, "note": note,
@@ -164,14 +167,14 @@ def _store_vote(case_id: int, juror: User, decision: str, rule: str | None, note
 def apply_quorum(case: Case, actor: str, votes: list[tuple[int, str, str | None]] | None = None) -> Decision:
     """Decide, widen or escalate the case after a vote, by the policy's verdict method (caller commits).
 
-    votes: the case's votes as weighting.case_votes gives them, when the caller has them already.
+    votes: the case's votes as juror_reliability.case_votes gives them, when the caller has them already.
     """
     policy = current_policy()
     if votes is None:
-        votes = weighting.case_votes(case)  # one read serves the tally and the posterior
+        votes = juror_reliability.case_votes(case)  # one read serves the tally and the posterior
     tally = Tally.of((decision, rule) for _, decision, rule in votes)
     weighted = policy.verdict_method == "weighted"
-    explained = weighting.case_posterior(case, votes) if weighted else None
+    explained = juror_reliability.case_posterior(case, votes) if weighted else None
     if weighted:
         decision = decide_weighted(tally, explained.posterior, case.panel_size, policy.max_panel_size,
                                    policy.confidence, policy.min_votes)

@@ -1,8 +1,9 @@
-"""SQLAlchemy 2.0 typed models, one module per aggregate. No Flask here."""
+"""SQLAlchemy 2.0 typed models, one module per aggregate, the database handle, the rules and the SQL helpers."""
 from models.action import ACTION_STATES, Action
 from models.appeal import APPEAL_CHANNELS, APPEAL_STATES, Appeal
 from models.audit import AuditEvent
 from models.base import Base, utcnow
+from models.database import db
 from models.case import (
     ASSIGNMENT_STATES,
     CASE_ORIGINS,
@@ -10,10 +11,12 @@ from models.case import (
     DECISIONS,
     OPEN_CASE_STATES,
     VERDICT_METHODS,
+    VOTES_SHOWN_STATES,
     Assignment,
     Case,
     Verdict,
     Vote,
+    VoteDisclosure,
 )
 from models.lead import JurorInvite, MutedReporter, ShadowDecision, ShadowPolicy
 from models.panel import AccountLink, GoldAnswer, RelationshipCheck
@@ -28,10 +31,10 @@ from models.user import LOCALES, ROLES, USER_STATES, User
 __all__ = [
     "APPEAL_CHANNELS", "APPEAL_STATES", "Appeal",
     "ACTION_STATES", "ASSIGNMENT_STATES", "CASE_ORIGINS", "CASE_STATES", "DECISIONS", "LOCALES",
-    "OPEN_CASE_STATES", "POST_STATES", "ROLES", "USER_STATES", "VERDICT_METHODS",
+    "OPEN_CASE_STATES", "POST_STATES", "ROLES", "USER_STATES", "VERDICT_METHODS", "VOTES_SHOWN_STATES",
     "AccountLink", "Action", "Assignment", "AuditEvent", "Base", "Case", "GoldAnswer", "JurorInvite",
     "JurorReliability", "MutedReporter", "Policy", "Post", "RelationshipCheck", "ReliabilityRun", "Report",
     "SandboxAction", "SandboxFollow", "SandboxPost", "Score", "ShadowDecision", "ShadowPolicy", "SignatureNonce", "SyncCursor",
     "User",
-    "Verdict", "Vote", "utcnow",
+    "Verdict", "Vote", "VoteDisclosure", "db", "utcnow",
 ]

@@ -1,6 +1,7 @@
 """Cases under review, the seats dealt to jurors, their votes and the verdict."""
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +14,8 @@ from models.post import Post
 # "gold": a known-answer case, dealt to many jurors one at a time and never decided.
 CASE_STATES = ("queued", "in_review", "decided", "actioned", "escalated", "gold")
 OPEN_CASE_STATES = ("queued", "in_review")
+# A panel votes blind: its votes are shown to anyone, leads included, only once it is done.
+VOTES_SHOWN_STATES = ("escalated", "decided", "actioned")
 CASE_ORIGINS = ("reported", "auto_flagged", "appeal", "gold")
 ASSIGNMENT_STATES = ("active", "voted", "skipped", "expired")
 DECISIONS = ("remove", "keep")
@@ -95,6 +98,16 @@ class Vote(Base):
     cast_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class VoteDisclosure(Base):
+    """A lead was shown a case's votes: they are never dealt a seat on that post again."""
+
+    __tablename__ = "vote_disclosures"
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True, index=True)
+    seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Verdict(Base):
     """The decision on a case and how it was reached."""
 
@@ -118,5 +131,9 @@ class Verdict(Base):
     # it, a retraining check) run in a job after the deciding vote: when it was queued, and done.
     follow_up_enqueued_at: Mapped[datetime | None]
     followed_up_at: Mapped[datetime | None] = mapped_column(index=True)
+    # The opaque name an appeal link carries (jury.appeal_links): random, so a link reveals no
+    # sequential id. Verdicts from before it existed keep links that name their id.
+    appeal_ref: Mapped[str | None] = mapped_column(String(32), index=True, unique=True,
+                                                   default=lambda: secrets.token_urlsafe(16))
 
     case: Mapped[Case] = relationship()

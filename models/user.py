@@ -1,10 +1,11 @@
 """Jurors, leads and admins."""
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String
+from sqlalchemy import Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, utcnow
@@ -18,6 +19,8 @@ class User(Base):
     """A person who logs in: a volunteer juror, a trust-and-safety lead or an admin."""
 
     __tablename__ = "users"
+    # "Juror" and "juror" are one name: a look-alike account must not sit beside the real one.
+    __table_args__ = (Index("uq_users_username_lower", text("lower(username)"), unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(40), unique=True)
@@ -40,6 +43,10 @@ class User(Base):
     # Failed logins since the last success or lock, and when a lock ends (jury/lockout.py).
     failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
     locked_until: Mapped[datetime | None]
+    # Part of every session and remember-me cookie of this account (see get_id): a new value on
+    # logout, a password change or reset, a suspension or pause, or a role change ends them all.
+    session_token: Mapped[str] = mapped_column(String(64), default=lambda: secrets.token_urlsafe(24),
+                                               server_default="")
 
     # Flask-Login's protocol, written out so models stay free of Flask.
     @property
@@ -58,8 +65,16 @@ class User(Base):
         return False
 
     def get_id(self) -> str:
-        """The session key Flask-Login stores."""
-        return str(self.id)
+        """The session key Flask-Login stores: the id and the account's current session token.
+
+        Flask-Login keeps this in the signed session cookie (and the remember-me cookie); the
+        loader accepts it only while the token is still the account's (jury.users.load_user).
+        """
+        return f"{self.id}:{self.session_token}"
+
+    def end_sessions(self) -> None:
+        """Make every session and remember-me cookie issued so far useless (caller commits)."""
+        self.session_token = secrets.token_urlsafe(24)
 
     @property
     def is_lead(self) -> bool:

@@ -16,7 +16,7 @@ from .base import (
 )
 from .mastodon import MastodonAdapter, make_mastodon_adapter
 from .relationships import RelationshipError, RelationshipSource, SandboxAdapter, relationships_of
-from .signing import SIGNATURE_HEADER, TOLERANCE_SECONDS, SignatureError, sign, verify
+from .signing import SIGNATURE_HEADER, TOLERANCE_SECONDS, SignatureError, sign, sign_v2, verify
 from .webhook import WebhookAdapter
 
 ADAPTER_KINDS = ("webhook", "sandbox", "mastodon")
@@ -42,6 +42,7 @@ __all__ = [
     "relationships_of",
     "retry_delay",
     "sign",
+    "sign_v2",
     "verify",
 ]
 

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit
 
 import requests
 
-from .signing import SIGNATURE_HEADER, sign
+from .signing import SIGNATURE_HEADER, sign_v2
 from .webhook import WebhookAdapter
 
 RELATIONSHIPS_PATH = "/accounts/{account}/relationships"
@@ -38,10 +38,11 @@ class SandboxAdapter(WebhookAdapter):
     """The sandbox network: the webhook contract plus a signed follow-links lookup."""
 
     def relationships(self, account_id: str) -> set[str] | None:
-        """GET {base}/accounts/<id>/relationships, signed over the account id; raises RelationshipError."""
+        """GET {base}/accounts/<id>/relationships, v2-signed over GET and its path (never v1: a v1
+        signature covers only a body, and an author id can spell an action); raises RelationshipError."""
         base = self.endpoint.rsplit("/moderation/actions", 1)[0]
         url = base + RELATIONSHIPS_PATH.format(account=quote(account_id, safe=""))
-        headers = {SIGNATURE_HEADER: sign(self._secret, account_id.encode("utf-8"))}
+        headers = {SIGNATURE_HEADER: sign_v2(self._secret, "GET", unquote(urlsplit(url).path), b"")}
         try:
             response = self._session.get(url, headers=headers, timeout=self.timeout, allow_redirects=False)
         except requests.RequestException as exc:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import requests
 
 from .base import ActionRequest, AdapterConfigError, DeliveryResult, Outcome
-from .signing import SIGNATURE_HEADER, sign
+from .signing import SIGNATURE_HEADER, sign_v2
 
 ACTIONS_PATH = "/moderation/actions"
 RECEIPT_MAX_CHARS = 2000
@@ -41,6 +41,8 @@ class WebhookAdapter:
             raise AdapterConfigError("timeout must be positive")
         self.name = name
         self.endpoint = base_url.rstrip("/") + ACTIONS_PATH
+        # What a v2 signature covers: the path as the receiver reads it, percent-decoded.
+        self._path = unquote(urlsplit(self.endpoint).path)
         self.timeout = timeout
         self._secret = secret
         # Host only: userinfo in the URL would be a credential and must stay out of details.
@@ -54,7 +56,8 @@ class WebhookAdapter:
         """POST one action and classify the response; never raises for network or HTTP problems."""
         # The signature covers these exact bytes, so serialise once and send them unchanged.
         body = json.dumps(request.to_payload(), separators=(",", ":")).encode("utf-8")
-        signature = sign(self._secret, body)
+        # v2 binds the body to POST and this endpoint's path; v1 beside it for receivers that predate v2.
+        signature = sign_v2(self._secret, "POST", self._path, body, with_v1=True)
         headers = {
             "Content-Type": "application/json",
             "Idempotency-Key": request.action_id,

@@ -16,8 +16,8 @@ from sqlalchemy import create_engine, make_url, text
 
 from jury import create_app
 from jury.devserver import LiveServer
-from jury.extensions import db
-from jury.policy import current_policy
+from models import db
+from triage.policy import current_policy
 from models import Base
 from network.signing import SIGNATURE_HEADER, sign
 
@@ -271,6 +271,17 @@ def auth(client) -> Auth:
 
 
 PASSWORD = "correct horse battery"
+
+
+def sign_in(session, user_id: int) -> None:
+    """Put a login in a test client's session directly, as the login form would (it is rate-limited)."""
+    from jury.users import SESSION_STARTED
+    from models import User
+
+    user = db.session.get(User, user_id)
+    session["_user_id"] = user.get_id()
+    session["_fresh"] = True
+    session[SESSION_STARTED] = int(time.time())
 
 
 @pytest.fixture

@@ -5,15 +5,15 @@ from collections import defaultdict
 from datetime import timedelta
 from typing import Iterable
 
-from sqlalchemy import bindparam, exists, select, text
+from sqlalchemy import bindparam, distinct, exists, func, select, text
 
 import audit
-from jury.extensions import db
-from jury.policy import PolicyInForce
+from models import db
+from triage.policy import PolicyInForce
 from models import OPEN_CASE_STATES, Case, MutedReporter, Report, Score, utcnow
 from triage import priority as prio
 from triage.categories import case_category
-from triage.sql import insert_ignore
+from models.sql import insert_ignore
 
 
 def latest_labels(post_ids: Iterable[int]) -> dict[int, dict[str, float]]:
@@ -32,16 +32,34 @@ def reporter_not_muted():
     return ~exists().where(MutedReporter.reporter_id == Report.reporter_id)
 
 
-def report_reasons(post_ids: Iterable[int]) -> dict[int, list[str]]:
-    """Every report reason per post, from reporters who are not muted."""
+def reports_of(post_ids: Iterable[int]) -> dict[int, list[tuple[str, str]]]:
+    """Every (reporter_id, reason) per post, from reporters who are not muted."""
     ids = list(post_ids)
-    reasons: dict[int, list[str]] = defaultdict(list)
+    reports: dict[int, list[tuple[str, str]]] = defaultdict(list)
     if ids:
-        for post_id, reason in db.session.execute(
-            select(Report.post_id, Report.reason).where(Report.post_id.in_(ids), reporter_not_muted())
+        for post_id, reporter_id, reason in db.session.execute(
+            select(Report.post_id, Report.reporter_id, Report.reason).where(Report.post_id.in_(ids),
+                                                                           reporter_not_muted())
         ):
-            reasons[post_id].append(reason)
-    return reasons
+            reports[post_id].append((reporter_id, reason))
+    return reports
+
+
+def distinct_reports(reports: Iterable[tuple[str, str]]) -> tuple[int, list[str]]:
+    """How many distinct reporters, and each reason once per reporter who gave it (sorted).
+
+    Severity, category and priority are built from these, so one reporter who reports a post
+    twenty times weighs what one report weighs. Every report has a reporter_id (intake refuses
+    one without); a network that sends one id for all its anonymous users gets one reporter.
+    """
+    pairs = set(reports)
+    return len({reporter for reporter, _ in pairs}), sorted(reason for _, reason in pairs)
+
+
+def reporter_count(post_id: int) -> int:
+    """Distinct reporters of a post who are not muted (what a case's priority counts)."""
+    return db.session.scalar(select(func.count(distinct(Report.reporter_id)))
+                             .where(Report.post_id == post_id, reporter_not_muted())) or 0
 
 
 def open_or_refresh(post_ids: Iterable[int], origin: str, policy: PolicyInForce, actor: str,
@@ -56,18 +74,20 @@ def open_or_refresh(post_ids: Iterable[int], origin: str, policy: PolicyInForce,
     if not ids:
         return []
     now = utcnow()
-    reasons = report_reasons(ids)
+    reports = reports_of(ids)
     labels = latest_labels(ids) if labels is None else labels
     rows = []
     for post_id in ids:
-        severity = prio.case_severity(reasons.get(post_id, []), labels.get(post_id))
-        count = len(reasons.get(post_id, []))
-        base = prio.base_priority(severity, count, policy.settings["priority_weights"])
+        # report_count shows every report; severity, category and priority count each reporter once.
+        count = len(reports.get(post_id, []))
+        reporters, reasons = distinct_reports(reports.get(post_id, []))
+        severity = prio.case_severity(reasons, labels.get(post_id))
+        base = prio.base_priority(severity, reporters, policy.settings["priority_weights"])
         rows.append({
             "post_id": post_id, "review_round": 0,
             "origin": "reported" if count else origin, "state": "queued",
             "severity": severity, "report_count": count, "base_priority": base,
-            "category": case_category(reasons.get(post_id, []), labels.get(post_id)),
+            "category": case_category(reasons, labels.get(post_id)),
             "priority": base, "panel_size": policy.opening_seats, "open_seats": policy.opening_seats,
             "policy_version": policy.version, "opened_at": now,
             "sla_deadline": now + timedelta(hours=policy.sla_hours(severity)), "lock_version": 0,

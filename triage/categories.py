@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 
-from jury.rules import RULE_CODES, rule_severity
+from models.rules import RULE_CODES, rule_severity
 
 # Which rule each model label points at; toxicity and insults read as harassment.
 LABEL_RULES = {

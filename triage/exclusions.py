@@ -11,13 +11,27 @@ from sqlalchemy import and_, bindparam, case, exists, func, literal, or_, select
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
-from jury.extensions import db
-from jury.policy import PolicyInForce
-from models import OPEN_CASE_STATES, AccountLink, Assignment, Case, GoldAnswer, Post, Report, User, Vote, utcnow
+from models import db
+from triage.gold import probation_possible
+from triage.policy import PolicyInForce
+from models import (
+    OPEN_CASE_STATES,
+    AccountLink,
+    Assignment,
+    Case,
+    GoldAnswer,
+    Post,
+    Report,
+    User,
+    Vote,
+    VoteDisclosure,
+    utcnow,
+)
 
 EXPOSURE_WINDOW = timedelta(hours=24)
 _earlier, _earlier_seat = aliased(Case), aliased(Assignment)
 _seen, _seen_seat = aliased(Case), aliased(Assignment)
+_disclosed = aliased(Case)
 # Jurors in these states are dealt gold (known-answer) cases only.
 TRAINING_STATES = ("probation", "paused")
 
@@ -123,11 +137,14 @@ def fairness_conditions(juror: User, policy: PolicyInForce) -> list[ColumnElemen
         ~exists().where(Assignment.case_id == Case.id, Assignment.juror_id == juror_id),
         ~exists().where(Vote.case_id == Case.id, Vote.juror_id == juror_id),
         exists().where(*post_ok),
-        # An appeal goes to a fresh panel: nobody who sat on an earlier round of the same post.
-        # First rounds (nearly every case) skip the look-up.
+        # An appeal goes to a fresh panel: nobody who sat on an earlier round of the same post, nor a
+        # lead who read its votes. First rounds (nearly every case) skip the look-ups: their votes
+        # are shown to nobody while they are open (jury.views_data).
         or_(Case.review_round == constant(0),
-            ~exists().where(_earlier.post_id == Case.post_id, _earlier.review_round < Case.review_round,
-                            _earlier_seat.case_id == _earlier.id, _earlier_seat.juror_id == juror_id)),
+            and_(~exists().where(_earlier.post_id == Case.post_id, _earlier.review_round < Case.review_round,
+                                 _earlier_seat.case_id == _earlier.id, _earlier_seat.juror_id == juror_id),
+                 ~exists().where(_disclosed.post_id == Case.post_id, VoteDisclosure.case_id == _disclosed.id,
+                                 VoteDisclosure.user_id == juror_id))),
     ]
     if "account" in param:
         conditions.append(~exists().where(and_(Report.post_id == Case.post_id, Report.reporter_id == param["account"])))
@@ -162,9 +179,12 @@ def gold_case_conditions(juror: User, policy: PolicyInForce) -> list[ColumnEleme
     return [
         Case.state == constant("gold"),
         exists().where(GoldAnswer.case_id == Case.id, GoldAnswer.retired.is_(False)),
-        # A juror who sat on the source case (or any case of the post) would know the answer.
+        # A juror who sat on the source case (or any case of the post), or a lead who read its
+        # votes, would know the answer.
         ~exists().where(earlier.c.post_id == Case.post_id, Assignment.case_id == earlier.c.id,
                         Assignment.juror_id == bindparam("juror_id", juror.id)),
+        ~exists().where(_disclosed.post_id == Case.post_id, VoteDisclosure.case_id == _disclosed.id,
+                        VoteDisclosure.user_id == bindparam("juror_id", juror.id)),
         *fairness_conditions(juror, policy),
     ]
 
@@ -196,9 +216,7 @@ def explain(case: Case, juror: User, policy: PolicyInForce) -> list[Exclusion]:
             reasons.append(Exclusion("closed", f"the case is {case.state.replace('_', ' ')}"))
         elif case.open_seats <= 0:
             reasons.append(Exclusion("full", "no free seat on the panel"))
-        from jury import gold
-
-        if juror.state == "paused" or (juror.state == "probation" and gold.probation_possible(policy)):
+        if juror.state == "paused" or (juror.state == "probation" and probation_possible(policy)):
             reasons.append(Exclusion("training", f"the juror is {juror.state}: gold cases only until they pass"))
     if db.session.scalar(select(Assignment.id).where(Assignment.case_id == case.id,
                                                      Assignment.juror_id == juror.id)) is not None:
@@ -210,6 +228,9 @@ def explain(case: Case, juror: User, policy: PolicyInForce) -> list[Exclusion]:
                 Case.post_id == case.post_id, Case.review_round < case.review_round,
                 Assignment.juror_id == juror.id).limit(1)) is not None:
         reasons.append(Exclusion("earlier_panel", "sat on the decision under appeal: appeals get a fresh panel"))
+    if db.session.scalar(select(VoteDisclosure.case_id).join(Case, Case.id == VoteDisclosure.case_id).where(
+            Case.post_id == case.post_id, VoteDisclosure.user_id == juror.id).limit(1)) is not None:
+        reasons.append(Exclusion("saw_votes", "has read the votes of a panel on this post"))
     if account and post.author_id == account:
         reasons.append(Exclusion("author", "the juror wrote the post"))
     if account and db.session.scalar(select(Report.id).where(Report.post_id == post.id,

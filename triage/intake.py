@@ -7,12 +7,12 @@ from dataclasses import asdict, dataclass
 from sqlalchemy import select
 
 import audit
-from jury.extensions import db
-from jury.policy import current_policy
+from models import db
+from triage.policy import current_policy
 from models import Post, Report, utcnow
 from triage import cases, jobs
 from triage.schemas import IntakeError, PostIn, ReportIn
-from triage.sql import insert_ignore
+from models.sql import insert_ignore
 
 SCORING_CHUNK = 100
 
@@ -55,10 +55,8 @@ def _store_posts(posts: list[PostIn]) -> list[int]:
 
 def _defer_scoring(post_ids: list[int]) -> None:
     """Have the new posts scored: by the scoring job already waiting to start, or a new one."""
-    from triage import scoring, tasks
-
     if post_ids:
-        jobs.defer_coalesced("scoring", tasks.score_waiting, key=scoring.WAITING_JOB)
+        jobs.defer_coalesced("scoring", "jury.tasks.score_waiting", key=jobs.SCORE_WAITING_KEY)
 
 
 def ingest_posts(posts: list[PostIn], actor: str = "network") -> IntakeCounts:

@@ -1,38 +1,55 @@
 """Enqueue jobs after the commit that makes their rows visible; inline without Redis."""
 from __future__ import annotations
 
-import functools
+import importlib
 import logging
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable
 
-from flask import Flask, current_app, has_app_context
+from flask import current_app
 from sqlalchemy import inspect
 from sqlalchemy.orm.attributes import set_committed_value
 
-from jury.extensions import db
+from models import db
 
 log = logging.getLogger(__name__)
 
 QUEUES = ("scoring", "actions", "training")
 _PENDING_KEY = "jury_pending_jobs"
+# The coalesced scoring job's mark (see defer_coalesced): intake and scoring share it.
+SCORE_WAITING_KEY = "score-waiting"
+# A job not finished after this long is taken to be lost; running it twice is harmless.
+LOST_AFTER = timedelta(minutes=5)
 
 
-def defer(queue: str, func: Callable[..., Any], *args: Any) -> None:
-    """Remember a job to enqueue once the current transaction commits.
+def lost_after() -> timedelta:
+    """JOB_LOST_AFTER from the settings (LOST_AFTER by default)."""
+    return timedelta(seconds=float(current_app.config.get("JOB_LOST_AFTER", LOST_AFTER.total_seconds())))
 
-    Enqueuing before the commit lets a fast worker read rows that do not exist yet.
-    """
+
+def _check(queue: str, name: str) -> None:
     if queue not in QUEUES:
         raise ValueError(f"unknown queue {queue!r}")
-    db.session.info.setdefault(_PENDING_KEY, []).append((queue, func, args))
+    if not isinstance(name, str) or "." not in name:
+        raise ValueError(f"a job is named by its dotted path (module.function), not {name!r}")
+
+
+def defer(queue: str, name: str, *args: Any) -> None:
+    """Remember a job, by the dotted name of its function, to enqueue once the transaction commits.
+
+    Enqueuing before the commit lets a fast worker read rows that do not exist yet. Jobs are named,
+    not imported: queuing work imports no task module (the jobs live in the application, jury.tasks,
+    and are queued from every layer below it).
+    """
+    _check(queue, name)
+    db.session.info.setdefault(_PENDING_KEY, []).append((queue, name, args))
 
 
 _ONCE_PREFIX = "jury:queued:"
 
 
-def defer_once(queue: str, func: Callable[..., Any], *args: Any, key: str, ttl: int = 900) -> bool:
+def defer_once(queue: str, name: str, *args: Any, key: str, ttl: int = 900) -> bool:
     """Defer a job unless the same one is already queued or running; True if deferred.
 
     For jobs that every verdict or sweep may ask for (retraining, re-estimation): without this,
@@ -47,15 +64,15 @@ def defer_once(queue: str, func: Callable[..., Any], *args: Any, key: str, ttl: 
                 return False
         except Exception as exc:  # Redis down: defer anyway; enqueuing will fail and be retried later
             log.warning("could not mark job %s as queued: %s", key, type(exc).__name__)
-    defer(queue, func, *args)
+    defer(queue, name, *args)
     return True
 
 
 _COALESCED_KEY = "jury_coalesced_jobs"
 
 
-def defer_coalesced(queue: str, func: Callable[[], Any], *, key: str, ttl: int = 30) -> None:
-    """Queue `func()` after the commit, unless one is already waiting to start.
+def defer_coalesced(queue: str, name: str, *, key: str, ttl: int = 30) -> None:
+    """Queue the job `name()` after the commit, unless one is already waiting to start.
 
     For a job that takes whatever work is waiting (`score_waiting`): the more work piles up while
     the workers are busy, the larger its batches, and the less each item costs. The job calls
@@ -64,9 +81,8 @@ def defer_coalesced(queue: str, func: Callable[[], Any], *, key: str, ttl: int =
     work. Should the job be lost, the mark expires after `ttl` seconds (and the sweeper finds
     the work anyway).
     """
-    if queue not in QUEUES:
-        raise ValueError(f"unknown queue {queue!r}")
-    db.session.info.setdefault(_COALESCED_KEY, {})[key] = (queue, func, ttl)
+    _check(queue, name)
+    db.session.info.setdefault(_COALESCED_KEY, {})[key] = (queue, name, ttl)
 
 
 def linger(seconds: float) -> float:
@@ -93,19 +109,19 @@ def take_coalesced(key: str) -> None:
     finished_once(key)
 
 
-def _dispatch_coalesced(jobs: dict[str, tuple[str, Callable[[], Any], int]]) -> None:
+def _dispatch_coalesced(jobs: dict[str, tuple[str, str, int]]) -> None:
     connection = redis_connection()
-    for key, (queue, func, ttl) in jobs.items():
+    for key, (queue, name, ttl) in jobs.items():
         if connection is None:
-            dispatch(queue, func)
+            dispatch(queue, name)
             continue
         try:
             if not connection.set(_ONCE_PREFIX + key, "1", nx=True, ex=ttl):
                 continue  # one is waiting to start: it will see this work
         except Exception as exc:  # Redis down: the sweeper re-queues the work later
-            log.warning("could not queue %s: %s", func.__name__, type(exc).__name__)
+            log.warning("could not queue %s: %s", name, type(exc).__name__)
             continue
-        if not _enqueue_many(queue, [(func, ())]):
+        if not _enqueue_many(queue, [(name, ())]):
             finished_once(key)
 
 
@@ -140,12 +156,12 @@ def commit(keep: Iterable[object] = ()) -> None:
     if not pending:
         return
     if redis_connection() is None:
-        for _queue, func, args in pending:
-            dispatch(_queue, func, *args)
+        for _queue, name, args in pending:
+            dispatch(_queue, name, *args)
         return
-    by_queue: dict[str, list[tuple[Callable[..., Any], tuple]]] = {}
-    for queue, func, args in pending:
-        by_queue.setdefault(queue, []).append((func, args))
+    by_queue: dict[str, list[tuple[str, tuple]]] = {}
+    for queue, name, args in pending:
+        by_queue.setdefault(queue, []).append((name, args))
     for queue, calls in by_queue.items():
         _enqueue_many(queue, calls)
 
@@ -180,62 +196,42 @@ def redis_connection():
     return _clients[url]
 
 
-def dispatch(queue: str, func: Callable[..., Any], *args: Any) -> bool:
+def job_function(name: str) -> Callable[..., Any]:
+    """The function a job name stands for, as an RQ worker finds it (module path, then attribute)."""
+    module, _, attribute = name.rpartition(".")
+    return getattr(importlib.import_module(module), attribute)
+
+
+def dispatch(queue: str, name: str, *args: Any) -> bool:
     """Run the job inline (no Redis) or put it on its RQ queue; False if that failed.
 
     A failure here is logged, not raised: the rows are committed, so the sweeper
     finds the work again once Redis is back.
     """
+    _check(queue, name)
     connection = redis_connection()
     if connection is None:
         try:
-            func(*args)
+            job_function(name)(*args)
         except Exception:  # an inline job must not fail the request that committed
-            log.exception("inline job %s failed; the sweeper will retry it", func.__name__)
+            log.exception("inline job %s failed; the sweeper will retry it", name)
             db.session.rollback()
             return False
         return True
-    return _enqueue_many(queue, [(func, args)])
+    return _enqueue_many(queue, [(name, args)])
 
 
-def _enqueue_many(queue: str, calls: list[tuple[Callable[..., Any], tuple]]) -> bool:
+def _enqueue_many(queue: str, calls: list[tuple[str, tuple]]) -> bool:
     """Put jobs on one RQ queue in a single round trip; False (logged) if Redis is unreachable."""
     from rq import Queue
 
     rq_queue = Queue(queue, connection=redis_connection())
     try:
         rq_queue.enqueue_many([
-            Queue.prepare_data(f"{func.__module__}.{func.__name__}", args, timeout=300, result_ttl=3600,
-                               failure_ttl=7 * 24 * 3600)
-            for func, args in calls
+            Queue.prepare_data(name, args, timeout=300, result_ttl=3600, failure_ttl=7 * 24 * 3600)
+            for name, args in calls
         ])
     except Exception as exc:  # Redis down: the sweeper re-enqueues from the database
         log.warning("could not enqueue %d job(s) on %s: %s", len(calls), queue, type(exc).__name__)
         return False
     return True
-
-
-_worker_app: Flask | None = None
-
-
-def in_app_context(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Run a job inside a fresh app context (its own database session).
-
-    Inline jobs reuse the caller's app; an `rq worker` process builds one app once.
-    """
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        global _worker_app
-        if has_app_context():
-            app = current_app._get_current_object()
-        else:
-            if _worker_app is None:
-                from jury import create_app
-
-                _worker_app = create_app()
-            app = _worker_app
-        with app.app_context():
-            return func(*args, **kwargs)
-
-    return wrapper

@@ -18,13 +18,13 @@ from typing import Any, ClassVar
 from flask import Flask, current_app
 from pydantic import ValidationError
 
-from jury.extensions import db
-from jury.rules import RULE_CODES, rule_severity
+from models import db
+from models.rules import RULE_CODES, rule_severity
 from models import SyncCursor, utcnow
 from network.mastodon import MAX_PAGES, PAGE_LIMIT, MastodonClient, MastodonError
 from triage import intake
 from triage.schemas import LANG_PATTERN, PostIn, ReportIn
-from triage.sql import insert_ignore
+from models.sql import insert_ignore
 
 log = logging.getLogger(__name__)
 

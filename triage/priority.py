@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 from typing import Iterable, Mapping
 
-from jury.rules import rule_severity
+from models.rules import rule_severity
 
 # Label thresholds that make a post grave on their own, whatever the reports say.
 _SCORE_SEVERITY = (

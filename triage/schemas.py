@@ -9,7 +9,7 @@ from pydantic import (
     AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError, model_validator,
 )
 
-from jury.rules import RULE_CODES
+from models.rules import RULE_CODES
 
 # External ids are opaque, but control characters in them only ever mean trouble in logs and UIs.
 LANG_PATTERN = r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$"  # BCP 47-ish: en, fr, pt-BR

@@ -11,12 +11,12 @@ from sqlalchemy import Select, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 import audit
-from jury import outbox, shadow
-from jury.extensions import db
-from jury.policy import PolicyInForce, current_policy
+from network import RelationshipSource
+from models import db
+from triage.policy import PolicyInForce, current_policy
 from models import Case, Post, Report, Score, utcnow
-from triage import cases, jobs
-from triage.sql import insert_ignore
+from triage import cases, follow_links, jobs, outbox, shadow
+from models.sql import insert_ignore
 
 if TYPE_CHECKING:
     from classifiers import Scorer
@@ -75,7 +75,7 @@ def crossed(labels: dict[str, float], thresholds: dict[str, float]) -> list[str]
 # The coalesced job's name for its queued mark, and how much it takes at a time: a batch costs
 # about 25 ms whatever its size plus under a millisecond a post, so batches of 20 (one intake
 # request each) spent most of the scoring workers' time on the fixed part.
-WAITING_JOB = "score-waiting"
+WAITING_JOB = jobs.SCORE_WAITING_KEY
 WAITING_BATCH = 200
 WAITING_MAX_BATCHES = 50
 
@@ -103,12 +103,9 @@ def score_waiting() -> int:
     queues them by id (as it does for any lost job). A batch that fails is handed to it at once,
     so one bad post cannot stall every later batch.
     """
-    from triage import tasks
-    from triage.sweeper import lost_after
-
     total = 0
     for _ in range(WAITING_MAX_BATCHES):
-        since = utcnow() - lost_after()
+        since = utcnow() - jobs.lost_after()
         posts = db.session.scalars(_unscored(Post.score_requested_at > since).limit(WAITING_BATCH)).all()
         if not posts:
             return total
@@ -122,7 +119,7 @@ def score_waiting() -> int:
                                execution_options={"synchronize_session": False})
             jobs.commit()
     # Stopped by the bound with more perhaps waiting: the next job goes on.
-    jobs.defer_coalesced("scoring", tasks.score_waiting, key=WAITING_JOB)
+    jobs.defer_coalesced("scoring", "jury.tasks.score_waiting", key=WAITING_JOB)
     jobs.commit()
     return total
 
@@ -175,16 +172,12 @@ def _run_scorer(scorer: "Scorer", posts: list[Post], reported: set[int],
 
 def _cache_follow_links(posts: list[Post]) -> None:
     """Cache the authors' follow links for fair panels; a network that cannot answer is asked later."""
-    from jury import relationships
-    from jury.outbox import network_adapter
-    from network import RelationshipSource
-
     try:
-        adapter = network_adapter()
+        adapter = outbox.network_adapter()
         if not isinstance(adapter, RelationshipSource):
             return  # a network that cannot tell (the webhook contract): no query, nothing to cache
         with_case = set(db.session.scalars(select(Case.post_id).where(Case.post_id.in_([p.id for p in posts]))))
-        relationships.refresh_authors((post.author_id for post in posts if post.id in with_case), adapter)
+        follow_links.refresh_authors((post.author_id for post in posts if post.id in with_case), adapter)
     except Exception:  # scoring must never fail for this
         log.exception("could not cache follow links")
 

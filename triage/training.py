@@ -11,7 +11,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 import audit
-from jury.extensions import db
+from models import db
 from models import Case, Post, Verdict
 from triage import jobs
 
@@ -117,9 +117,7 @@ def retraining_due() -> bool:
 
 def schedule_if_due() -> bool:
     """Queue a retraining job (after the commit) when enough new verdicts exist."""
-    from triage import tasks
-
-    return retraining_due() and jobs.defer_once("training", tasks.retrain_model, False, key=RETRAIN_JOB)
+    return retraining_due() and jobs.defer_once("training", "jury.tasks.retrain_model", False, key=RETRAIN_JOB)
 
 
 def retrain(force: bool = False, actor: str = "system") -> str | None:

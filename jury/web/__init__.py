@@ -3,16 +3,19 @@ from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
 
-from jury.errors import DomainError
+from models.errors import DomainError
+from jury import metrics
+from jury.web import api, appeals, auth, invite, juror, lead, mastodon, ops, panels, reliability, sandbox, unavailable
 
 
 def register(app: Flask) -> None:
     """Mount every blueprint and the shared error handlers."""
-    from jury import metrics
-    from jury.web import api, appeals, auth, invite, juror, lead, mastodon, ops, panels, reliability, sandbox, unavailable
-
-    for module in (auth, juror, lead, panels, reliability, api, mastodon, sandbox, appeals, ops, invite):
+    for module in (auth, juror, lead, panels, reliability, api, mastodon, appeals, ops, invite):
         app.register_blueprint(module.bp)
+    # The built-in stand-in network exists only where it is the network: elsewhere its pages, and
+    # its webhook that anyone with the network's secret could sign for, would be open to all.
+    if app.config["NETWORK_ADAPTER"] == "sandbox":
+        app.register_blueprint(sandbox.bp)
     app.register_error_handler(DomainError, _domain_error)
     unavailable.register(app)
     # Security headers come from jury.security (Talisman). Flask runs after_request hooks in

@@ -5,18 +5,24 @@ import json
 import logging
 
 from flask import Blueprint, current_app, jsonify, request
+from pydantic import ValidationError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from jury import replay
 from jury.extensions import csrf
 from jury.openapi import openapi_document
-from network.signing import SIGNATURE_HEADER, SignatureError, verify
+from jury.web.signed import BadJson, load_json, read_body, verify_request
+from network.signing import SCHEME, SCHEME_V2, SignatureError
 from triage import intake
-from triage.schemas import IntakeError, PayloadTooLarge, PostBatch, ReportBatch, parse
+from triage.schemas import AppealIn, IntakeError, PayloadTooLarge, PostBatch, ReportBatch, parse
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 log = logging.getLogger(__name__)
+# Intake takes v1 (the body only) and v2 (also the method and path: see network/signing.py).
+INTAKE_SCHEMES = (SCHEME, SCHEME_V2)
+# Each signed endpoint's body: a body valid at two of them is refused at both.
+ENDPOINT_MODELS = {"/api/v1/posts": PostBatch, "/api/v1/reports": ReportBatch, "/api/v1/appeals": AppealIn}
 
 
 def _error(status: int, message: str, field: str | None = None):
@@ -29,32 +35,22 @@ def _error(status: int, message: str, field: str | None = None):
 def _signed_json(model):
     """Read, size-check, authenticate and validate the body; returns a model or an error response."""
     cap = current_app.config["INTAKE_MAX_BYTES"]
-    # Checked before reading, and enforced while reading for bodies without a length.
-    request.max_content_length = cap
+    # Checked before reading, and enforced while reading for chunked bodies (see read_body).
     try:
-        raw = request.get_data(cache=True)
+        raw = read_body(cap)
     except RequestEntityTooLarge:
         return None, _error(413, f"request body over {cap} bytes")
     try:
-        timestamp = verify(current_app.config["INTAKE_SECRET"], raw, request.headers.get(SIGNATURE_HEADER))
+        timestamp = verify_request(current_app.config["INTAKE_SECRET"], raw, INTAKE_SCHEMES)
     except SignatureError as error:
         log.info("rejected intake request from %s: %s", request.remote_addr, error)
         return None, _error(401, f"bad signature: {error}")
     try:
-        data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        return None, _error(400, "body is not valid UTF-8 JSON", "body")
-    try:
-        batch = parse(model, data, current_app.config["INTAKE_MAX_ITEMS"])
+        batch = _validated(model, raw)
     except PayloadTooLarge as error:
         return None, _error(413, error.message, error.field)
     except IntakeError as error:
         return None, _error(400, error.message, error.field)
-    try:
-        # The schema names a bad field; this catches a lone-surrogate escape (\ud800) anywhere else.
-        json.dumps(data, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        return None, _error(400, "body holds invalid Unicode (a lone surrogate escape)", "body")
     try:
         # Last, so only a request about to be stored uses up its signature (see jury/replay.py).
         replay.claim(timestamp, raw)
@@ -62,6 +58,37 @@ def _signed_json(model):
         log.info("rejected replayed intake request from %s", request.remote_addr)
         return None, _error(409, "this signed request was already accepted; sign it again to resend")
     return batch, None
+
+
+def _validated(model, raw: bytes):
+    """The body as `model`, or IntakeError naming what is wrong with it (never RecursionError)."""
+    try:
+        data = load_json(raw)
+        batch = parse(model, data, current_app.config["INTAKE_MAX_ITEMS"])
+        # The schema names a bad field; this catches a lone-surrogate escape (\ud800) anywhere else.
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except BadJson as error:
+        raise IntakeError("body", str(error)) from None
+    except RecursionError:
+        # Decoded, but too deep for the schema or the re-encoding (ignored fields may nest anything).
+        raise IntakeError("body", "body is nested too deeply") from None
+    except UnicodeEncodeError:
+        raise IntakeError("body", "body holds invalid Unicode (a lone surrogate escape)") from None
+    for path, other in ENDPOINT_MODELS.items():
+        # A v1 signature covers the body only: a body that two endpoints would take is refused at both.
+        if other is not model and _valid_as(other, data):
+            raise IntakeError("body", f"this body is also a valid request to POST {path}; "
+                                      "send each kind of request on its own")
+    return batch
+
+
+def _valid_as(model, data: object) -> bool:
+    """Whether `data` is a valid body for `model` (cheap when it is not: a required key is missing)."""
+    try:
+        model.model_validate(data)
+    except (ValidationError, RecursionError):
+        return False
+    return True
 
 
 @bp.post("/posts")

@@ -7,14 +7,18 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_login import current_user
 
 from jury import appeals
-from jury.appeal_links import read_token
-from jury.errors import DomainError
-from jury.extensions import csrf, db
+from triage.appeal_links import read_token
+from models.errors import DomainError
+from jury.extensions import csrf
+from models import db
 from jury.forms import AppealForm, AppealSignOffForm, PeriodForm
 from jury.web.access import lead_required
 from jury.web.api import _error, _signed_json
 from models import Case, Verdict
 from triage.schemas import AppealIn
+from audit.period import PeriodError, period
+from audit import chain_head, exports, report, seal, transparency
+from jury.reporting import report_options
 
 bp = Blueprint("appeals", __name__)
 
@@ -79,8 +83,6 @@ def sign_off(appeal_id: int):
 
 def period_from_args() -> tuple[datetime, datetime]:
     """The ?start=&end= period (whole UTC days, both included); the last 30 days by default."""
-    from audit.period import PeriodError, period
-
     today = datetime.now(UTC).date()
     try:
         return period(request.args.get("start") or (today - timedelta(days=29)).isoformat(),
@@ -104,9 +106,6 @@ def reports():
 @lead_required
 def download(kind: str):
     """One export for the period, as a file."""
-    from audit import chain_head, exports, report, seal, transparency
-    from jury.cli_audit import report_options
-
     start, end = period_from_args()
     seal(db.session)  # the head sent with the file then covers every event written before it
     stamp = f"{start:%Y%m%d}-{end - timedelta(days=1):%Y%m%d}"

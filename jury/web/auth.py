@@ -5,9 +5,10 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import login_required, login_user, logout_user
+from flask_login import current_user, login_required, login_user, logout_user
 
 from jury import users
+from models import db
 from jury.forms import LoginForm
 
 bp = Blueprint("auth", __name__)
@@ -29,6 +30,7 @@ def login():
     if form.validate_on_submit():
         user = users.authenticate(form.username.data, form.password.data)
         if user is not None:
+            users.begin_session(user)
             login_user(user)
             return redirect(_safe_next(request.args.get("next")))
         # One message for every failure: it must not tell an unknown name from a locked account.
@@ -40,6 +42,8 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
-    """End the session."""
+    """End the session, and every other session of the account (a copied cookie dies with it)."""
+    users.end_sessions(current_user, "logout", actor=f"user:{current_user.id}")
+    db.session.commit()
     logout_user()
     return redirect(url_for("auth.login"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 
 from jury import jurors
-from jury.errors import DomainError
+from models.errors import DomainError
 from jury.forms_lead import JoinForm
 
 bp = Blueprint("invite", __name__)

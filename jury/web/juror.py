@@ -8,10 +8,11 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import refresh
-from flask_login import current_user, login_required
+from flask_login import current_user, login_required, login_user
 
-from jury import voting
-from jury.forms import NextCaseForm, ProfileForm, SkipForm, VoteForm
+from jury import users, voting
+from models.errors import DomainError
+from jury.forms import NextCaseForm, PasswordChangeForm, ProfileForm, SkipForm, VoteForm
 from jury.guide import rule_guides
 from jury.juror_stats import juror_stats
 from jury.profiles import update_profile
@@ -163,5 +164,35 @@ def profile():
         form.locale.data = current_user.locale or ""
         form.languages.data = ", ".join(current_user.languages or [])
     status = 400 if request.method == "POST" else 200
-    return render_template("juror/profile.html", form=form, rules=rule_guides(),
+    return _profile_page(form, PasswordChangeForm(formdata=None), status)
+
+
+def _profile_page(form: ProfileForm, password_form: PasswordChangeForm, status: int):
+    return render_template("juror/profile.html", form=form, password_form=password_form, rules=rule_guides(),
                            opted_out=set(current_user.opted_out_categories or [])), status
+
+
+@bp.post("/profile/password")
+@login_required
+def change_password():
+    """The account holder sets a new password; every other session of the account ends."""
+    form = PasswordChangeForm()
+    error = None
+    if form.validate_on_submit():
+        try:
+            users.change_password(_juror(), form.current_password.data, form.new_password.data,
+                                  form.repeat_password.data)
+        except DomainError as failure:
+            error = str(failure)
+        else:
+            # This browser stays signed in, under the account's new session token.
+            users.begin_session(_juror())
+            login_user(_juror())
+            flash(_("Your password is changed. Every other session of your account has ended."), "info")
+            return redirect(url_for("juror.profile"))
+    if error:
+        form.current_password.errors = [*form.current_password.errors, error]
+    settings = ProfileForm(formdata=None)
+    settings.locale.data = current_user.locale or ""
+    settings.languages.data = ", ".join(current_user.languages or [])
+    return _profile_page(settings, form, 400)

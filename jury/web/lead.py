@@ -6,9 +6,11 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
-from jury import bulk, jurors, outbox, policy_versions, queue_health, shadow, tuning, verdicts
-from jury.errors import DomainError
-from jury.extensions import db
+from jury import bulk, jurors, policy_versions, queue_health, tuning, verdicts
+
+from triage import outbox, shadow
+from models.errors import DomainError
+from models import db
 from jury.forms import LeadDecisionForm, RetrainForm, RetryActionForm
 from jury.forms_lead import (
     BulkCloseForm,
@@ -23,11 +25,11 @@ from jury.forms_lead import (
     TuningForm,
     UnmuteForm,
 )
-from jury.policy import PolicyError, current_policy
+from triage.policy import PolicyError, current_policy
 from jury.svgchart import Series, line_chart
-from jury.views_data import case_view
+from jury.views_data import case_view, votes_of
 from jury.web.access import lead_required
-from models import USER_STATES, Action, Case, User, Vote
+from models import USER_STATES, VOTES_SHOWN_STATES, Action, Case, User
 from triage import jobs
 
 bp = Blueprint("lead", __name__, url_prefix="/lead")
@@ -52,10 +54,7 @@ def overview():
 def escalations():
     """Cases a split panel sent up, each with its full vote history."""
     cases = verdicts.escalated_cases()
-    votes: dict[int, list[Vote]] = {case.id: [] for case in cases}
-    if cases:
-        for vote in db.session.scalars(select(Vote).where(Vote.case_id.in_(list(votes))).order_by(Vote.cast_at)):
-            votes[vote.case_id].append(vote)
+    votes = votes_of([case.id for case in cases], current_user)
     names = _usernames({v.juror_id for vs in votes.values() for v in vs})
     return render_template("lead/escalations.html", cases=cases, votes=votes, names=names)
 
@@ -67,9 +66,9 @@ def vote_history(case_id: int):
     case = db.session.get(Case, case_id)
     if case is None:
         abort(404)
-    if case.state not in ("escalated", "decided", "actioned"):
+    if case.state not in VOTES_SHOWN_STATES:
         abort(409, "votes stay hidden until the case is escalated or decided")
-    votes = list(db.session.scalars(select(Vote).where(Vote.case_id == case_id).order_by(Vote.cast_at)))
+    votes = votes_of([case_id], current_user)[case_id]
     return render_template("lead/votes.html", case=case, votes=votes,
                            names=_usernames({v.juror_id for v in votes}))
 
@@ -91,7 +90,9 @@ def decide(case_id: int):
                                    form.note.data)
         flash(f"Case {case_id} decided.", "info")
         return redirect(url_for("lead.escalations"))
-    return render_template("lead/decide.html", case=case_view(case_id, current_user), form=form)
+    # A refused decision (unknown rule, removal without one, no reason) is a 400 showing why.
+    status = 400 if request.method == "POST" else 200
+    return render_template("lead/decide.html", case=case_view(case_id, current_user), form=form), status
 
 
 @bp.post("/retrain")
@@ -100,9 +101,7 @@ def retrain():
     """Queue retraining of the site model on the jury's verdicts."""
     if not RetrainForm().validate_on_submit():
         abort(400)
-    from triage import tasks
-
-    jobs.defer("training", tasks.retrain_model, True)
+    jobs.defer("training", "jury.tasks.retrain_model", True)
     jobs.commit()
     flash("Retraining queued: new posts use the new model as soon as it is ready.", "info")
     return redirect(url_for("lead.overview"))

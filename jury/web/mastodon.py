@@ -1,13 +1,13 @@
 """The Mastodon webhook: `report.created` deliveries, signed with X-Hub-Signature."""
 from __future__ import annotations
 
-import json
 import logging
 
 from flask import Blueprint, current_app, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from jury.extensions import csrf
+from jury.web.signed import MAX_JSON_DEPTH, BadJson, load_json, read_body
 from network.mastodon import HUB_SIGNATURE_HEADER, verify_hub_signature
 from network.signing import SignatureError
 from triage import mastodon
@@ -30,9 +30,8 @@ def receive():
     if config.get("NETWORK_ADAPTER") != "mastodon":
         return _error(404, "the Mastodon webhook is off: NETWORK_ADAPTER is not mastodon")
     cap = config["INTAKE_MAX_BYTES"]
-    request.max_content_length = cap
     try:
-        raw = request.get_data(cache=True)
+        raw = read_body(cap)
     except RequestEntityTooLarge:
         return _error(413, f"request body over {cap} bytes")
     try:
@@ -41,9 +40,9 @@ def receive():
         log.info("rejected Mastodon webhook from %s: %s", request.remote_addr, error)
         return _error(401, f"bad signature: {error}")
     try:
-        data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        return _error(400, "body is not valid UTF-8 JSON")
+        data = load_json(raw, MAX_JSON_DEPTH)
+    except BadJson as error:
+        return _error(400, str(error))
     if not isinstance(data, dict) or not isinstance(data.get("event"), str):
         return _error(400, "body must be a JSON object with an event")
     if data["event"] not in HANDLED_EVENTS:

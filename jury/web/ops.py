@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hmac
+import ipaddress
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, Response, abort, current_app, jsonify, redirect, request, url_for
@@ -26,13 +27,33 @@ def healthz():
 
 @bp.get("/metrics")
 def prometheus_metrics():
-    """Prometheus text format; behind a bearer token when METRICS_TOKEN is set."""
+    """Prometheus text format; behind a bearer token when METRICS_TOKEN is set, else to loopback clients only."""
     token = metrics.metrics_token()
     if token:
         given = request.headers.get("Authorization", "")
         if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
             return Response("unauthorised\n", 401, {"WWW-Authenticate": "Bearer"})
+    elif not _from_loopback():
+        return Response("metrics are served to loopback clients only; set METRICS_TOKEN to scrape from elsewhere\n",
+                        403, mimetype="text/plain")
     return Response(metrics.exposition(), mimetype="text/plain; version=0.0.4; charset=utf-8")
+
+
+# Headers a reverse proxy adds: with them and no TRUSTED_PROXIES, the loopback peer is the proxy, not the client.
+FORWARDING_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Real-IP")
+
+
+def _from_loopback() -> bool:
+    """Whether the client is this machine (the address ProxyFix gives when proxies are trusted)."""
+    try:
+        address = ipaddress.ip_address(request.remote_addr or "")
+    except ValueError:
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)
+    if not (address.is_loopback or (mapped is not None and mapped.is_loopback)):
+        return False
+    forwarded = any(header in request.headers for header in FORWARDING_HEADERS)
+    return not forwarded or bool(current_app.config.get("TRUSTED_PROXIES"))
 
 
 def mount_rq_dashboard(app: Flask) -> bool:

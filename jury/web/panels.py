@@ -4,7 +4,8 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from jury import gold, panels
+from jury import panels
+from triage import gold
 from jury.forms import PromoteGoldForm, RetireGoldForm
 from jury.web.access import lead_required
 

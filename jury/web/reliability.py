@@ -6,10 +6,10 @@ from datetime import timedelta
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from sqlalchemy import select
 
-from jury import agreement, weighting
-from jury.extensions import db
+from jury import agreement, juror_reliability
+from models import db
 from jury.forms import ReestimateForm
-from jury.policy import current_policy
+from triage.policy import current_policy
 from jury.web.access import lead_required
 from models import JurorReliability, ReliabilityRun, Verdict, utcnow
 from triage import jobs
@@ -45,7 +45,7 @@ def why(verdict_id: int):
 def agreement_page():
     """Krippendorff's alpha per rule and per week, and each juror's agreement and reliability."""
     matrices = {row.juror_id: row for row in db.session.scalars(select(JurorReliability))}
-    jurors = [(weighting.pseudonym(row.juror_id), row, matrices.get(row.juror_id))
+    jurors = [(juror_reliability.pseudonym(row.juror_id), row, matrices.get(row.juror_id))
               for row in agreement.juror_agreement()]
     run = db.session.scalar(select(ReliabilityRun).order_by(ReliabilityRun.id.desc()).limit(1))
     since = utcnow() - timedelta(weeks=AGREEMENT_WEEKS)
@@ -60,9 +60,7 @@ def reestimate():
     """Queue a full re-estimation of juror reliabilities."""
     if not ReestimateForm().validate_on_submit():
         abort(400)
-    from triage import tasks
-
-    jobs.defer("training", tasks.reestimate_reliability)
+    jobs.defer("training", "jury.tasks.reestimate_reliability")
     jobs.commit()
     flash("Re-estimation queued: new votes use the new reliabilities as soon as it is done.", "info")
     return redirect(url_for("reliability.agreement_page"))

@@ -1,25 +1,44 @@
 """Pages and webhook endpoint of the built-in sandbox network."""
 from __future__ import annotations
 
-import json
-
-from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, session, url_for
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from jury import sandbox
-from jury.errors import DomainError
+from models.errors import DomainError
 from jury.extensions import csrf
-from jury.forms import SandboxReportForm
-from network.signing import SIGNATURE_HEADER, SignatureError, verify
+from jury.forms import SandboxAccountForm, SandboxReportForm
+from jury.web.signed import MAX_JSON_DEPTH, BadJson, load_json, read_body, verify_request
+from network.signing import SCHEME, SCHEME_V2, SignatureError
 
 bp = Blueprint("sandbox", __name__, url_prefix="/sandbox")
 WEBHOOK_MAX_BYTES = 256 * 1024
+# The sandbox account this browser acts as: a network shows a removal's appeal link to its author only.
+ACCOUNT_KEY = "sandbox_account"
 
 
 @bp.get("/")
 def index():
     """The sandbox network's timeline: each post with what the network shows of it."""
     posts, actions = sandbox.recent()
-    return render_template("sandbox/index.html", posts=posts, actions=actions, form=SandboxReportForm())
+    viewer = session.get(ACCOUNT_KEY)
+    chooser = SandboxAccountForm(formdata=None, account=viewer or "")
+    chooser.account.choices = [("", "a visitor")] + [(name, name) for name in sandbox.accounts()]
+    return render_template("sandbox/index.html", posts=posts, actions=actions, form=SandboxReportForm(),
+                           chooser=chooser, viewer=viewer)
+
+
+@bp.post("/as")
+def browse_as():
+    """Act as one of the sandbox's accounts (or a visitor) in this browser."""
+    form = SandboxAccountForm()
+    if not form.validate_on_submit():
+        abort(400)
+    account = form.account.data or None
+    if account is not None and account not in sandbox.accounts():
+        abort(400, "no such account on the sandbox network")
+    session[ACCOUNT_KEY] = account
+    return redirect(url_for("sandbox.index"))
 
 
 @bp.post("/posts/<external_id>/report")
@@ -28,7 +47,7 @@ def report(external_id: str):
     form = SandboxReportForm()
     if not form.validate_on_submit():
         abort(400)
-    sandbox.report_post(external_id, form.reason.data, reporter_id="sandbox-visitor")
+    sandbox.report_post(external_id, form.reason.data, reporter_id=session.get(ACCOUNT_KEY) or "sandbox-visitor")
     flash("Reported to Jury.", "info")
     return redirect(url_for("sandbox.index"))
 
@@ -37,16 +56,20 @@ def report(external_id: str):
 @csrf.exempt
 def receive_action():
     """Jury's webhook contract: signed JSON; 200 applied, 409 already applied, 4xx refused."""
-    request.max_content_length = WEBHOOK_MAX_BYTES
-    raw = request.get_data(cache=True)
     try:
-        verify(current_app.config["NETWORK_WEBHOOK_SECRET"], raw, request.headers.get(SIGNATURE_HEADER))
+        raw = read_body(WEBHOOK_MAX_BYTES)
+    except RequestEntityTooLarge:
+        return jsonify({"error": f"request body over {WEBHOOK_MAX_BYTES} bytes"}), 413
+    try:
+        # v1 for networks' older signers; v2 bound to this method and path.
+        verify_request(current_app.config["NETWORK_WEBHOOK_SECRET"], raw, (SCHEME, SCHEME_V2))
     except SignatureError as error:
         return jsonify({"error": f"bad signature: {error}"}), 401
     try:
-        payload = json.loads(raw)
-    except ValueError:
-        return jsonify({"error": "body is not JSON"}), 400
+        # The payload is stored as JSON: a deep one would recurse out when it is written.
+        payload = load_json(raw, MAX_JSON_DEPTH)
+    except BadJson as error:
+        return jsonify({"error": str(error)}), 400
     try:
         status, row = sandbox.receive_action(payload)
     except DomainError as error:
@@ -58,10 +81,10 @@ def receive_action():
 
 @bp.get("/accounts/<account_id>/relationships")
 def relationships(account_id: str):
-    """Follow links of an account, for Jury's fair panels; signed over the account id."""
+    """Follow links of an account, for Jury's fair panels; v2-signed over GET and this path only
+    (a v1 signature covers a body alone, which would let one made here pass as an action)."""
     try:
-        verify(current_app.config["NETWORK_WEBHOOK_SECRET"], account_id.encode("utf-8"),
-               request.headers.get(SIGNATURE_HEADER))
+        verify_request(current_app.config["NETWORK_WEBHOOK_SECRET"], b"", (SCHEME_V2,))
     except SignatureError as error:
         return jsonify({"error": f"bad signature: {error}"}), 401
     return jsonify({"accounts": sandbox.follow_links(account_id)})

@@ -11,7 +11,7 @@ import logging
 from flask import Flask, current_app, jsonify, request
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-from jury.extensions import db
+from models import db
 
 log = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = 5

@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from jury.extensions import db
+from models import db
 from models import Case, Post, Vote
 from tests.conftest import PASSWORD, Api, LiveServer, make_app, post_payload, report_payload
 

@@ -6,8 +6,10 @@ import time
 import pytest
 from sqlalchemy import select
 
-from jury import appeal_links, voting
-from jury.extensions import db
+from jury import voting
+
+from triage import appeal_links
+from models import db
 from models import Appeal, Case, SandboxAction, User, Verdict
 from tests.browser.playwright_expect import expect
 from tests.conftest import PASSWORD
@@ -60,8 +62,11 @@ def test_author_appeals_fresh_panel_overturns_lead_signs_off_and_the_network_res
     jury.user("lea", role="lead")
 
     author = new_context().new_page()
-    # The network shows its author the link that came with the removal.
+    # The network shows the link that came with the removal to its author, and to nobody else.
     author.goto(jury.url + "/sandbox/")
+    expect(author.locator("a.appeal-link")).to_have_count(0)
+    author.get_by_label("Browse the network as").select_option("author-1")
+    author.locator("#browse-as").get_by_role("button", name="Switch").click()
     link = author.locator("a.appeal-link")
     expect(link).to_have_attribute("href", url)
     link.click()

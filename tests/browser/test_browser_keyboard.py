@@ -6,7 +6,7 @@ import re
 import pytest
 from sqlalchemy import update
 
-from jury.extensions import db
+from models import db
 from models import User
 from tests.browser.playwright_expect import expect
 from tests.conftest import PASSWORD

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from jury.extensions import db
+from models import db
 from tests.browser.playwright_expect import expect
 from tests.conftest import PASSWORD
 

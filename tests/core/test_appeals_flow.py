@@ -10,10 +10,11 @@ import pytest
 from sqlalchemy import func, select, update
 
 import audit
-from jury import appeal_links, appeals, sandbox, voting
-from jury.errors import Conflict, DomainError, Forbidden
-from jury.extensions import db
-from jury.policy import PolicyError, current_policy, publish_policy
+from jury import appeals, sandbox, voting
+from triage import appeal_links
+from models.errors import Conflict, DomainError, Forbidden
+from models import db
+from triage.policy import PolicyError, current_policy, publish_policy
 from models import Action, Appeal, Case, Post, SandboxAction, SandboxPost, Verdict
 from tests.conftest import post_payload, report_payload
 from triage import dealing

@@ -6,7 +6,7 @@ from sqlalchemy import delete, func, select
 
 import audit
 import audit.log as audit_log
-from jury.extensions import db
+from models import db
 from models import AuditEvent
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import delete, insert, select, update
 
 import audit
 from audit.log import event_hash
-from jury.extensions import db
+from models import db
 from models import AuditEvent, utcnow
 
 

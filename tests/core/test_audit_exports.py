@@ -16,7 +16,7 @@ from audit import exports
 from audit.dsa import DsaStatement
 from audit.exports import ExportInvalid, validate_statements
 from jury import appeals, sandbox, voting
-from jury.extensions import db
+from models import db
 from models import Action, Appeal, Case, Report, User, Verdict, Vote, utcnow
 from tests.conftest import post_payload, report_payload
 from triage import dealing

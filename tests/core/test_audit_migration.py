@@ -8,7 +8,7 @@ from sqlalchemy import insert, text
 import audit
 from audit.log import GENESIS_HASH, event_hash
 from jury import create_app
-from jury.extensions import db
+from models import db
 from models import AuditEvent, utcnow
 from tests.conftest import base_config, private_database
 

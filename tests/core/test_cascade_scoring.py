@@ -5,8 +5,8 @@ import pytest
 from sqlalchemy import select
 
 from classifiers.cascade import CascadeScorer
-from jury.extensions import db
-from jury.policy import PolicyError, current_policy, publish_policy
+from models import db
+from triage.policy import PolicyError, current_policy, publish_policy
 from models import AuditEvent, Post, Score
 from tests.conftest import post_payload, report_payload
 

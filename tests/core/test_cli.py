@@ -7,10 +7,10 @@ import time
 from sqlalchemy import func, select, update
 
 import audit
-from jury.extensions import db
+from models import db
 from models import AuditEvent, Case, SandboxPost, User
 from tests.conftest import post_payload
-from triage import sweeper
+from jury import sweeper
 
 
 def test_users_create_reads_the_password_from_stdin(runner):

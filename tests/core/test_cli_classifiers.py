@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from jury import voting
-from jury.extensions import db
+from models import db
 from models import AuditEvent, Verdict
 from tests.conftest import post_payload, report_payload
 from triage import dealing
@@ -348,7 +348,7 @@ def test_evaluate_verdicts_without_any(cli) -> None:
 def test_cli_choices_match_the_library() -> None:
     from classifiers import presets
     from classifiers.datasets import FORMATS
-    from jury.cli_classifiers import FORMAT_NAMES, PRESET_NAMES
+    from jury.cli.classifiers import FORMAT_NAMES, PRESET_NAMES
 
     assert set(FORMAT_NAMES) == set(FORMATS)
     assert PRESET_NAMES == presets.PRESET_NAMES

@@ -6,10 +6,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from jury import gold, voting
-from jury.errors import Conflict
-from jury.extensions import db
-from jury.policy import DEFAULT_SETTINGS, current_policy, publish_policy
+from jury import voting
+from triage import gold
+from models.errors import Conflict
+from models import db
+from triage.policy import DEFAULT_SETTINGS, current_policy, publish_policy
 from models import Action, Assignment, AuditEvent, Case, GoldAnswer, Post, Verdict, Vote, utcnow
 from tests.conftest import post_payload, report_payload
 from triage import dealing

@@ -6,7 +6,7 @@ import time
 
 from sqlalchemy import func, select
 
-from jury.extensions import db
+from models import db
 from models import AuditEvent, Case, Post, Report, Score
 from tests.conftest import post_payload, report_payload, signed
 

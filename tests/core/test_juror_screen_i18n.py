@@ -8,7 +8,7 @@ from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 from sqlalchemy import select
 
-from jury.extensions import db
+from models import db
 from models import AuditEvent, Case, Post, User
 from tests.conftest import ROOT, post_payload, report_payload
 

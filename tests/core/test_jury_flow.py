@@ -8,12 +8,13 @@ from sqlalchemy import func, select, update
 
 import audit
 from jury import verdicts, voting
-from jury.errors import Conflict, DomainError
-from jury.extensions import db
-from jury.policy import current_policy, publish_policy
+from models.errors import Conflict, DomainError, NotFound
+from models import db
+from triage.policy import current_policy, publish_policy
 from models import Action, Assignment, AuditEvent, Case, Verdict, Vote, utcnow
 from tests.conftest import post_payload, report_payload
-from triage import dealing, sweeper
+from jury import sweeper
+from triage import dealing
 
 
 @pytest.fixture
@@ -107,12 +108,12 @@ def test_votes_are_blind_until_the_verdict(reported_case, jurors, client, auth):
 
 def test_a_juror_cannot_see_a_case_not_dealt_to_them(reported_case, jurors, client, auth):
     auth.login("juror0")
-    assert client.get(f"/cases/{reported_case.id}").status_code == 403
+    assert client.get(f"/cases/{reported_case.id}").status_code == 404  # as for a missing id
 
 
 def test_vote_rules(reported_case, jurors):
-    with pytest.raises(Conflict):
-        voting.cast_vote(reported_case.id, jurors[0], "keep")  # no seat
+    with pytest.raises(NotFound):
+        voting.cast_vote(reported_case.id, jurors[0], "keep")  # no seat: answered as a missing id
     dealing.deal_next(jurors[0])
     with pytest.raises(DomainError, match="rule"):
         voting.cast_vote(reported_case.id, jurors[0], "remove", None)

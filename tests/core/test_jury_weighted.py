@@ -8,12 +8,13 @@ import re
 import pytest
 from sqlalchemy import select
 
-from jury import agreement, verdicts, voting, weighting
-from jury.extensions import db
-from jury.policy import PolicyError, current_policy, publish_policy
+from jury import agreement, verdicts, voting, juror_reliability
+from models import db
+from triage.policy import PolicyError, current_policy, publish_policy
 from models import AuditEvent, Case, JurorReliability, ReliabilityRun, Verdict, utcnow
 from tests.conftest import PASSWORD, post_payload, report_payload
-from triage import dealing, sweeper
+from jury import sweeper
+from triage import dealing
 
 
 def use_policy(**settings):
@@ -123,7 +124,7 @@ def test_the_sweeper_reestimates_and_the_model_score_becomes_a_prior(api, jurors
     for _ in range(2):
         for juror in jurors[:3]:
             voting.cast_vote(dealing.deal_next(juror).case_id, juror, "keep")
-    assert weighting.verdicts_since_last_run() == 2
+    assert juror_reliability.verdicts_since_last_run() == 2
     assert sweeper.sweep()["reliability_reestimated"] == 0
     run.created_at = utcnow() - timedelta(minutes=11)
     db.session.commit()
@@ -151,11 +152,11 @@ def test_lead_pages_explain_a_verdict_and_show_agreement(case, jurors, make_user
     listing = client.get("/lead/verdicts").get_data(as_text=True)
     assert f"/lead/verdicts/{verdict.id}/why" in listing and "0.964" in listing
     page = client.get(f"/lead/verdicts/{verdict.id}/why").get_data(as_text=True)
-    assert weighting.pseudonym(jurors[0].id) in page and "0.750" in page and "0.9643" in page
+    assert juror_reliability.pseudonym(jurors[0].id) in page and "0.750" in page and "0.9643" in page
     assert "juror0" not in page  # pseudonyms only
     assert client.get("/lead/verdicts/999/why").status_code == 404
     overview = client.get("/lead/agreement").get_data(as_text=True)
-    assert "Per rule" in overview and weighting.pseudonym(jurors[1].id) in overview and "100.0 %" in overview
+    assert "Per rule" in overview and juror_reliability.pseudonym(jurors[1].id) in overview and "100.0 %" in overview
     assert "at most once every 10 minutes" in " ".join(overview.split())
     # Queue a re-estimation by hand (jobs run inline here).
     response = client.post("/lead/reliability/reestimate")
@@ -212,7 +213,7 @@ def test_agreement_by_hand(api, jurors, make_user):
 
 def test_gold_answers_are_fixed_labels_in_the_reestimate(api, jurors, make_user):
     """A juror who votes against a gold answer loses estimated accuracy: gold labels are known, not guessed."""
-    from jury import gold
+    from triage import gold
     from models import GoldAnswer, User
 
     api.posts(post_payload("p1", "I will kill you and your family"))
@@ -223,7 +224,7 @@ def test_gold_answers_are_fixed_labels_in_the_reestimate(api, jurors, make_user)
     lead = make_user("lead1", role="lead")
     gold_case = gold.promote(source.id, lead)
     assert db.session.get(GoldAnswer, gold_case.id).outcome == "remove"
-    assert weighting.known_labels(db.session) == {gold_case.id: 1}
+    assert juror_reliability.known_labels(db.session) == {gold_case.id: 1}
     # A juror in training is dealt gold cases only, and gets this one wrong.
     trainee = jurors[4]
     db.session.get(User, trainee.id).state = "paused"
@@ -231,7 +232,7 @@ def test_gold_answers_are_fixed_labels_in_the_reestimate(api, jurors, make_user)
     assignment = dealing.deal_next(trainee)
     assert assignment is not None and assignment.case_id == gold_case.id
     voting.cast_vote(gold_case.id, trainee, "keep", None)
-    run = weighting.reestimate()
+    run = juror_reliability.reestimate()
     assert run.known == 1
     row = db.session.scalar(select(JurorReliability).where(JurorReliability.juror_id == trainee.id))
     # The prior starts everyone at 0.75; one known miss on a violating post pulls sensitivity below it.

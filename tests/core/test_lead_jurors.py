@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from jury import jurors
-from jury.extensions import db
+from models import db
 from models import AuditEvent, JurorInvite, User, utcnow
 from tests.conftest import PASSWORD, post_payload, report_payload
 
@@ -134,7 +134,7 @@ def test_an_invitation_raced_by_many_creates_one_juror(pg_app):
     """Eight people submitting one link at once on PostgreSQL: exactly one account, the rest refused."""
     import threading
 
-    from jury.errors import DomainError
+    from models.errors import DomainError
 
     app = pg_app
     secret = app.config["SECRET_KEY"]
@@ -171,7 +171,8 @@ def test_an_invitation_raced_by_many_creates_one_juror(pg_app):
 
 def test_metrics_show_gold_accuracy_and_exposure_by_category(app, api, make_user):
     """A juror's gold answers and the categories they were dealt in the last 24 hours reach the list."""
-    from jury import gold, voting
+    from jury import voting
+    from triage import gold
     from models import Case
     from triage import dealing
 

@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 from flask import Flask
 
-from jury.extensions import db
+from models import db
 from models import Action, Case, Policy, Post, Score, ShadowPolicy, User, Verdict, utcnow
-from tests.conftest import make_app
+from tests.conftest import make_app, sign_in
 
 # A value for each URL argument of the lead routes (the seeded rows have these ids).
 ARGUMENTS = {"case_id": 1, "action_id": 1, "version": 1, "shadow_id": 1, "action": "pause", "appeal_id": 1,
@@ -72,7 +72,7 @@ def log_in(client, username: str | None) -> None:
 @pytest.fixture
 def seeded(app, monkeypatch):
     """Seeded rows; retraining is stubbed (its route only queues a job, which runs inline here)."""
-    from triage import tasks
+    from jury import tasks
 
     monkeypatch.setattr(tasks, "retrain_model", lambda *args: None)
     return seed(app)
@@ -140,8 +140,7 @@ def test_new_forms_refuse_a_post_without_the_csrf_token(tmp_path, request):
         lead_id = db.session.query(User.id).filter_by(username="lead").scalar()
         client = app.test_client()
         with client.session_transaction() as session:
-            session["_user_id"] = str(lead_id)
-            session["_fresh"] = True
+            sign_in(session, lead_id)
         for path, data in CSRF_FORMS:
             response = client.post(path.replace("{juror_id}", str(juror_id)), data=data)
             assert response.status_code == 400, (path, response.status_code)

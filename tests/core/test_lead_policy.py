@@ -5,8 +5,8 @@ import pytest
 from sqlalchemy import select
 
 from jury import policy_versions
-from jury.extensions import db
-from jury.policy import DEFAULT_SETTINGS, PolicyError, current_policy
+from models import db
+from triage.policy import DEFAULT_SETTINGS, PolicyError, current_policy
 from models import AuditEvent, Policy
 from tests.conftest import PASSWORD
 

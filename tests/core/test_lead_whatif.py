@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 
 from jury import tuning
-from jury.extensions import db
+from models import db
 from models import Assignment, Case, MutedReporter, Post, Report, Score, User, Verdict, Vote, utcnow
 from tests.conftest import PASSWORD
 

@@ -10,8 +10,8 @@ from sqlalchemy.exc import IntegrityError
 
 import audit
 from jury import create_app
-from jury.extensions import db
-from models import Assignment, AuditEvent, Case, Post, User, utcnow
+from models import db
+from models import Assignment, AuditEvent, Case, Post, utcnow
 from tests.conftest import base_config, post_payload, report_payload
 from tests.core.test_audit_migration import fresh_url  # noqa: F401 - the fixture
 from triage import dealing
@@ -73,7 +73,12 @@ def test_migration_0010_keeps_each_jurors_newest_active_seat_and_gives_the_other
     with app.app_context():
         upgrade(revision="0009")
         now = utcnow()
-        db.session.add_all([User(id=1, username="ann", password_hash="x"), User(id=2, username="bob", password_hash="x")])
+        # Users as the schema of 0009 holds them (the model has columns of later migrations).
+        for user_id, name in ((1, "ann"), (2, "bob")):
+            db.session.execute(text(
+                "INSERT INTO users (id, username, password_hash, role, state, languages, opted_out_categories,"
+                " created_at, failed_logins) VALUES (:id, :name, 'x', 'juror', 'active', '[\"en\"]', '[]',"
+                " CURRENT_TIMESTAMP, 0)"), {"id": user_id, "name": name})
         for i in (1, 2, 3):
             db.session.add(Post(id=i, external_id=f"p{i}", author_id="a", text="t", content_hash=f"h{i}"))
             db.session.add(Case(id=i, post_id=i, origin="reported", state="in_review", panel_size=3, open_seats=2,

@@ -9,12 +9,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from sqlalchemy import select, update
 
-from jury import outbox, sandbox, voting
-from jury.extensions import db
+from jury import sandbox, voting
+
+from triage import outbox
+from models import db
 from models import Action, Case, Post, SandboxAction, SandboxPost, utcnow
 from network.signing import SIGNATURE_HEADER, verify
 from tests.conftest import WEBHOOK_SECRET, post_payload, report_payload
-from triage import dealing, sweeper
+from jury import sweeper
+from triage import dealing
 
 THREAT = "I know where you live and I will hurt you and your family tonight."
 
@@ -162,7 +165,7 @@ def test_server_errors_are_retried_with_backoff_and_the_same_key(flaky, api, jur
 
 
 def test_too_many_failures_end_in_a_dead_letter(flaky, api, jurors, monkeypatch):
-    monkeypatch.setattr("jury.outbox.MAX_ATTEMPTS", 2)
+    monkeypatch.setattr("triage.outbox.MAX_ATTEMPTS", 2)
     flaky.failures = 100
     api.posts(post_payload("p1", "hello"))
     api.reports(report_payload("r1", "p1", reason="spam"))
@@ -230,7 +233,7 @@ def test_a_verdicts_actions_come_from_its_follow_up_once_however_often_it_runs(a
     assert db.session.scalar(select(Case.state)) == "decided"
     assert db.session.scalars(select(Action.type).where(Action.verdict_id == verdict.id)).all() == []
     queued = [job.func_name for job in Queue("actions", connection=jobs.redis_connection()).get_jobs()]
-    assert queued.count("triage.tasks.follow_up_verdict") == 1
+    assert queued.count("jury.tasks.follow_up_verdict") == 1
     # Run twice (a worker died after finishing, say): one set of actions, one posterior.
     app.config["REDIS_URL"] = None  # deliveries run inline from here on
     assert verdicts.follow_up(verdict.id) is True
@@ -285,7 +288,7 @@ def test_the_follow_up_delivers_its_verdicts_actions_itself_not_a_job_each(live_
     assert {a.state for a in actions} == {"sent"} and {a.attempts for a in actions} == {1}
     assert db.session.scalar(select(Case.state)) == "actioned"
     queued = [job.func_name for job in Queue("actions", connection=jobs.redis_connection()).get_jobs()]
-    assert "triage.tasks.deliver_action" not in queued
+    assert "jury.tasks.deliver_action" not in queued
     received = [r.action_id for r in db.session.scalars(select(SandboxAction).order_by(SandboxAction.id))]
     assert received[-4:] == [a.idempotency_key for a in actions]  # in order, each once
 

@@ -6,11 +6,11 @@ import time
 import pytest
 from sqlalchemy import func, select, update
 
-from jury.extensions import db
+from models import db
 from models import Action, AuditEvent, utcnow
 from tests.conftest import post_payload, report_payload
 from tests.core.test_outbox import FlakyNetwork, reach_verdict
-from triage import sweeper
+from jury import sweeper
 
 
 @pytest.fixture
@@ -35,7 +35,7 @@ def make_all_due():
 
 
 def test_an_open_breaker_defers_without_calling_and_without_counting(down, app, api, make_user, monkeypatch):
-    monkeypatch.setattr("jury.outbox.MAX_ATTEMPTS", 3)
+    monkeypatch.setattr("triage.outbox.MAX_ATTEMPTS", 3)
     panels = [[make_user(f"juror{case}-{i}") for i in range(3)] for case in range(3)]
     open_cases(api, 3)
     for panel in panels:
@@ -72,7 +72,7 @@ def test_an_open_breaker_defers_without_calling_and_without_counting(down, app, 
 
 def test_a_stalled_delivery_never_overwrites_the_outcome_of_the_worker_that_took_over(down, app, api, make_user,
                                                                                       monkeypatch):
-    from jury import outbox
+    from triage import outbox
     from network import DeliveryResult, Outcome
 
     panel = [make_user(f"juror{i}") for i in range(3)]
@@ -103,7 +103,7 @@ def test_a_stalled_delivery_never_overwrites_the_outcome_of_the_worker_that_took
 
 
 def test_no_database_transaction_is_open_while_the_network_is_called(down, app, api, make_user, monkeypatch):
-    from jury import outbox
+    from triage import outbox
 
     panel = [make_user(f"juror{i}") for i in range(3)]
     open_cases(api, 1)

@@ -6,9 +6,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from jury import relationships, sandbox
-from jury.extensions import db
-from jury.policy import current_policy, publish_policy
+from jury import sandbox
+
+from triage import follow_links
+from models import db
+from triage.policy import current_policy, publish_policy
 from models import AccountLink, Assignment, AuditEvent, Case, Post, RelationshipCheck, utcnow
 from network import SandboxAdapter, WebhookAdapter, make_adapter, relationships_of
 from tests.conftest import WEBHOOK_SECRET, post_payload, report_payload
@@ -64,7 +66,7 @@ def test_a_reporter_is_never_dealt_the_post_they_reported(api, juror):
 
 def test_a_follower_of_the_author_is_excluded_from_the_cached_links(api, juror, make_user):
     case = open_case(api, author="author-1")
-    relationships.store_links("author-1", {"net-ann"})
+    follow_links.store_links("author-1", {"net-ann"})
     db.session.commit()
     bob = activate(make_user("bob", network_account_id="net-bob"))
     assert codes(case, juror) == ["follows"]
@@ -154,7 +156,7 @@ def test_a_case_category_comes_from_the_reports_else_the_top_model_label():
 
 
 def test_policy_refuses_a_cap_on_an_unknown_category(app):
-    from jury.policy import PolicyError
+    from triage.policy import PolicyError
 
     with pytest.raises(PolicyError):
         publish_policy(dict(current_policy().settings, daily_exposure_caps={"nonsense": 3}), reason="x", actor="t")
@@ -183,7 +185,7 @@ def test_make_adapter_gives_the_sandbox_the_relationship_capability(app):
     assert isinstance(sandbox_adapter, SandboxAdapter)
     assert type(webhook) is WebhookAdapter and relationships_of(webhook, "x") is None
     # A webhook network cannot say: nothing is cached and nothing excluded.
-    assert relationships.refresh_authors(["author-1"], adapter=webhook) == 0
+    assert follow_links.refresh_authors(["author-1"], adapter=webhook) == 0
 
 
 def test_follow_links_come_from_the_sandbox_over_http_and_are_cached(app, api, live_server, make_user):
@@ -235,6 +237,6 @@ def test_a_failing_network_is_asked_once_per_job_not_once_per_author(app):
             Down.asked += 1
             raise RelationshipError("ConnectTimeout asking the network")
 
-    assert relationships.refresh_authors([f"author-{n}" for n in range(20)], adapter=Down()) == 0
+    assert follow_links.refresh_authors([f"author-{n}" for n in range(20)], adapter=Down()) == 0
     assert Down.asked == 1
     assert db.session.scalar(select(func.count()).select_from(RelationshipCheck)) == 0

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from sqlalchemy import insert, select
 
-from jury.extensions import db
-from jury.policy import DEFAULT_SETTINGS, current_policy, publish_policy
+from models import db
+from triage.policy import DEFAULT_SETTINGS, current_policy, publish_policy
 from models import Policy
 
 
@@ -34,7 +34,7 @@ def test_a_rolled_back_publication_leaves_the_version_in_force(app):
 
 def test_another_process_version_takes_effect_within_the_cache_time(app, monkeypatch):
     clock = [1000.0]
-    monkeypatch.setattr("jury.policy.time.monotonic", lambda: clock[0])
+    monkeypatch.setattr("triage.policy.time.monotonic", lambda: clock[0])
     app.config["POLICY_CACHE_SECONDS"] = 5
     assert current_policy().version == 1
     published_elsewhere(2, panel_size=9)

@@ -9,7 +9,7 @@ from sqlalchemy import create_engine
 from models import Base
 
 # An expression index (priority DESC): autogenerate can only approximate it and reports it as changed.
-EXPRESSION_INDEXES = {"ix_cases_open_by_priority"}
+EXPRESSION_INDEXES = {"ix_cases_open_by_priority", "uq_users_username_lower"}
 
 
 def _differences(url: str) -> list:

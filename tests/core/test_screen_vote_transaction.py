@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select, update
 
-from jury.extensions import db
+from models import db
 from jury.web import juror as juror_views
 from models import Assignment, AuditEvent, Case, Vote, utcnow
 from tests.conftest import post_payload, report_payload

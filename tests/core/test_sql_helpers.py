@@ -5,9 +5,9 @@ from datetime import datetime, timezone
 
 from sqlalchemy import event, select, text
 
-from jury.extensions import db
+from models import db
 from models import Post, Report, SandboxPost
-from triage.sql import insert_ignore
+from models.sql import insert_ignore
 
 
 def _post(external_id: str, **extra) -> dict:

@@ -7,11 +7,12 @@ import pytest
 
 from sqlalchemy import func, select, update
 
-from jury.extensions import db
-from jury.policy import current_policy, publish_policy
+from models import db
+from triage.policy import current_policy, publish_policy
 from models import Action, Case, Post, Score, utcnow
 from tests.conftest import aged_cases, case_priorities, post_payload, report_payload
-from triage import cases, sweeper
+from jury import sweeper
+from triage import cases
 
 BENIGN = "Does anyone know a good bakery near the station?"
 THREAT = "I know where you live and I will hurt you and your family tonight."

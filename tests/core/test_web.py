@@ -6,7 +6,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from jury.extensions import db
+from models import db
 from models import Case
 from tests.conftest import PASSWORD, post_payload, report_payload
 from triage import dealing

@@ -25,7 +25,7 @@ def test_the_api_answers_503_json_with_retry_after(tmp_path):
 def test_pages_answer_a_503_page_that_leaks_nothing(tmp_path):
     client = unreachable_app(tmp_path).test_client()
     with client.session_transaction() as session:
-        session["_user_id"] = "1"  # a logged-in juror: loading them needs the database
+        session["_user_id"] = "1:some-token"  # a logged-in juror: loading them needs the database
     health = client.get("/healthz")
     assert health.status_code == 503  # the health check reports the outage as JSON for probes
     assert health.get_json()["status"] == "unavailable" and "127.0.0.1" not in health.get_data(as_text=True)

@@ -10,12 +10,13 @@ from sqlalchemy import func, select, text
 
 import audit
 from jury import voting
-from jury.errors import Conflict
-from jury.extensions import db
-from jury.policy import current_policy
+from models.errors import Conflict
+from models import db
+from triage.policy import current_policy
 from models import Assignment, AuditEvent, Case, User, Verdict, Vote, utcnow
 from tests.conftest import aged_cases, case_priorities, post_payload, report_payload
-from triage import cases, dealing, sweeper
+from jury import sweeper
+from triage import cases, dealing
 
 # Under the default pool (5 + 10 overflow connections), as a gunicorn process would have.
 JURORS = 12
@@ -129,7 +130,7 @@ def test_a_verdicts_actions_sent_at_once_still_close_the_case(app, api, make_use
     """
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    from jury import outbox
+    from triage import outbox
     from models import Action
 
     both_arrived = threading.Barrier(2, timeout=10)

@@ -16,14 +16,15 @@ from sqlalchemy import func, make_url, select
 
 import audit
 from jury import create_app, users, voting
-from jury.extensions import db
-from jury.policy import current_policy
+from models import db
+from triage.policy import current_policy
 from models import Action, AuditEvent, Case, Post, Score, Verdict
 from network import MAX_ATTEMPTS
 from network.signing import SIGNATURE_HEADER, SignatureError, verify
 from tests.conftest import INTAKE_SECRET, PASSWORD, WEBHOOK_SECRET, base_config, post_payload, report_payload, signed
 from tests.integration.servers import free_port, wait_for
-from triage import dealing, sweeper
+from jury import sweeper
+from triage import dealing
 
 pytestmark = [pytest.mark.faults, pytest.mark.postgres, pytest.mark.redis]
 

@@ -7,7 +7,7 @@ import psycopg
 import pytest
 from sqlalchemy import exc, text
 
-from jury.extensions import db
+from models import db
 
 
 @pytest.fixture

@@ -17,11 +17,12 @@ from rq import Queue
 from sqlalchemy import func, select, update
 
 from jury import sandbox, verdicts, voting
-from jury.extensions import db
+from models import db
 from models import Action, Case, Post, SandboxPost, Score, Verdict, utcnow
 from tests.conftest import INTAKE_SECRET, ROOT, WEBHOOK_SECRET, LiveServer, post_payload, report_payload
 from tests.integration.servers import descendants
-from triage import dealing, sweeper
+from jury import sweeper
+from triage import dealing
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 THREAT = "I know where you live and I will hurt you and your family tonight."

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import event, text
 
-from jury.extensions import db
+from models import db
 from models import Vote
 from tests.core.test_screen_vote_transaction import (JSON, _active_seats, _dealt_case, _open_cases, _seat_dealt_events,
                                                      _seats_add_up)

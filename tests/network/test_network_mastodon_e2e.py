@@ -8,8 +8,9 @@ from mastodon_mock import ADMIN_TOKEN, ALL_SCOPES, MockMastodon
 from sqlalchemy import select, update
 
 import audit
-from jury import outbox, voting
-from jury.extensions import db
+from jury import voting
+from triage import outbox
+from models import db
 from models import Action, Case, Post, Verdict, utcnow
 from tests.conftest import make_app
 from triage import dealing

@@ -7,7 +7,7 @@ import pytest
 from mastodon_mock import ADMIN_TOKEN, ALL_SCOPES, MockMastodon
 from sqlalchemy import func, select
 
-from jury.extensions import db
+from models import db
 from models import AuditEvent, Case, Post, Report
 from network.mastodon import MastodonClient
 from tests.conftest import make_app
@@ -101,6 +101,14 @@ def test_a_signature_with_another_secret_or_over_another_body_is_refused(client,
     assert deliver(client, body, secret="someone-elses-secret").status_code == 401
     forged = body.replace(b'"comment": "rude"', b'"comment": "forged"')
     assert deliver(client, forged, MockMastodon.sign(SECRET, body)).status_code == 401
+    assert count(Report) == 0
+
+
+@pytest.mark.parametrize("depth", [100, 1000])
+def test_a_deeply_nested_body_with_a_good_signature_is_a_json_400(client, mastodon, depth):
+    body = mastodon.webhook_body("11")[:-1] + b', "x": ' + b"[" * depth + b"]" * depth + b"}"
+    response = deliver(client, body)
+    assert response.status_code == 400 and "nested too deeply" in response.get_json()["error"]
     assert count(Report) == 0
 
 

@@ -3,7 +3,7 @@ import hmac
 
 import pytest
 
-from network.signing import SIGNATURE_HEADER, TOLERANCE_SECONDS, SignatureError, sign, verify
+from network.signing import SIGNATURE_HEADER, TOLERANCE_SECONDS, SignatureError, sign, sign_v2, verify
 
 SECRET = "s3cret-key"
 BODY = b'{"action_id":"a-1","type":"remove_post"}'
@@ -147,3 +147,78 @@ def test_empty_secret_cannot_sign():
 def test_sign_rejects_str_body():
     with pytest.raises(TypeError):
         sign(SECRET, BODY.decode())
+
+
+# v2: domain-separated signatures bound to the method and path.
+POST_PATH = "/moderation/actions"
+BOTH = ("v1", "v2")
+
+
+def _v2_expected(secret, timestamp, method, path, body):
+    key = hmac.new(secret.encode(), b"jury-signature-v2", hashlib.sha256).digest()
+    return hmac.new(key, f"{timestamp}\n{method}\n{path}\n".encode() + body, hashlib.sha256).hexdigest()
+
+
+def test_v2_header_format_matches_the_documented_construction():
+    header = sign_v2(SECRET, "POST", POST_PATH, BODY, timestamp=NOW)
+    assert header == f"t={NOW},v2={_v2_expected(SECRET, NOW, 'POST', POST_PATH, BODY)}"
+    v1 = sign(SECRET, BODY, timestamp=NOW).split(",")[1]
+    assert sign_v2(SECRET, "post", POST_PATH, BODY, timestamp=NOW, with_v1=True) == (
+        f"t={NOW},{v1},v2={_v2_expected(SECRET, NOW, 'POST', POST_PATH, BODY)}")
+
+
+def test_v2_round_trip_and_v1_still_accepted_where_both_are():
+    v2 = sign_v2(SECRET, "POST", POST_PATH, BODY, timestamp=NOW)
+    v1 = sign(SECRET, BODY, timestamp=NOW)
+    both = sign_v2(SECRET, "POST", POST_PATH, BODY, timestamp=NOW, with_v1=True)
+    for header in (v1, v2, both):
+        assert verify(SECRET, BODY, header, method="POST", path=POST_PATH, schemes=BOTH, now=NOW) == NOW
+
+
+@pytest.mark.parametrize("method, path, body", [
+    ("GET", POST_PATH, BODY), ("PUT", POST_PATH, BODY), ("POST", "/moderation/action", BODY),
+    ("POST", "/api/v1/posts", BODY), ("POST", POST_PATH, BODY + b" "),
+])
+def test_v2_refuses_another_method_path_or_body(method, path, body):
+    header = sign_v2(SECRET, "POST", POST_PATH, BODY, timestamp=NOW)
+    with pytest.raises(SignatureError, match="does not match the request method, path and body"):
+        verify(SECRET, body, header, method=method, path=path, schemes=BOTH, now=NOW)
+
+
+def test_a_v2_only_receiver_refuses_v1():
+    with pytest.raises(SignatureError, match="missing v2= signature"):
+        verify(SECRET, BODY, sign(SECRET, BODY, timestamp=NOW), method="POST", path=POST_PATH,
+               schemes=("v2",), now=NOW)
+
+
+def test_a_v1_only_receiver_ignores_v2_beside_v1_and_refuses_v2_alone():
+    both = sign_v2(SECRET, "POST", POST_PATH, BODY, timestamp=NOW, with_v1=True)
+    assert verify(SECRET, BODY, both, now=NOW) == NOW
+    with pytest.raises(SignatureError, match="missing v1= signature"):
+        verify(SECRET, BODY, sign_v2(SECRET, "POST", POST_PATH, BODY, timestamp=NOW), now=NOW)
+
+
+def test_the_v1_digest_placed_under_v2_does_not_verify():
+    # Same secret, same timestamp and bytes: the derived key keeps the two schemes apart.
+    v1_hex = sign(SECRET, BODY, timestamp=NOW).split("=")[-1]
+    with pytest.raises(SignatureError, match="does not match"):
+        verify(SECRET, BODY, f"t={NOW},v2={v1_hex}", method="POST", path=POST_PATH, schemes=BOTH, now=NOW)
+
+
+def test_v2_keeps_the_time_window():
+    header = sign_v2(SECRET, "GET", "/x", b"", timestamp=NOW - TOLERANCE_SECONDS - 1)
+    with pytest.raises(SignatureError, match="too old"):
+        verify(SECRET, b"", header, method="GET", path="/x", schemes=("v2",), now=NOW)
+
+
+@pytest.mark.parametrize("method, path", [("", "/x"), ("G ET", "/x"), ("GET", "x"), ("GET", "/a\nPOST")])
+def test_v2_refuses_a_method_or_path_it_cannot_encode_unambiguously(method, path):
+    with pytest.raises(SignatureError, match="v2 needs"):
+        sign_v2(SECRET, method, path, BODY, timestamp=NOW)
+
+
+def test_v2_verification_needs_method_and_path():
+    with pytest.raises(ValueError, match="method and path"):
+        verify(SECRET, BODY, sign(SECRET, BODY, timestamp=NOW), schemes=BOTH, now=NOW)
+    with pytest.raises(ValueError, match="schemes"):
+        verify(SECRET, BODY, sign(SECRET, BODY, timestamp=NOW), schemes=("v3",), now=NOW)

@@ -177,3 +177,24 @@ def test_unexpected_errors_are_retried_and_redacted(exc):
     assert result.status_code is None
     assert "whsec-leaky" not in result.detail
     assert "[redacted]" in result.detail
+
+
+def test_actions_carry_v1_for_old_receivers_and_v2_bound_to_post_and_the_real_path(fake_network):
+    from urllib.parse import unquote
+
+    from network.signing import SCHEME, SCHEME_V2, SignatureError, verify
+
+    WebhookAdapter(fake_network.url + "/jury%20hooks", fake_network.secret).deliver(_request())
+    [seen] = fake_network.received
+    header = seen.headers[SIGNATURE_HEADER.lower()]
+    timestamp, v1, v2 = header.split(",")
+    assert v1.startswith("v1=") and v2.startswith("v2=") and seen.signature_error is None
+    path = unquote(seen.path)
+    assert path == "/jury hooks/moderation/actions"
+    assert verify(fake_network.secret, seen.body, f"{timestamp},{v2}", method="POST", path=path,
+                  schemes=(SCHEME_V2,)) > 0
+    # v2 alone, checked against another path or method, is refused; v1 still checks the body.
+    for method, other in (("POST", "/moderation/actions"), ("GET", path)):
+        with pytest.raises(SignatureError):
+            verify(fake_network.secret, seen.body, f"{timestamp},{v2}", method=method, path=other,
+                   schemes=(SCHEME, SCHEME_V2))

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from jury import sandbox, voting
-from jury.extensions import db
+from models import db
 from models import Action, Case, Post, Report
 from tests.conftest import signed, post_payload, report_payload
 from tests.security.htmlscan import scan_html

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from jury import create_app, lockout
-from jury.extensions import db
+from models import db
 from models import AuditEvent, User, utcnow
 from tests.conftest import PASSWORD, base_config, make_app
 
@@ -154,7 +154,7 @@ def test_a_lead_can_unlock_an_account(roomy_app):
 
 
 def test_unlocking_nobody_is_not_found(roomy_app):
-    from jury.errors import NotFound
+    from models.errors import NotFound
 
     with pytest.raises(NotFound):
         lockout.unlock(424242, actor="user:1")

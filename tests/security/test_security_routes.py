@@ -9,7 +9,7 @@ import re
 import pytest
 from flask import g
 
-from tests.conftest import make_app
+from tests.conftest import make_app, sign_in
 
 ROLES = ("anonymous", "juror", "lead", "admin")
 # First match wins. public: anyone; login: any signed-in role; lead: leads and admins only;
@@ -19,7 +19,7 @@ ACCESS = [
     (r"^/static/", "public"),
     (r"^/login$", "public"),
     (r"^/healthz$", "public"),
-    (r"^/metrics$", "public"),  # open unless METRICS_TOKEN is set (tests/core/test_lead_ops.py covers the token)
+    (r"^/metrics$", "public"),  # loopback only unless METRICS_TOKEN is set (tests/security/test_security_disclosure.py)
     (r"^/appeal/", "public"),  # the author's signed appeal link is the key, not a session
     (r"^/join/", "public"),  # a lead's signed invitation is the key
     (r"^/api/v1/openapi\.json$", "public"),
@@ -34,6 +34,7 @@ ACCESS = [
     (r"^/cases/", "login"),
     (r"^/guide$", "login"),
     (r"^/profile$", "login"),
+    (r"^/profile/password$", "login"),
 ]
 ARGUMENTS = {"filename": "jury.css", "external_id": "no-such-post", "action": "pause", "kind": "transparency.json",
              "token": "not-a-token"}
@@ -61,7 +62,7 @@ def build_path(rule) -> str:
 def route_app(tmp_path, request, monkeypatch):
     """The app on SQLite with one user per role; retraining is stubbed so a lead's POST has no heavy effect."""
     from jury import users
-    from jury.extensions import db
+    from models import db
 
     monkeypatch.setattr("triage.jobs.defer", lambda *args, **kwargs: None)
     app = make_app("sqlite", tmp_path, request)
@@ -81,8 +82,7 @@ def client_as(app, role: str):
     client = app.test_client()
     if role != "anonymous":
         with client.session_transaction() as session:
-            session["_user_id"] = str(app.config["ROLE_IDS"][role])
-            session["_fresh"] = True
+            sign_in(session, app.config["ROLE_IDS"][role])
     return client
 
 

@@ -3,29 +3,22 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import timedelta
 
-from flask import Flask, current_app
+from flask import Flask
 from sqlalchemy import and_, or_, select, update
 
 import audit
-from jury import weighting
-from jury.extensions import db
-from jury.policy import current_policy
+from jury import verdicts, juror_reliability
+from models import db
+from triage.policy import current_policy
 from models import Action, Post, Verdict, utcnow
-from triage import cases, dealing, jobs, tasks
+from triage import cases, dealing, jobs
 from triage.intake import SCORING_CHUNK
 
 log = logging.getLogger(__name__)
 
-# A job not finished after this long is taken to be lost; running it twice is harmless.
-LOST_AFTER = timedelta(minutes=5)
+LOST_AFTER, lost_after = jobs.LOST_AFTER, jobs.lost_after
 BATCH = 1000
-
-
-def lost_after() -> timedelta:
-    """JOB_LOST_AFTER from the settings (LOST_AFTER by default)."""
-    return timedelta(seconds=float(current_app.config.get("JOB_LOST_AFTER", LOST_AFTER.total_seconds())))
 
 
 def requeue_unscored(now=None) -> int:
@@ -38,7 +31,7 @@ def requeue_unscored(now=None) -> int:
     if ids:
         db.session.execute(update(Post).where(Post.id.in_(ids)).values(score_requested_at=now))
         for start in range(0, len(ids), SCORING_CHUNK):
-            jobs.defer("scoring", tasks.score_posts, ids[start:start + SCORING_CHUNK])
+            jobs.defer("scoring", "jury.tasks.score_posts", ids[start:start + SCORING_CHUNK])
     jobs.commit()
     return len(ids)
 
@@ -63,15 +56,13 @@ def requeue_actions(now=None) -> int:
     if due:
         db.session.execute(update(Action).where(Action.id.in_(due)).values(enqueued_at=now))
         for action_id in due:
-            jobs.defer("actions", tasks.deliver_action, action_id)
+            jobs.defer("actions", "jury.tasks.deliver_action", action_id)
     jobs.commit()
     return len(due)
 
 
 def requeue_follow_ups(now=None) -> int:
     """Queue again the follow-up of verdicts whose job was lost (no actions were created yet)."""
-    from jury import verdicts
-
     now = now or utcnow()
     ids = list(db.session.scalars(
         select(Verdict.id).where(Verdict.followed_up_at.is_(None),
@@ -95,7 +86,7 @@ def sweep() -> dict[str, int]:
     actions = requeue_actions()
     policy = current_policy()
     refreshed = cases.refresh_priorities(policy)
-    reestimating = weighting.schedule_if_due(policy.reestimate_every)
+    reestimating = juror_reliability.schedule_if_due(policy.reestimate_every)
     jobs.commit()
     return {"expired_leases": expired, "rescored_posts": unscored, "requeued_follow_ups": followed_up,
             "requeued_actions": actions,

@@ -1,14 +1,23 @@
-"""`flask audit export|report|transparency`: statements of reasons, the app-store report, Art. 15 counts."""
+"""`flask audit`: seal and verify the chain; export statements of reasons, the app-store report, Art. 15 counts."""
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
 import click
-from flask import current_app
+from flask.cli import AppGroup
 
-from jury.cli import audit_cli
-from jury.extensions import db
+from jury.reporting import report_options
+from models import db
+from audit.period import PeriodError, period
+from audit import seal
+from audit.exports import manifest
+from audit.exports import ExportInvalid, export_bytes
+from audit import report
+from audit import transparency
+import audit
+
+audit_cli = AppGroup("audit", help="Check the audit trail and export from it.")
 
 FROM = click.option("--from", "first", required=True, help="First day, YYYY-MM-DD (UTC).")
 TO = click.option("--to", "last", required=True, help="Last day, YYYY-MM-DD (UTC, included).")
@@ -17,8 +26,6 @@ OUT = click.option("--out", "out", required=True, type=click.Path(dir_okay=False
 
 
 def _period(first: str, last: str):
-    from audit.period import PeriodError, period
-
     try:
         return period(first, last)
     except PeriodError as error:
@@ -27,20 +34,11 @@ def _period(first: str, last: str):
 
 def _seal() -> None:
     """Seal every event written so far, so the head printed with the file covers them."""
-    from audit import seal
-
     seal(db.session)
-
-
-def report_options() -> dict:
-    """What the reports take from the app's settings: the scorer's name and the pseudonym key."""
-    return {"scorer": current_app.config["SCORER"], "pseudonym_key": current_app.config["SECRET_KEY"]}
 
 
 def _write(out: Path, content: bytes, kind: str, start, end) -> None:
     """Write the file and its manifest, and print the audit chain's head."""
-    from audit.exports import manifest
-
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(content)
     meta = manifest(db.session, content, kind=kind, start=start, end=end)
@@ -56,8 +54,6 @@ def _write(out: Path, content: bytes, kind: str, start, end) -> None:
 @OUT
 def export_command(first: str, last: str, fmt: str, out: Path) -> None:
     """Statements of reasons of every decision in the period (DSA Art. 17; `dsa`: Transparency Database JSON)."""
-    from audit.exports import ExportInvalid, export_bytes
-
     start, end = _period(first, last)
     _seal()
     try:
@@ -73,8 +69,6 @@ def export_command(first: str, last: str, fmt: str, out: Path) -> None:
 @OUT
 def report_command(first: str, last: str, out: Path) -> None:
     """The app-store reviewer report; PDF or HTML by the file's extension."""
-    from audit import report
-
     start, end = _period(first, last)
     _seal()
     suffix = out.suffix.lower()
@@ -94,10 +88,32 @@ def report_command(first: str, last: str, out: Path) -> None:
 @OUT
 def transparency_command(first: str, last: str, fmt: str, out: Path) -> None:
     """The DSA Art. 15 transparency counts for the period."""
-    from audit import transparency
-
     start, end = _period(first, last)
     _seal()
-    data = transparency.summary(db.session, start, end, scorer=current_app.config["SCORER"])
+    data = transparency.summary(db.session, start, end, scorer=report_options()["scorer"])
     content = (transparency.to_json(data) if fmt == "json" else transparency.to_csv(data)).encode()
     _write(out, content, f"transparency-{fmt}", start, end)
+
+
+@audit_cli.command("seal")
+def audit_seal_command() -> None:
+    """Chain every audit event written so far (the sweeper does this every second)."""
+    click.echo(f"sealed {audit.seal(db.session)} events")
+
+
+@audit_cli.command("verify")
+@click.option("--no-seal", is_flag=True, help="Only read: do not seal new events first (a read-only replica).")
+def audit_verify_command(no_seal: bool) -> None:
+    """Seal new events, then walk the hash chain; exit 1 naming the first broken event."""
+    if not no_seal:
+        audit.seal(db.session)
+    checked, broken = audit.verify_chain(db.session)
+    if broken is not None:
+        raise click.ClickException(f"audit chain broken at event {broken.id} ({broken.event_type}); "
+                                   f"{checked} events before it are intact")
+    click.echo(f"audit chain intact: {checked} events")
+    head_id, head_hash = audit.chain_head(db.session)
+    click.echo(f"head: event {head_id} {head_hash}")
+    unsealed = audit.unsealed_count(db.session)
+    if unsealed:
+        click.echo(f"{unsealed} newer events are not sealed yet (not checked)")

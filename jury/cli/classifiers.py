@@ -194,7 +194,7 @@ def _refuse_unmigrated_live_dir(out_dir: Path) -> None:
         return
     import sqlalchemy
 
-    from jury.extensions import db
+    from models import db
 
     try:
         ready = sqlalchemy.inspect(db.engine).has_table("audit_events")
@@ -216,7 +216,7 @@ def _audit_if_live(out_dir: Path, scorer, metrics: dict[str, Any]) -> None:
     if not _is_live(out_dir):
         return
     import audit
-    from jury.extensions import db
+    from models import db
 
     source = metrics["source"]
     try:
@@ -346,12 +346,12 @@ def _policy_thresholds() -> dict[str, dict[str, float]]:
 
 def _policy_settings() -> dict[str, Any]:
     """The settings of the policy in force, read without creating a version: evaluating writes nothing."""
-    from jury.policy import latest_settings
+    from triage.policy import latest_settings
 
     settings = latest_settings()
     if settings is None:
         click.echo("note: no policy in the database; the default settings are used", err=True)
-        from jury.policy import DEFAULT_SETTINGS
+        from triage.policy import DEFAULT_SETTINGS
 
         settings = DEFAULT_SETTINGS
     return settings
@@ -382,7 +382,7 @@ def _load_model(model_dir: Path | None, calibrated: bool, kind: str = "sklearn")
 
 def _policy_band() -> tuple[float, float]:
     """The policy's cascade band (the default before any policy is stored)."""
-    from jury.policy import DEFAULT_SETTINGS
+    from triage.policy import DEFAULT_SETTINGS
 
     band = _policy_settings().get("cascade_band", DEFAULT_SETTINGS["cascade_band"])
     return float(band["low"]), float(band["high"])
@@ -402,9 +402,9 @@ def _verdict_examples() -> tuple[list[str], list[dict[str, int]]]:
 @click.option("--force", is_flag=True, help="Retrain even if too few new verdicts arrived.")
 def retrain_command(force: bool) -> None:
     """Queue retraining of the site model on the jury's verdicts (then recalibration), on the training queue."""
-    from triage import jobs, tasks
+    from triage import jobs
 
-    jobs.defer("training", tasks.retrain_model, force)
+    jobs.defer("training", "jury.tasks.retrain_model", force)
     jobs.commit()
     click.echo("retraining queued" if jobs.redis_connection() else "retraining done (jobs run inline)")
 

@@ -6,6 +6,7 @@ import logging
 
 import click
 from flask.cli import AppGroup
+from jury.simulation import SimulationConfig, parse_range, simulate
 
 jury_cli = AppGroup("jury", help="Jury tools: simulate verdict policies.")
 
@@ -32,8 +33,6 @@ def simulate_command(jurors: int, cases: int, juror_accuracy: str, spammer_share
                      policy: str, seed: int, arrival_hours: float, session_gap_minutes: float,
                      oracle: bool, as_json: bool) -> None:
     """Run the real dealing and verdict code against simulated jurors on a throwaway database."""
-    from jury.simulation import SimulationConfig, parse_range, simulate
-
     try:
         low, high = parse_range(juror_accuracy)
         config = SimulationConfig(jurors=jurors, cases=cases, accuracy_low=low, accuracy_high=high,

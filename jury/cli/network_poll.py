@@ -6,6 +6,9 @@ import json
 import click
 from flask import current_app
 from flask.cli import AppGroup
+from network import AdapterConfigError
+from network.mastodon import MastodonError
+from triage import mastodon
 
 network_cli = AppGroup("network", help="Talk to the network Jury moderates.")
 
@@ -16,10 +19,6 @@ network_cli = AppGroup("network", help="Talk to the network Jury moderates.")
 @click.option("--full", is_flag=True, help="Re-read every open report, not only those newer than the last poll.")
 def poll_command(loop: bool, interval: float, full: bool) -> None:
     """Pull open reports from the Mastodon instance into Jury (idempotent)."""
-    from network import AdapterConfigError
-    from network.mastodon import MastodonError
-    from triage import mastodon
-
     if current_app.config.get("NETWORK_ADAPTER") != "mastodon":
         raise click.ClickException("polling needs NETWORK_ADAPTER=mastodon (with NETWORK_URL and NETWORK_TOKEN)")
     try:

@@ -8,7 +8,7 @@ from sqlalchemy import JSON, Table, bindparam, cast, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import InstrumentedAttribute
 
-from jury.extensions import db
+from models.database import db
 
 
 def insert_ignore(model: type, rows: Sequence[dict[str, Any]], conflict_columns: Sequence[str],

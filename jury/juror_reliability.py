@@ -18,8 +18,8 @@ from flask import current_app
 from sqlalchemy import bindparam, func, select
 
 import audit
-from jury import reliability as ds
-from jury.extensions import db
+from jury import dawid_skene as ds
+from models import db
 from models import Case, GoldAnswer, JurorReliability, ReliabilityRun, Score, Verdict, Vote, utcnow
 from triage import jobs
 
@@ -138,9 +138,8 @@ def reestimation_due(every: int) -> bool:
 
 def schedule_if_due(every: int) -> bool:
     """Queue the re-estimation job (after the commit) when it is due."""
-    from triage import tasks
-
-    return reestimation_due(every) and jobs.defer_once("training", tasks.reestimate_reliability, key=REESTIMATE_JOB)
+    return reestimation_due(every) and jobs.defer_once("training", "jury.tasks.reestimate_reliability",
+                                                       key=REESTIMATE_JOB)
 
 
 def reestimate(actor: str = "system") -> ReliabilityRun:

@@ -9,9 +9,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 import audit
-from jury.extensions import db
+from models import db
 from models import AccountLink, RelationshipCheck, utcnow
 from network import RelationshipError, RelationshipSource, relationships_of
+from triage.outbox import network_adapter
 
 log = logging.getLogger(__name__)
 # Follow links change slowly; asking again once a day per author is plenty.
@@ -29,8 +30,6 @@ def refresh_authors(author_ids: Iterable[str], adapter: object | None = None) ->
     if not authors:
         return 0
     if adapter is None:
-        from jury.outbox import network_adapter
-
         adapter = network_adapter()
     if not isinstance(adapter, RelationshipSource):
         return 0  # this network cannot say: nothing to cache, nothing to exclude

@@ -13,6 +13,10 @@ class NotFound(DomainError):
     status_code = 404
 
 
+# A juror asking for a case not dealt to them gets the answer a missing id gets: ids reveal nothing.
+NO_SUCH_CASE = "No such case, or it was not dealt to you."
+
+
 class Forbidden(DomainError):
     """The user may not do this."""
 

@@ -11,12 +11,13 @@ from flask import current_app
 from sqlalchemy import func, select, update
 
 import audit
-from jury.extensions import db
-from models import Action, Case, Post, utcnow
+from models import db
+from models import Action, Case, Post, Verdict, utcnow
 from network import ActionRequest, NetworkAdapter, Outcome, make_adapter
 from network.backoff import MAX_ATTEMPTS, retry_delay
 from network.breaker import CircuitBreaker
 from triage import jobs
+from triage.appeal_links import appeal_url
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +75,6 @@ def create_actions(case: Case, post: Post | None, specs: list[ActionSpec], *, ac
     `queue=False`: the caller delivers them itself after its commit (`deliver_each`); the rows
     are marked as handed over now, so the sweeper re-queues them only if that is lost.
     """
-    from triage import tasks
-
     now = utcnow()
     actions = [Action(case_id=case.id, verdict_id=verdict_id, type=spec.type, idempotency_key=uuid.uuid4().hex,
                       post_external_id=post.external_id if post else None, account_external_id=spec.account_id,
@@ -91,7 +90,7 @@ def create_actions(case: Case, post: Post | None, specs: list[ActionSpec], *, ac
     ])
     if queue:
         for action in actions:
-            jobs.defer("actions", tasks.deliver_action, action.id)
+            jobs.defer("actions", "jury.tasks.deliver_action", action.id)
     return actions
 
 
@@ -246,11 +245,10 @@ def _appeal_url(action: Action, case: Case | None) -> str | None:
     """Every first-instance removal carries its signed appeal link, dated by the decision."""
     if action.type != "remove_post" or action.verdict_id is None or case is None or case.origin == "appeal":
         return None
-    from jury.appeal_links import appeal_url
-    from models import Verdict
-
     verdict = db.session.get(Verdict, action.verdict_id)
-    return appeal_url(verdict.id, issued_at=verdict.decided_at.timestamp()) if verdict else None
+    if verdict is None:
+        return None
+    return appeal_url(verdict.id, issued_at=verdict.decided_at.timestamp(), ref=verdict.appeal_ref)
 
 
 def _prior_strikes(action: Action) -> int:
@@ -308,8 +306,6 @@ def _mark_case_actioned(case: Case) -> None:
 
 def retry_dead(action_id: int, actor: str) -> Action:
     """Put a dead or failed action back in line (a lead's retry button)."""
-    from triage import tasks
-
     action = db.session.get(Action, action_id)
     if action is None:
         raise LookupError(f"no action {action_id}")
@@ -318,6 +314,6 @@ def retry_dead(action_id: int, actor: str) -> Action:
     action.state, action.attempts, action.next_attempt_at = "pending", 0, utcnow()
     action.enqueued_at = utcnow()
     audit.record(db.session, "action_requeued", "action", action.id, {}, actor=actor)
-    jobs.defer("actions", tasks.deliver_action, action.id)
+    jobs.defer("actions", "jury.tasks.deliver_action", action.id)
     jobs.commit()
     return action

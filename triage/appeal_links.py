@@ -6,7 +6,11 @@ from datetime import UTC, datetime, timedelta
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
-from jury.errors import DomainError
+from sqlalchemy import select
+
+from models.errors import DomainError
+from models import db
+from models import Verdict
 
 SALT = "jury-appeal-link"
 # DSA Art. 20(1): complaints open for at least six months after the decision.
@@ -58,15 +62,16 @@ def _serializer(issued_at: float | None = None) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=SALT, signer=signer)
 
 
-def make_token(verdict_id: int, issued_at: float | None = None) -> str:
-    """A signed token naming the verdict (the author's identity never travels in the link)."""
-    return _serializer(issued_at).dumps({"v": int(verdict_id)})
+def make_token(verdict_id: int, issued_at: float | None = None, ref: str | None = None) -> str:
+    """A signed token naming the verdict by its opaque reference (the author's identity never travels
+    in the link, nor a sequential id); a verdict without a reference is named by its id."""
+    return _serializer(issued_at).dumps({"r": ref} if ref else {"v": int(verdict_id)})
 
 
-def appeal_url(verdict_id: int, issued_at: float | None = None) -> str:
+def appeal_url(verdict_id: int, issued_at: float | None = None, ref: str | None = None) -> str:
     """The absolute link sent to the network with a removal."""
     base = current_app.config["PUBLIC_URL"].rstrip("/")
-    return f"{base}/appeal/{make_token(verdict_id, issued_at)}"
+    return f"{base}/appeal/{make_token(verdict_id, issued_at, ref)}"
 
 
 def read_token(token: str) -> int:
@@ -80,6 +85,12 @@ def read_token(token: str) -> int:
     except BadSignature:
         raise LinkInvalid("This appeal link is not valid: it may have been altered or cut short. "
                           "Open the link exactly as the network sent it.") from None
+    if isinstance(data, dict) and isinstance(data.get("r"), str):
+        verdict_id = db.session.scalar(select(Verdict.id).where(Verdict.appeal_ref == data["r"][:32]))
+        if verdict_id is None:
+            raise LinkInvalid("This appeal link is not valid.")
+        return verdict_id
+    # Links sent before verdicts had a reference name the verdict's id; they stay valid.
     if not isinstance(data, dict) or not isinstance(data.get("v"), int):
         raise LinkInvalid("This appeal link is not valid.")
     return data["v"]

@@ -11,8 +11,8 @@ from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session
 
 import audit
-from jury.extensions import db
-from models import Policy
+from models import Policy, db
+from models.rules import RULE_CODES
 
 SEVERITY_NAMES = ("low", "medium", "high", "critical")
 VERDICT_METHODS = ("majority", "weighted")
@@ -204,7 +204,6 @@ def validate_settings(settings: dict[str, Any]) -> dict[str, Any]:
         raise PolicyError("gold_accuracy_min must be between 0 and 1")
     if int(merged["probation_gold_cases"]) < 0 or int(merged["gold_window"]) < 1:
         raise PolicyError("probation_gold_cases must be >= 0 and gold_window >= 1")
-    from jury.rules import RULE_CODES
 
     for code, cap in merged["daily_exposure_caps"].items():
         if code not in RULE_CODES or int(cap) < 0:
@@ -280,14 +279,19 @@ def _first_version() -> tuple[Policy, bool]:
     return publish_policy(DEFAULT_SETTINGS, reason="initial defaults", actor="system"), True
 
 
-@event.listens_for(Session, "after_commit")
+def register_listeners() -> None:
+    """Drop this process's cached policy when a publication commits (create_app calls this once)."""
+    for name, listener in (("after_commit", _forget_published), ("after_rollback", _publish_undone)):
+        if not event.contains(Session, name, listener):
+            event.listen(Session, name, listener)
+
+
 def _forget_published(session: Session) -> None:
     """A new version was committed here: the next read in this process takes it."""
     if session.info.pop(_PUBLISHED, False):
         current_app.extensions.get(_CACHE, {}).pop("policy", None)
 
 
-@event.listens_for(Session, "after_rollback")
 def _publish_undone(session: Session) -> None:
     """A rolled-back publication never happened; the cached version still holds."""
     session.info.pop(_PUBLISHED, None)

@@ -8,11 +8,11 @@ from typing import Any, Mapping, Sequence
 from sqlalchemy import func, select, update
 
 import audit
-from jury.errors import Conflict, DomainError, NotFound
-from jury.extensions import db
-from jury.policy import validate_settings
+from models.errors import Conflict, DomainError, NotFound
+from models import db
+from triage.policy import validate_settings
 from models import Case, Post, ShadowDecision, ShadowPolicy, Verdict, utcnow
-from triage.sql import insert_ignore
+from models.sql import insert_ignore
 
 MAX_DAYS = 60
 MAX_ACTIVE = 5  # each one adds a little work to every scoring job
