@@ -21,7 +21,8 @@ def bar_chart(title: str, labels: list[str], series: dict[str, list[float]], *, 
              f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" stroke="#555"/>',
              f'<text x="{left - 4}" y="{top + 4}" font-size="10" text-anchor="end" font-family="sans-serif">'
              f'{peak:g}</text>',
-             f'<text x="{left - 4}" y="{top + plot_h}" font-size="10" text-anchor="end" font-family="sans-serif">0</text>']
+             f'<text x="{left - 4}" y="{top + plot_h}" font-size="10" text-anchor="end" '
+             'font-family="sans-serif">0</text>']
     for s_index, (name, values) in enumerate(series.items()):
         colour = PALETTE[s_index % len(PALETTE)]
         for index, value in enumerate(values):

@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 
 from audit.dsa import DsaStatement
 from audit.log import chain_head
-from models.rules import RULES_BY_CODE
 from models import Appeal, Case, Policy, Post, Report, Score, Verdict
+from models.rules import RULES_BY_CODE
 
 FORMATS = ("csv", "jsonl", "dsa")
 REDRESS = ("Internal complaint: appeal within 6 months through the link sent with the decision or through the "
@@ -125,8 +125,9 @@ def decisions(session: Session, start: datetime, end: datetime) -> list[Decision
         detected = case.origin == "auto_flagged" or post.id in flagged
         appeal_of = appeals_by_verdict.get(verdict.id)
         facts = (f"{verdict.statement} The case was opened "
-                 f"{'after ' + str(reports.get(post.id, 0)) + ' user notice(s)' if notice else 'on own initiative after automated detection'}"
-                 f"{' and the model also flagged the post' if notice and detected else ''}; "
+                 + (f"after {reports.get(post.id, 0)} user notice(s)" if notice
+                    else "on own initiative after automated detection")
+                 + f"{' and the model also flagged the post' if notice and detected else ''}; "
                  f"review round {case.review_round}{' (appeal)' if case.origin == 'appeal' else ''}.")
         row = {
             "puid": puid(verdict.id), "case_id": case.id, "review_round": case.review_round,

@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from audit.log import chain_head, verify_chain
-from models.rules import RULES_BY_CODE
 from models import Action, Appeal, Case, Policy, Post, Report, Score, User, Verdict, Vote
+from models.rules import RULES_BY_CODE
 
 
 def percentile(values: list[float], share: float) -> float | None:

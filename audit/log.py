@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any
 
 from sqlalchemy import event, func, insert, select, text, update
 from sqlalchemy.orm import Session
@@ -201,14 +202,14 @@ def verify_chain(session: Session, batch: int = 5000) -> tuple[int, AuditEvent |
         ).all()
         if not rows:
             return checked, None
-        for event in rows:
-            expected = event_hash(prev, event.created_at, event.actor, event.event_type,
-                                  event.subject_type, event.subject_id, event.payload)
-            if event.prev_hash != prev or event.hash != expected:
-                return checked, event
-            prev = event.hash
+        for row in rows:
+            expected = event_hash(prev, row.created_at, row.actor, row.event_type,
+                                  row.subject_type, row.subject_id, row.payload)
+            if row.prev_hash != prev or row.hash != expected:
+                return checked, row
+            prev = row.hash
             checked += 1
-            last_seq = event.seq
+            last_seq = row.seq
 
 
 def chain_head(session: Session) -> tuple[int, str]:

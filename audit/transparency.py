@@ -39,7 +39,8 @@ def summary(session: Session, start: datetime, end: datetime, *, scorer: str = "
     return {
         "period": {"from": f.start.isoformat(), "to": f.end.isoformat()},
         "audit_head": {"event": f.audit_head_event, "hash": f.audit_head_hash, "intact": f.audit_chain_intact},
-        "orders_from_authorities": {"received": None, "note": "Orders from authorities are not handled by this service."},
+        "orders_from_authorities": {"received": None,
+                                    "note": "Orders from authorities are not handled by this service."},
         "notices": {
             "received": f.reports_received,
             "by_category": dict(sorted(notices_by_category.items())),
@@ -55,7 +56,8 @@ def summary(session: Session, start: datetime, end: datetime, *, scorer: str = "
             "removals": f.removals,
             "by_ground": {"illegal_content": legal, "terms_and_conditions": f.removals - legal},
             "by_detection": f.removals_by_detection,
-            "by_category": dict(sorted(Counter({_category(rule): n for rule, n in f.removals_by_rule.items()}).items())),
+            "by_category": dict(sorted(Counter({_category(rule): n
+                                                for rule, n in f.removals_by_rule.items()}).items())),
             "interim_hides": f.posts_hidden,
             "account_actions": f.account_actions,
         },

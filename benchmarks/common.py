@@ -18,8 +18,9 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -321,7 +322,7 @@ class Gunicorn:
         text = Path(self.log.name).read_text(errors="replace").splitlines()
         return [line for line in text if "Traceback" in line or " ERROR " in line or "[ERROR]" in line]
 
-    def __enter__(self) -> "Gunicorn":
+    def __enter__(self) -> Gunicorn:
         self.start()
         return self
 
@@ -443,7 +444,8 @@ def cpu_usage(before: Mapping[str, float], after: Mapping[str, float], wall_s: f
     # Time the hypervisor gave this machine's virtual cores to someone else (vmstat's "st"); it is
     # counted in machine_busy_fraction, and a run with much of it measured a smaller machine.
     if "machine_stolen" in before:
-        usage["stolen_fraction"] = round((after["machine_stolen"] - before["machine_stolen"]) / span, 3) if span else None
+        stolen = after["machine_stolen"] - before["machine_stolen"]
+        usage["stolen_fraction"] = round(stolen / span, 3) if span else None
     return usage
 
 

@@ -45,7 +45,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import common
 import psycopg
@@ -70,12 +70,12 @@ NETWORK_USERS = 20_000  # authors and reporters are drawn from user-1 .. user-20
 
 def seed(db_url: str, cases: int, rng: random.Random) -> dict:
     """Bulk-load posts, reports and open cases with COPY; returns counts and timing."""
-    from triage.policy import DEFAULT_SETTINGS, PolicyInForce
     from models.rules import RULE_CODES
     from triage import priority as prio
+    from triage.policy import DEFAULT_SETTINGS, PolicyInForce
 
     start = time.perf_counter()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with psycopg.connect(db_url) as conn:
         version, settings = conn.execute(
             "SELECT version, settings FROM policies ORDER BY version DESC LIMIT 1").fetchone()
@@ -301,7 +301,7 @@ class LockSampler:
                     self.totals[key] = self.totals.get(key, 0) + n
                 self.samples += 1
 
-    def __enter__(self) -> "LockSampler":
+    def __enter__(self) -> LockSampler:
         self.thread.start()
         return self
 

@@ -29,7 +29,7 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import common
 import psycopg
@@ -114,7 +114,7 @@ def warm_up(server: common.Gunicorn, concurrency: int, max_rounds: int, rng: ran
 
 def bare_rows(posts: list[dict]) -> list[tuple]:
     """The columns intake writes for each post, computed the same way."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     return [(p["id"], p["author_id"], p["text"], None, None, None, now, "visible",
              hashlib.sha256(p["text"].encode("utf-8", "surrogatepass")).hexdigest(), now) for p in posts]
 

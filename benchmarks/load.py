@@ -570,7 +570,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--intake-batch", type=int, default=20, help="posts per request (default: %(default)s)")
     parser.add_argument("--report-rate", type=float, default=5, help="reports per second (default: %(default)s)")
     parser.add_argument("--cases", type=int, default=20_000, help="open cases to seed (default: %(default)s)")
-    parser.add_argument("--rq-workers", type=int, default=2, help="`flask worker` processes for the scoring and actions queues (default: %(default)s)")
+    parser.add_argument("--rq-workers", type=int, default=2,
+                        help="`flask worker` processes for the scoring and actions queues (default: %(default)s)")
     parser.add_argument("--nice-background", type=int, default=10, metavar="N",
                         help="run the RQ workers and the sweeper under `nice -n N` (and the same level for "
                              "their scheduler group), as the README's deployment puts jurors' requests "

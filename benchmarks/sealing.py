@@ -105,7 +105,8 @@ def run(args: argparse.Namespace) -> tuple[dict, bool]:
 def main(argv: list[str] | None = None) -> int:
     """Parse flags, run, print JSON."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--events", type=int, default=5000, help="events written and sealed per round (default: %(default)s)")
+    parser.add_argument("--events", type=int, default=5000,
+                        help="events written and sealed per round (default: %(default)s)")
     parser.add_argument("--rounds", type=int, default=6, help="rounds of each way (default: %(default)s)")
     common.add_common_arguments(parser)
     args = parser.parse_args(argv)

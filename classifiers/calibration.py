@@ -55,7 +55,7 @@ class Calibration:
         return path
 
     @classmethod
-    def load(cls, model_dir: str | os.PathLike[str]) -> "Calibration | None":
+    def load(cls, model_dir: str | os.PathLike[str]) -> Calibration | None:
         """The calibration in model_dir, or None if there is none; a corrupt file is a ScorerError."""
         path = Path(model_dir) / CALIBRATION_FILE
         if not path.exists():

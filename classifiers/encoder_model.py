@@ -30,8 +30,17 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from .base import LABELS, ModelNotFoundError, ScorerError, file_sha256
 from .heads import DEFAULT_CALIBRATION_FOLDS, fit_calibrated_head
-from .sklearn_model import (CURRENT_FILE, METADATA_FILE, MODEL_FILE, _atomic_write, _check_labels, _data_digest,
-                            _inside, _label_column, _read_metadata)
+from .sklearn_model import (
+    CURRENT_FILE,
+    METADATA_FILE,
+    MODEL_FILE,
+    _atomic_write,
+    _check_labels,
+    _data_digest,
+    _inside,
+    _label_column,
+    _read_metadata,
+)
 from .text import DEFAULT_MAX_CHARS, prepare_text
 
 FORMAT = 1

@@ -2,17 +2,18 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from flask import Flask
 
 import audit
-from jury.config import PROJECT_ROOT, load_config
-from triage import policy
-from jury.extensions import babel, csrf, db, login_manager, migrate
 from jury import cli, i18n, security, users, web
+from jury.config import PROJECT_ROOT, load_config
+from jury.extensions import babel, csrf, db, login_manager, migrate
 from jury.pool_ping import ping_idle_connections
+from triage import policy
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:

@@ -17,9 +17,8 @@ from datetime import datetime
 import numpy as np
 from sqlalchemy import select
 
-from models import db
+from models import Case, Report, Verdict, Vote, db
 from models.rules import RULE_CODES
-from models import Case, Report, Verdict, Vote
 
 UNREPORTED = "unreported"
 

@@ -8,15 +8,13 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 import audit
-from triage import outbox
-from triage.appeal_links import LinkExpired, appeal_deadline
+from models import Appeal, Assignment, Case, Post, Report, User, Verdict, db, utcnow
 from models.errors import Conflict, DomainError, Forbidden, NotFound
-from models import db
-from triage.policy import current_policy
 from models.rules import RULES_BY_CODE
-from models import Appeal, Assignment, Case, Post, Report, User, Verdict, utcnow
-from triage import cases, jobs
+from triage import cases, jobs, outbox
 from triage import priority as prio
+from triage.appeal_links import LinkExpired, appeal_deadline
+from triage.policy import current_policy
 
 STATEMENT_MAX_CHARS = 5000
 REASON_MAX_CHARS = 2000

@@ -2,19 +2,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import delete, exists, select
 
 import audit
-from models.errors import DomainError, NotFound
-from models import db
-from triage.policy import current_policy
 from jury.quorum import Tally
 from jury.verdicts import record_verdict
-from models import Case, MutedReporter, Post, Report, User, Vote
+from models import Case, MutedReporter, Post, Report, User, Vote, db
+from models.errors import DomainError, NotFound
 from triage import jobs
 from triage.dealing import lock_and_load_case
+from triage.policy import current_policy
 
 MAX_BULK = 500
 CLOSABLE_STATES = ("queued", "in_review", "escalated")
@@ -42,7 +41,7 @@ class CaseFilter:
 
 
 def _day_start(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=timezone.utc)
+    return datetime.combine(day, time.min, tzinfo=UTC)
 
 
 def matching_cases(filters: CaseFilter, limit: int = MAX_BULK) -> list[Case]:

@@ -11,8 +11,8 @@ same EM, so the model counts for what it is worth on this network and no more.
 from __future__ import annotations
 
 import math
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Hashable, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -157,7 +157,7 @@ def dawid_skene(votes: Iterable[tuple[Hashable, Hashable, int]], known: Mapping[
     iteration = 0
     sens = np.full(n_jurors, prior_accuracy)
     spec = np.full(n_jurors, prior_accuracy)
-    for iteration in range(1, max_iter + 1):
+    for iteration in range(1, max_iter + 1):  # noqa: B007 - read after the loop
         # M-step: juror matrices from soft labels, then the prior.
         tv = t[vi]
         sens = _beta_rate(np.bincount(vj, weights=tv * vl, minlength=n_jurors),

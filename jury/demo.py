@@ -9,18 +9,12 @@ from flask_migrate import upgrade
 from sqlalchemy import select, update
 from werkzeug.serving import make_server
 
-from jury import sandbox, users
-from models import db
-from triage.policy import current_policy
-from models import Action, User, utcnow
-from jury import sweeper
-from triage import intake, jobs
-from triage.schemas import PostIn, ReportIn
-from triage import follow_links
-from jury import verdicts
-from triage import gold
+from jury import sandbox, sweeper, users, verdicts
 from jury.quorum import Tally
-from models import Case, GoldAnswer, Post
+from models import Action, Case, GoldAnswer, Post, User, db, utcnow
+from triage import follow_links, gold, intake, jobs
+from triage.policy import current_policy
+from triage.schemas import PostIn, ReportIn
 
 # Everyday posts, a few rude or menacing ones, and reports from sandbox users.
 DEMO_POSTS = [

@@ -84,7 +84,8 @@ def _char_class(codes: set[int], negate: bool = False) -> str:
         if code is not None and code == previous + 1:
             previous = code
             continue
-        parts.append(re.escape(chr(start)) if start == previous else f"{re.escape(chr(start))}-{re.escape(chr(previous))}")
+        first, last = re.escape(chr(start)), re.escape(chr(previous))
+        parts.append(first if start == previous else f"{first}-{last}")
         if code is not None:
             start = previous = code
     return f"[{'^' if negate else ''}{''.join(parts)}]"

@@ -4,7 +4,6 @@ from __future__ import annotations
 import re
 
 from flask_babel import lazy_gettext as _l
-from jury.forms_base import JuryForm
 from wtforms import (
     HiddenField,
     PasswordField,
@@ -19,6 +18,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
+from jury.forms_base import JuryForm
 from models.rules import RULES
 
 

@@ -1,7 +1,6 @@
 """Forms of the lead console and the invitation page (Flask-WTF adds CSRF to each POST form)."""
 from __future__ import annotations
 
-from jury.forms_base import JuryForm
 from wtforms import (
     DateField,
     FloatField,
@@ -14,6 +13,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional
 
+from jury.forms_base import JuryForm
 from models import CASE_STATES
 
 

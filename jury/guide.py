@@ -55,7 +55,8 @@ _TEXTS = {
     "spam": (
         _l("Spam or scams"),
         _l("Repetitive, deceptive or fraudulent content."),
-        (_l("“Buy cheap followers now, half price!!!” posted everywhere."), _l("Fake giveaways asking for card numbers.")),
+        (_l("“Buy cheap followers now, half price!!!” posted everywhere."),
+         _l("Fake giveaways asking for card numbers.")),
         (_l("A small shop announcing its opening once."), _l("Sharing one's own blog post."))),
     "illegal": (
         _l("Illegal content"),

@@ -10,17 +10,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Iterable
 
 from flask import current_app
 from sqlalchemy import bindparam, func, select
 
 import audit
 from jury import dawid_skene as ds
-from models import db
-from models import Case, GoldAnswer, JurorReliability, ReliabilityRun, Score, Verdict, Vote, utcnow
+from models import Case, GoldAnswer, JurorReliability, ReliabilityRun, Score, Verdict, Vote, db, utcnow
 from triage import jobs
 
 log = logging.getLogger(__name__)
@@ -94,7 +93,8 @@ def matrices(juror_ids: Iterable[int]) -> dict[int, ds.JurorMatrix]:
     return {juror_id: stored.get(juror_id, ds.JurorMatrix()) for juror_id in ids}
 
 
-_CASE_VOTES = select(Vote.juror_id, Vote.decision, Vote.rule).where(Vote.case_id == bindparam("case_id")).order_by(Vote.id)
+_CASE_VOTES = (select(Vote.juror_id, Vote.decision, Vote.rule).where(Vote.case_id == bindparam("case_id"))
+               .order_by(Vote.id))
 
 
 def case_votes(case: Case) -> list[tuple[int, str, str | None]]:

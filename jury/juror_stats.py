@@ -3,11 +3,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from triage import gold
-from triage.policy import current_policy
 from jury.views_data import juror_summary
 from models import User
-from triage import exclusions
+from triage import exclusions, gold
+from triage.policy import current_policy
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Iterable
+from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import case, func, select, update
@@ -12,11 +13,10 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.security import generate_password_hash
 
 import audit
-from models.errors import Conflict, DomainError, Forbidden, NotFound
-from models import db
 from jury import users
 from jury.users import MAX_PASSWORD, MIN_PASSWORD, USERNAME_RE
-from models import Assignment, Case, GoldAnswer, JurorInvite, User, Verdict, Vote, utcnow
+from models import Assignment, Case, GoldAnswer, JurorInvite, User, Verdict, Vote, db, utcnow
+from models.errors import Conflict, DomainError, Forbidden, NotFound
 from triage import dealing, jobs
 from triage.exclusions import EXPOSURE_WINDOW
 

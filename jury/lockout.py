@@ -12,9 +12,8 @@ from flask import current_app
 from sqlalchemy import update
 
 import audit
+from models import User, db, utcnow
 from models.errors import NotFound
-from models import db
-from models import User, utcnow
 
 
 def is_locked(user: User) -> bool:

@@ -10,8 +10,7 @@ from prometheus_client import CollectorRegistry, Histogram, generate_latest, mul
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select, text
 
-from models import db
-from models import ACTION_STATES, CASE_STATES, Action, Case
+from models import ACTION_STATES, CASE_STATES, Action, Case, db
 from triage import jobs
 
 log = logging.getLogger(__name__)

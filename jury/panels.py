@@ -5,12 +5,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from triage import gold
+from models import Case, GoldAnswer, User, Verdict, db
 from models.errors import NotFound
-from models import db
-from triage.policy import current_policy
-from models import Case, GoldAnswer, User, Verdict
+from triage import gold
 from triage.exclusions import Exclusion, explain
+from triage.policy import current_policy
 
 # The page lists at most this many jurors; a lead can look one up by name beyond that.
 MAX_JURORS_LISTED = 500

@@ -2,16 +2,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from sqlalchemy import select
 
 import audit
+from models import Policy, db
 from models.errors import NotFound
-from models import db
 from triage.policy import DEFAULT_SETTINGS, PolicyError, current_policy, publish_policy, validate_settings
-from models import Policy
 
 # Form field names are "<prefix><dotted path>"; the prefix keeps them apart from csrf_token etc.
 FIELD_PREFIX = "s:"

@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 import audit
+from models import LOCALES, User, db
 from models.errors import DomainError
-from models import db
 from models.rules import RULE_CODES
-from models import LOCALES, User
 
 
 def update_profile(user: User, *, locale: str | None, languages: list[str], opted_out: list[str]) -> None:

@@ -8,9 +8,8 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from models import db
+from models import Action, Case, User, Verdict, Vote, db, utcnow
 from triage.policy import SEVERITY_NAMES
-from models import Action, Case, User, Verdict, Vote, utcnow
 
 AGE_BUCKETS = ((1, "< 1 h"), (4, "1–4 h"), (24, "4–24 h"), (72, "1–3 days"), (math.inf, "> 3 days"))
 BACKLOG_STATES = ("queued", "in_review", "escalated")
@@ -36,7 +35,7 @@ class Times:
     p99: float | None
 
     @classmethod
-    def of(cls, seconds: list[float]) -> "Times":
+    def of(cls, seconds: list[float]) -> Times:
         """Summarise durations given in seconds."""
         hours = [s / 3600 for s in seconds]
         return cls(len(hours), percentile(hours, 50), percentile(hours, 90), percentile(hours, 99))

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 from models.rules import RULE_CODES, rule_severity
 
@@ -26,7 +26,7 @@ class Tally:
         return {"remove": self.remove, "keep": self.keep, "rules": dict(self.rules)}
 
     @classmethod
-    def of(cls, votes: Iterable[tuple[str, str | None]]) -> "Tally":
+    def of(cls, votes: Iterable[tuple[str, str | None]]) -> Tally:
         """Tally (decision, rule) pairs."""
         decisions = Counter()
         rules = Counter()

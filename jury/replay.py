@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import hashlib
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
-from models import db
-from models import SignatureNonce, utcnow
+from models import SignatureNonce, db, utcnow
 from network.signing import TOLERANCE_SECONDS
 
 PURGE_EVERY_SECONDS = 60
@@ -46,7 +45,7 @@ def claim(timestamp: int, body: bytes) -> None:
     Call it last before storing the batch, with nothing else pending in the session.
     """
     _purge_expired()
-    expires = datetime.fromtimestamp(timestamp + TOLERANCE_SECONDS + 60, tz=timezone.utc)
+    expires = datetime.fromtimestamp(timestamp + TOLERANCE_SECONDS + 60, tz=UTC)
     digest = request_digest(timestamp, body)
     if db.session.get(SignatureNonce, digest) is not None:
         raise Replayed()

@@ -11,12 +11,11 @@ import requests
 from flask import current_app
 from sqlalchemy import select
 
+from models import SandboxAction, SandboxFollow, SandboxPost, db
 from models.errors import Conflict, DomainError, NotFound
-from models import db
-from models import SandboxAction, SandboxFollow, SandboxPost
+from models.sql import insert_ignore
 from network import ACTION_TYPES
 from network.signing import SIGNATURE_HEADER, sign_v2
-from models.sql import insert_ignore
 
 # What each action does to a sandbox post's visibility.
 STATE_AFTER = {"remove_post": "removed", "hide_post": "hidden", "unhide_post": "visible",

@@ -29,23 +29,18 @@ import shutil
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from statistics import NormalDist
-from typing import Callable
 
 from sqlalchemy import event, insert, select
-from triage import dealing
-from models import db
-from triage.policy import DEFAULT_SETTINGS, publish_policy
-from models import Post, Score, User, utcnow
-from models import JurorReliability, ReliabilityRun
-from triage.policy import current_policy
-from triage import cases, jobs
-from jury import verdicts, voting, juror_reliability
+
+from jury import juror_reliability, verdicts, voting
+from models import Case, JurorReliability, Post, ReliabilityRun, Score, User, Verdict, Vote, db, utcnow
 from models.errors import Conflict
-from models import Case, Verdict, Vote
-from triage.policy import PolicyInForce
+from triage import cases, dealing, jobs
+from triage.policy import DEFAULT_SETTINGS, PolicyInForce, current_policy, publish_policy
 
 VOTE_RULE = "harassment"
 
@@ -193,7 +188,7 @@ class Simulation:
         arrivals = sorted(self.rng.uniform(0, config.arrival_hours * 60) for _ in range(config.cases))
         order = list(range(1, config.cases + 1))
         self.rng.shuffle(order)
-        self.arrivals = list(zip(arrivals, order))  # (minute, post id), in time order
+        self.arrivals = list(zip(arrivals, order, strict=True))  # (minute, post id), in time order
         self.next_arrival = 0
         self.arrived_at: dict[int, float] = {}  # post id -> minute
 
@@ -206,7 +201,7 @@ class Simulation:
         db.session.flush()
         db.session.add_all(JurorReliability(juror_id=user.id, sensitivity=accuracy, specificity=accuracy,
                                             votes=0.0, run_id=run.id)
-                           for user, accuracy in zip(self.users, self.accuracy))
+                           for user, accuracy in zip(self.users, self.accuracy, strict=True))
         db.session.commit()
 
     def _open_arrived(self, now: float) -> None:

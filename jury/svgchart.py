@@ -1,8 +1,8 @@
 """Small line charts drawn as SVG on the server: they print, export and need no script."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from markupsafe import Markup, escape
 

@@ -8,12 +8,11 @@ from flask import Flask
 from sqlalchemy import and_, or_, select, update
 
 import audit
-from jury import verdicts, juror_reliability
-from models import db
-from triage.policy import current_policy
-from models import Action, Post, Verdict, utcnow
+from jury import juror_reliability, verdicts
+from models import Action, Post, Verdict, db, utcnow
 from triage import cases, dealing, jobs
 from triage.intake import SCORING_CHUNK
+from triage.policy import current_policy
 
 log = logging.getLogger(__name__)
 

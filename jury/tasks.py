@@ -6,14 +6,13 @@ queuing work imports nothing from here; an RQ worker finds each by the same name
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from flask import Flask, current_app, has_app_context
 
-from jury import create_app, verdicts, juror_reliability
-
-from triage import outbox
-from triage import jobs, scoring, training
+from jury import create_app, juror_reliability, verdicts
+from triage import jobs, outbox, scoring, training
 
 _worker_app: Flask | None = None
 

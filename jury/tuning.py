@@ -7,10 +7,9 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from models import db
-from triage.policy import current_policy
-from models import Assignment, Case, Post, Report, Score, Verdict, Vote, utcnow
+from models import Assignment, Case, Post, Report, Score, Verdict, Vote, db, utcnow
 from triage.cases import reporter_not_muted
+from triage.policy import current_policy
 
 CURVE_STEPS = 20  # thresholds 0.00, 0.05, … 1.00
 MAX_DAYS = 90

@@ -12,9 +12,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 import audit
 from jury import lockout
+from models import ROLES, User, db, utcnow
 from models.errors import Conflict, DomainError, NotFound
-from models import db
-from models import ROLES, User, utcnow
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,40}$")
 MIN_PASSWORD = 10
@@ -144,7 +143,8 @@ def create_user(username: str, password: str, role: str = "juror", *, network_ac
         # Someone took the same name (in any case) at the same moment.
         db.session.rollback()
         raise Conflict(f"user {username!r} already exists") from None
-    audit.record(db.session, "user_created", "user", user.id, {"username": username, "role": role, "state": state}, actor=actor)
+    audit.record(db.session, "user_created", "user", user.id, {"username": username, "role": role, "state": state},
+                 actor=actor)
     db.session.commit()
     return user
 

@@ -4,17 +4,14 @@ from __future__ import annotations
 from sqlalchemy import select
 
 import audit
-from jury import juror_reliability
-from triage import outbox
-from models.errors import Conflict, DomainError, NotFound
-from models import db
-from triage.policy import current_policy
+from jury import appeals, juror_reliability
 from jury.quorum import Tally
+from models import Action, Case, Post, Report, User, Verdict, Vote, db, utcnow
+from models.errors import Conflict, DomainError, NotFound
 from models.rules import RULE_CODES, RULES_BY_CODE
-from models import Action, Case, Post, Report, User, Verdict, Vote, utcnow
-from triage import jobs, training
+from triage import jobs, outbox, training
 from triage.dealing import lock_and_load_case
-from jury import appeals
+from triage.policy import current_policy
 
 METHOD_WORDS = {
     "quorum": "a panel of volunteer jurors",

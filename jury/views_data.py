@@ -7,13 +7,25 @@ from datetime import datetime
 from sqlalchemy import and_, bindparam, distinct, func, select
 from sqlalchemy.orm import contains_eager
 
+from models import (
+    VOTES_SHOWN_STATES,
+    Appeal,
+    Assignment,
+    Case,
+    GoldAnswer,
+    Post,
+    Report,
+    Score,
+    User,
+    Verdict,
+    Vote,
+    VoteDisclosure,
+    db,
+    utcnow,
+)
 from models.errors import NO_SUCH_CASE, NotFound
-from models import db
 from models.rules import RULES_BY_CODE
-from models import VOTES_SHOWN_STATES, Assignment, Case, GoldAnswer, Post, Report, Score, User, Verdict, Vote, utcnow
-from models import VoteDisclosure
 from models.sql import insert_ignore
-from models import Appeal
 
 # A post whose toxicity is at least this stays blurred until the juror reveals it.
 BLUR_AT = 0.5

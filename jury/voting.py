@@ -6,16 +6,14 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, insert, select, update
 
 import audit
-from jury import verdicts, juror_reliability
-from triage import gold
-from models.errors import NO_SUCH_CASE, Conflict, DomainError, NotFound
-from models import db
-from triage.policy import current_policy
+from jury import juror_reliability, verdicts
 from jury.quorum import Decision, Tally, decide, decide_weighted
+from models import OPEN_CASE_STATES, Assignment, Case, User, Vote, db, utcnow
+from models.errors import NO_SUCH_CASE, Conflict, DomainError, NotFound
 from models.rules import RULE_CODES
-from models import OPEN_CASE_STATES, Assignment, Case, User, Vote, utcnow
-from triage import jobs
+from triage import gold, jobs
 from triage.dealing import lock_and_load_case, release
+from triage.policy import current_policy
 
 NOTE_MAX_CHARS = 2000
 
@@ -29,7 +27,8 @@ class VoteResult:
 
 
 # Built once (see triage.dealing): every vote runs it.
-_SEAT = select(Assignment).where(Assignment.case_id == bindparam("case_id"), Assignment.juror_id == bindparam("juror_id"))
+_SEAT = select(Assignment).where(Assignment.case_id == bindparam("case_id"),
+                                 Assignment.juror_id == bindparam("juror_id"))
 
 
 _INSERT_VOTE = insert(Vote.__table__)

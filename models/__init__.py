@@ -3,7 +3,6 @@ from models.action import ACTION_STATES, Action
 from models.appeal import APPEAL_CHANNELS, APPEAL_STATES, Appeal
 from models.audit import AuditEvent
 from models.base import Base, utcnow
-from models.database import db
 from models.case import (
     ASSIGNMENT_STATES,
     CASE_ORIGINS,
@@ -18,6 +17,7 @@ from models.case import (
     Vote,
     VoteDisclosure,
 )
+from models.database import db
 from models.lead import JurorInvite, MutedReporter, ShadowDecision, ShadowPolicy
 from models.panel import AccountLink, GoldAnswer, RelationshipCheck
 from models.policy import Policy
@@ -34,7 +34,8 @@ __all__ = [
     "OPEN_CASE_STATES", "POST_STATES", "ROLES", "USER_STATES", "VERDICT_METHODS", "VOTES_SHOWN_STATES",
     "AccountLink", "Action", "Assignment", "AuditEvent", "Base", "Case", "GoldAnswer", "JurorInvite",
     "JurorReliability", "MutedReporter", "Policy", "Post", "RelationshipCheck", "ReliabilityRun", "Report",
-    "SandboxAction", "SandboxFollow", "SandboxPost", "Score", "ShadowDecision", "ShadowPolicy", "SignatureNonce", "SyncCursor",
+    "SandboxAction", "SandboxFollow", "SandboxPost", "Score", "ShadowDecision", "ShadowPolicy", "SignatureNonce",
+    "SyncCursor",
     "User",
     "Verdict", "Vote", "VoteDisclosure", "db", "utcnow",
 ]

@@ -1,8 +1,9 @@
 """Small portable SQL helpers for PostgreSQL and SQLite."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
-from typing import Any, Sequence
+from typing import Any
 
 from sqlalchemy import JSON, Table, bindparam, cast, func, select
 from sqlalchemy.dialects import postgresql, sqlite

@@ -63,7 +63,7 @@ class ActionRequest:
         return payload
 
 
-class Outcome(str, Enum):
+class Outcome(str, Enum):  # noqa: UP042 - members compare and serialise as their plain values
     """How a delivery attempt ended, as far as the retry logic cares."""
 
     DONE = "done"

@@ -251,7 +251,8 @@ def _classify(response: requests.Response, body: Any, where: str, scope: str) ->
         return MastodonError(Outcome.PERMANENT, f"{where}: HTTP 405, not offered by this server", code,
                              route_missing=True)
     if code == 422:
-        return MastodonError(Outcome.PERMANENT, f"{where}: HTTP 422, the instance refused it{said or ': Record invalid'}",
+        return MastodonError(Outcome.PERMANENT,
+                             f"{where}: HTTP 422, the instance refused it{said or ': Record invalid'}",
                              code)
     if code == 429:
         wait = rate_limit_wait(response.headers)
@@ -348,7 +349,8 @@ class MastodonAdapter:
             return DeliveryResult(error.outcome, error.status_code, self.client.redact(error.detail)[:DETAIL_MAX_CHARS],
                                   retry_after=error.retry_after)
         text = json.dumps(receipt, separators=(",", ":"), sort_keys=True)
-        return DeliveryResult(Outcome.DONE, 200, self.client.redact(receipt.get("summary", "applied"))[:DETAIL_MAX_CHARS],
+        summary = self.client.redact(receipt.get("summary", "applied"))[:DETAIL_MAX_CHARS]
+        return DeliveryResult(Outcome.DONE, 200, summary,
                               text[:RECEIPT_MAX_CHARS])
 
     # -- the actions
@@ -376,7 +378,8 @@ class MastodonAdapter:
             # would count the same offence twice.
             kind = "none (carried by the status action)"
         summary = (f"status {status_result}; account action {kind}"
-                   + (f" with report {report_id}" if report_id else "") + f"; {len(resolved_ids)} other report(s) resolved")
+                   + (f" with report {report_id}" if report_id else "")
+                   + f"; {len(resolved_ids)} other report(s) resolved")
         return {"summary": summary, "status": status_result, "account_action": kind, "report_id": report_id,
                 "resolved": [r for r in resolved_ids if r]}
 

@@ -7,8 +7,8 @@ import json
 import os
 import shutil
 import tempfile
-import uuid
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -16,10 +16,9 @@ from sqlalchemy import create_engine, make_url, text
 
 from jury import create_app
 from jury.devserver import LiveServer
-from models import db
-from triage.policy import current_policy
-from models import Base
+from models import Base, db
 from network.signing import SIGNATURE_HEADER, sign
+from triage.policy import current_policy
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

@@ -5,12 +5,10 @@ from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
-
 from sqlalchemy import select
 
+from models import Verdict, db
 from models.errors import DomainError
-from models import db
-from models import Verdict
 
 SALT = "jury-appeal-link"
 # DSA Art. 20(1): complaints open for at least six months after the decision.

@@ -2,18 +2,17 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import timedelta
-from typing import Iterable
 
 from sqlalchemy import bindparam, distinct, exists, func, select, text
 
 import audit
-from models import db
-from triage.policy import PolicyInForce
-from models import OPEN_CASE_STATES, Case, MutedReporter, Report, Score, utcnow
+from models import OPEN_CASE_STATES, Case, MutedReporter, Report, Score, db, utcnow
+from models.sql import insert_ignore
 from triage import priority as prio
 from triage.categories import case_category
-from models.sql import insert_ignore
+from triage.policy import PolicyInForce
 
 
 def latest_labels(post_ids: Iterable[int]) -> dict[int, dict[str, float]]:

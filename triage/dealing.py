@@ -10,12 +10,9 @@ from sqlalchemy.orm import lazyload, make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
 
 import audit
-from triage import gold
-from models import db
+from models import OPEN_CASE_STATES, Assignment, Case, User, db, sql, utcnow
+from triage import exclusions, gold, jobs
 from triage.policy import PolicyInForce, current_policy
-from models import OPEN_CASE_STATES, Assignment, Case, User, utcnow
-from models import sql
-from triage import exclusions, jobs
 
 # Deal at random among up to this many top cases whose priority is within DEAL_BAND of
 # the highest: jurors never choose, two jurors asking at once rarely collide on one

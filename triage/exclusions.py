@@ -11,9 +11,6 @@ from sqlalchemy import and_, bindparam, case, exists, func, literal, or_, select
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
-from models import db
-from triage.gold import probation_possible
-from triage.policy import PolicyInForce
 from models import (
     OPEN_CASE_STATES,
     AccountLink,
@@ -25,8 +22,11 @@ from models import (
     User,
     Vote,
     VoteDisclosure,
+    db,
     utcnow,
 )
+from triage.gold import probation_possible
+from triage.policy import PolicyInForce
 
 EXPOSURE_WINDOW = timedelta(hours=24)
 _earlier, _earlier_seat = aliased(Case), aliased(Assignment)

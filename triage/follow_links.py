@@ -9,8 +9,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 import audit
-from models import db
-from models import AccountLink, RelationshipCheck, utcnow
+from models import AccountLink, RelationshipCheck, db, utcnow
 from network import RelationshipError, RelationshipSource, relationships_of
 from triage.outbox import network_adapter
 

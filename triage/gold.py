@@ -11,10 +11,9 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 import audit
+from models import Case, GoldAnswer, User, Verdict, Vote, db, utcnow
 from models.errors import Conflict, DomainError, NotFound
-from models import db
 from triage.policy import PolicyInForce
-from models import Case, GoldAnswer, User, Verdict, Vote, utcnow
 
 # A gold case never expires; its deadline is only there because the column needs one.
 GOLD_DEADLINE = timedelta(days=3650)

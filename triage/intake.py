@@ -7,12 +7,11 @@ from dataclasses import asdict, dataclass
 from sqlalchemy import select
 
 import audit
-from models import db
-from triage.policy import current_policy
-from models import Post, Report, utcnow
-from triage import cases, jobs
-from triage.schemas import IntakeError, PostIn, ReportIn
+from models import Post, Report, db, utcnow
 from models.sql import insert_ignore
+from triage import cases, jobs
+from triage.policy import current_policy
+from triage.schemas import IntakeError, PostIn, ReportIn
 
 SCORING_CHUNK = 100
 

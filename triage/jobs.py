@@ -4,8 +4,9 @@ from __future__ import annotations
 import importlib
 import logging
 import time
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import inspect
@@ -97,8 +98,8 @@ def linger(seconds: float) -> float:
     job = get_current_job()
     if seconds <= 0 or job is None or job.enqueued_at is None:
         return 0.0
-    queued = job.enqueued_at.replace(tzinfo=timezone.utc) if job.enqueued_at.tzinfo is None else job.enqueued_at
-    wait = min(seconds, seconds - (datetime.now(timezone.utc) - queued).total_seconds())
+    queued = job.enqueued_at.replace(tzinfo=UTC) if job.enqueued_at.tzinfo is None else job.enqueued_at
+    wait = min(seconds, seconds - (datetime.now(UTC) - queued).total_seconds())
     if wait > 0:
         time.sleep(wait)
     return max(wait, 0.0)

@@ -18,13 +18,12 @@ from typing import Any, ClassVar
 from flask import Flask, current_app
 from pydantic import ValidationError
 
-from models import db
+from models import SyncCursor, db, utcnow
 from models.rules import RULE_CODES, rule_severity
-from models import SyncCursor, utcnow
+from models.sql import insert_ignore
 from network.mastodon import MAX_PAGES, PAGE_LIMIT, MastodonClient, MastodonError
 from triage import intake
 from triage.schemas import LANG_PATTERN, PostIn, ReportIn
-from models.sql import insert_ignore
 
 log = logging.getLogger(__name__)
 
@@ -286,7 +285,8 @@ def _save_cursor(value: str) -> None:
     db.session.commit()
 
 
-def poll_once(client: MastodonClient | None = None, *, full: bool = False, max_pages: int = MAX_PAGES) -> dict[str, Any]:
+def poll_once(client: MastodonClient | None = None, *, full: bool = False,
+              max_pages: int = MAX_PAGES) -> dict[str, Any]:
     """Pull open reports (only those newer than the cursor unless ``full``) and ingest them page by page."""
     client = client or client_from_config()
     cursor = None if full else read_cursor()

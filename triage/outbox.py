@@ -11,8 +11,7 @@ from flask import current_app
 from sqlalchemy import func, select, update
 
 import audit
-from models import db
-from models import Action, Case, Post, Verdict, utcnow
+from models import Action, Case, Post, Verdict, db, utcnow
 from network import ActionRequest, NetworkAdapter, Outcome, make_adapter
 from network.backoff import MAX_ATTEMPTS, retry_delay
 from network.breaker import CircuitBreaker

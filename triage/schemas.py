@@ -6,7 +6,14 @@ from datetime import datetime
 from typing import Annotated
 
 from pydantic import (
-    AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError, model_validator,
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
 )
 
 from models.rules import RULE_CODES
@@ -83,7 +90,7 @@ class ReportIn(BaseModel):
     post: PostIn | None = None
 
     @model_validator(mode="after")
-    def _post_matches(self) -> "ReportIn":
+    def _post_matches(self) -> ReportIn:
         if self.post is not None and self.post.id != self.post_id:
             raise ValueError("post.id must equal post_id")
         return self

@@ -3,25 +3,25 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING
 
 from flask import current_app
 from sqlalchemy import Select, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 import audit
-from network import RelationshipSource
-from models import db
-from triage.policy import PolicyInForce, current_policy
-from models import Case, Post, Report, Score, utcnow
-from triage import cases, follow_links, jobs, outbox, shadow
+from models import Case, Post, Report, Score, db, utcnow
 from models.sql import insert_ignore
+from network import RelationshipSource
+from triage import cases, follow_links, jobs, outbox, shadow
+from triage.policy import PolicyInForce, current_policy
 
 if TYPE_CHECKING:
     from classifiers import Scorer
 
-_scorers: dict[tuple[str, str, str], "Scorer"] = {}
+_scorers: dict[tuple[str, str, str], Scorer] = {}
 _scorers_lock = threading.Lock()
 # Matches classifiers.text: longer texts are scored on their first part only.
 SCORED_CHARS = 10_000
@@ -53,7 +53,7 @@ def forget_scorers() -> None:
         _scorers.clear()
 
 
-def get_scorer() -> "Scorer":
+def get_scorer() -> Scorer:
     """The configured scorer, loaded once per process and model version (models are large to load)."""
     # Imported here: web processes only name scoring jobs and need not load scikit-learn.
     from classifiers import load_scorer
@@ -159,8 +159,8 @@ def _score(posts: list[Post]) -> int:
     return len(posts)
 
 
-def _run_scorer(scorer: "Scorer", posts: list[Post], reported: set[int],
-                policy: PolicyInForce) -> tuple[list[dict[str, float]], list["Scorer"]]:
+def _run_scorer(scorer: Scorer, posts: list[Post], reported: set[int],
+                policy: PolicyInForce) -> tuple[list[dict[str, float]], list[Scorer]]:
     """Each post's scores and the model that made them. A cascade re-scores reported posts and those in
     the policy's uncertain band with its strong model; any other scorer scores every post itself."""
     texts = [post.text for post in posts]
@@ -182,7 +182,7 @@ def _cache_follow_links(posts: list[Post]) -> None:
         log.exception("could not cache follow links")
 
 
-def _triage(posts: list[Post], results: list[dict[str, float]], policy: PolicyInForce, makers: list["Scorer"],
+def _triage(posts: list[Post], results: list[dict[str, float]], policy: PolicyInForce, makers: list[Scorer],
             detected: dict[int, str | None], reported: set[int]) -> None:
     """Open cases for flagged or reported posts and hide the gravest in the interim."""
     flagged: dict[int, list[str]] = {}

@@ -1,18 +1,18 @@
 """Shadow mode: candidate policies score live traffic beside the real one and record, never act."""
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from sqlalchemy import func, select, update
 
 import audit
+from models import Case, Post, ShadowDecision, ShadowPolicy, Verdict, db, utcnow
 from models.errors import Conflict, DomainError, NotFound
-from models import db
-from triage.policy import validate_settings
-from models import Case, Post, ShadowDecision, ShadowPolicy, Verdict, utcnow
 from models.sql import insert_ignore
+from triage.policy import validate_settings
 
 MAX_DAYS = 60
 MAX_ACTIVE = 5  # each one adds a little work to every scoring job

@@ -11,8 +11,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 import audit
-from models import db
-from models import Case, Post, Verdict
+from models import Case, Post, Verdict, db
 from triage import jobs
 
 log = logging.getLogger(__name__)

@@ -7,15 +7,12 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
+import audit
+from audit import report, seal, transparency
+from audit.exports import ExportInvalid, export_bytes, manifest
+from audit.period import PeriodError, period
 from jury.reporting import report_options
 from models import db
-from audit.period import PeriodError, period
-from audit import seal
-from audit.exports import manifest
-from audit.exports import ExportInvalid, export_bytes
-from audit import report
-from audit import transparency
-import audit
 
 audit_cli = AppGroup("audit", help="Check the audit trail and export from it.")
 

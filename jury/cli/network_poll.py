@@ -6,6 +6,7 @@ import json
 import click
 from flask import current_app
 from flask.cli import AppGroup
+
 from network import AdapterConfigError
 from network.mastodon import MastodonError
 from triage import mastodon

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import click
 from flask import current_app
+
+from jury import demo, sweeper
 from triage.jobs import QUEUES, redis_connection
 from triage.scoring import get_scorer
-from jury import demo, sweeper
 
 
 @click.command("worker")
@@ -58,7 +59,7 @@ def sweep_command(loop: bool, interval: float) -> None:
 def demo_command(host: str, port: int, no_serve: bool) -> None:
     """Set up the embedded demo (database, accounts, sandbox posts) and serve it."""
     accounts = demo.prepare()
-    click.echo("\nJury demo is ready at http://%s:%d" % (host, port))
+    click.echo(f"\nJury demo is ready at http://{host}:{port}")
     click.echo("Accounts (passwords are new each run):")
     for name, role, password in accounts:
         click.echo(f"  {role:6} {name:10} {password}")

@@ -7,10 +7,9 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
+from jury import lockout, users
 from models import User, db
 from models.errors import DomainError
-from jury import users
-from jury import lockout
 
 users_cli = AppGroup("users", help="Manage accounts.")
 

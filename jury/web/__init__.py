@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
 
-from models.errors import DomainError
 from jury import metrics
 from jury.web import api, appeals, auth, invite, juror, lead, mastodon, ops, panels, reliability, sandbox, unavailable
+from models.errors import DomainError
 
 
 def register(app: Flask) -> None:

@@ -6,19 +6,18 @@ from datetime import UTC, datetime, timedelta
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from audit import chain_head, exports, report, seal, transparency
+from audit.period import PeriodError, period
 from jury import appeals
-from triage.appeal_links import read_token
-from models.errors import DomainError
 from jury.extensions import csrf
-from models import db
 from jury.forms import AppealForm, AppealSignOffForm, PeriodForm
+from jury.reporting import report_options
 from jury.web.access import lead_required
 from jury.web.api import _error, _signed_json
-from models import Case, Verdict
+from models import Case, Verdict, db
+from models.errors import DomainError
+from triage.appeal_links import read_token
 from triage.schemas import AppealIn
-from audit.period import PeriodError, period
-from audit import chain_head, exports, report, seal, transparency
-from jury.reporting import report_options
 
 bp = Blueprint("appeals", __name__)
 

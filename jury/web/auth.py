@@ -8,8 +8,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from jury import users
-from models import db
 from jury.forms import LoginForm
+from models import db
 
 bp = Blueprint("auth", __name__)
 

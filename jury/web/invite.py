@@ -4,8 +4,8 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 
 from jury import jurors
-from models.errors import DomainError
 from jury.forms_lead import JoinForm
+from models.errors import DomainError
 
 bp = Blueprint("invite", __name__)
 

@@ -11,12 +11,12 @@ from flask_babel import refresh
 from flask_login import current_user, login_required, login_user
 
 from jury import users, voting
-from models.errors import DomainError
 from jury.forms import NextCaseForm, PasswordChangeForm, ProfileForm, SkipForm, VoteForm
 from jury.guide import rule_guides
 from jury.juror_stats import juror_stats
 from jury.profiles import update_profile
 from jury.views_data import case_view
+from models.errors import DomainError
 from triage import dealing, jobs
 
 bp = Blueprint("juror", __name__)

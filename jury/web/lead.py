@@ -7,10 +7,6 @@ from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
 from jury import bulk, jurors, policy_versions, queue_health, tuning, verdicts
-
-from triage import outbox, shadow
-from models.errors import DomainError
-from models import db
 from jury.forms import LeadDecisionForm, RetrainForm, RetryActionForm
 from jury.forms_lead import (
     BulkCloseForm,
@@ -25,12 +21,13 @@ from jury.forms_lead import (
     TuningForm,
     UnmuteForm,
 )
-from triage.policy import PolicyError, current_policy
 from jury.svgchart import Series, line_chart
 from jury.views_data import case_view, votes_of
 from jury.web.access import lead_required
-from models import USER_STATES, VOTES_SHOWN_STATES, Action, Case, User
-from triage import jobs
+from models import USER_STATES, VOTES_SHOWN_STATES, Action, Case, User, db
+from models.errors import DomainError
+from triage import jobs, outbox, shadow
+from triage.policy import PolicyError, current_policy
 
 bp = Blueprint("lead", __name__, url_prefix="/lead")
 

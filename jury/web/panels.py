@@ -5,9 +5,9 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 
 from jury import panels
-from triage import gold
 from jury.forms import PromoteGoldForm, RetireGoldForm
 from jury.web.access import lead_required
+from triage import gold
 
 bp = Blueprint("panels", __name__, url_prefix="/lead/panels")
 

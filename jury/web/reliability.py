@@ -7,12 +7,11 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from sqlalchemy import select
 
 from jury import agreement, juror_reliability
-from models import db
 from jury.forms import ReestimateForm
-from triage.policy import current_policy
 from jury.web.access import lead_required
-from models import JurorReliability, ReliabilityRun, Verdict, utcnow
+from models import JurorReliability, ReliabilityRun, Verdict, db, utcnow
 from triage import jobs
+from triage.policy import current_policy
 
 bp = Blueprint("reliability", __name__, url_prefix="/lead")
 

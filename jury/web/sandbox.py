@@ -5,10 +5,10 @@ from flask import Blueprint, abort, current_app, flash, jsonify, redirect, rende
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from jury import sandbox
-from models.errors import DomainError
 from jury.extensions import csrf
 from jury.forms import SandboxAccountForm, SandboxReportForm
 from jury.web.signed import MAX_JSON_DEPTH, BadJson, load_json, read_body, verify_request
+from models.errors import DomainError
 from network.signing import SCHEME, SCHEME_V2, SignatureError
 
 bp = Blueprint("sandbox", __name__, url_prefix="/sandbox")

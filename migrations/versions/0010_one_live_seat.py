@@ -4,10 +4,10 @@ Revision ID: 0010
 Revises: 0009
 """
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = '0010'
 down_revision = '0009'
@@ -28,7 +28,7 @@ def upgrade():
         " SELECT 1 FROM assignments b WHERE b.juror_id = a.juror_id AND b.state = 'active'"
         " AND (b.leased_at > a.leased_at OR (b.leased_at = a.leased_at AND b.id > a.id)))"
         " ORDER BY a.case_id")).fetchall()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     for seat_id, case_id, juror_id in extra:
         bind.execute(sa.text("UPDATE assignments SET state = 'expired', released_at = :now WHERE id = :id")
                      .bindparams(sa.bindparam("now", type_=TIMESTAMP)), {"now": now, "id": seat_id})

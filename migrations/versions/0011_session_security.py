@@ -5,8 +5,8 @@ Revises: 0010
 """
 import secrets
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = '0011'
 down_revision = '0010'

@@ -9,8 +9,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from models import db
-from models import Case, Post, Vote
+from models import Case, Post, Vote, db
 from tests.conftest import PASSWORD, Api, LiveServer, make_app, post_payload, report_payload
 
 IN_CI = os.environ.get("CI", "").lower() == "true"

@@ -6,8 +6,7 @@ import re
 import pytest
 from sqlalchemy import update
 
-from models import db
-from models import User
+from models import User, db
 from tests.browser.playwright_expect import expect
 from tests.conftest import PASSWORD
 

@@ -7,8 +7,7 @@ import pytest
 from sqlalchemy import select, update
 
 from jury import bulk, sandbox, voting
-from models import db
-from models import Action, Case, User
+from models import Action, Case, User, db
 from tests.browser.playwright_expect import expect
 from tests.conftest import PASSWORD, WEBHOOK_SECRET, signed
 from triage import dealing

@@ -11,7 +11,6 @@ from classifiers import SklearnScorer
 from tests.conftest import shared_file
 
 
-
 def test_toxicity_auc_on_davidson() -> None:
     path = shared_file("davidson-hate-offensive", "labeled_data.csv")
     # Tweets contain newlines inside quoted fields, hence the csv module.

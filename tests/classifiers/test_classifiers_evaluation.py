@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from tests.conftest import shared_file
 from classifiers import ScorerError, SklearnScorer
 from classifiers.datasets import load_labelled_csv
 from classifiers.evaluation import (
@@ -20,6 +19,7 @@ from classifiers.evaluation import (
     format_table,
     holdout_split,
 )
+from tests.conftest import shared_file
 
 GOOD = ["lovely", "thanks", "great", "sunny", "friendly", "kind", "delicious", "welcome", "congrats", "cheerful"]
 BAD = ["idiot", "moron", "trash", "pathetic", "loser", "scum", "stupid", "worthless", "filthy", "clown"]

@@ -11,13 +11,11 @@ from sqlalchemy import func, select, update
 
 import audit
 from jury import appeals, sandbox, voting
-from triage import appeal_links
+from models import Action, Appeal, Case, Post, SandboxAction, SandboxPost, Verdict, db
 from models.errors import Conflict, DomainError, Forbidden
-from models import db
-from triage.policy import PolicyError, current_policy, publish_policy
-from models import Action, Appeal, Case, Post, SandboxAction, SandboxPost, Verdict
 from tests.conftest import post_payload, report_payload
-from triage import dealing
+from triage import appeal_links, dealing
+from triage.policy import PolicyError, current_policy, publish_policy
 
 THREAT = "I know where you live and I will hurt you tonight."
 
@@ -235,7 +233,8 @@ def test_sign_off_page_lists_reversals_and_needs_a_reason(app, client, auth, api
     auth.login("lea")
     page = client.get("/lead/appeals").get_data(as_text=True)
     assert f"appeal-{appeal.id}" in page and "Satire &lt;b&gt;bold&lt;/b&gt;" in page
-    assert client.post(f"/lead/appeals/{appeal.id}/sign-off", data={"decision": "approve", "reason": ""}).status_code == 400
+    refused = client.post(f"/lead/appeals/{appeal.id}/sign-off", data={"decision": "approve", "reason": ""})
+    assert refused.status_code == 400
     done = client.post(f"/lead/appeals/{appeal.id}/sign-off", data={"decision": "reject", "reason": "Threat is real."})
     assert done.status_code == 302
     assert db.session.get(Appeal, appeal.id).state == "upheld"

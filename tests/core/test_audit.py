@@ -6,8 +6,7 @@ from sqlalchemy import delete, func, select
 
 import audit
 import audit.log as audit_log
-from models import db
-from models import AuditEvent
+from models import AuditEvent, db
 
 
 def events() -> list[AuditEvent]:

@@ -9,8 +9,7 @@ from sqlalchemy import delete, insert, select, update
 
 import audit
 from audit.log import event_hash
-from models import db
-from models import AuditEvent, utcnow
+from models import AuditEvent, db, utcnow
 
 
 def chain(n: int = 6) -> list[AuditEvent]:

@@ -16,8 +16,7 @@ from audit import exports
 from audit.dsa import DsaStatement
 from audit.exports import ExportInvalid, validate_statements
 from jury import appeals, sandbox, voting
-from models import db
-from models import Action, Appeal, Case, Report, User, Verdict, Vote, utcnow
+from models import Action, Appeal, Case, Report, User, Verdict, Vote, db, utcnow
 from tests.conftest import post_payload, report_payload
 from triage import dealing
 
@@ -201,7 +200,8 @@ def test_the_pdf_report_opens_and_its_figures_match_the_database(live_server, hi
     assert result.exit_code == 0, result.output
     assert out.read_bytes().startswith(b"%PDF")
     text = pdf_text(out)
-    count = lambda model, *where: db.session.scalar(select(func.count()).select_from(model).where(*where))
+    def count(model, *where):
+        return db.session.scalar(select(func.count()).select_from(model).where(*where))
     assert figure(text, "Reports received") == str(count(Report)) == "3"
     assert figure(text, "Posts received") == "2"
     assert figure(text, "Posts auto-flagged") == str(count(Case, Case.origin == "auto_flagged"))

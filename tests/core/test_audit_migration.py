@@ -8,8 +8,7 @@ from sqlalchemy import insert, text
 import audit
 from audit.log import GENESIS_HASH, event_hash
 from jury import create_app
-from models import db
-from models import AuditEvent, utcnow
+from models import AuditEvent, db, utcnow
 from tests.conftest import base_config, private_database
 
 

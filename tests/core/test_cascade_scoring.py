@@ -1,14 +1,14 @@
-"""SCORER=cascade in the scoring job: reported and uncertain posts go to the strong model, every score names its model."""
+"""SCORER=cascade in the scoring job: reported and uncertain posts go to the strong model, every score names
+its model."""
 from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
 
 from classifiers.cascade import CascadeScorer
-from models import db
-from triage.policy import PolicyError, current_policy, publish_policy
-from models import AuditEvent, Post, Score
+from models import AuditEvent, Post, Score, db
 from tests.conftest import post_payload, report_payload
+from triage.policy import PolicyError, current_policy, publish_policy
 
 
 class Keyword:

@@ -7,10 +7,9 @@ import time
 from sqlalchemy import func, select, update
 
 import audit
-from models import db
-from models import AuditEvent, Case, SandboxPost, User
-from tests.conftest import post_payload
 from jury import sweeper
+from models import AuditEvent, Case, SandboxPost, User, db
+from tests.conftest import post_payload
 
 
 def test_users_create_reads_the_password_from_stdin(runner):

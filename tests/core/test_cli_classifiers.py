@@ -10,8 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from jury import voting
-from models import db
-from models import AuditEvent, Verdict
+from models import AuditEvent, Verdict, db
 from tests.conftest import post_payload, report_payload
 from triage import dealing
 

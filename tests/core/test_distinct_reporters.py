@@ -5,8 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from jury import sandbox
-from models import db
-from models import Case, Post, Verdict
+from models import Case, Post, Verdict, db
 from tests.conftest import make_app, post_payload, report_payload
 
 TEXT = "Has anyone seen the new bridge by the harbour?"
@@ -78,9 +77,9 @@ def test_the_sandbox_report_limit_is_configurable(tmp_path, request, monkeypatch
 
 def test_an_appeal_case_counts_reporters_not_reports(api, make_user):
     from jury import appeals, voting
-    from triage.policy import current_policy
     from triage import dealing
     from triage import priority as prio
+    from triage.policy import current_policy
 
     threat = "I know where you live and I will hurt you tonight."
     api.reports(*[report_payload(f"r{n}", "p1", reporter="flooder", reason="violence_threat",

@@ -7,13 +7,11 @@ import pytest
 from sqlalchemy import func, select
 
 from jury import voting
-from triage import gold
+from models import Action, Assignment, AuditEvent, Case, GoldAnswer, Post, Verdict, Vote, db, utcnow
 from models.errors import Conflict
-from models import db
-from triage.policy import DEFAULT_SETTINGS, current_policy, publish_policy
-from models import Action, Assignment, AuditEvent, Case, GoldAnswer, Post, Verdict, Vote, utcnow
 from tests.conftest import post_payload, report_payload
-from triage import dealing
+from triage import dealing, gold
+from triage.policy import DEFAULT_SETTINGS, current_policy, publish_policy
 
 
 def activate(user):

@@ -6,8 +6,7 @@ import time
 
 from sqlalchemy import func, select
 
-from models import db
-from models import AuditEvent, Case, Post, Report, Score
+from models import AuditEvent, Case, Post, Report, Score, db
 from tests.conftest import post_payload, report_payload, signed
 
 

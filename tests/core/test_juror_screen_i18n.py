@@ -8,8 +8,7 @@ from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 from sqlalchemy import select
 
-from models import db
-from models import AuditEvent, Case, Post, User
+from models import AuditEvent, Case, Post, User, db
 from tests.conftest import ROOT, post_payload, report_payload
 
 FR = {"Accept-Language": "fr-FR,fr;q=0.9,en;q=0.5"}

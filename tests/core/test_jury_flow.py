@@ -7,14 +7,12 @@ import pytest
 from sqlalchemy import func, select, update
 
 import audit
-from jury import verdicts, voting
+from jury import sweeper, verdicts, voting
+from models import Action, Assignment, AuditEvent, Case, Verdict, Vote, db, utcnow
 from models.errors import Conflict, DomainError, NotFound
-from models import db
-from triage.policy import current_policy, publish_policy
-from models import Action, Assignment, AuditEvent, Case, Verdict, Vote, utcnow
 from tests.conftest import post_payload, report_payload
-from jury import sweeper
 from triage import dealing
+from triage.policy import current_policy, publish_policy
 
 
 @pytest.fixture
@@ -251,7 +249,8 @@ def test_the_screens_vote_and_next_deal_read_the_juror_and_the_seat_only_once(ap
     # The commits in between expire every object: without keeping what the transactions read
     # and wrote, the juror's row and the new seat were each loaded again.
     assert [s for s in statements if s.startswith("select") and "from users" in s] == []
-    assert [s for s in statements if s.startswith("select") and "from assignments" in s and "assignments.id =" in s] == []
+    assert [s for s in statements
+            if s.startswith("select") and "from assignments" in s and "assignments.id =" in s] == []
     assert juror.state == "active" and db.session.get(Assignment, second.id).case_id == second.case_id
 
 

@@ -2,19 +2,17 @@
 from __future__ import annotations
 
 import math
-from datetime import timedelta
 import re
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
-from jury import agreement, verdicts, voting, juror_reliability
-from models import db
-from triage.policy import PolicyError, current_policy, publish_policy
-from models import AuditEvent, Case, JurorReliability, ReliabilityRun, Verdict, utcnow
+from jury import agreement, juror_reliability, sweeper, verdicts, voting
+from models import AuditEvent, Case, JurorReliability, ReliabilityRun, Verdict, db, utcnow
 from tests.conftest import PASSWORD, post_payload, report_payload
-from jury import sweeper
 from triage import dealing
+from triage.policy import PolicyError, current_policy, publish_policy
 
 
 def use_policy(**settings):
@@ -78,7 +76,7 @@ def test_reliable_jurors_decide_with_two_votes(case, jurors):
 
 
 def test_a_panel_that_stays_unsure_escalates_at_the_cap(case, jurors):
-    outcomes = [vote(j, d).outcome for j, d in zip(jurors, ["remove", "keep", "remove", "keep"])]
+    outcomes = [vote(j, d).outcome for j, d in zip(jurors, ["remove", "keep", "remove", "keep"], strict=False)]
     assert outcomes == ["pending", "widen", "widen", "escalate"]
     db.session.expire_all()
     assert db.session.get(Case, case.id).state == "escalated"
@@ -170,7 +168,8 @@ def test_the_reestimate_button_needs_its_csrf_token(app, make_user):
     client = app.test_client()
     page = client.get("/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    assert client.post("/login", data={"username": "lead", "password": PASSWORD, "csrf_token": token}).status_code == 302
+    login = {"username": "lead", "password": PASSWORD, "csrf_token": token}
+    assert client.post("/login", data=login).status_code == 302
     assert client.post("/lead/reliability/reestimate").status_code == 400
     assert db.session.scalar(select(ReliabilityRun)) is None
 
@@ -213,8 +212,8 @@ def test_agreement_by_hand(api, jurors, make_user):
 
 def test_gold_answers_are_fixed_labels_in_the_reestimate(api, jurors, make_user):
     """A juror who votes against a gold answer loses estimated accuracy: gold labels are known, not guessed."""
-    from triage import gold
     from models import GoldAnswer, User
+    from triage import gold
 
     api.posts(post_payload("p1", "I will kill you and your family"))
     api.reports(report_payload("r1", "p1"))

@@ -6,8 +6,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from models import db
-from models import Action, AuditEvent, Case, MutedReporter, Post, Report, Verdict, Vote
+from models import Action, AuditEvent, Case, MutedReporter, Post, Report, Verdict, Vote, db
 from tests.conftest import PASSWORD, post_payload, report_payload
 
 

@@ -8,8 +8,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from jury import jurors
-from models import db
-from models import AuditEvent, JurorInvite, User, utcnow
+from models import AuditEvent, JurorInvite, User, db, utcnow
 from tests.conftest import PASSWORD, post_payload, report_payload
 
 
@@ -172,9 +171,8 @@ def test_an_invitation_raced_by_many_creates_one_juror(pg_app):
 def test_metrics_show_gold_accuracy_and_exposure_by_category(app, api, make_user):
     """A juror's gold answers and the categories they were dealt in the last 24 hours reach the list."""
     from jury import voting
-    from triage import gold
     from models import Case
-    from triage import dealing
+    from triage import dealing, gold
 
     api.posts(post_payload("p1", "I will hurt you tonight"))
     api.reports(report_payload("r1", "p1", reason="violence_threat"))

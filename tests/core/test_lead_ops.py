@@ -6,8 +6,7 @@ from datetime import timedelta
 import pytest
 
 from jury import queue_health
-from models import db
-from models import Action, Case, Post, Verdict, Vote, utcnow
+from models import Action, Case, Post, Verdict, Vote, db, utcnow
 from tests.conftest import PASSWORD, make_app, post_payload, report_payload
 
 

@@ -7,8 +7,7 @@ from datetime import timedelta
 import pytest
 from flask import Flask
 
-from models import db
-from models import Action, Case, Policy, Post, Score, ShadowPolicy, User, Verdict, utcnow
+from models import Action, Case, Policy, Post, Score, ShadowPolicy, User, Verdict, db, utcnow
 from tests.conftest import make_app, sign_in
 
 # A value for each URL argument of the lead routes (the seeded rows have these ids).
@@ -26,7 +25,7 @@ def lead_routes(app: Flask) -> list[tuple[str, str]]:
         for name in rule.arguments:
             value = ARGUMENTS.get(name, "{juror_id}" if name == "user_id" else None)
             assert value is not None, f"no test value for <{name}> in {rule.rule}: add one to ARGUMENTS"
-            path = re.sub(r"<[^>]*\b%s>" % name, str(value), path)
+            path = re.sub(rf"<[^>]*\b{name}>", str(value), path)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             routes.append((method, path))
     return routes
@@ -169,7 +168,7 @@ def test_every_rq_dashboard_route_is_lead_only(tmp_path, request, redis_url):
         if rule.rule.startswith("/lead/rq/"):
             path = rule.rule
             for name in rule.arguments:
-                path = re.sub(r"<[^>]*\b%s>" % name, str(RQ_ARGUMENTS[name]), path)
+                path = re.sub(rf"<[^>]*\b{name}>", str(RQ_ARGUMENTS[name]), path)
             routes += [(method, path) for method in sorted(rule.methods - {"HEAD", "OPTIONS"})]
     assert len(routes) >= 15
     anonymous, juror = app.test_client(), app.test_client()

@@ -5,10 +5,9 @@ import pytest
 from sqlalchemy import select
 
 from jury import policy_versions
-from models import db
-from triage.policy import DEFAULT_SETTINGS, PolicyError, current_policy
-from models import AuditEvent, Policy
+from models import AuditEvent, Policy, db
 from tests.conftest import PASSWORD
+from triage.policy import DEFAULT_SETTINGS, PolicyError, current_policy
 
 
 @pytest.fixture

@@ -6,8 +6,7 @@ from datetime import timedelta
 import pytest
 
 from jury import tuning
-from models import db
-from models import Assignment, Case, MutedReporter, Post, Report, Score, User, Verdict, Vote, utcnow
+from models import Assignment, Case, MutedReporter, Post, Report, Score, User, Verdict, Vote, db, utcnow
 from tests.conftest import PASSWORD
 
 # (post, toxicity, received days ago, reported by, verdict, votes on its case)

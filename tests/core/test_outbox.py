@@ -9,15 +9,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from sqlalchemy import select, update
 
-from jury import sandbox, voting
-
-from triage import outbox
-from models import db
-from models import Action, Case, Post, SandboxAction, SandboxPost, utcnow
+from jury import sandbox, sweeper, voting
+from models import Action, Case, Post, SandboxAction, SandboxPost, db, utcnow
 from network.signing import SIGNATURE_HEADER, verify
 from tests.conftest import WEBHOOK_SECRET, post_payload, report_payload
-from jury import sweeper
-from triage import dealing
+from triage import dealing, outbox
 
 THREAT = "I know where you live and I will hurt you and your family tonight."
 

@@ -6,11 +6,10 @@ import time
 import pytest
 from sqlalchemy import func, select, update
 
-from models import db
-from models import Action, AuditEvent, utcnow
+from jury import sweeper
+from models import Action, AuditEvent, db, utcnow
 from tests.conftest import post_payload, report_payload
 from tests.core.test_outbox import FlakyNetwork, reach_verdict
-from jury import sweeper
 
 
 @pytest.fixture
@@ -72,8 +71,8 @@ def test_an_open_breaker_defers_without_calling_and_without_counting(down, app, 
 
 def test_a_stalled_delivery_never_overwrites_the_outcome_of_the_worker_that_took_over(down, app, api, make_user,
                                                                                       monkeypatch):
-    from triage import outbox
     from network import DeliveryResult, Outcome
+    from triage import outbox
 
     panel = [make_user(f"juror{i}") for i in range(3)]
     open_cases(api, 1)

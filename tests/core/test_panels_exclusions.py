@@ -7,15 +7,12 @@ import pytest
 from sqlalchemy import func, select, update
 
 from jury import sandbox
-
-from triage import follow_links
-from models import db
-from triage.policy import current_policy, publish_policy
-from models import AccountLink, Assignment, AuditEvent, Case, Post, RelationshipCheck, utcnow
+from models import AccountLink, Assignment, AuditEvent, Case, Post, RelationshipCheck, db, utcnow
 from network import SandboxAdapter, WebhookAdapter, make_adapter, relationships_of
 from tests.conftest import WEBHOOK_SECRET, post_payload, report_payload
-from triage import dealing, exclusions
+from triage import dealing, exclusions, follow_links
 from triage.categories import case_category
+from triage.policy import current_policy, publish_policy
 
 
 @pytest.fixture

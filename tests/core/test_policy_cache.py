@@ -3,9 +3,8 @@ from __future__ import annotations
 
 from sqlalchemy import insert, select
 
-from models import db
+from models import Policy, db
 from triage.policy import DEFAULT_SETTINGS, current_policy, publish_policy
-from models import Policy
 
 
 def published_elsewhere(version: int, panel_size: int) -> None:

@@ -5,14 +5,13 @@ that fails after the vote never takes the vote with it, on either backend.
 """
 from __future__ import annotations
 
-import pytest
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select, update
 
-from models import db
 from jury.web import juror as juror_views
-from models import Assignment, AuditEvent, Case, Vote, utcnow
+from models import Assignment, AuditEvent, Case, Vote, db, utcnow
 from tests.conftest import post_payload, report_payload
 from triage import dealing
 

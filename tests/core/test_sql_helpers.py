@@ -1,18 +1,17 @@
 """The idempotent batch insert that intake, scoring and case opening share, on both backends."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import event, select, text
 
-from models import db
-from models import Post, Report, SandboxPost
+from models import Post, Report, SandboxPost, db
 from models.sql import insert_ignore
 
 
 def _post(external_id: str, **extra) -> dict:
     row = {"external_id": external_id, "author_id": "a1", "text": f"text of {external_id}",
-           "lang": None, "url": None, "created_at": None, "received_at": datetime.now(timezone.utc),
+           "lang": None, "url": None, "created_at": None, "received_at": datetime.now(UTC),
            "state": "visible", "content_hash": "0" * 64, "score_requested_at": None}
     row.update(extra)
     return row
@@ -37,12 +36,12 @@ def test_a_naive_timestamp_is_stored_as_utc_and_nulls_survive(app):
     insert_ignore(Post, [_post("p1", created_at=naive, lang="fr"), _post("p2")], ("external_id",), Post.id)
     db.session.commit()
     p1, p2 = db.session.scalars(select(Post).order_by(Post.external_id)).all()
-    assert p1.created_at == naive.replace(tzinfo=timezone.utc) and p1.lang == "fr"
+    assert p1.created_at == naive.replace(tzinfo=UTC) and p1.lang == "fr"
     assert p2.created_at is None and p2.lang is None
 
 
 def test_left_out_columns_get_the_models_defaults(app):
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     insert_ignore(SandboxPost, [{"external_id": "s1", "author_id": "a", "text": "hi"}],
                   ("external_id",), SandboxPost.id)
     db.session.commit()
@@ -66,7 +65,7 @@ def test_a_batch_of_any_size_is_one_and_the_same_statement_on_postgresql(pg_app)
         insert_ignore(Post, [_post(f"q{i}") for i in range(3)], ("external_id",), Post.id)
         insert_ignore(Report, [{"external_id": f"r{i}", "post_id": ids[i], "reporter_id": "u",
                                 "reason": "spam", "comment": None,
-                                "received_at": datetime.now(timezone.utc)} for i in range(50)],
+                                "received_at": datetime.now(UTC)} for i in range(50)],
                       ("external_id",), None)
     finally:
         event.remove(db.engine, "before_cursor_execute", listener)

@@ -10,8 +10,7 @@ from sqlalchemy import select
 
 from classifiers import SklearnScorer, ensure_default_model
 from jury import voting
-from models import db
-from models import AuditEvent, Score
+from models import AuditEvent, Score, db
 from tests.conftest import post_payload, report_payload
 from triage import dealing, scoring, training
 

@@ -4,15 +4,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-
 from sqlalchemy import func, select, update
 
-from models import db
-from triage.policy import current_policy, publish_policy
-from models import Action, Case, Post, Score, utcnow
-from tests.conftest import aged_cases, case_priorities, post_payload, report_payload
 from jury import sweeper
+from models import Action, Case, Post, Score, db, utcnow
+from tests.conftest import aged_cases, case_priorities, post_payload, report_payload
 from triage import cases
+from triage.policy import current_policy, publish_policy
 
 BENIGN = "Does anyone know a good bakery near the station?"
 THREAT = "I know where you live and I will hurt you and your family tonight."

@@ -6,8 +6,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from models import db
-from models import Case
+from models import Case, db
 from tests.conftest import PASSWORD, post_payload, report_payload
 from triage import dealing
 

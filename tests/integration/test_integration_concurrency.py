@@ -9,14 +9,12 @@ import pytest
 from sqlalchemy import func, select, text
 
 import audit
-from jury import voting
+from jury import sweeper, voting
+from models import Assignment, AuditEvent, Case, User, Verdict, Vote, db, utcnow
 from models.errors import Conflict
-from models import db
-from triage.policy import current_policy
-from models import Assignment, AuditEvent, Case, User, Verdict, Vote, utcnow
 from tests.conftest import aged_cases, case_priorities, post_payload, report_payload
-from jury import sweeper
 from triage import cases, dealing
+from triage.policy import current_policy
 
 # Under the default pool (5 + 10 overflow connections), as a gunicorn process would have.
 JURORS = 12
@@ -130,8 +128,8 @@ def test_a_verdicts_actions_sent_at_once_still_close_the_case(app, api, make_use
     """
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    from triage import outbox
     from models import Action
+    from triage import outbox
 
     both_arrived = threading.Barrier(2, timeout=10)
 

@@ -15,16 +15,14 @@ import requests
 from sqlalchemy import func, make_url, select
 
 import audit
-from jury import create_app, users, voting
-from models import db
-from triage.policy import current_policy
-from models import Action, AuditEvent, Case, Post, Score, Verdict
+from jury import create_app, sweeper, users, voting
+from models import Action, AuditEvent, Case, Post, Score, Verdict, db
 from network import MAX_ATTEMPTS
 from network.signing import SIGNATURE_HEADER, SignatureError, verify
 from tests.conftest import INTAKE_SECRET, PASSWORD, WEBHOOK_SECRET, base_config, post_payload, report_payload, signed
 from tests.integration.servers import free_port, wait_for
-from jury import sweeper
 from triage import dealing
+from triage.policy import current_policy
 
 pytestmark = [pytest.mark.faults, pytest.mark.postgres, pytest.mark.redis]
 
@@ -251,7 +249,8 @@ def test_a_worker_killed_mid_scoring_job_scores_each_post_once(app, network, pro
     app.config.update(NETWORK_ADAPTER="webhook", NETWORK_URL=network.url)
     db_url = make_url(app.config["SQLALCHEMY_DATABASE_URI"]).render_as_string(hide_password=False)
     api.posts(*[post_payload(f"p{i}", THREAT if i < 2 else "what a lovely morning") for i in range(6)])
-    api.reports(report_payload("r0", "p0", reason="violence_threat"), report_payload("r1", "p1", reason="violence_threat"))
+    api.reports(report_payload("r0", "p0", reason="violence_threat"),
+                report_payload("r1", "p1", reason="violence_threat"))
     env = process_env(app)
 
     # Hold the cases table so the job blocks half-way: its scores written and its posts marked

@@ -16,12 +16,10 @@ from redis import Redis
 from rq import Queue
 from sqlalchemy import func, select, update
 
-from jury import sandbox, verdicts, voting
-from models import db
-from models import Action, Case, Post, SandboxPost, Score, Verdict, utcnow
+from jury import sandbox, sweeper, voting
+from models import Action, Case, Post, SandboxPost, Score, Verdict, db, utcnow
 from tests.conftest import INTAKE_SECRET, ROOT, WEBHOOK_SECRET, LiveServer, post_payload, report_payload
 from tests.integration.servers import descendants
-from jury import sweeper
 from triage import dealing
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
@@ -56,8 +54,8 @@ def flask_bin() -> str:
 
 def run_worker_burst(app, fork: bool = False) -> None:
     """A real `flask worker --burst` process: works every queued job, then exits."""
-    result = subprocess.run([flask_bin(), "--app", "wsgi", "worker", "--burst", *(["--fork"] if fork else [])], cwd=ROOT,
-                            env=worker_env(app), capture_output=True, text=True, timeout=120)
+    command = [flask_bin(), "--app", "wsgi", "worker", "--burst", *(["--fork"] if fork else [])]
+    result = subprocess.run(command, cwd=ROOT, env=worker_env(app), capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
 
 

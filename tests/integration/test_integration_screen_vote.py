@@ -8,10 +8,15 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import event, text
 
-from models import db
-from models import Vote
-from tests.core.test_screen_vote_transaction import (JSON, _active_seats, _dealt_case, _open_cases, _seat_dealt_events,
-                                                     _seats_add_up)
+from models import Vote, db
+from tests.core.test_screen_vote_transaction import (
+    JSON,
+    _active_seats,
+    _dealt_case,
+    _open_cases,
+    _seat_dealt_events,
+    _seats_add_up,
+)
 
 pytestmark = pytest.mark.postgres
 
@@ -70,7 +75,8 @@ def test_the_dealing_query_stays_prepared_across_screen_votes(api, client, ann, 
         auth.login("ann")
         case_id = _dealt_case(client)
         for _ in range(12):
-            case_id = client.post(f"/cases/{case_id}/vote", data={"decision": "keep"}, headers=JSON).get_json()["case_id"]
+            voted = client.post(f"/cases/{case_id}/vote", data={"decision": "keep"}, headers=JSON)
+            case_id = voted.get_json()["case_id"]
             assert case_id is not None
     finally:
         event.remove(db.engine, "before_cursor_execute", remember)

@@ -9,11 +9,9 @@ from sqlalchemy import select, update
 
 import audit
 from jury import voting
-from triage import outbox
-from models import db
-from models import Action, Case, Post, Verdict, utcnow
+from models import Action, Case, Post, Verdict, db, utcnow
 from tests.conftest import make_app
-from triage import dealing
+from triage import dealing, outbox
 from triage import mastodon as sync
 
 SECRET = "test-webhook-secret"

@@ -7,8 +7,7 @@ import pytest
 from mastodon_mock import ADMIN_TOKEN, ALL_SCOPES, MockMastodon
 from sqlalchemy import func, select
 
-from models import db
-from models import AuditEvent, Case, Post, Report
+from models import AuditEvent, Case, Post, Report, db
 from network.mastodon import MastodonClient
 from tests.conftest import make_app
 from triage import mastodon as sync

@@ -7,12 +7,11 @@ from flask import g
 from sqlalchemy import select
 
 from jury import appeals, voting
+from models import Appeal, Case, VoteDisclosure, db
 from models.errors import Forbidden
-from models import db
-from triage.policy import current_policy, publish_policy
-from models import Appeal, Case, VoteDisclosure
 from tests.conftest import PASSWORD, post_payload, report_payload
 from triage import dealing, exclusions
+from triage.policy import current_policy, publish_policy
 
 NOTES = ["note-of-juror-zero", "note-of-juror-one", "note-of-juror-two", "note-of-juror-three",
          "note-of-juror-four"]

@@ -24,9 +24,11 @@ def nested(depth: int) -> str:
 def deep_bodies(depth: int) -> dict[str, bytes]:
     """For each signed endpoint, a body that is valid but for one deeply nested field."""
     return {
-        "/api/v1/posts": json.dumps({"posts": [post_payload("p1")]})[:-3].encode() + b', "x": ' + nested(depth).encode() + b"}]}",
+        "/api/v1/posts": json.dumps({"posts": [post_payload("p1")]})[:-3].encode() + b', "x": '
+                         + nested(depth).encode() + b"}]}",
         "/api/v1/reports": b'{"reports": ' + nested(depth).encode() + b"}",
-        "/api/v1/appeals": b'{"post_id": "p1", "appellant_id": "a", "statement": "s", "x": ' + nested(depth).encode() + b"}",
+        "/api/v1/appeals": b'{"post_id": "p1", "appellant_id": "a", "statement": "s", "x": '
+                           + nested(depth).encode() + b"}",
         "/sandbox/moderation/actions": b'{"action_id": "a1", "type": "notify", "account_id": "x", "x": '
                                        + nested(depth).encode() + b"}",
     }

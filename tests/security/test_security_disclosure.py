@@ -6,8 +6,7 @@ import re
 import pytest
 from sqlalchemy import select, update
 
-from models import db
-from models import Case, Verdict
+from models import Case, Verdict, db
 from tests.conftest import make_app, post_payload, report_payload
 from triage import dealing
 

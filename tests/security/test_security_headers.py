@@ -8,8 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from jury.config import _cookie_secure, load_config
-from models import db
-from models import Case
+from models import Case, db
 from tests.conftest import ROOT, post_payload, report_payload
 from tests.security.htmlscan import scan_html
 from triage import dealing

@@ -7,9 +7,8 @@ import pytest
 from sqlalchemy import func, select, update
 
 from jury import sandbox, voting
-from models import db
-from models import Action, Case, Post, Report
-from tests.conftest import signed, post_payload, report_payload
+from models import Action, Case, Post, Report, db
+from tests.conftest import post_payload, report_payload, signed
 from tests.security.htmlscan import scan_html
 from triage import dealing
 

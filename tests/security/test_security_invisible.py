@@ -7,8 +7,7 @@ import re
 from sqlalchemy import select
 
 from jury import sandbox
-from models import db
-from models import Case
+from models import Case, db
 from tests.conftest import post_payload, report_payload
 from tests.security.htmlscan import scan_html
 from triage import dealing

@@ -8,8 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from jury import create_app, lockout
-from models import db
-from models import AuditEvent, User, utcnow
+from models import AuditEvent, User, db, utcnow
 from tests.conftest import PASSWORD, base_config, make_app
 
 GENERIC = "Wrong username or password."

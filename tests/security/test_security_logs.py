@@ -16,12 +16,10 @@ import pytest
 from sqlalchemy import select
 
 from jury import jurors
-
-from triage import appeal_links
 from jury.devserver import LiveServer
-from models import db
-from models import Verdict
+from models import Verdict, db
 from tests.integration.servers import free_port, wait_for
+from triage import appeal_links
 
 ROOT = Path(__file__).resolve().parents[2]
 APPEAL_TOKEN = "eyJyIjoiU2VjcmV0UmVmZXJlbmNlIn0.Z1xYwA.c2lnbmF0dXJlLXBhcnQtb2YtdGhlLWxpbms"
@@ -76,8 +74,8 @@ def _payload(token: str) -> dict:
 
 
 def test_an_appeal_link_names_an_opaque_reference_and_old_links_still_work(app, make_user):
-    from tests.core.test_appeals_flow import remove_by_panel
     from tests.conftest import Api
+    from tests.core.test_appeals_flow import remove_by_panel
 
     verdict = remove_by_panel(Api(app.test_client()), [make_user(f"juror{i}") for i in range(3)])
     url = appeal_links.appeal_url(verdict.id, verdict.decided_at.timestamp(), verdict.appeal_ref)

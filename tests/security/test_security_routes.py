@@ -54,7 +54,7 @@ def build_path(rule) -> str:
     path = rule.rule
     for name in rule.arguments:
         value = ARGUMENTS.get(name, MISSING_ID)
-        path = re.sub(r"<(?:[^:>]+:)?%s>" % name, str(value), path)
+        path = re.sub(rf"<(?:[^:>]+:)?{name}>", str(value), path)
     return path
 
 

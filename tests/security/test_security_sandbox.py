@@ -8,8 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from jury import sandbox
-from models import db
-from models import SandboxAction
+from models import SandboxAction, db
 from tests.conftest import WEBHOOK_SECRET, make_app, signed
 
 

@@ -14,10 +14,9 @@ import pytest
 from sqlalchemy import select
 
 from jury import users
-from models.errors import Conflict
-from models import db
 from jury.users import SESSION_STARTED
-from models import Assignment, AuditEvent, Case, User, Vote
+from models import Assignment, AuditEvent, Case, User, Vote, db
+from models.errors import Conflict
 from tests.conftest import PASSWORD, make_app, post_payload, report_payload, signed
 from tests.core.test_audit_migration import fresh_url  # noqa: F401 - the fixture
 

@@ -9,8 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from jury import sandbox
-from models import db
-from models import Post, Report, SandboxAction, SandboxPost, SignatureNonce
+from models import Post, Report, SandboxAction, SandboxPost, SignatureNonce, db
 from network import SandboxAdapter
 from network.signing import SIGNATURE_HEADER, sign, sign_v2
 from tests.conftest import INTAKE_SECRET, WEBHOOK_SECRET, post_payload, report_payload

@@ -10,8 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from jury import replay
-from models import db
-from models import AuditEvent, Post, SignatureNonce, utcnow
+from models import AuditEvent, Post, SignatureNonce, db, utcnow
 from network.signing import SIGNATURE_HEADER, sign
 from tests.conftest import INTAKE_SECRET, make_app, post_payload, signed
 

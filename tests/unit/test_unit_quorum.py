@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from triage.policy import DEFAULT_SETTINGS, PolicyError, validate_settings
 from jury.quorum import Tally, decide, winning_rule
 from triage import priority as prio
+from triage.policy import DEFAULT_SETTINGS, PolicyError, validate_settings
 
 DEFAULTS = dict(panel_size=3, widened_panel_size=5, supermajority=0.6667)
 
