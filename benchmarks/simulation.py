@@ -1,9 +1,9 @@
-"""Verdict policies against simulated jurors: plain 3-juror majority and reliability-weighted, same seed.
+"""Verdict policies against simulated jurors: a plain 3-juror quorum and reliability-weighted, same seed.
 
 Runs `jury.simulation` (the code behind `flask jury simulate`: the real dealing, voting and verdict
 code on a throwaway SQLite database, jobs inline) once per policy with the same inputs and seed,
 and prints one JSON object with both results side by side, plus the issue's targets:
-weighted accuracy >= 0.96 at <= 3.3 votes per verdict; majority about 0.83 as the baseline.
+weighted accuracy >= 0.96 at <= 3.3 votes per verdict; quorum about 0.83 as the baseline.
 Exits 0 whether or not the targets are met. Takes several minutes per policy on one core at
 the default size (200 jurors, 5000 cases).
 
@@ -37,7 +37,7 @@ def main() -> int:
     parser.add_argument("--spammer-share", type=float, default=0.1)
     parser.add_argument("--model-auc", type=float, default=0.9)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--policy", action="append", choices=("majority", "weighted"),
+    parser.add_argument("--policy", action="append", choices=("quorum", "weighted"),
                         help="Run only this policy (repeatable; default both).")
     parser.add_argument("--with-oracle", action="store_true",
                         help="Also run the ceiling: the weighted policy told the true accuracies and calibration.")
@@ -45,7 +45,7 @@ def main() -> int:
     logging.getLogger("alembic").setLevel(logging.WARNING)
     low, high = parse_range(args.juror_accuracy)
     results = {}
-    runs = [(policy, False) for policy in args.policy or ["majority", "weighted"]]
+    runs = [(policy, False) for policy in args.policy or ["quorum", "weighted"]]
     if args.with_oracle:
         runs.append(("weighted", True))
     for policy, oracle in runs:

@@ -77,8 +77,8 @@ class SimulationConfig:
             raise ValueError("spammer share must be between 0 and 1")
         if not 0.5 <= self.model_auc < 1.0:
             raise ValueError("model AUC must be in [0.5, 1)")
-        if self.policy not in ("majority", "weighted"):
-            raise ValueError("policy must be majority or weighted")
+        if self.policy not in ("quorum", "weighted"):
+            raise ValueError("policy must be quorum or weighted")
         if self.oracle and self.policy != "weighted":
             raise ValueError("the oracle is a weighted policy")
 

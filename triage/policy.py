@@ -15,7 +15,11 @@ from models import Policy, db
 from models.rules import RULE_CODES
 
 SEVERITY_NAMES = ("low", "medium", "high", "critical")
-VERDICT_METHODS = ("majority", "weighted")
+# "quorum": the supermajority of a panel decides (a verdict's method says "quorum" too);
+# "weighted": the reliability-weighted posterior. Policies written before the two words were one
+# said "majority"; migration 0012 rewrote the stored ones, and the old word is still read as "quorum".
+VERDICT_METHODS = ("quorum", "weighted")
+LEGACY_METHODS = {"majority": "quorum"}
 
 DEFAULT_SETTINGS: dict[str, Any] = {
     # A label at or over its threshold opens a case even without a report.
@@ -36,7 +40,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     # "violates" from each juror's estimated reliability and the model score; decided once it
     # reaches `confidence` either way with at least `min_votes` votes. Weighted cases open
     # `min_votes` seats and add one at a time (up to `max_panel_size`), then escalate.
-    "verdict_method": "majority",
+    "verdict_method": "quorum",
     "confidence": 0.95,
     "min_votes": 2,
     "max_panel_size": 6,
@@ -89,8 +93,9 @@ class PolicyInForce:
 
     @property
     def verdict_method(self) -> str:
-        """"majority" (supermajority quorum) or "weighted" (reliability-weighted posterior)."""
-        return str(self.settings.get("verdict_method", "majority"))
+        """"quorum" (a panel's supermajority) or "weighted" (reliability-weighted posterior)."""
+        method = str(self.settings.get("verdict_method", "quorum"))
+        return LEGACY_METHODS.get(method, method)
 
     @property
     def confidence(self) -> float:
@@ -185,6 +190,7 @@ def validate_settings(settings: dict[str, Any]) -> dict[str, Any]:
         raise PolicyError("appeal_panel_size must be between 1 and 25")
     if not 0.5 < float(merged["supermajority"]) <= 1.0:
         raise PolicyError("supermajority must be over 0.5 and at most 1")
+    merged["verdict_method"] = LEGACY_METHODS.get(merged["verdict_method"], merged["verdict_method"])
     if merged["verdict_method"] not in VERDICT_METHODS:
         raise PolicyError(f"verdict_method must be one of {', '.join(VERDICT_METHODS)}")
     if not 0.5 < float(merged["confidence"]) < 1.0:

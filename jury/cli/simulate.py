@@ -21,7 +21,7 @@ jury_cli = AppGroup("jury", help="Jury tools: simulate verdict policies.")
               help="Share of jurors who vote at random.")
 @click.option("--model-auc", default=0.9, show_default=True, type=click.FloatRange(0.5, 0.999),
               help="ROC-AUC of the simulated model scores.")
-@click.option("--policy", type=click.Choice(["majority", "weighted"]), default="weighted", show_default=True)
+@click.option("--policy", type=click.Choice(["quorum", "weighted"]), default="weighted", show_default=True)
 @click.option("--seed", default=1, show_default=True, type=int)
 @click.option("--arrival-hours", default=24.0, show_default=True, type=click.FloatRange(0.01, 24 * 365),
               help="Cases arrive uniformly over this many hours.")

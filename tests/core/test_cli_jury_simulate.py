@@ -25,27 +25,27 @@ def simulate(runner, policy: str) -> dict:
 
 
 def test_weighted_beats_majority_when_half_the_jurors_are_spammers(runner):
-    majority = simulate(runner, "majority")
+    quorum = simulate(runner, "quorum")
     weighted = simulate(runner, "weighted")
-    for figures in (majority, weighted):
+    for figures in (quorum, weighted):
         assert KEYS <= set(figures)
         assert figures["cases_decided"] == 60 and figures["jurors"] == 20
         assert figures["juror_accuracy"] == [0.95, 0.95]
         assert 0 <= figures["escalation_rate"] <= 1 and figures["median_minutes_to_verdict"] > 0
-    # Three votes a case under majority; the half of them from spammers costs it dearly.
-    assert majority["votes_per_verdict"] == 3.0 and majority["escalation_rate"] == 0
-    assert weighted["accuracy"] > majority["accuracy"]
+    # Three votes a case under a quorum; the half of them from spammers costs it dearly.
+    assert quorum["votes_per_verdict"] == 3.0 and quorum["escalation_rate"] == 0
+    assert weighted["accuracy"] > quorum["accuracy"]
     # Not only thanks to the leads: the jury's own verdicts are better too.
-    assert weighted["jury_accuracy"] > majority["jury_accuracy"]
+    assert weighted["jury_accuracy"] > quorum["jury_accuracy"]
     # The same seed gives the same run.
-    same_time = pytest.approx(majority["wall_seconds"], abs=1e9)
-    assert simulate(runner, "majority") == {**majority, "wall_seconds": same_time}
+    same_time = pytest.approx(quorum["wall_seconds"], abs=1e9)
+    assert simulate(runner, "quorum") == {**quorum, "wall_seconds": same_time}
 
 
 @pytest.mark.parametrize("bad", [["--juror-accuracy", "0.9"], ["--juror-accuracy", "0.9-0.6"],
                                  ["--juror-accuracy", "a-b"], ["--model-auc", "1.5"], ["--jurors", "1"],
                                  ["--policy", "dictator"], ["--spammer-share", "-0.1"],
-                                 ["--oracle", "--policy", "majority"]])
+                                 ["--oracle", "--policy", "quorum"]])
 def test_bad_inputs_are_refused(runner, bad):
     result = runner.invoke(args=["jury", "simulate", "--cases", "5", "--jurors", "5"] + bad)
     assert result.exit_code == 2

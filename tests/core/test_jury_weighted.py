@@ -85,7 +85,7 @@ def test_a_panel_that_stays_unsure_escalates_at_the_cap(case, jurors):
 
 
 def test_majority_verdicts_record_the_posterior_too(api, jurors):
-    use_policy(verdict_method="majority")
+    use_policy(verdict_method="quorum")
     api.posts(post_payload("p1"))
     api.reports(report_payload("r1", "p1"))
     assert [vote(j, "keep").outcome for j in jurors[:3]] == ["pending", "pending", "keep"]
@@ -94,7 +94,7 @@ def test_majority_verdicts_record_the_posterior_too(api, jurors):
 
 
 def test_the_sweeper_reestimates_and_the_model_score_becomes_a_prior(api, jurors):
-    use_policy(verdict_method="majority", reestimate_every_verdicts=2)
+    use_policy(verdict_method="quorum", reestimate_every_verdicts=2)
     texts = ["I will kill you and your family", "Lovely sunset over the bay", "You idiot, get lost",
              "Thanks for the recipe"]
     api.posts(*[post_payload(f"p{i}", text) for i, text in enumerate(texts)])
@@ -175,7 +175,7 @@ def test_the_reestimate_button_needs_its_csrf_token(app, make_user):
 
 
 def test_agreement_by_hand(api, jurors, make_user):
-    use_policy(verdict_method="majority", panel_size=2, widened_panel_size=2, supermajority=0.6)
+    use_policy(verdict_method="quorum", panel_size=2, widened_panel_size=2, supermajority=0.6)
     # Four cases with two votes each: (remove, remove), (keep, keep), (remove, remove), (remove, keep).
     # Pairable values n = 8, five removes and three keeps. Only the last case disagrees, giving
     # one remove-keep coincidence each way: D_o = 2/8. D_e = 2 * 5 * 3 / (8 * 7) = 30/56.
