@@ -40,6 +40,7 @@ from .sklearn_model import (
     _inside,
     _label_column,
     _read_metadata,
+    publish_version,
 )
 from .text import DEFAULT_MAX_CHARS, prepare_text
 
@@ -192,9 +193,7 @@ class EncoderScorer:
                     "encoder_files": _manifest(target / ENCODER_FILES)}
         if metrics is not None:
             metadata["metrics"] = json.loads(json.dumps(dict(metrics), default=float))
-        text = json.dumps(metadata, indent=2, sort_keys=True) + "\n"
-        _atomic_write(target / METADATA_FILE, lambda fh: fh.write(text.encode("utf-8")))
-        _atomic_write(root / CURRENT_FILE, lambda fh: fh.write(f"{self.version}\n".encode("ascii")))
+        publish_version(root, target, metadata, self.version)
         self.metadata = metadata
         return target
 

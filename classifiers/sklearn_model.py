@@ -244,10 +244,7 @@ class SklearnScorer:
         _atomic_write(model_path, lambda fh: joblib.dump(payload, fh, compress=3))
 
         metadata = {**self.metadata, **extra, "model_sha256": file_sha256(model_path)}
-        text = json.dumps(metadata, indent=2, sort_keys=True) + "\n"
-        _atomic_write(target / METADATA_FILE, lambda fh: fh.write(text.encode("utf-8")))
-        # CURRENT moves last, so readers never see a version that is half written.
-        _atomic_write(root / CURRENT_FILE, lambda fh: fh.write(f"{self.version}\n".encode("ascii")))
+        publish_version(root, target, metadata, self.version)
         self.metadata = metadata
         return target
 
@@ -422,6 +419,14 @@ def _check_payload(payload: Any, metadata: Mapping[str, Any], where: Path) -> tu
     return tuple(labels)
 
 
+
+
+def publish_version(root: Path, target: Path, metadata: Mapping[str, Any], version: str) -> None:
+    """Write a version's metadata, then point CURRENT at it: CURRENT moves last, so readers never see
+    a version that is half written."""
+    text = json.dumps(metadata, indent=2, sort_keys=True) + "\n"
+    _atomic_write(target / METADATA_FILE, lambda fh: fh.write(text.encode("utf-8")))
+    _atomic_write(root / CURRENT_FILE, lambda fh: fh.write(f"{version}\n".encode("ascii")))
 
 
 def _atomic_write(path: Path, write: Any) -> None:

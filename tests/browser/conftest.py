@@ -123,3 +123,15 @@ def jury(tmp_path, request):
             yield Jury(app, server.url)
         db.session.remove()
         db.engine.dispose()
+
+
+def log_in(page, jury, username: str) -> None:
+    """Log in through the real form (its CSRF token included) and land on the home page."""
+    # Here, not at the top: that module skips whatever imports it when Playwright is missing.
+    from tests.browser.playwright_expect import expect
+
+    page.goto(jury.url + "/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(jury.url + "/")

@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from jury import voting
 from models import Appeal, Case, SandboxAction, User, Verdict, db
+from tests.browser.conftest import log_in
 from tests.browser.playwright_expect import expect
-from tests.conftest import PASSWORD
 from triage import appeal_links, dealing
 
 pytestmark = pytest.mark.browser
@@ -17,14 +17,6 @@ pytestmark = pytest.mark.browser
 POST = "Tonight we burn the stage down. (A line from the band's song, quoted for their gig.)"
 STATEMENT = """It is a song lyric <script>document.title='pwned'</script><img src=x onerror="document.title='pwned'">"""
 
-
-def log_in(page, jury, username: str) -> None:
-    """Log in through the real form."""
-    page.goto(jury.url + "/login")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(jury.url + "/")
 
 
 def panel_votes(usernames, decision: str, rule: str | None = None) -> None:

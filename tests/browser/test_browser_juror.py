@@ -5,8 +5,8 @@ import re
 
 import pytest
 
+from tests.browser.conftest import log_in as log_in_page
 from tests.browser.playwright_expect import expect
-from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -16,12 +16,8 @@ BLURRED = re.compile(r"(^|\s)blurred(\s|$)")
 
 
 def log_in(page, jury, username: str) -> None:
-    """Log in through the real form (its CSRF token included) and land on the home page."""
-    page.goto(jury.url + "/login")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(jury.url + "/")
+    """Log in through the real form and see the juror's greeting."""
+    log_in_page(page, jury, username)
     expect(page.get_by_role("heading", name=f"Hello, {username}")).to_be_visible()
 
 

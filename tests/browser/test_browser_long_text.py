@@ -8,8 +8,8 @@ from sqlalchemy import select, update
 
 from jury import bulk, sandbox, voting
 from models import Action, Case, User, db
-from tests.browser.playwright_expect import expect
-from tests.conftest import PASSWORD, WEBHOOK_SECRET, signed
+from tests.browser.conftest import log_in
+from tests.conftest import WEBHOOK_SECRET, signed
 from triage import dealing
 
 pytestmark = pytest.mark.browser
@@ -46,13 +46,6 @@ def seed(jury) -> int:
     db.session.remove()
     return case_id
 
-
-def log_in(page, jury, username: str) -> None:
-    page.goto(jury.url + "/login")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(jury.url + "/")
 
 
 def too_wide(page, jury, paths: list[str], must_show: dict[str, str]) -> list[str]:

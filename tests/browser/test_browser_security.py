@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.browser.conftest import log_in
 from tests.browser.playwright_expect import expect
-from tests.conftest import PASSWORD
 from tests.security.test_security_hostile import CORPUS
 
 pytestmark = pytest.mark.browser
@@ -20,14 +20,6 @@ def watch(page) -> list[str]:
     page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
     return problems
 
-
-def log_in(page, jury, username: str) -> None:
-    """Through the real form."""
-    page.goto(jury.url + "/login")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(jury.url + "/")
 
 
 def test_pages_work_under_the_csp_and_hostile_posts_do_nothing(jury, page):
