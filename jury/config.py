@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -86,6 +86,9 @@ def _hours(name: str, value: Any) -> float:
     return hours
 
 
+Setting = Callable[..., Any]
+
+
 def load_config(instance_path: Path, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Build the app's settings from the environment, then apply test overrides."""
     load_dotenv(PROJECT_ROOT / ".env", override=False)
@@ -97,15 +100,31 @@ def load_config(instance_path: Path, overrides: Mapping[str, Any] | None = None)
             return overrides[name]
         return env.get(name) or default
 
+    config: dict[str, Any] = {**_core(setting, instance_path), **_network(setting), **_jobs(setting),
+                              **_web_security(setting, bool(overrides.get("TESTING")))}
+    # Test mappings may set any Flask key directly (DATABASE_URL was handled above).
+    config.update({k: v for k, v in overrides.items() if k != "DATABASE_URL"})
+    _check_choices(config)
+    if config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # Writers wait for each other instead of failing at once.
+        config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 30}}
+    return config
+
+
+def _database_url(setting: Setting, instance_path: Path) -> str:
     database_url = setting("DATABASE_URL") or f"sqlite:///{instance_path / 'jury.sqlite3'}"
     # psycopg 3 is the driver we ship; accept the usual postgres:// spellings.
     for prefix in ("postgres://", "postgresql://"):
         if database_url.startswith(prefix):
             database_url = "postgresql+psycopg://" + database_url[len(prefix):]
+    return database_url
 
-    config: dict[str, Any] = {
+
+def _core(setting: Setting, instance_path: Path) -> dict[str, Any]:
+    """Secrets, the database, Redis, the network, the scorer and the intake caps."""
+    return {
         "SECRET_KEY": setting("SECRET_KEY") or _instance_secret(instance_path, "secret_key"),
-        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_DATABASE_URI": _database_url(setting, instance_path),
         "REDIS_URL": setting("REDIS_URL") or None,
         "INTAKE_SECRET": setting("INTAKE_SECRET") or _instance_secret(instance_path, "intake"),
         "NETWORK_ADAPTER": setting("NETWORK_ADAPTER", "sandbox"),
@@ -131,6 +150,12 @@ def load_config(instance_path: Path, overrides: Mapping[str, Any] | None = None)
         # policy's reestimate_every_verdicts asks for.
         "REESTIMATE_MIN_INTERVAL_MINUTES": _minutes("REESTIMATE_MIN_INTERVAL_MINUTES",
                                                     setting("REESTIMATE_MIN_INTERVAL_MINUTES", 10)),
+    }
+
+
+def _network(setting: Setting) -> dict[str, Any]:
+    """The Mastodon adapter and how deliveries fail and retry."""
+    return {
         # Mastodon adapter (NETWORK_ADAPTER=mastodon): see README, "Connecting a Mastodon instance".
         "MASTODON_STRIKE_LADDER": setting("MASTODON_STRIKE_LADDER", "none,silence,suspend"),
         "MASTODON_FALLBACK_ACTION": setting("MASTODON_FALLBACK_ACTION", "silence"),
@@ -142,6 +167,12 @@ def load_config(instance_path: Path, overrides: Mapping[str, Any] | None = None)
         "NETWORK_BREAKER_COOLDOWN": float(setting("NETWORK_BREAKER_COOLDOWN", 60.0)),
         "ACTION_RETRY_BASE": float(setting("ACTION_RETRY_BASE", 15.0)),
         "ACTION_RETRY_CAP": float(setting("ACTION_RETRY_CAP", 3600.0)),
+    }
+
+
+def _jobs(setting: Setting) -> dict[str, Any]:
+    """Jobs, scoring batches, the policy cache and the audit sealer."""
+    return {
         "JOB_LOST_AFTER": float(setting("JOB_LOST_AFTER", 300.0)),
         # How long a queued scoring job lets posts gather before it takes them (0: not at all).
         "SCORING_LINGER_SECONDS": _linger_seconds(setting("SCORING_LINGER_SECONDS", 0.5)),
@@ -149,11 +180,17 @@ def load_config(instance_path: Path, overrides: Mapping[str, Any] | None = None)
         "POLICY_CACHE_SECONDS": float(setting("POLICY_CACHE_SECONDS", 5.0)),
         # How often the sweeper process seals new audit events into the chain (PostgreSQL).
         "AUDIT_SEAL_SECONDS": float(setting("AUDIT_SEAL_SECONDS", 1.0)),
+    }
+
+
+def _web_security(setting: Setting, testing: bool) -> dict[str, Any]:
+    """Cookies, sessions, metrics, proxies, rate limits, lockout and the connection pool."""
+    return {
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _cookie_secure(setting("SESSION_COOKIE_SECURE"),
                                                 setting("PUBLIC_URL", "http://127.0.0.1:5000"),
-                                                bool(overrides.get("TESTING"))),
+                                                testing),
         # Bearer token /metrics asks for; unset, /metrics answers loopback clients only.
         "METRICS_TOKEN": setting("METRICS_TOKEN") or None,
         # Proxies in front of gunicorn whose X-Forwarded-For/-Proto are trusted (rate limits key on the client IP).
@@ -177,15 +214,12 @@ def load_config(instance_path: Path, overrides: Mapping[str, Any] | None = None)
         # A form's CSRF token expires (a new one comes with every page) and is replaced at login.
         "WTF_CSRF_TIME_LIMIT": int(_hours("CSRF_TOKEN_HOURS", setting("CSRF_TOKEN_HOURS", 12)) * 3600),
     }
-    # Test mappings may set any Flask key directly (DATABASE_URL was handled above).
-    config.update({k: v for k, v in overrides.items() if k != "DATABASE_URL"})
+
+
+def _check_choices(config: Mapping[str, Any]) -> None:
     if config["NETWORK_ADAPTER"] not in NETWORK_ADAPTERS:
         raise ConfigError(
             f"NETWORK_ADAPTER={config['NETWORK_ADAPTER']!r} is not one of {', '.join(NETWORK_ADAPTERS)}"
         )
     if config["SCORER"] not in SCORERS:
         raise ConfigError(f"SCORER={config['SCORER']!r} is not one of {', '.join(SCORERS)}")
-    if config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        # Writers wait for each other instead of failing at once.
-        config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 30}}
-    return config
