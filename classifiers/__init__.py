@@ -6,6 +6,11 @@ import os
 from pathlib import Path
 
 from .base import LABELS, ModelNotFoundError, Scorer, ScorerError
+from .calibration import with_calibration
+from .cascade import DEFAULT_BAND, CascadeScorer
+from .encoder_model import ENCODER_DIR, EncoderScorer
+from .ensemble import EnsembleScorer
+from .seed_corpus import seed_corpus
 from .sklearn_model import CURRENT_FILE, SklearnScorer
 from .text import prepare_text
 
@@ -36,8 +41,6 @@ def ensure_default_model(model_dir: str | os.PathLike[str]) -> SklearnScorer:
     # Only a directory with no CURRENT at all is bootstrapped: a CURRENT that
     # points at a broken model is an operator problem and must surface.
     if not (root / CURRENT_FILE).exists():
-        from .seed_corpus import seed_corpus
-
         texts, rows = seed_corpus()
         SklearnScorer.train(texts, rows, name=DEFAULT_MODEL_NAME).save(root)
     return SklearnScorer.load(root)
@@ -59,8 +62,6 @@ def load_raw_scorer(kind: str, model_dir: str | os.PathLike[str]) -> Scorer:
         detoxify = load_detoxify(model_dir)
         if normalised == "detoxify":
             return detoxify
-        from .ensemble import EnsembleScorer
-
         multilingual = None
         if (Path(model_dir) / MULTILINGUAL_DIR).is_dir():
             multilingual = load_detoxify(model_dir, folder_name=MULTILINGUAL_DIR)
@@ -72,29 +73,21 @@ def load_raw_scorer(kind: str, model_dir: str | os.PathLike[str]) -> Scorer:
 
 def has_encoder_model(model_dir: str | os.PathLike[str]) -> bool:
     """Whether model_dir holds an encoder model (its encoder/ folder names a current version)."""
-    from .encoder_model import ENCODER_DIR
-
     return (Path(model_dir) / ENCODER_DIR / CURRENT_FILE).is_file()
 
 
 def load_encoder_scorer(model_dir: str | os.PathLike[str]) -> Scorer:
     """The encoder model in model_dir/encoder, read offline from there (sentence-transformers loads on demand)."""
-    from .encoder_model import ENCODER_DIR, EncoderScorer
-
     return EncoderScorer.load(Path(model_dir) / ENCODER_DIR)
 
 
 def load_cascade(model_dir: str | os.PathLike[str], band: tuple[float, float] | None = None) -> Scorer:
     """The TF-IDF model re-scored by the encoder model where it matters (classifiers.cascade)."""
-    from .cascade import DEFAULT_BAND, CascadeScorer
-
     return CascadeScorer(ensure_default_model(model_dir), load_encoder_scorer(model_dir), band or DEFAULT_BAND)
 
 
 def load_scorer(kind: str, model_dir: str | os.PathLike[str]) -> Scorer:
     """Return the scorer of the given kind, backed by models in model_dir, calibrated when a calibration fits it."""
-    from .calibration import with_calibration
-
     scorer = load_raw_scorer(kind, model_dir)
     if getattr(scorer, "name", None) == "cascade":
         # Its members' scores are calibrated when trained; a wrapper would hide its routing.

@@ -17,6 +17,7 @@ import numpy as np
 
 from .base import Scorer
 from .metrics import calibration_metrics, policy_table
+from .sklearn_model import SklearnScorer, _merge_params
 
 DEFAULT_THRESHOLDS: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
 DEFAULT_BATCH = 1_000
@@ -215,8 +216,6 @@ def cross_validate(
     """
     from sklearn.metrics import average_precision_score, roc_auc_score
     from sklearn.model_selection import StratifiedKFold
-
-    from .sklearn_model import SklearnScorer, _merge_params
 
     _check_rows(texts, label_rows)
     labels = tuple(labels)

@@ -7,7 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from .base import Scorer, ScorerError
+from .encoder_model import DEFAULT_PARAMS, ENCODER_DIR, EmbeddingCache, EncoderScorer, load_encoder
 from .evaluation import PARAM_PRESETS
+from .sklearn_model import SklearnScorer, _merge_params
 
 ENCODER_PRESET = "encoder"
 PRESET_NAMES: tuple[str, ...] = (*PARAM_PRESETS, ENCODER_PRESET)
@@ -33,8 +35,6 @@ def recipe(preset: str, overrides: Mapping[str, Any], labels: Sequence[str], nam
     if preset != ENCODER_PRESET:
         if encoder is not None:
             raise ScorerError("an encoder applies only to the encoder preset")
-        from .sklearn_model import SklearnScorer, _merge_params
-
         params = {**PARAM_PRESETS[preset], **overrides}
         _merge_params(params)  # a bad parameter is an error before any training
         model_name = name or "sklearn-tfidf"
@@ -42,8 +42,6 @@ def recipe(preset: str, overrides: Mapping[str, Any], labels: Sequence[str], nam
             texts, rows, name=model_name, labels=labels, params=params))
     if not encoder:
         raise ScorerError("the encoder preset needs an encoder: a local sentence-transformers folder or a hub name")
-    from .encoder_model import DEFAULT_PARAMS, ENCODER_DIR, EmbeddingCache, EncoderScorer, load_encoder
-
     unknown = sorted(set(overrides) - set(DEFAULT_PARAMS))
     if unknown:
         raise ScorerError(f"unknown encoder parameter(s) {unknown}; known: {sorted(DEFAULT_PARAMS)}")

@@ -1,4 +1,7 @@
-"""Score posts with the configured model and open cases for those that need review."""
+"""Score posts with the configured model and open cases for those that need review.
+
+classifiers is imported inside the functions that score: it loads scikit-learn (and, for some scorers,
+torch), which the web processes that import this module for its constants never need."""
 from __future__ import annotations
 
 import logging

