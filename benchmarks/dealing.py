@@ -2,7 +2,7 @@
 
 What runs: a fresh PostgreSQL database migrated with the project's migrations and seeded in bulk
 (COPY) with N reported posts, their reports and their open first-round cases (priorities spread
-as the app computes them); J juror accounts made with `jury.users.create_user`, each with its own
+as the app computes them); J juror accounts made with `jury.jurors.users.create_user`, each with its own
 network account (some seeded posts are theirs, or reported by them, so the exclusion rules are
 exercised); `gunicorn wsgi:app` (2 workers x 4 threads by default) with REDIS_URL set, so the
 follow-up jobs of the verdicts wait on Redis (no worker runs).
@@ -124,7 +124,7 @@ def seed(db_url: str, cases: int, rng: random.Random) -> dict:
 
 def create_jurors(app, count: int) -> list[str]:
     """Juror accounts through the app's own service (hashed passwords, audit events)."""
-    from jury import users
+    from jury.jurors import users
     from models import db
 
     names = [f"juror{i:03d}" for i in range(1, count + 1)]

@@ -250,7 +250,7 @@ def create_jurors(app, count: int) -> list[str]:
     from werkzeug.security import generate_password_hash
 
     cheap = generate_password_hash(dealing.PASSWORD, method="pbkdf2:sha256:1000")
-    with mock.patch("jury.users.generate_password_hash", lambda _password: cheap):
+    with mock.patch("jury.jurors.users.generate_password_hash", lambda _password: cheap):
         return dealing.create_jurors(app, count)
 
 

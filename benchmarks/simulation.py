@@ -1,6 +1,6 @@
 """Verdict policies against simulated jurors: a plain 3-juror quorum and reliability-weighted, same seed.
 
-Runs `jury.simulation` (the code behind `flask jury simulate`: the real dealing, voting and verdict
+Runs `jury.demo.simulation` (the code behind `flask jury simulate`: the real dealing, voting and verdict
 code on a throwaway SQLite database, jobs inline) once per policy with the same inputs and seed,
 and prints one JSON object with both results side by side, plus the issue's targets:
 weighted accuracy >= 0.96 at <= 3.3 votes per verdict; quorum about 0.83 as the baseline.
@@ -25,7 +25,7 @@ if str(ROOT) not in sys.path:
     # `python benchmarks/x.py` puts benchmarks/ first on the path, not the project.
     sys.path.insert(0, str(ROOT))
 
-from jury.simulation import SimulationConfig, parse_range, simulate  # noqa: E402
+from jury.demo.simulation import SimulationConfig, parse_range, simulate  # noqa: E402
 
 
 def main() -> int:

@@ -9,10 +9,12 @@ from typing import Any
 from flask import Flask
 
 import audit
-from jury import cli, i18n, security, users, web
+from jury import cli, web
 from jury.config import PROJECT_ROOT, load_config
 from jury.extensions import babel, csrf, db, login_manager, migrate
+from jury.jurors import users
 from jury.pool_ping import ping_idle_connections
+from jury.web import i18n, security
 from triage import policy
 
 

@@ -40,7 +40,7 @@ class User(Base):
     state_changed_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime | None]
-    # Failed logins since the last success or lock, and when a lock ends (jury/lockout.py).
+    # Failed logins since the last success or lock, and when a lock ends (jury/jurors/lockout.py).
     failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
     locked_until: Mapped[datetime | None]
     # Part of every session and remember-me cookie of this account (see get_id): a new value on
@@ -68,7 +68,7 @@ class User(Base):
         """The session key Flask-Login stores: the id and the account's current session token.
 
         Flask-Login keeps this in the signed session cookie (and the remember-me cookie); the
-        loader accepts it only while the token is still the account's (jury.users.load_user).
+        loader accepts it only while the token is still the account's (jury.jurors.users.load_user).
         """
         return f"{self.id}:{self.session_token}"
 

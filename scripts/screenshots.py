@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from jury import create_app, demo  # noqa: E402
-from jury.devserver import LiveServer  # noqa: E402
+from jury.demo.devserver import LiveServer  # noqa: E402
 
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

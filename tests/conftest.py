@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import create_engine, make_url, text
 
 from jury import create_app
-from jury.devserver import LiveServer
+from jury.demo.devserver import LiveServer
 from models import Base, db
 from network.signing import SIGNATURE_HEADER, sign
 from triage.policy import current_policy
@@ -274,7 +274,7 @@ PASSWORD = "correct horse battery"
 
 def sign_in(session, user_id: int) -> None:
     """Put a login in a test client's session directly, as the login form would (it is rate-limited)."""
-    from jury.users import SESSION_STARTED
+    from jury.jurors.users import SESSION_STARTED
     from models import User
 
     user = db.session.get(User, user_id)
@@ -286,7 +286,7 @@ def sign_in(session, user_id: int) -> None:
 @pytest.fixture
 def make_user(app):
     """Create accounts: make_user('ann', role='juror', network_account_id=...)."""
-    from jury import users
+    from jury.jurors import users
 
     def factory(username: str, role: str = "juror", **kwargs):
         return users.create_user(username, PASSWORD, role, **kwargs)

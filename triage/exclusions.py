@@ -139,7 +139,7 @@ def fairness_conditions(juror: User, policy: PolicyInForce) -> list[ColumnElemen
         exists().where(*post_ok),
         # An appeal goes to a fresh panel: nobody who sat on an earlier round of the same post, nor a
         # lead who read its votes. First rounds (nearly every case) skip the look-ups: their votes
-        # are shown to nobody while they are open (jury.views_data).
+        # are shown to nobody while they are open (jury.panels.case_view).
         or_(Case.review_round == constant(0),
             and_(~exists().where(_earlier.post_id == Case.post_id, _earlier.review_round < Case.review_round,
                                  _earlier_seat.case_id == _earlier.id, _earlier_seat.juror_id == juror_id),

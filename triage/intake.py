@@ -55,7 +55,7 @@ def _store_posts(posts: list[PostIn]) -> list[int]:
 def _defer_scoring(post_ids: list[int]) -> None:
     """Have the new posts scored: by the scoring job already waiting to start, or a new one."""
     if post_ids:
-        jobs.defer_coalesced("scoring", "jury.tasks.score_waiting", key=jobs.SCORE_WAITING_KEY)
+        jobs.defer_coalesced("scoring", "jury.tasks.handlers.score_waiting", key=jobs.SCORE_WAITING_KEY)
 
 
 def ingest_posts(posts: list[PostIn], actor: str = "network") -> IntakeCounts:

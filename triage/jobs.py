@@ -40,7 +40,7 @@ def defer(queue: str, name: str, *args: Any) -> None:
     """Remember a job, by the dotted name of its function, to enqueue once the transaction commits.
 
     Enqueuing before the commit lets a fast worker read rows that do not exist yet. Jobs are named,
-    not imported: queuing work imports no task module (the jobs live in the application, jury.tasks,
+    not imported: queuing work imports no task module (the jobs live in the application, jury.tasks.handlers,
     and are queued from every layer below it).
     """
     _check(queue, name)

@@ -89,7 +89,7 @@ def create_actions(case: Case, post: Post | None, specs: list[ActionSpec], *, ac
     ])
     if queue:
         for action in actions:
-            jobs.defer("actions", "jury.tasks.deliver_action", action.id)
+            jobs.defer("actions", "jury.tasks.handlers.deliver_action", action.id)
     return actions
 
 
@@ -313,6 +313,6 @@ def retry_dead(action_id: int, actor: str) -> Action:
     action.state, action.attempts, action.next_attempt_at = "pending", 0, utcnow()
     action.enqueued_at = utcnow()
     audit.record(db.session, "action_requeued", "action", action.id, {}, actor=actor)
-    jobs.defer("actions", "jury.tasks.deliver_action", action.id)
+    jobs.defer("actions", "jury.tasks.handlers.deliver_action", action.id)
     jobs.commit()
     return action

@@ -122,7 +122,7 @@ def score_waiting() -> int:
                                execution_options={"synchronize_session": False})
             jobs.commit()
     # Stopped by the bound with more perhaps waiting: the next job goes on.
-    jobs.defer_coalesced("scoring", "jury.tasks.score_waiting", key=WAITING_JOB)
+    jobs.defer_coalesced("scoring", "jury.tasks.handlers.score_waiting", key=WAITING_JOB)
     jobs.commit()
     return total
 

@@ -119,7 +119,7 @@ def retraining_due() -> bool:
 
 def schedule_if_due() -> bool:
     """Queue a retraining job (after the commit) when enough new verdicts exist."""
-    return retraining_due() and jobs.defer_once("training", "jury.tasks.retrain_model", False, key=RETRAIN_JOB)
+    return retraining_due() and jobs.defer_once("training", "jury.tasks.handlers.retrain_model", False, key=RETRAIN_JOB)
 
 
 def retrain(force: bool = False, actor: str = "system") -> str | None:

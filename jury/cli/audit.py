@@ -11,7 +11,7 @@ import audit
 from audit import report, seal, transparency
 from audit.exports import ExportInvalid, export_bytes, manifest
 from audit.period import PeriodError, period
-from jury.reporting import report_options
+from jury.leads.reporting import report_options
 from models import db
 
 audit_cli = AppGroup("audit", help="Check the audit trail and export from it.")

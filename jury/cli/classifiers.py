@@ -396,7 +396,7 @@ def _verdict_examples() -> tuple[list[str], list[dict[str, int]]]:
 @click.option("--force", is_flag=True, help="Retrain even if too few new verdicts arrived.")
 def retrain_command(force: bool) -> None:
     """Queue retraining of the site model on the jury's verdicts (then recalibration), on the training queue."""
-    jobs.defer("training", "jury.tasks.retrain_model", force)
+    jobs.defer("training", "jury.tasks.handlers.retrain_model", force)
     jobs.commit()
     click.echo("retraining queued" if jobs.redis_connection() else "retraining done (jobs run inline)")
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 import click
 from flask import current_app
 
-from jury import demo, sweeper
+from jury.demo import seed as demo
+from jury.tasks import sweeper
 from triage.jobs import QUEUES, redis_connection
 from triage.scoring import get_scorer
 

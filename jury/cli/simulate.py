@@ -7,7 +7,7 @@ import logging
 import click
 from flask.cli import AppGroup
 
-from jury.simulation import SimulationConfig, parse_range, simulate
+from jury.demo.simulation import SimulationConfig, parse_range, simulate
 
 jury_cli = AppGroup("jury", help="Jury tools: simulate verdict policies.")
 

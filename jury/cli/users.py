@@ -7,7 +7,7 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
-from jury import lockout, users
+from jury.jurors import lockout, users
 from models import User, db
 from models.errors import DomainError
 

@@ -3,8 +3,21 @@ from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
 
-from jury import metrics
-from jury.web import api, appeals, auth, invite, juror, lead, mastodon, ops, panels, reliability, sandbox, unavailable
+from jury.web import (
+    api,
+    appeals,
+    auth,
+    invite,
+    juror,
+    lead,
+    mastodon,
+    metrics,
+    ops,
+    panels,
+    reliability,
+    sandbox,
+    unavailable,
+)
 from models.errors import DomainError
 
 
@@ -18,7 +31,7 @@ def register(app: Flask) -> None:
         app.register_blueprint(sandbox.bp)
     app.register_error_handler(DomainError, _domain_error)
     unavailable.register(app)
-    # Security headers come from jury.security (Talisman). Flask runs after_request hooks in
+    # Security headers come from jury.web.security (Talisman). Flask runs after_request hooks in
     # reverse order, so the looser policy rq-dashboard's own pages need, set here, wins there.
     ops.mount_rq_dashboard(app)
     metrics.instrument(app)

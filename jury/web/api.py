@@ -8,9 +8,9 @@ from flask import Blueprint, current_app, jsonify, request
 from pydantic import ValidationError
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from jury import replay
 from jury.extensions import csrf
-from jury.openapi import openapi_document
+from jury.web import replay
+from jury.web.openapi import openapi_document
 from jury.web.signed import BadJson, load_json, read_body, verify_request
 from network.signing import SCHEME, SCHEME_V2, SignatureError
 from triage import intake
@@ -52,7 +52,7 @@ def _signed_json(model):
     except IntakeError as error:
         return None, _error(400, error.message, error.field)
     try:
-        # Last, so only a request about to be stored uses up its signature (see jury/replay.py).
+        # Last, so only a request about to be stored uses up its signature (see jury/web/replay.py).
         replay.claim(timestamp, raw)
     except replay.Replayed:
         log.info("rejected replayed intake request from %s", request.remote_addr)

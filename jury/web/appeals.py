@@ -8,12 +8,12 @@ from flask_login import current_user
 
 from audit import chain_head, exports, report, seal, transparency
 from audit.period import PeriodError, period
-from jury import appeals
+from jury.appeals import review as appeals
 from jury.extensions import csrf
-from jury.forms import AppealForm, AppealSignOffForm, PeriodForm
-from jury.reporting import report_options
+from jury.leads.reporting import report_options
 from jury.web.access import lead_required
 from jury.web.api import _error, _signed_json
+from jury.web.forms import AppealForm, AppealSignOffForm, PeriodForm
 from models import Case, Verdict, db
 from models.errors import DomainError
 from triage.appeal_links import read_token

@@ -7,8 +7,8 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from jury import users
-from jury.forms import LoginForm
+from jury.jurors import users
+from jury.web.forms import LoginForm
 from models import db
 
 bp = Blueprint("auth", __name__)

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 
-from jury import jurors
-from jury.forms_lead import JoinForm
+from jury.jurors import manage as jurors
+from jury.web.forms_lead import JoinForm
 from models.errors import DomainError
 
 bp = Blueprint("invite", __name__)

@@ -10,12 +10,13 @@ from flask_babel import gettext as _
 from flask_babel import refresh
 from flask_login import current_user, login_required, login_user
 
-from jury import users, voting
-from jury.forms import NextCaseForm, PasswordChangeForm, ProfileForm, SkipForm, VoteForm
-from jury.guide import rule_guides
-from jury.juror_stats import juror_stats
-from jury.profiles import update_profile
-from jury.views_data import case_view
+from jury.jurors import users
+from jury.jurors.guide import rule_guides
+from jury.jurors.profiles import update_profile
+from jury.jurors.stats import juror_stats
+from jury.panels import voting
+from jury.panels.case_view import case_view
+from jury.web.forms import NextCaseForm, PasswordChangeForm, ProfileForm, SkipForm, VoteForm
 from models.errors import DomainError
 from triage import dealing, jobs
 

@@ -6,9 +6,14 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
-from jury import bulk, jurors, policy_versions, queue_health, tuning, verdicts
-from jury.forms import LeadDecisionForm, RetrainForm, RetryActionForm
-from jury.forms_lead import (
+from jury.jurors import manage as jurors
+from jury.leads import bulk, policy_versions, queue_health, tuning
+from jury.panels import verdicts
+from jury.panels.case_view import case_view, votes_of
+from jury.svgchart import Series, line_chart
+from jury.web.access import lead_required
+from jury.web.forms import LeadDecisionForm, RetrainForm, RetryActionForm
+from jury.web.forms_lead import (
     BulkCloseForm,
     CaseFilterForm,
     InviteForm,
@@ -21,9 +26,6 @@ from jury.forms_lead import (
     TuningForm,
     UnmuteForm,
 )
-from jury.svgchart import Series, line_chart
-from jury.views_data import case_view, votes_of
-from jury.web.access import lead_required
 from models import USER_STATES, VOTES_SHOWN_STATES, Action, Case, User, db
 from models.errors import DomainError
 from triage import jobs, outbox, shadow
@@ -98,7 +100,7 @@ def retrain():
     """Queue retraining of the site model on the jury's verdicts."""
     if not RetrainForm().validate_on_submit():
         abort(400)
-    jobs.defer("training", "jury.tasks.retrain_model", True)
+    jobs.defer("training", "jury.tasks.handlers.retrain_model", True)
     jobs.commit()
     flash("Retraining queued: new posts use the new model as soon as it is ready.", "info")
     return redirect(url_for("lead.overview"))

@@ -8,8 +8,8 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Flask, Response, abort, current_app, jsonify, redirect, request, url_for
 from flask_login import current_user
 
-from jury import metrics
 from jury.extensions import csrf
+from jury.web import metrics
 
 bp = Blueprint("ops", __name__)
 RQ_PREFIX = "/lead/rq"

@@ -4,9 +4,9 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from jury import panels
-from jury.forms import PromoteGoldForm, RetireGoldForm
+from jury.jurors import eligibility as panels
 from jury.web.access import lead_required
+from jury.web.forms import PromoteGoldForm, RetireGoldForm
 from triage import gold
 
 bp = Blueprint("panels", __name__, url_prefix="/lead/panels")

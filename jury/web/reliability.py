@@ -6,9 +6,9 @@ from datetime import timedelta
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from sqlalchemy import select
 
-from jury import agreement, juror_reliability
-from jury.forms import ReestimateForm
+from jury.panels import agreement, juror_reliability
 from jury.web.access import lead_required
+from jury.web.forms import ReestimateForm
 from models import JurorReliability, ReliabilityRun, Verdict, db, utcnow
 from triage import jobs
 from triage.policy import current_policy
@@ -59,7 +59,7 @@ def reestimate():
     """Queue a full re-estimation of juror reliabilities."""
     if not ReestimateForm().validate_on_submit():
         abort(400)
-    jobs.defer("training", "jury.tasks.reestimate_reliability")
+    jobs.defer("training", "jury.tasks.handlers.reestimate_reliability")
     jobs.commit()
     flash("Re-estimation queued: new votes use the new reliabilities as soon as it is done.", "info")
     return redirect(url_for("reliability.agreement_page"))

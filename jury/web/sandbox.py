@@ -4,9 +4,9 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, session, url_for
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from jury import sandbox
+from jury.demo import sandbox
 from jury.extensions import csrf
-from jury.forms import SandboxAccountForm, SandboxReportForm
+from jury.web.forms import SandboxAccountForm, SandboxReportForm
 from jury.web.signed import MAX_JSON_DEPTH, BadJson, load_json, read_body, verify_request
 from models.errors import DomainError
 from network.signing import SCHEME, SCHEME_V2, SignatureError

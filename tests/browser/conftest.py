@@ -83,7 +83,7 @@ class Jury:
 
     def user(self, username: str, role: str = "juror", **kwargs):
         """Create an account with the shared test password."""
-        from jury import users
+        from jury.jurors import users
 
         user = users.create_user(username, PASSWORD, role, **kwargs)
         db.session.remove()
@@ -92,7 +92,7 @@ class Jury:
     def report(self, pid: str, text: str, reason: str = "harassment", *, comment: str | None = None,
                author: str = "author-1", on_sandbox: bool = True) -> int:
         """Put a post on the sandbox network, report it through the signed API; returns its case id."""
-        from jury import sandbox
+        from jury.demo import sandbox
 
         if on_sandbox:
             sandbox.add_posts([{"id": pid, "author_id": author, "text": text}])

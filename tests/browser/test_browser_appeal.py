@@ -6,7 +6,7 @@ import time
 import pytest
 from sqlalchemy import select
 
-from jury import voting
+from jury.panels import voting
 from models import Appeal, Case, SandboxAction, User, Verdict, db
 from tests.browser.conftest import log_in
 from tests.browser.playwright_expect import expect

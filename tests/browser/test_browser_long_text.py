@@ -6,7 +6,9 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import select, update
 
-from jury import bulk, sandbox, voting
+from jury.demo import sandbox
+from jury.leads import bulk
+from jury.panels import voting
 from models import Action, Case, User, db
 from tests.browser.conftest import log_in
 from tests.conftest import WEBHOOK_SECRET, signed
@@ -93,7 +95,8 @@ def test_long_strings_wrap_on_juror_and_lead_pages(jury, new_context):
 
 
 def test_long_statements_wrap_on_appeal_pages(jury, new_context):
-    from jury import appeals, verdicts
+    from jury.appeals import review as appeals
+    from jury.panels import verdicts
     from triage import appeal_links
 
     case_id = seed(jury)

@@ -10,7 +10,9 @@ import pytest
 from sqlalchemy import func, select, update
 
 import audit
-from jury import appeals, sandbox, voting
+from jury.appeals import review as appeals
+from jury.demo import sandbox
+from jury.panels import voting
 from models import Action, Appeal, Case, Post, SandboxAction, SandboxPost, Verdict, db
 from models.errors import Conflict, DomainError, Forbidden
 from tests.conftest import post_payload, report_payload
@@ -201,7 +203,7 @@ def test_appeal_form_refuses_a_post_without_its_csrf_token(tmp_path, request, ap
 
     app = make_app("sqlite", tmp_path, request, WTF_CSRF_ENABLED=True)
     with app.app_context():
-        from jury import users
+        from jury.jurors import users
 
         jurors = [users.create_user(f"jj{i}", "correct horse battery", "juror") for i in range(3)]
         verdict = remove_by_panel(Api(app.test_client()), jurors)

@@ -15,7 +15,9 @@ import audit
 from audit import exports
 from audit.dsa import DsaStatement
 from audit.exports import ExportInvalid, validate_statements
-from jury import appeals, sandbox, voting
+from jury.appeals import review as appeals
+from jury.demo import sandbox
+from jury.panels import voting
 from models import Action, Appeal, Case, Report, User, Verdict, Vote, db, utcnow
 from tests.conftest import post_payload, report_payload
 from triage import dealing

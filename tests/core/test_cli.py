@@ -7,7 +7,7 @@ import time
 from sqlalchemy import func, select, update
 
 import audit
-from jury import sweeper
+from jury.tasks import sweeper
 from models import AuditEvent, Case, SandboxPost, User, db
 from tests.conftest import post_payload
 
@@ -96,7 +96,7 @@ def test_demo_setup_seeds_accounts_posts_and_cases(sqlite_app):
     assert result.exit_code == 0, result.output
     for name in ("juror", "juror2", "juror3", "lead"):
         assert f" {name} " in result.output
-    from jury.demo import DEMO_POSTS
+    from jury.demo.seed import DEMO_POSTS
 
     assert db.session.query(SandboxPost).count() == len(DEMO_POSTS)
     assert db.session.query(Case).count() >= 5

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from jury import voting
+from jury.panels import voting
 from models import AuditEvent, Verdict, db
 from tests.conftest import post_payload, report_payload
 from triage import dealing

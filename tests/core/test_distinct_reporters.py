@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from jury import sandbox
+from jury.demo import sandbox
 from models import Case, Post, Verdict, db
 from tests.conftest import make_app, post_payload, report_payload
 
@@ -76,7 +76,8 @@ def test_the_sandbox_report_limit_is_configurable(tmp_path, request, monkeypatch
 
 
 def test_an_appeal_case_counts_reporters_not_reports(api, make_user):
-    from jury import appeals, voting
+    from jury.appeals import review as appeals
+    from jury.panels import voting
     from triage import dealing
     from triage import priority as prio
     from triage.policy import current_policy

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from jury import voting
+from jury.panels import voting
 from models import Action, Assignment, AuditEvent, Case, GoldAnswer, Post, Verdict, Vote, db, utcnow
 from models.errors import Conflict
 from tests.conftest import post_payload, report_payload

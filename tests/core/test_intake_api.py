@@ -87,7 +87,7 @@ def test_replayed_request_changes_nothing(client):
     body, headers = signed({"posts": [post_payload("p1")]})
     assert client.post("/api/v1/posts", data=body, headers=headers).get_json()["created"] == 1
     replay = client.post("/api/v1/posts", data=body, headers=headers)
-    assert replay.status_code == 409  # the same signature twice is refused (jury/replay.py)
+    assert replay.status_code == 409  # the same signature twice is refused (jury/web/replay.py)
     assert count(Post) == 1
 
 

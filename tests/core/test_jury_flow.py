@@ -7,7 +7,8 @@ import pytest
 from sqlalchemy import func, select, update
 
 import audit
-from jury import sweeper, verdicts, voting
+from jury.panels import verdicts, voting
+from jury.tasks import sweeper
 from models import Action, Assignment, AuditEvent, Case, Verdict, Vote, db, utcnow
 from models.errors import Conflict, DomainError, NotFound
 from tests.conftest import post_payload, report_payload
@@ -208,7 +209,7 @@ def seat(juror, case_id):
 
 
 def test_a_jurors_home_figures_count_votes_decided_cases_and_agreement(api, jurors):
-    from jury.views_data import juror_summary
+    from jury.panels.case_view import juror_summary
 
     for pid in ("a", "b", "c"):
         api.posts(post_payload(pid, f"post {pid}", author=f"author-{pid}"))
@@ -257,7 +258,7 @@ def test_the_screens_vote_and_next_deal_read_the_juror_and_the_seat_only_once(ap
 def test_the_case_page_shows_the_latest_scores_in_two_round_trips(api, jurors, reported_case):
     from sqlalchemy import event
 
-    from jury.views_data import case_view
+    from jury.panels.case_view import case_view
     from models import Score
 
     juror, case_id = jurors[0], reported_case.id

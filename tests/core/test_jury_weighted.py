@@ -8,7 +8,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from jury import agreement, juror_reliability, sweeper, verdicts, voting
+from jury.panels import agreement, juror_reliability, verdicts, voting
+from jury.tasks import sweeper
 from models import AuditEvent, Case, JurorReliability, ReliabilityRun, Verdict, db, utcnow
 from tests.conftest import PASSWORD, post_payload, report_payload
 from triage import dealing

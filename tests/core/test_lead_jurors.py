@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from jury import jurors
+from jury.jurors import manage as jurors
 from models import AuditEvent, JurorInvite, User, db, utcnow
 from tests.conftest import PASSWORD, post_payload, report_payload
 
@@ -137,7 +137,7 @@ def test_an_invitation_raced_by_many_creates_one_juror(pg_app):
 
     app = pg_app
     secret = app.config["SECRET_KEY"]
-    from jury import users
+    from jury.jurors import users
 
     lead_id = users.create_user("lead", PASSWORD, "lead").id
     _, token = jurors.create_invite(secret, note="", days=1, actor_id=lead_id)
@@ -170,7 +170,7 @@ def test_an_invitation_raced_by_many_creates_one_juror(pg_app):
 
 def test_metrics_show_gold_accuracy_and_exposure_by_category(app, api, make_user):
     """A juror's gold answers and the categories they were dealt in the last 24 hours reach the list."""
-    from jury import voting
+    from jury.panels import voting
     from models import Case
     from triage import dealing, gold
 

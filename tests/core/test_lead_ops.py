@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from jury import queue_health
+from jury.leads import queue_health
 from models import Action, Case, Post, Verdict, Vote, db, utcnow
 from tests.conftest import PASSWORD, make_app, post_payload, report_payload
 
@@ -54,7 +54,7 @@ def redis_app(tmp_path, request, redis_url):
     """An app whose jobs go to the test Redis, so the RQ dashboard is mounted."""
     app = make_app("sqlite", tmp_path, request, REDIS_URL=redis_url)
     with app.app_context():
-        from jury import users
+        from jury.jurors import users
 
         users.create_user("juror", PASSWORD, "juror")
         users.create_user("lead", PASSWORD, "lead")

@@ -33,7 +33,7 @@ def lead_routes(app: Flask) -> list[tuple[str, str]]:
 
 def seed(app: Flask) -> int:
     """A case, an action, a shadow policy and a juror for the routes' arguments; returns the juror's id."""
-    from jury import users
+    from jury.jurors import users
 
     now = utcnow()
     post = Post(external_id="p1", author_id="a", text="t", content_hash="h")
@@ -71,7 +71,7 @@ def log_in(client, username: str | None) -> None:
 @pytest.fixture
 def seeded(app, monkeypatch):
     """Seeded rows; retraining is stubbed (its route only queues a job, which runs inline here)."""
-    from jury import tasks
+    from jury.tasks import handlers as tasks
 
     monkeypatch.setattr(tasks, "retrain_model", lambda *args: None)
     return seed(app)
@@ -158,7 +158,7 @@ def test_every_rq_dashboard_route_is_lead_only(tmp_path, request, redis_url):
     and refuses jurors, whatever the method."""
     app = make_app("sqlite", tmp_path, request, REDIS_URL=redis_url)
     with app.app_context():
-        from jury import users
+        from jury.jurors import users
 
         users.create_user("juror", "correct horse battery", "juror")
         db.session.remove()

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from jury import policy_versions
+from jury.leads import policy_versions
 from models import AuditEvent, Policy, db
 from tests.conftest import PASSWORD
 from triage.policy import DEFAULT_SETTINGS, PolicyError, current_policy

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from jury import tuning
+from jury.leads import tuning
 from models import Assignment, Case, MutedReporter, Post, Report, Score, User, Verdict, Vote, db, utcnow
 from tests.conftest import PASSWORD
 
@@ -111,7 +111,7 @@ def test_confusion_counts_and_curves(app):
 
 def lead_client(app, client):
     """The test client logged in as a lead."""
-    from jury import users
+    from jury.jurors import users
 
     users.create_user("lead", PASSWORD, "lead")
     client.post("/login", data={"username": "lead", "password": PASSWORD})

@@ -9,7 +9,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from sqlalchemy import select, update
 
-from jury import sandbox, sweeper, voting
+from jury.demo import sandbox
+from jury.panels import voting
+from jury.tasks import sweeper
 from models import Action, Case, Post, SandboxAction, SandboxPost, db, utcnow
 from network.signing import SIGNATURE_HEADER, verify
 from tests.conftest import WEBHOOK_SECRET, post_payload, report_payload
@@ -216,7 +218,7 @@ def test_sandbox_webhook_rejects_bad_signatures_and_payloads(app, client):
 def test_a_verdicts_actions_come_from_its_follow_up_once_however_often_it_runs(app, api, jurors, redis_url):
     from rq import Queue
 
-    from jury import verdicts
+    from jury.panels import verdicts
     from models import Verdict
     from triage import jobs
 
@@ -229,7 +231,7 @@ def test_a_verdicts_actions_come_from_its_follow_up_once_however_often_it_runs(a
     assert db.session.scalar(select(Case.state)) == "decided"
     assert db.session.scalars(select(Action.type).where(Action.verdict_id == verdict.id)).all() == []
     queued = [job.func_name for job in Queue("actions", connection=jobs.redis_connection()).get_jobs()]
-    assert queued.count("jury.tasks.follow_up_verdict") == 1
+    assert queued.count("jury.tasks.handlers.follow_up_verdict") == 1
     # Run twice (a worker died after finishing, say): one set of actions, one posterior.
     app.config["REDIS_URL"] = None  # deliveries run inline from here on
     assert verdicts.follow_up(verdict.id) is True
@@ -269,7 +271,7 @@ def reported_by_many(api, reporters: int, pid="p1", text=THREAT):
 def test_the_follow_up_delivers_its_verdicts_actions_itself_not_a_job_each(live_server, app, api, jurors, redis_url):
     from rq import Queue
 
-    from jury import verdicts
+    from jury.panels import verdicts
     from models import Verdict
     from triage import jobs
 
@@ -284,7 +286,7 @@ def test_the_follow_up_delivers_its_verdicts_actions_itself_not_a_job_each(live_
     assert {a.state for a in actions} == {"sent"} and {a.attempts for a in actions} == {1}
     assert db.session.scalar(select(Case.state)) == "actioned"
     queued = [job.func_name for job in Queue("actions", connection=jobs.redis_connection()).get_jobs()]
-    assert "jury.tasks.deliver_action" not in queued
+    assert "jury.tasks.handlers.deliver_action" not in queued
     received = [r.action_id for r in db.session.scalars(select(SandboxAction).order_by(SandboxAction.id))]
     assert received[-4:] == [a.idempotency_key for a in actions]  # in order, each once
 

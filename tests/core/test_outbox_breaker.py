@@ -6,7 +6,7 @@ import time
 import pytest
 from sqlalchemy import func, select, update
 
-from jury import sweeper
+from jury.tasks import sweeper
 from models import Action, AuditEvent, db, utcnow
 from tests.conftest import post_payload, report_payload
 from tests.core.test_outbox import FlakyNetwork, reach_verdict

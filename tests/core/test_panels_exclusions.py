@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from jury import sandbox
+from jury.demo import sandbox
 from models import AccountLink, Assignment, AuditEvent, Case, Post, RelationshipCheck, db, utcnow
 from network import SandboxAdapter, WebhookAdapter, make_adapter, relationships_of
 from tests.conftest import WEBHOOK_SECRET, post_payload, report_payload
@@ -103,7 +103,7 @@ def test_a_juror_over_the_daily_cap_of_a_category_is_excluded(api, juror):
     for _ in range(2):
         assignment = dealing.deal_next(juror)
         assert assignment is not None
-        from jury import voting
+        from jury.panels import voting
 
         voting.skip(assignment.case_id, juror)
     remaining = [c for c in cases if codes(c, juror) == ["exposure_cap"]]

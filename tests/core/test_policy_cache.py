@@ -55,7 +55,7 @@ def test_no_cache_when_the_setting_is_zero(app):
 
 def test_the_lead_console_edits_the_version_in_force_not_this_process_copy(app, client, make_user):
     """Saving the form from a stale copy would silently undo another lead's change."""
-    from jury import policy_versions
+    from jury.leads import policy_versions
     from tests.conftest import PASSWORD
 
     app.config["POLICY_CACHE_SECONDS"] = 3600

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from classifiers import SklearnScorer, ensure_default_model
-from jury import voting
+from jury.panels import voting
 from models import AuditEvent, Score, db
 from tests.conftest import post_payload, report_payload
 from triage import dealing, scoring, training
@@ -179,7 +179,7 @@ def test_a_model_a_lead_trained_from_a_csv_is_not_replaced_automatically(app, ap
 def test_many_verdicts_queue_one_retraining_until_it_has_run(app, api, make_user, model_dir, redis_url):
     from rq import Queue, SimpleWorker
 
-    from jury import tasks
+    from jury.tasks import handlers as tasks
     from triage import jobs
 
     app.config["REDIS_URL"] = redis_url  # jobs wait on Redis instead of running inline

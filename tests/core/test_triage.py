@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from jury import sweeper
+from jury.tasks import sweeper
 from models import Action, Case, Post, Score, db, utcnow
 from tests.conftest import aged_cases, case_priorities, post_payload, report_payload
 from triage import cases

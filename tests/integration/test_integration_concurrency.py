@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import func, select, text
 
 import audit
-from jury import sweeper, voting
+from jury.panels import voting
+from jury.tasks import sweeper
 from models import Assignment, AuditEvent, Case, User, Verdict, Vote, db, utcnow
 from models.errors import Conflict
 from tests.conftest import aged_cases, case_priorities, post_payload, report_payload

@@ -15,7 +15,10 @@ import requests
 from sqlalchemy import func, make_url, select
 
 import audit
-from jury import create_app, sweeper, users, voting
+from jury import create_app
+from jury.jurors import users
+from jury.panels import voting
+from jury.tasks import sweeper
 from models import Action, AuditEvent, Case, Post, Score, Verdict, db
 from network import MAX_ATTEMPTS
 from network.signing import SIGNATURE_HEADER, SignatureError, verify

@@ -16,7 +16,9 @@ from redis import Redis
 from rq import Queue
 from sqlalchemy import func, select, update
 
-from jury import sandbox, sweeper, voting
+from jury.demo import sandbox
+from jury.panels import voting
+from jury.tasks import sweeper
 from models import Action, Case, Post, SandboxPost, Score, Verdict, db, utcnow
 from tests.conftest import INTAKE_SECRET, ROOT, WEBHOOK_SECRET, LiveServer, post_payload, report_payload
 from tests.integration.servers import descendants

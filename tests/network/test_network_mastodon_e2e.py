@@ -8,7 +8,7 @@ from mastodon_mock import ADMIN_TOKEN, ALL_SCOPES, MockMastodon
 from sqlalchemy import select, update
 
 import audit
-from jury import voting
+from jury.panels import voting
 from models import Action, Case, Post, Verdict, db, utcnow
 from tests.conftest import make_app
 from triage import dealing, outbox

@@ -238,7 +238,7 @@ def test_concurrent_webhook_deliveries_and_polls_store_each_report_once(app, mas
 
     import requests
 
-    from jury.devserver import LiveServer
+    from jury.demo.devserver import LiveServer
 
     with LiveServer(app) as server:
         app.config["NETWORK_URL"] = mastodon.url  # the live server points it at its sandbox; undo that
@@ -304,7 +304,7 @@ def test_a_jurors_case_page_shows_mastodon_html_as_inert_text(client, mastodon, 
         page = client.get(f"/cases/{assignment.case_id}").get_data(as_text=True)
         if "not bold" in page:
             break
-        from jury import voting
+        from jury.panels import voting
 
         voting.skip(assignment.case_id, juror)
     assert "not bold" in page

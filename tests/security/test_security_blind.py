@@ -6,7 +6,8 @@ import pytest
 from flask import g
 from sqlalchemy import select
 
-from jury import appeals, voting
+from jury.appeals import review as appeals
+from jury.panels import voting
 from models import Appeal, Case, VoteDisclosure, db
 from models.errors import Forbidden
 from tests.conftest import PASSWORD, post_payload, report_payload

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from jury.devserver import LiveServer
+from jury.demo.devserver import LiveServer
 from models import db
 from network.signing import SIGNATURE_HEADER, sign, sign_v2
 from tests.conftest import INTAKE_SECRET, WEBHOOK_SECRET, make_app, post_payload

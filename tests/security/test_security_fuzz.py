@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
-from jury.openapi import openapi_document
+from jury.web.openapi import openapi_document
 from tests.conftest import signed
 
 DOCUMENT = openapi_document()

@@ -6,7 +6,8 @@ import json
 import pytest
 from sqlalchemy import func, select, update
 
-from jury import sandbox, voting
+from jury.demo import sandbox
+from jury.panels import voting
 from models import Action, Case, Post, Report, db
 from tests.conftest import post_payload, report_payload, signed
 from tests.security.htmlscan import scan_html

@@ -6,7 +6,7 @@ import re
 
 from sqlalchemy import select
 
-from jury import sandbox
+from jury.demo import sandbox
 from models import Case, db
 from tests.conftest import post_payload, report_payload
 from tests.security.htmlscan import scan_html
@@ -43,7 +43,7 @@ def test_each_invisible_character_is_marked_on_the_case_and_sandbox_pages(app, c
 
 def test_a_form_value_keeps_its_invisible_characters(app, client, auth, make_user):
     # Markers are for reading: a value the page posts back (a muted reporter's id) must come back as stored.
-    from jury import bulk
+    from jury.leads import bulk
 
     lead = make_user("boss", role="lead")
     bulk.mute_reporter("spam\u00admer\U000E0041", lead, "floods the queue")

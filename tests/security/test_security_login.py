@@ -7,7 +7,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from jury import create_app, lockout
+from jury import create_app
+from jury.jurors import lockout
 from models import AuditEvent, User, db, utcnow
 from tests.conftest import PASSWORD, base_config, make_app
 
@@ -81,7 +82,7 @@ def test_the_login_limit_is_shared_by_every_process_through_redis(tmp_path, requ
 def test_logins_still_work_when_the_limit_store_is_down(tmp_path, request):
     app = make_app("sqlite", tmp_path, request, RATELIMIT_STORAGE_URI="redis://127.0.0.1:9/0")
     with app.app_context():
-        from jury import users
+        from jury.jurors import users
 
         users.create_user("ann", PASSWORD)
         assert attempt(app.test_client(), "ann", PASSWORD).status_code == 302
@@ -89,7 +90,7 @@ def test_logins_still_work_when_the_limit_store_is_down(tmp_path, request):
 
 
 def test_five_failures_lock_the_account_from_any_address(roomy_app):
-    from jury import users
+    from jury.jurors import users
 
     users.create_user("ann", PASSWORD)
     client = roomy_app.test_client()
@@ -113,7 +114,7 @@ def test_five_failures_lock_the_account_from_any_address(roomy_app):
 
 
 def test_a_lock_runs_out_and_success_resets_the_count(roomy_app):
-    from jury import users
+    from jury.jurors import users
 
     user = users.create_user("ann", PASSWORD)
     client = roomy_app.test_client()
@@ -138,7 +139,7 @@ def test_unknown_names_lock_nobody(roomy_app):
 
 
 def test_a_lead_can_unlock_an_account(roomy_app):
-    from jury import users
+    from jury.jurors import users
 
     user = users.create_user("ann", PASSWORD)
     lead = users.create_user("boss", PASSWORD, "lead")
@@ -163,7 +164,7 @@ def test_unlocking_nobody_is_not_found(roomy_app):
 def test_parallel_guesses_lock_once(tmp_path, request):
     app = make_app("postgresql", tmp_path, request)
     with app.app_context():
-        from jury import users
+        from jury.jurors import users
 
         users.create_user("ann", PASSWORD)
         db.session.remove()
@@ -189,7 +190,7 @@ def test_parallel_guesses_lock_once(tmp_path, request):
 
 
 def test_flask_users_unlock(roomy_app):
-    from jury import users
+    from jury.jurors import users
 
     user = users.create_user("ann", PASSWORD)
     client = roomy_app.test_client()

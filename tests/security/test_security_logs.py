@@ -15,8 +15,8 @@ from urllib.error import HTTPError, URLError
 import pytest
 from sqlalchemy import select
 
-from jury import jurors
-from jury.devserver import LiveServer
+from jury.demo.devserver import LiveServer
+from jury.jurors import manage as jurors
 from models import Verdict, db
 from tests.integration.servers import free_port, wait_for
 from triage import appeal_links

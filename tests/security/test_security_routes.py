@@ -61,7 +61,7 @@ def build_path(rule) -> str:
 @pytest.fixture
 def route_app(tmp_path, request, monkeypatch):
     """The app on SQLite with one user per role; retraining is stubbed so a lead's POST has no heavy effect."""
-    from jury import users
+    from jury.jurors import users
     from models import db
 
     monkeypatch.setattr("triage.jobs.defer", lambda *args, **kwargs: None)

@@ -13,8 +13,8 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from jury import users
-from jury.users import SESSION_STARTED
+from jury.jurors import users
+from jury.jurors.users import SESSION_STARTED
 from models import Assignment, AuditEvent, Case, User, Vote, db
 from models.errors import Conflict
 from tests.conftest import PASSWORD, make_app, post_payload, report_payload, signed

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from jury import replay
+from jury.web import replay
 from models import AuditEvent, Post, SignatureNonce, db, utcnow
 from network.signing import SIGNATURE_HEADER, sign
 from tests.conftest import INTAKE_SECRET, make_app, post_payload, signed

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from jury.dawid_skene import Calibration, JurorMatrix, dawid_skene, explain, posterior, score_feature
+from jury.panels.dawid_skene import Calibration, JurorMatrix, dawid_skene, explain, posterior, score_feature
 
 
 def test_a_new_juror_starts_at_the_prior_accuracy():

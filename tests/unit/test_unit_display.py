@@ -5,7 +5,7 @@ import unicodedata
 
 import pytest
 
-from jury.display import reveal_hidden_controls
+from jury.web.display import reveal_hidden_controls
 
 # Each one reached the page unmarked before (issue 20, item 8), with the override and ZWSP that were marked.
 ISSUE_CHARACTERS = ["\U000E0001", "\U000E0041", "\U000E0067", "\U000E007F", "\u061c", "\u00ad", "\u3164",

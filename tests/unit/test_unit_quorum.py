@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from jury.quorum import Tally, decide, winning_rule
+from jury.panels.quorum import Tally, decide, winning_rule
 from triage import priority as prio
 from triage.policy import DEFAULT_SETTINGS, PolicyError, validate_settings
 

@@ -1,7 +1,7 @@
 """The weighted decision rule: confidence either way with enough votes, else one more seat, else a lead."""
 from __future__ import annotations
 
-from jury.quorum import Tally, decide_weighted
+from jury.panels.quorum import Tally, decide_weighted
 
 
 def rule(tally, posterior, panel=2, cap=6):

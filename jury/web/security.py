@@ -16,7 +16,7 @@ from markupsafe import Markup
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from jury.display import reveal_hidden_controls
+from jury.web.display import reveal_hidden_controls
 
 # No inline script or style anywhere: every page's JS and CSS are files under static/.
 CONTENT_SECURITY_POLICY = {
@@ -49,7 +49,7 @@ def register_security(app: Flask) -> None:
     app.register_error_handler(TooManyRequests, _too_many_requests)
     app.before_request(_refuse_nul_in_forms)
     app.after_request(_no_store_private)
-    # Every {{ value }} in every template passes here before autoescaping (see jury/display.py).
+    # Every {{ value }} in every template passes here before autoescaping (see jury/web/display.py).
     app.jinja_env.finalize = _finalize
     for name in REQUEST_LOGGERS:
         logger = logging.getLogger(name)

@@ -8,7 +8,7 @@ from flask import Flask
 from sqlalchemy import and_, or_, select, update
 
 import audit
-from jury import juror_reliability, verdicts
+from jury.panels import juror_reliability, verdicts
 from models import Action, Post, Verdict, db, utcnow
 from triage import cases, dealing, jobs
 from triage.intake import SCORING_CHUNK
@@ -30,7 +30,7 @@ def requeue_unscored(now=None) -> int:
     if ids:
         db.session.execute(update(Post).where(Post.id.in_(ids)).values(score_requested_at=now))
         for start in range(0, len(ids), SCORING_CHUNK):
-            jobs.defer("scoring", "jury.tasks.score_posts", ids[start:start + SCORING_CHUNK])
+            jobs.defer("scoring", "jury.tasks.handlers.score_posts", ids[start:start + SCORING_CHUNK])
     jobs.commit()
     return len(ids)
 
@@ -55,7 +55,7 @@ def requeue_actions(now=None) -> int:
     if due:
         db.session.execute(update(Action).where(Action.id.in_(due)).values(enqueued_at=now))
         for action_id in due:
-            jobs.defer("actions", "jury.tasks.deliver_action", action_id)
+            jobs.defer("actions", "jury.tasks.handlers.deliver_action", action_id)
     jobs.commit()
     return len(due)
 

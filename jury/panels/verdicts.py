@@ -4,8 +4,9 @@ from __future__ import annotations
 from sqlalchemy import select
 
 import audit
-from jury import appeals, juror_reliability
-from jury.quorum import Tally
+from jury.appeals import review as appeals
+from jury.panels import juror_reliability
+from jury.panels.quorum import Tally
 from models import Action, Case, Post, Report, User, Verdict, Vote, db, utcnow
 from models.errors import Conflict, DomainError, NotFound
 from models.rules import RULE_CODES, RULES_BY_CODE
@@ -73,7 +74,7 @@ def record_verdict(case: Case, outcome: str, rule: str | None, tally: Tally, *, 
 
 def queue_follow_up(verdict_id: int) -> None:
     """Queue the verdict's follow-up job for after the commit."""
-    jobs.defer("actions", "jury.tasks.follow_up_verdict", verdict_id)
+    jobs.defer("actions", "jury.tasks.handlers.follow_up_verdict", verdict_id)
 
 
 def follow_up(verdict_id: int) -> bool:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from jury.views_data import juror_summary
+from jury.panels.case_view import juror_summary
 from models import User
 from triage import exclusions, gold
 from triage.policy import current_policy

@@ -13,7 +13,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional
 
-from jury.forms_base import JuryForm
+from jury.web.forms_base import JuryForm
 from models import CASE_STATES
 
 

@@ -18,7 +18,7 @@ from flask import current_app
 from sqlalchemy import bindparam, func, select
 
 import audit
-from jury import dawid_skene as ds
+from jury.panels import dawid_skene as ds
 from models import Case, GoldAnswer, JurorReliability, ReliabilityRun, Score, Verdict, Vote, db, utcnow
 from triage import jobs
 
@@ -138,7 +138,7 @@ def reestimation_due(every: int) -> bool:
 
 def schedule_if_due(every: int) -> bool:
     """Queue the re-estimation job (after the commit) when it is due."""
-    return reestimation_due(every) and jobs.defer_once("training", "jury.tasks.reestimate_reliability",
+    return reestimation_due(every) and jobs.defer_once("training", "jury.tasks.handlers.reestimate_reliability",
                                                        key=REESTIMATE_JOB)
 
 

@@ -1,6 +1,6 @@
 """RQ job entry points: they receive ids, re-read rows, and are safe to run twice.
 
-Every layer queues them by name (`jobs.defer("actions", "jury.tasks.deliver_action", id)`), so
+Every layer queues them by name (`jobs.defer("actions", "jury.tasks.handlers.deliver_action", id)`), so
 queuing work imports nothing from here; an RQ worker finds each by the same name.
 """
 from __future__ import annotations
@@ -11,7 +11,8 @@ from typing import Any
 
 from flask import Flask, current_app, has_app_context
 
-from jury import create_app, juror_reliability, verdicts
+from jury import create_app
+from jury.panels import juror_reliability, verdicts
 from triage import jobs, outbox, scoring, training
 
 _worker_app: Flask | None = None

@@ -9,8 +9,11 @@ from flask_migrate import upgrade
 from sqlalchemy import select, update
 from werkzeug.serving import make_server
 
-from jury import sandbox, sweeper, users, verdicts
-from jury.quorum import Tally
+from jury.demo import sandbox
+from jury.jurors import users
+from jury.panels import verdicts
+from jury.panels.quorum import Tally
+from jury.tasks import sweeper
 from models import Action, Case, GoldAnswer, Post, User, db, utcnow
 from triage import follow_links, gold, intake, jobs
 from triage.policy import current_policy

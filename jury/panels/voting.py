@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, insert, select, update
 
 import audit
-from jury import juror_reliability, verdicts
-from jury.quorum import Decision, Tally, decide, decide_weighted
+from jury.panels import juror_reliability, verdicts
+from jury.panels.quorum import Decision, Tally, decide, decide_weighted
 from models import OPEN_CASE_STATES, Assignment, Case, User, Vote, db, utcnow
 from models.errors import NO_SUCH_CASE, Conflict, DomainError, NotFound
 from models.rules import RULE_CODES

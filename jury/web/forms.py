@@ -18,7 +18,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
-from jury.forms_base import JuryForm
+from jury.web.forms_base import JuryForm
 from models.rules import RULES
 
 

@@ -13,8 +13,8 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.security import generate_password_hash
 
 import audit
-from jury import users
-from jury.users import MAX_PASSWORD, MIN_PASSWORD, USERNAME_RE
+from jury.jurors import users
+from jury.jurors.users import MAX_PASSWORD, MIN_PASSWORD, USERNAME_RE
 from models import Assignment, Case, GoldAnswer, JurorInvite, User, Verdict, Vote, db, utcnow
 from models.errors import Conflict, DomainError, Forbidden, NotFound
 from triage import dealing, jobs

@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import delete, exists, select
 
 import audit
-from jury.quorum import Tally
-from jury.verdicts import record_verdict
+from jury.panels.quorum import Tally
+from jury.panels.verdicts import record_verdict
 from models import Case, MutedReporter, Post, Report, User, Vote, db
 from models.errors import DomainError, NotFound
 from triage import jobs

@@ -36,7 +36,7 @@ from statistics import NormalDist
 
 from sqlalchemy import event, insert, select
 
-from jury import juror_reliability, verdicts, voting
+from jury.panels import juror_reliability, verdicts, voting
 from models import Case, JurorReliability, Post, ReliabilityRun, Score, User, Verdict, Vote, db, utcnow
 from models.errors import Conflict
 from triage import cases, dealing, jobs

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 import audit
-from jury import lockout
+from jury.jurors import lockout
 from models import ROLES, User, db, utcnow
 from models.errors import Conflict, DomainError, NotFound
 
