@@ -258,6 +258,24 @@ def ingest(reports: Iterable[Any], actor: str) -> MastodonCounts:
 # ---------------------------------------------------------------------------------- polling
 
 
+HANDLED_EVENTS = ("report.created",)
+
+
+def receive_event(data: Any) -> MastodonCounts | str:
+    """One webhook delivery's body: its report ingested (the counts), or the name of an event Jury
+    has no use for (acknowledged, so the instance does not retry it); ReportShapeError if malformed."""
+    if not isinstance(data, dict) or not isinstance(data.get("event"), str):
+        raise ReportShapeError("body must be a JSON object with an event")
+    if data["event"] not in HANDLED_EVENTS:
+        return data["event"][:64]
+    report = data.get("object")
+    try:
+        to_intake(report, {})
+    except ReportShapeError as error:
+        raise ReportShapeError(f"object: {error}") from None
+    return ingest([report], actor="mastodon:webhook")
+
+
 def client_from_config() -> MastodonClient:
     """A client for the configured instance (NETWORK_URL, NETWORK_TOKEN)."""
     config = current_app.config

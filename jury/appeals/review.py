@@ -95,6 +95,15 @@ def usability_error(item: Contested) -> DomainError | None:
     return None
 
 
+def usable(verdict_id: int) -> Contested:
+    """The decision a link names, if an appeal can still be filed against it; else the error saying why."""
+    item = contested(verdict_id)
+    problem = usability_error(item)
+    if problem is not None:
+        raise problem
+    return item
+
+
 def file_appeal(verdict_id: int, appellant: str, statement: str, *, channel: str, actor: str) -> Appeal:
     """Record the appeal and open a case for a fresh panel (commits)."""
     text = clean_statement(statement)
@@ -124,6 +133,12 @@ def file_appeal(verdict_id: int, appellant: str, statement: str, *, channel: str
         jobs.discard()
         raise
     return appeal
+
+
+def relay_appeal(post_external_id: str, appellant: str, statement: str) -> Appeal:
+    """An appeal the network relays through the API, against the post's latest decision."""
+    verdict = latest_decision(post_external_id)
+    return file_appeal(verdict.id, appellant, statement, channel="api", actor="network")
 
 
 def _open_appeal_case(original: Case, actor: str) -> Case:

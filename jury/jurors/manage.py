@@ -141,15 +141,15 @@ def change_state(user_id: int, action: str, *, reason: str, actor_id: int) -> Us
     return user
 
 
-def reset_password(user_id: int, *, actor_id: int) -> str:
-    """Set a random temporary password and return it (shown once, never stored in clear)."""
+def reset_password(user_id: int, *, actor_id: int) -> tuple[User, str]:
+    """Set a random temporary password; the juror and the password (shown once, never stored in clear)."""
     user = _juror(user_id)
     temporary = secrets.token_urlsafe(12)
     user.password_hash = generate_password_hash(temporary)
     audit.record(db.session, "juror_password_reset", "user", user.id, {}, actor=f"user:{actor_id}")
     users.end_sessions(user, "password_reset", actor=f"user:{actor_id}")
     db.session.commit()
-    return temporary
+    return user, temporary
 
 
 def _serializer(secret_key: str) -> URLSafeTimedSerializer:

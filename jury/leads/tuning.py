@@ -54,6 +54,13 @@ def labels_of(model: ModelRef) -> list[str]:
     return sorted(labels or {})
 
 
+def default_label(labels: list[str], asked: str | None) -> str | None:
+    """The label asked for when the model gives it, else toxicity, else the first; None without labels."""
+    if asked in labels:
+        return asked
+    return "toxicity" if "toxicity" in labels else (labels[0] if labels else None)
+
+
 def _labelled(model: ModelRef, label: str) -> list[tuple[float, bool]]:
     """(score, jury removed it) for every decided first-round case this model scored."""
     rows = db.session.execute(

@@ -3,27 +3,14 @@ from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
 
-from jury.web import (
-    api,
-    appeals,
-    auth,
-    invite,
-    juror,
-    lead,
-    mastodon,
-    metrics,
-    ops,
-    panels,
-    reliability,
-    sandbox,
-    unavailable,
-)
+from jury.web import api, appeal, auth, juror, lead, metrics, ops, sandbox, unavailable
 from models.errors import DomainError
 
 
 def register(app: Flask) -> None:
     """Mount every blueprint and the shared error handlers."""
-    for module in (auth, juror, lead, panels, reliability, api, mastodon, appeals, ops, invite):
+    # One blueprint per URL space: /login and /join, the juror's pages, /lead, /api/v1, /appeal, ops.
+    for module in (auth, juror, lead, api, appeal, ops):
         app.register_blueprint(module.bp)
     # The built-in stand-in network exists only where it is the network: elsewhere its pages, and
     # its webhook that anyone with the network's secret could sign for, would be open to all.

@@ -1,15 +1,18 @@
-"""Log in and out."""
+"""Signing in and out, and joining as a juror from an invitation link."""
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
+from jury.jurors import manage as jurors
 from jury.jurors import users
 from jury.web.forms import LoginForm
+from jury.web.forms_lead import JoinForm
 from models import db
+from models.errors import DomainError
 
 bp = Blueprint("auth", __name__)
 
@@ -35,8 +38,8 @@ def login():
             return redirect(_safe_next(request.args.get("next")))
         # One message for every failure: it must not tell an unknown name from a locked account.
         flash(_("Wrong username or password. After repeated failures an account is locked for a while."), "error")
-        return render_template("login.html", form=form), 401
-    return render_template("login.html", form=form)
+        return render_template("auth/login.html", form=form), 401
+    return render_template("auth/login.html", form=form)
 
 
 @bp.post("/logout")
@@ -47,3 +50,20 @@ def logout():
     db.session.commit()
     logout_user()
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/join/<token>", methods=["GET", "POST"])
+def join(token: str):
+    """The registration page an invitation links to: creates a juror on probation."""
+    secret = current_app.config["SECRET_KEY"]
+    invite = jurors.check_invite(secret, token)
+    form = JoinForm()
+    if form.validate_on_submit():
+        try:
+            jurors.redeem_invite(secret, token, form.username.data, form.password.data)
+        except DomainError as error:
+            flash(str(error), "error")
+            return render_template("auth/join.html", form=form, invite=invite), error.status_code
+        flash("Welcome: your account is on probation until a lead approves it. Log in to start.", "info")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/join.html", form=form, invite=invite)

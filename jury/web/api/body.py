@@ -1,23 +1,19 @@
-"""The signed intake API and its OpenAPI document."""
+"""Reading a signed API body: size cap, signature, schema, one endpoint per body, replay."""
 from __future__ import annotations
 
 import json
 import logging
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import current_app, request
 from pydantic import ValidationError
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from jury.extensions import csrf
 from jury.web import replay
-from jury.web.openapi import openapi_document
+from jury.web.api.blueprint import error
 from jury.web.signed import BadJson, load_json, read_body, verify_request
 from network.signing import SCHEME, SCHEME_V2, SignatureError
-from triage import intake
 from triage.schemas import AppealIn, IntakeError, PayloadTooLarge, PostBatch, ReportBatch, parse
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
-csrf.exempt(bp)
 log = logging.getLogger(__name__)
 # Intake takes v1 (the body only) and v2 (also the method and path: see network/signing.py).
 INTAKE_SCHEMES = (SCHEME, SCHEME_V2)
@@ -25,38 +21,31 @@ INTAKE_SCHEMES = (SCHEME, SCHEME_V2)
 ENDPOINT_MODELS = {"/api/v1/posts": PostBatch, "/api/v1/reports": ReportBatch, "/api/v1/appeals": AppealIn}
 
 
-def _error(status: int, message: str, field: str | None = None):
-    body = {"error": message}
-    if field:
-        body["field"] = field
-    return jsonify(body), status
-
-
-def _signed_json(model):
+def signed_json(model):
     """Read, size-check, authenticate and validate the body; returns a model or an error response."""
     cap = current_app.config["INTAKE_MAX_BYTES"]
     # Checked before reading, and enforced while reading for chunked bodies (see read_body).
     try:
         raw = read_body(cap)
     except RequestEntityTooLarge:
-        return None, _error(413, f"request body over {cap} bytes")
+        return None, error(413, f"request body over {cap} bytes")
     try:
         timestamp = verify_request(current_app.config["INTAKE_SECRET"], raw, INTAKE_SCHEMES)
-    except SignatureError as error:
-        log.info("rejected intake request from %s: %s", request.remote_addr, error)
-        return None, _error(401, f"bad signature: {error}")
+    except SignatureError as problem:
+        log.info("rejected intake request from %s: %s", request.remote_addr, problem)
+        return None, error(401, f"bad signature: {problem}")
     try:
         batch = _validated(model, raw)
-    except PayloadTooLarge as error:
-        return None, _error(413, error.message, error.field)
-    except IntakeError as error:
-        return None, _error(400, error.message, error.field)
+    except PayloadTooLarge as problem:
+        return None, error(413, problem.message, problem.field)
+    except IntakeError as problem:
+        return None, error(400, problem.message, problem.field)
     try:
         # Last, so only a request about to be stored uses up its signature (see jury/web/replay.py).
         replay.claim(timestamp, raw)
     except replay.Replayed:
         log.info("rejected replayed intake request from %s", request.remote_addr)
-        return None, _error(409, "this signed request was already accepted; sign it again to resend")
+        return None, error(409, "this signed request was already accepted; sign it again to resend")
     return batch, None
 
 
@@ -67,8 +56,8 @@ def _validated(model, raw: bytes):
         batch = parse(model, data, current_app.config["INTAKE_MAX_ITEMS"])
         # The schema names a bad field; this catches a lone-surrogate escape (\ud800) anywhere else.
         json.dumps(data, ensure_ascii=False).encode("utf-8")
-    except BadJson as error:
-        raise IntakeError("body", str(error)) from None
+    except BadJson as problem:
+        raise IntakeError("body", str(problem)) from None
     except RecursionError:
         # Decoded, but too deep for the schema or the re-encoding (ignored fields may nest anything).
         raise IntakeError("body", "body is nested too deeply") from None
@@ -89,31 +78,3 @@ def _valid_as(model, data: object) -> bool:
     except (ValidationError, RecursionError):
         return False
     return True
-
-
-@bp.post("/posts")
-def posts():
-    """Receive a batch of posts."""
-    batch, failure = _signed_json(PostBatch)
-    if failure:
-        return failure
-    return jsonify(intake.ingest_posts(batch.posts).as_dict()), 202
-
-
-@bp.post("/reports")
-def reports():
-    """Receive a batch of reports (each may carry its post)."""
-    batch, failure = _signed_json(ReportBatch)
-    if failure:
-        return failure
-    try:
-        counts = intake.ingest_reports(batch.reports)
-    except IntakeError as error:
-        return _error(400, error.message, error.field)
-    return jsonify(counts.as_dict()), 202
-
-
-@bp.get("/openapi.json")
-def openapi():
-    """The API's OpenAPI 3.1 description."""
-    return jsonify(openapi_document())
