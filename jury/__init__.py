@@ -14,7 +14,7 @@ from jury.config import PROJECT_ROOT, load_config
 from jury.extensions import babel, csrf, db, login_manager, migrate
 from jury.jurors import users
 from jury.pool_ping import ping_idle_connections
-from jury.web import i18n, security
+from jury.web import hardening, i18n
 from triage import policy
 
 
@@ -72,7 +72,7 @@ def register_blueprints(app: Flask) -> None:
 
 def register_security(app: Flask) -> None:
     """Security headers, cookie flags, proxy trust and rate limits (after the blueprints it limits)."""
-    security.register_security(app)
+    hardening.register_security(app)
 
 
 def register_cli(app: Flask) -> None:

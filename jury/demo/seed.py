@@ -9,7 +9,7 @@ from flask_migrate import upgrade
 from sqlalchemy import select, update
 from werkzeug.serving import make_server
 
-from jury.demo import sandbox
+from jury.demo import sandbox_network as sandbox
 from jury.jurors import users
 from jury.panels import verdicts
 from jury.panels.quorum import Tally

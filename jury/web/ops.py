@@ -9,7 +9,7 @@ from flask import Blueprint, Flask, Response, abort, current_app, jsonify, redir
 from flask_login import current_user
 
 from jury.extensions import csrf
-from jury.web import metrics
+from jury.web import prometheus
 
 bp = Blueprint("ops", __name__)
 RQ_PREFIX = "/lead/rq"
@@ -21,14 +21,14 @@ RQ_CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-in
 @bp.get("/healthz")
 def healthz():
     """Readiness: 200 when the database and Redis (if configured) answer, else 503; JSON either way."""
-    healthy, checks = metrics.check_health()
+    healthy, checks = prometheus.check_health()
     return jsonify({"status": "ok" if healthy else "unavailable", **checks}), 200 if healthy else 503
 
 
 @bp.get("/metrics")
 def prometheus_metrics():
     """Prometheus text format; behind a bearer token when METRICS_TOKEN is set, else to loopback clients only."""
-    token = metrics.metrics_token()
+    token = prometheus.metrics_token()
     if token:
         given = request.headers.get("Authorization", "")
         if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
@@ -36,7 +36,7 @@ def prometheus_metrics():
     elif not _from_loopback():
         return Response("metrics are served to loopback clients only; set METRICS_TOKEN to scrape from elsewhere\n",
                         403, mimetype="text/plain")
-    return Response(metrics.exposition(), mimetype="text/plain; version=0.0.4; charset=utf-8")
+    return Response(prometheus.exposition(), mimetype="text/plain; version=0.0.4; charset=utf-8")
 
 
 # Headers a reverse proxy adds: with them and no TRUSTED_PROXIES, the loopback peer is the proxy, not the client.

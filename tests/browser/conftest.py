@@ -92,7 +92,7 @@ class Jury:
     def report(self, pid: str, text: str, reason: str = "harassment", *, comment: str | None = None,
                author: str = "author-1", on_sandbox: bool = True) -> int:
         """Put a post on the sandbox network, report it through the signed API; returns its case id."""
-        from jury.demo import sandbox
+        from jury.demo import sandbox_network as sandbox
 
         if on_sandbox:
             sandbox.add_posts([{"id": pid, "author_id": author, "text": text}])

@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import select, update
 
-from jury.demo import sandbox
+from jury.demo import sandbox_network as sandbox
 from jury.leads import bulk
 from jury.panels import voting
 from models import Action, Case, User, db

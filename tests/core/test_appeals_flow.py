@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 
 import audit
 from jury.appeals import review as appeals
-from jury.demo import sandbox
+from jury.demo import sandbox_network as sandbox
 from jury.panels import voting
 from models import Action, Appeal, Case, Post, SandboxAction, SandboxPost, Verdict, db
 from models.errors import Conflict, DomainError, Forbidden

@@ -16,7 +16,7 @@ from audit import exports
 from audit.dsa import DsaStatement
 from audit.exports import ExportInvalid, validate_statements
 from jury.appeals import review as appeals
-from jury.demo import sandbox
+from jury.demo import sandbox_network as sandbox
 from jury.panels import voting
 from models import Action, Appeal, Case, Report, User, Verdict, Vote, db, utcnow
 from tests.conftest import post_payload, report_payload

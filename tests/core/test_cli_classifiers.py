@@ -347,7 +347,7 @@ def test_evaluate_verdicts_without_any(cli) -> None:
 def test_cli_choices_match_the_library() -> None:
     from classifiers import presets
     from classifiers.datasets import FORMATS
-    from jury.cli.classifiers import FORMAT_NAMES, PRESET_NAMES
+    from jury.cli.classifier_commands import FORMAT_NAMES, PRESET_NAMES
 
     assert set(FORMAT_NAMES) == set(FORMATS)
     assert PRESET_NAMES == presets.PRESET_NAMES

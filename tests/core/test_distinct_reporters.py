@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from jury.demo import sandbox
+from jury.demo import sandbox_network as sandbox
 from models import Case, Post, Verdict, db
 from tests.conftest import make_app, post_payload, report_payload
 

@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from sqlalchemy import select, update
 
-from jury.demo import sandbox
+from jury.demo import sandbox_network as sandbox
 from jury.panels import voting
 from jury.tasks import sweeper
 from models import Action, Case, Post, SandboxAction, SandboxPost, db, utcnow

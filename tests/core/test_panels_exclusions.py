@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from jury.demo import sandbox
+from jury.demo import sandbox_network as sandbox
 from models import AccountLink, Assignment, AuditEvent, Case, Post, RelationshipCheck, db, utcnow
 from network import SandboxAdapter, WebhookAdapter, make_adapter, relationships_of
 from tests.conftest import WEBHOOK_SECRET, post_payload, report_payload

@@ -16,7 +16,7 @@ from redis import Redis
 from rq import Queue
 from sqlalchemy import func, select, update
 
-from jury.demo import sandbox
+from jury.demo import sandbox_network as sandbox
 from jury.panels import voting
 from jury.tasks import sweeper
 from models import Action, Case, Post, SandboxPost, Score, Verdict, db, utcnow

@@ -12,7 +12,7 @@ from jury.panels import voting
 from models import Action, Case, Post, Verdict, db, utcnow
 from tests.conftest import make_app
 from triage import dealing, outbox
-from triage import mastodon as sync
+from triage import mastodon_reports as sync
 
 SECRET = "test-webhook-secret"
 

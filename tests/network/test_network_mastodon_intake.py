@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from models import AuditEvent, Case, Post, Report, db
 from network.mastodon import MastodonClient
 from tests.conftest import make_app
-from triage import mastodon as sync
+from triage import mastodon_reports as sync
 
 SECRET = "test-webhook-secret"  # the test apps' NETWORK_WEBHOOK_SECRET
 HOSTILE = ('<p>hello <script>alert(1)</script><img src=x onerror="alert(2)"> '

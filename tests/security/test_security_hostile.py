@@ -6,7 +6,7 @@ import json
 import pytest
 from sqlalchemy import func, select, update
 
-from jury.demo import sandbox
+from jury.demo import sandbox_network as sandbox
 from jury.panels import voting
 from models import Action, Case, Post, Report, db
 from tests.conftest import post_payload, report_payload, signed

@@ -6,7 +6,7 @@ import re
 
 from sqlalchemy import select
 
-from jury.demo import sandbox
+from jury.demo import sandbox_network as sandbox
 from models import Case, db
 from tests.conftest import post_payload, report_payload
 from tests.security.htmlscan import scan_html

@@ -7,7 +7,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from jury.demo import sandbox
+from jury.demo import sandbox_network as sandbox
 from models import SandboxAction, db
 from tests.conftest import WEBHOOK_SECRET, make_app, signed
 

@@ -8,7 +8,7 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from jury.demo import sandbox
+from jury.demo import sandbox_network as sandbox
 from models import Post, Report, SandboxAction, SandboxPost, SignatureNonce, db
 from network import SandboxAdapter
 from network.signing import SIGNATURE_HEADER, sign, sign_v2

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from jury.appeals import review as appeals
-from jury.web.api.blueprint import bp, error
+from jury.web.api.api_blueprint import bp, error
 from jury.web.api.body import signed_json
 from models.errors import DomainError
 from triage.schemas import AppealIn

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from jury.web import replay
-from jury.web.api.blueprint import error
+from jury.web.api.api_blueprint import error
 from jury.web.signed import BadJson, load_json, read_body, verify_request
 from network.signing import SCHEME, SCHEME_V2, SignatureError
 from triage.schemas import AppealIn, IntakeError, PayloadTooLarge, PostBatch, ReportBatch, parse

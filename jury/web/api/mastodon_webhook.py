@@ -6,11 +6,11 @@ import logging
 from flask import current_app, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from jury.web.api.blueprint import bp, error
+from jury.web.api.api_blueprint import bp, error
 from jury.web.signed import MAX_JSON_DEPTH, BadJson, load_json, read_body
 from network.mastodon import HUB_SIGNATURE_HEADER, verify_hub_signature
 from network.signing import SignatureError
-from triage import mastodon
+from triage import mastodon_reports
 
 log = logging.getLogger(__name__)
 
@@ -25,13 +25,13 @@ def mastodon_webhook():
     try:
         raw = read_body(cap)
         verify_hub_signature(config["NETWORK_WEBHOOK_SECRET"], raw, request.headers.get(HUB_SIGNATURE_HEADER))
-        outcome = mastodon.receive_event(load_json(raw, MAX_JSON_DEPTH))
+        outcome = mastodon_reports.receive_event(load_json(raw, MAX_JSON_DEPTH))
     except RequestEntityTooLarge:
         return error(413, f"request body over {cap} bytes")
     except SignatureError as problem:
         log.info("rejected Mastodon webhook from %s: %s", request.remote_addr, problem)
         return error(401, f"bad signature: {problem}")
-    except (BadJson, mastodon.ReportShapeError) as problem:
+    except (BadJson, mastodon_reports.ReportShapeError) as problem:
         return error(400, str(problem))
     if isinstance(outcome, str):
         return jsonify({"ignored": outcome}), 200

@@ -1,7 +1,7 @@
 """/lead: the lead console, one blueprint whose views live in four modules by what a lead does."""
 from __future__ import annotations
 
-from jury.web.lead import cases, insight, people, policy
-from jury.web.lead.blueprint import bp
+from jury.web.lead import insight_views, people_views, policy_views, queue_views
+from jury.web.lead.lead_blueprint import bp
 
-__all__ = ["bp", "cases", "insight", "people", "policy"]
+__all__ = ["bp", "insight_views", "people_views", "policy_views", "queue_views"]

@@ -9,7 +9,7 @@ from flask.cli import AppGroup
 
 from network import AdapterConfigError
 from network.mastodon import MastodonError
-from triage import mastodon
+from triage import mastodon_reports as mastodon
 
 network_cli = AppGroup("network", help="Talk to the network Jury moderates.")
 

@@ -10,7 +10,7 @@ from audit.period import PeriodError, period
 from jury.leads import console, queue_health, reporting
 from jury.svgchart import Series, line_chart
 from jury.web.forms import PeriodForm, ReestimateForm, RetryActionForm
-from jury.web.lead.blueprint import bp
+from jury.web.lead.lead_blueprint import bp
 from triage.policy import current_policy
 
 

@@ -10,7 +10,7 @@ from jury.panels import verdicts
 from jury.panels.case_view import case_view
 from jury.web.forms import AppealSignOffForm, LeadDecisionForm, RetrainForm, RetryActionForm
 from jury.web.forms_lead import BulkCloseForm, CaseFilterForm, MuteForm, UnmuteForm
-from jury.web.lead.blueprint import bp
+from jury.web.lead.lead_blueprint import bp
 from triage import outbox
 
 

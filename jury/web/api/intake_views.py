@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import jsonify
 
-from jury.web.api.blueprint import bp, error
+from jury.web.api.api_blueprint import bp, error
 from jury.web.api.body import signed_json
 from jury.web.openapi import openapi_document
 from triage import intake

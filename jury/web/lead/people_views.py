@@ -8,7 +8,7 @@ from jury.jurors import eligibility
 from jury.jurors import manage as jurors
 from jury.web.forms import PromoteGoldForm, RetireGoldForm
 from jury.web.forms_lead import InviteForm, JurorActionForm, ResetPasswordForm
-from jury.web.lead.blueprint import bp
+from jury.web.lead.lead_blueprint import bp
 from models import USER_STATES
 from triage import gold
 

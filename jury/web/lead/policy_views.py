@@ -8,7 +8,7 @@ from werkzeug.datastructures import MultiDict
 from jury.leads import policy_versions, tuning
 from jury.svgchart import Series, line_chart
 from jury.web.forms_lead import PolicyForm, RollbackForm, StopShadowForm, TuningForm
-from jury.web.lead.blueprint import bp
+from jury.web.lead.lead_blueprint import bp
 from models.errors import DomainError
 from triage import shadow
 from triage.policy import PolicyError, current_policy

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, session, url_for
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from jury.demo import sandbox
+from jury.demo import sandbox_network
 from jury.extensions import csrf
 from jury.web.forms import SandboxAccountForm, SandboxReportForm
 from jury.web.signed import MAX_JSON_DEPTH, BadJson, load_json, read_body, verify_request
@@ -20,10 +20,10 @@ ACCOUNT_KEY = "sandbox_account"
 @bp.get("/")
 def index():
     """The sandbox network's timeline: each post with what the network shows of it."""
-    posts, actions = sandbox.recent()
+    posts, actions = sandbox_network.recent()
     viewer = session.get(ACCOUNT_KEY)
     chooser = SandboxAccountForm(formdata=None, account=viewer or "")
-    chooser.account.choices = [("", "a visitor")] + [(name, name) for name in sandbox.accounts()]
+    chooser.account.choices = [("", "a visitor")] + [(name, name) for name in sandbox_network.accounts()]
     return render_template("sandbox/index.html", posts=posts, actions=actions, form=SandboxReportForm(),
                            chooser=chooser, viewer=viewer)
 
@@ -35,7 +35,7 @@ def browse_as():
     if not form.validate_on_submit():
         abort(400)
     account = form.account.data or None
-    if account is not None and account not in sandbox.accounts():
+    if account is not None and account not in sandbox_network.accounts():
         abort(400, "no such account on the sandbox network")
     session[ACCOUNT_KEY] = account
     return redirect(url_for("sandbox.index"))
@@ -47,7 +47,8 @@ def report(external_id: str):
     form = SandboxReportForm()
     if not form.validate_on_submit():
         abort(400)
-    sandbox.report_post(external_id, form.reason.data, reporter_id=session.get(ACCOUNT_KEY) or "sandbox-visitor")
+    reporter = session.get(ACCOUNT_KEY) or "sandbox-visitor"
+    sandbox_network.report_post(external_id, form.reason.data, reporter_id=reporter)
     flash("Reported to Jury.", "info")
     return redirect(url_for("sandbox.index"))
 
@@ -71,7 +72,7 @@ def receive_action():
     except BadJson as error:
         return jsonify({"error": str(error)}), 400
     try:
-        status, row = sandbox.receive_action(payload)
+        status, row = sandbox_network.receive_action(payload)
     except DomainError as error:
         return jsonify({"error": str(error)}), error.status_code
     if status == "duplicate":
@@ -87,4 +88,4 @@ def relationships(account_id: str):
         verify_request(current_app.config["NETWORK_WEBHOOK_SECRET"], b"", (SCHEME_V2,))
     except SignatureError as error:
         return jsonify({"error": f"bad signature: {error}"}), 401
-    return jsonify({"accounts": sandbox.follow_links(account_id)})
+    return jsonify({"accounts": sandbox_network.follow_links(account_id)})
