@@ -17,7 +17,8 @@ import numpy as np
 
 from .base import Scorer
 from .metrics import calibration_metrics, policy_table
-from .sklearn_model import SklearnScorer, _merge_params
+from .sklearn_model import SklearnScorer
+from .tfidf_training import merge_params
 
 DEFAULT_THRESHOLDS: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
 DEFAULT_BATCH = 1_000
@@ -223,7 +224,7 @@ def cross_validate(
         raise ValueError("labels must name at least one label")
     if folds < 2:
         raise ValueError("cross-validation needs at least 2 folds")
-    merged = _merge_params(params) if trainer is None else dict(params or {})
+    merged = merge_params(params) if trainer is None else dict(params or {})
     truth = {label: _column(label_rows, label) for label in labels}
     first = truth[labels[0]]
     smallest = int(np.bincount(first, minlength=2).min())
