@@ -6,6 +6,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
+from audit.charts import Series, line_chart
 from jury import bulk, jurors, policy_versions, queue_health, tuning, verdicts
 from jury.forms import LeadDecisionForm, RetrainForm, RetryActionForm
 from jury.forms_lead import (
@@ -21,7 +22,6 @@ from jury.forms_lead import (
     TuningForm,
     UnmuteForm,
 )
-from jury.svgchart import Series, line_chart
 from jury.views_data import case_view, votes_of
 from jury.web.access import lead_required
 from models import USER_STATES, VOTES_SHOWN_STATES, Action, Case, User, db
