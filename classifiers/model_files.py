@@ -48,6 +48,7 @@ def version_path(root: Path, version: object, *rest: str) -> Path:
 
 
 def read_metadata(path: Path, version: str) -> dict[str, Any]:
+    """A version's metadata.json, refused unless it describes that version in this FORMAT."""
     try:
         metadata = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -88,6 +89,8 @@ def atomic_write(path: Path, write: Any) -> None:
 
 
 def jsonable(metrics: Mapping[str, Any]) -> dict[str, Any]:
+    """Metrics as plain JSON values (numpy scalars and arrays become numbers and lists), else ValueError."""
+
     def convert(value: Any) -> Any:
         # Metrics often arrive as numpy scalars or arrays.
         if isinstance(value, (np.generic, np.ndarray)):
