@@ -10,8 +10,9 @@ from .calibration import with_calibration
 from .cascade import DEFAULT_BAND, CascadeScorer
 from .encoder_model import ENCODER_DIR, EncoderScorer
 from .ensemble import EnsembleScorer
+from .model_files import CURRENT_FILE
 from .seed_corpus import seed_corpus
-from .sklearn_model import CURRENT_FILE, SklearnScorer
+from .sklearn_model import SklearnScorer
 from .text import prepare_text
 
 __all__ = [

@@ -187,24 +187,7 @@ def load_labelled_csv(
             raise DatasetError("no text column given (and no format to take it from)")
         text_column = preset.text_column
 
-    ignore: frozenset[str] = frozenset()
-    if label_column is None:
-        if preset is None:
-            raise DatasetError("no label column given (and no format to take it from)")
-        columns = dict(preset.label_columns)
-        if positive is None and negative is None:
-            positive, negative, ignore = preset.positive, preset.negative, frozenset(preset.ignore)
-    elif isinstance(label_column, str):
-        columns = {label: label_column}
-        uses_preset_column = preset is not None and label_column in preset.label_columns.values()
-        if uses_preset_column and positive is None and negative is None:
-            positive, negative, ignore = preset.positive, preset.negative, frozenset(preset.ignore)
-    else:
-        columns = dict(label_column)
-        if not columns:
-            raise DatasetError("label_column mapping is empty")
-
-    rule = _Rule(_values(positive), _values(negative), ignore)
+    columns, rule = _label_columns(preset, label_column, label, positive, negative)
     delimiter = parse_sep(sep, path)
     texts, label_rows, skipped = _read(Path(path), delimiter, encoding, text_column, columns, rule)
 
@@ -223,6 +206,33 @@ def load_labelled_csv(
             f"{Path(path).name}: no usable rows ({summary['skipped']} left out: {summary['skipped_reasons']})"
         )
     return LabelledData(texts, label_rows, summary)
+
+
+def _label_columns(
+    preset: Format | None,
+    label_column: str | Mapping[str, str] | None,
+    label: str,
+    positive: Iterable[Any] | None,
+    negative: Iterable[Any] | None,
+) -> tuple[dict[str, str], _Rule]:
+    """The {label: column} mapping to read, and the rule for its values (the preset's unless given)."""
+    ignore: frozenset[str] = frozenset()
+    if label_column is None:
+        if preset is None:
+            raise DatasetError("no label column given (and no format to take it from)")
+        columns = dict(preset.label_columns)
+        if positive is None and negative is None:
+            positive, negative, ignore = preset.positive, preset.negative, frozenset(preset.ignore)
+    elif isinstance(label_column, str):
+        columns = {label: label_column}
+        uses_preset_column = preset is not None and label_column in preset.label_columns.values()
+        if uses_preset_column and positive is None and negative is None:
+            positive, negative, ignore = preset.positive, preset.negative, frozenset(preset.ignore)
+    else:
+        columns = dict(label_column)
+        if not columns:
+            raise DatasetError("label_column mapping is empty")
+    return columns, _Rule(_values(positive), _values(negative), ignore)
 
 
 def _read(

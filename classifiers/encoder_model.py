@@ -30,19 +30,14 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from .base import LABELS, ModelNotFoundError, ScorerError, file_sha256
 from .heads import DEFAULT_CALIBRATION_FOLDS, fit_calibrated_head
-from .sklearn_model import (
-    CURRENT_FILE,
-    METADATA_FILE,
-    MODEL_FILE,
-    _atomic_write,
-    _check_labels,
-    _data_digest,
-    _inside,
-    _label_column,
-    _read_metadata,
-    publish_version,
-)
+from .model_files import CURRENT_FILE, METADATA_FILE, MODEL_FILE, publish_version
+from .model_files import atomic_write as _atomic_write
+from .model_files import read_metadata as _read_metadata
+from .model_files import version_path as _inside
 from .text import DEFAULT_MAX_CHARS, prepare_text
+from .tfidf_training import check_labels as _check_labels
+from .tfidf_training import data_digest as _data_digest
+from .tfidf_training import label_column as _label_column
 
 FORMAT = 1
 ENCODER_DIR = "encoder"  # the encoder models' folder inside MODEL_DIR

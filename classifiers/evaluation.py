@@ -17,7 +17,8 @@ import numpy as np
 
 from .base import Scorer
 from .metrics import calibration_metrics, policy_table
-from .sklearn_model import SklearnScorer, _merge_params
+from .sklearn_model import SklearnScorer
+from .tfidf_training import merge_params
 
 DEFAULT_THRESHOLDS: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
 DEFAULT_BATCH = 1_000
@@ -189,6 +190,10 @@ def holdout_split(
     return sorted(int(i) for i in train), sorted(int(i) for i in test)
 
 
+# What cross_validate reports per label, per fold and summed up.
+_CV_METRICS = ("roc_auc", "average_precision", "brier", "ece")
+
+
 def _summary(values: list[float | None]) -> dict[str, Any]:
     known = [v for v in values if v is not None]
     return {
@@ -214,7 +219,6 @@ def cross_validate(
     The scorer is an SklearnScorer with params, or what trainer(texts, rows) returns. Folds are
     stratified on the first label; progress(1) is called after each fold.
     """
-    from sklearn.metrics import average_precision_score, roc_auc_score
     from sklearn.model_selection import StratifiedKFold
 
     _check_rows(texts, label_rows)
@@ -223,36 +227,20 @@ def cross_validate(
         raise ValueError("labels must name at least one label")
     if folds < 2:
         raise ValueError("cross-validation needs at least 2 folds")
-    merged = _merge_params(params) if trainer is None else dict(params or {})
+    merged = merge_params(params) if trainer is None else dict(params or {})
     truth = {label: _column(label_rows, label) for label in labels}
     first = truth[labels[0]]
-    smallest = int(np.bincount(first, minlength=2).min())
-    if smallest < folds:
-        raise ValueError(
-            f"{folds} folds need at least {folds} rows of each class of {labels[0]!r}; the smaller class has {smallest}"
-        )
+    _check_stratifiable(first, folds, labels[0])
 
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    names = ("roc_auc", "average_precision", "brier", "ece")
-    per_label: dict[str, dict[str, list[float | None]]] = {label: {n: [] for n in names} for label in labels}
+    per_label: dict[str, dict[str, list[float | None]]] = {label: {n: [] for n in _CV_METRICS} for label in labels}
     if trainer is None:
         def trainer(fold_texts: list[Any], fold_rows: list[dict[str, int]]) -> Scorer:
             return SklearnScorer.train(fold_texts, fold_rows, name="cross-validation", labels=labels, params=params)
     started = time.perf_counter()
     for train, test in splitter.split(np.zeros(len(first)), first):
         scorer = trainer([texts[i] for i in train], [{label: int(truth[label][i]) for label in labels} for i in train])
-        scores = scorer.score([texts[i] for i in test])
-        for label in labels:
-            y = truth[label][test]
-            predicted = np.fromiter((s[label] for s in scores), dtype=np.float64, count=len(scores))
-            # A fold where a label has one class only has no ROC-AUC or AP: recorded as None.
-            both = 0 < int(y.sum()) < y.size
-            auc = _rounded(roc_auc_score(y, predicted)) if both else None
-            ap = _rounded(average_precision_score(y, predicted)) if both else None
-            per_label[label]["roc_auc"].append(auc)
-            per_label[label]["average_precision"].append(ap)
-            for name, value in calibration_metrics(y, predicted).items():
-                per_label[label][name].append(value)
+        _score_fold(scorer, [texts[i] for i in test], {label: truth[label][test] for label in labels}, per_label)
         if progress is not None:
             progress(1)
 
@@ -267,11 +255,38 @@ def cross_validate(
             label: {
                 "rows": len(texts),
                 "positives": int(truth[label].sum()),
-                **{name: _summary(per_label[label][name]) for name in names},
+                **{name: _summary(per_label[label][name]) for name in _CV_METRICS},
             }
             for label in labels
         },
     }
+
+
+def _check_stratifiable(y: np.ndarray, folds: int, label: str) -> None:
+    """Every fold needs a row of each class of the label the folds are stratified on."""
+    smallest = int(np.bincount(y, minlength=2).min())
+    if smallest < folds:
+        raise ValueError(
+            f"{folds} folds need at least {folds} rows of each class of {label!r}; the smaller class has {smallest}"
+        )
+
+
+def _score_fold(scorer: Scorer, texts: list[Any], truth: Mapping[str, np.ndarray],
+                per_label: dict[str, dict[str, list[float | None]]]) -> None:
+    """Score one fold's held-out texts; append each label's ROC-AUC, AP, Brier and ECE to per_label."""
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    scores = scorer.score(texts)
+    for label, y in truth.items():
+        predicted = np.fromiter((s[label] for s in scores), dtype=np.float64, count=len(scores))
+        # A fold where a label has one class only has no ROC-AUC or AP: recorded as None.
+        both = 0 < int(y.sum()) < y.size
+        auc = _rounded(roc_auc_score(y, predicted)) if both else None
+        ap = _rounded(average_precision_score(y, predicted)) if both else None
+        per_label[label]["roc_auc"].append(auc)
+        per_label[label]["average_precision"].append(ap)
+        for name, value in calibration_metrics(y, predicted).items():
+            per_label[label][name].append(value)
 
 
 def describe_cross_validation(cv: Mapping[str, Any] | None) -> str:

@@ -9,7 +9,8 @@ from typing import Any
 from .base import Scorer, ScorerError
 from .encoder_model import DEFAULT_PARAMS, ENCODER_DIR, EmbeddingCache, EncoderScorer, load_encoder
 from .evaluation import PARAM_PRESETS
-from .sklearn_model import SklearnScorer, _merge_params
+from .sklearn_model import SklearnScorer
+from .tfidf_training import merge_params as _merge_params
 
 ENCODER_PRESET = "encoder"
 PRESET_NAMES: tuple[str, ...] = (*PARAM_PRESETS, ENCODER_PRESET)

@@ -10,11 +10,7 @@ Layout of a model directory::
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
-import re
-import tempfile
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,46 +21,32 @@ import numpy as np
 import sklearn
 from scipy import sparse
 from scipy.special import expit
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion
 
 from .base import LABELS, ModelNotFoundError, ScorerError, file_sha256
-from .heads import DEFAULT_CALIBRATION_FOLDS, fit_calibrated_head
+from .heads import fit_calibrated_head
+from .model_files import (
+    CURRENT_FILE,
+    FORMAT,
+    METADATA_FILE,
+    MODEL_FILE,
+    atomic_write,
+    jsonable,
+    publish_version,
+    read_metadata,
+    version_path,
+)
 from .text import DEFAULT_MAX_CHARS, prepare_text
-
-# Bump when the layout of model.joblib changes, so old files are refused cleanly.
-FORMAT = 1
-MODEL_FILE = "model.joblib"
-METADATA_FILE = "metadata.json"
-CURRENT_FILE = "CURRENT"
-
-# Versions become directory names: only plain, non-hidden names are accepted.
-_VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-
-# The feature caps keep a saved model to a few MB whatever the corpus size.
-DEFAULT_PARAMS: dict[str, Any] = {
-    "word_ngram_range": [1, 2],
-    "word_max_features": 20_000,
-    "char_ngram_range": [2, 5],
-    "char_max_features": 40_000,
-    "min_df": 1,
-    "C": 4.0,
-    "max_iter": 1_000,
-    "max_chars": DEFAULT_MAX_CHARS,
-    # Folds of the cross-fitted calibration of each head (classifiers.heads); 0 keeps raw scores.
-    "calibration_folds": DEFAULT_CALIBRATION_FOLDS,
-}
-
-# Accepted by train() but stored only when they differ from these defaults, so
-# models trained without them keep their version. strip_accents: "unicode",
-# "ascii" or None (keep accents, better for French). nb_weighting: scale the
-# features by each label's naive-Bayes log-count ratio before its regression
-# (NB-LR, Wang & Manning 2012).
-OPTIONAL_PARAMS: dict[str, Any] = {
-    "strip_accents": "unicode",
-    "nb_weighting": False,
-}
+from .tfidf_training import (
+    DEFAULT_PARAMS,
+    build_features,
+    check_labels,
+    data_digest,
+    label_column,
+    merge_params,
+    version_for,
+)
 
 # A label is either a fitted classifier or, when training saw a single class,
 # the constant probability it predicts.
@@ -111,19 +93,13 @@ class SklearnScorer:
         params: Mapping[str, Any] | None = None,
     ) -> SklearnScorer:
         """Fit a scorer on texts and their 0/1 label rows (labels defaults to LABELS)."""
-        labels = _check_labels(LABELS if labels is None else labels)
-        merged = _merge_params(params)
-        if isinstance(texts, (str, bytes)):
-            raise TypeError("texts must be a sequence of texts, not a single string")
-        if len(texts) != len(label_rows):
-            raise ValueError(f"got {len(texts)} texts but {len(label_rows)} label rows")
-        if not texts:
-            raise ValueError("cannot train on an empty corpus")
-
+        labels = check_labels(LABELS if labels is None else labels)
+        merged = merge_params(params)
+        _check_corpus(texts, label_rows)
         cleaned = [prepare_text(t, merged["max_chars"])[0] for t in texts]
-        targets = {label: _label_column(label_rows, label) for label in labels}
+        targets = {label: label_column(label_rows, label) for label in labels}
 
-        features = _build_features(merged)
+        features = build_features(merged)
         try:
             matrix = features.fit_transform(cleaned)
         except ValueError as exc:
@@ -137,8 +113,8 @@ class SklearnScorer:
             else:
                 heads[label], calibrated[label] = fit_calibrated_head(matrix, y, merged)
 
-        data_sha256 = _data_digest(cleaned, targets)
-        version = _version_for(name, labels, merged, data_sha256)
+        data_sha256 = data_digest(cleaned, targets)
+        version = version_for(name, labels, merged, data_sha256)
         metadata = {
             "format": FORMAT,
             "name": name,
@@ -153,15 +129,8 @@ class SklearnScorer:
             "params": merged,
             "sklearn_version": sklearn.__version__,
         }
-        return cls(
-            name=name,
-            version=version,
-            labels=labels,
-            features=features,
-            heads=heads,
-            params=merged,
-            metadata=metadata,
-        )
+        return cls(name=name, version=version, labels=labels, features=features, heads=heads, params=merged,
+                   metadata=metadata)
 
     # -- scoring ------------------------------------------------------------
 
@@ -228,10 +197,10 @@ class SklearnScorer:
     def save(self, model_dir: str | os.PathLike[str], *, metrics: Mapping[str, Any] | None = None) -> Path:
         """Write model_dir/<version>/{model.joblib,metadata.json}, point CURRENT at it, return that directory."""
         # Reject unserialisable metrics before anything touches the disk.
-        extra = {} if metrics is None else {"metrics": _jsonable(metrics)}
+        extra = {} if metrics is None else {"metrics": jsonable(metrics)}
         root = Path(model_dir)
         root.mkdir(parents=True, exist_ok=True)
-        target = _inside(root, self.version)
+        target = version_path(root, self.version)
         target.mkdir(exist_ok=True)
 
         payload = {
@@ -241,7 +210,7 @@ class SklearnScorer:
             "heads": self._heads,
         }
         model_path = target / MODEL_FILE
-        _atomic_write(model_path, lambda fh: joblib.dump(payload, fh, compress=3))
+        atomic_write(model_path, lambda fh: joblib.dump(payload, fh, compress=3))
 
         metadata = {**self.metadata, **extra, "model_sha256": file_sha256(model_path)}
         publish_version(root, target, metadata, self.version)
@@ -262,13 +231,13 @@ class SklearnScorer:
             with current.open("rb") as fh:
                 version = fh.read(256).decode("utf-8", errors="replace").strip()
 
-        target = _inside(root, version)
-        model_path = _inside(root, version, MODEL_FILE)
-        metadata_path = _inside(root, version, METADATA_FILE)
+        target = version_path(root, version)
+        model_path = version_path(root, version, MODEL_FILE)
+        metadata_path = version_path(root, version, METADATA_FILE)
         if not model_path.is_file():
             raise ModelNotFoundError(f"model version {version!r} not found in {root}")
 
-        metadata = _read_metadata(metadata_path, version)
+        metadata = read_metadata(metadata_path, version)
         # joblib files are pickles: check the bytes are the ones save() wrote
         # before letting them execute anything.
         if file_sha256(model_path) != metadata.get("model_sha256"):
@@ -297,110 +266,13 @@ class SklearnScorer:
 # -- helpers ------------------------------------------------------------------
 
 
-def _check_labels(labels: Sequence[str]) -> tuple[str, ...]:
-    if isinstance(labels, str) or not labels:
-        raise ScorerError("labels must be a non-empty sequence of label names")
-    labels = tuple(labels)
-    if len(set(labels)) != len(labels) or not all(isinstance(x, str) and x for x in labels):
-        raise ScorerError(f"labels must be distinct non-empty strings, got {labels!r}")
-    return labels
-
-
-def _merge_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
-    known = set(DEFAULT_PARAMS) | set(OPTIONAL_PARAMS)
-    unknown = sorted(set(params or {}) - known)
-    if unknown:
-        raise ScorerError(f"unknown parameter(s) {unknown}; known: {sorted(known)}")
-    given = dict(params or {})
-    if given.get("strip_accents", "unicode") not in ("unicode", "ascii", None):
-        raise ScorerError(f"strip_accents must be 'unicode', 'ascii' or None, got {given['strip_accents']!r}")
-    if not isinstance(given.get("nb_weighting", False), bool):
-        raise ScorerError(f"nb_weighting must be true or false, got {given['nb_weighting']!r}")
-    chars = given.get("char_max_features", DEFAULT_PARAMS["char_max_features"])
-    if isinstance(chars, bool) or not isinstance(chars, int) or chars < 0:
-        raise ScorerError(f"char_max_features must be 0 (no char n-grams) or a positive count, got {chars!r}")
-    folds = given.get("calibration_folds", DEFAULT_CALIBRATION_FOLDS)
-    if isinstance(folds, bool) or not isinstance(folds, int) or not (folds == 0 or 2 <= folds <= 20):
-        raise ScorerError(f"calibration_folds must be 0 (no calibration) or 2 to 20, got {folds!r}")
-    for name, default in OPTIONAL_PARAMS.items():
-        if name in given and given[name] == default:
-            del given[name]
-    # The JSON round trip makes tuples and lists hash (and store) identically.
-    return json.loads(json.dumps({**DEFAULT_PARAMS, **given}, sort_keys=True))
-
-
-def _label_column(rows: Sequence[Mapping[str, int]], label: str) -> np.ndarray:
-    values = []
-    for i, row in enumerate(rows):
-        try:
-            value = row[label]
-        except (KeyError, TypeError):
-            raise ValueError(f"label row {i} has no value for {label!r}") from None
-        if value not in (0, 1):
-            raise ValueError(f"label row {i}: {label!r} must be 0 or 1, got {value!r}")
-        values.append(int(value))
-    return np.asarray(values, dtype=np.int8)
-
-
-def _build_features(params: Mapping[str, Any]) -> FeatureUnion:
-    """Word n-grams, and char n-grams unless char_max_features is 0 (they cost most of the scoring time)."""
-    common = {
-        "sublinear_tf": True,
-        "min_df": params["min_df"],
-        "strip_accents": params.get("strip_accents", OPTIONAL_PARAMS["strip_accents"]),
-        "dtype": np.float32,
-    }
-    parts = [("word", TfidfVectorizer(analyzer="word", ngram_range=tuple(params["word_ngram_range"]),
-                                      max_features=params["word_max_features"], **common))]
-    if params["char_max_features"]:
-        parts.append(("char", TfidfVectorizer(analyzer="char_wb", ngram_range=tuple(params["char_ngram_range"]),
-                                              max_features=params["char_max_features"], **common)))
-    return FeatureUnion(parts)
-
-
-def _data_digest(texts: Sequence[str], targets: Mapping[str, np.ndarray]) -> str:
-    digest = hashlib.sha256()
-    labels = list(targets)
-    for i, text in enumerate(texts):
-        row = [text, [int(targets[label][i]) for label in labels]]
-        digest.update(json.dumps(row, ensure_ascii=True).encode("ascii") + b"\n")
-    return digest.hexdigest()
-
-
-def _version_for(name: str, labels: Sequence[str], params: Mapping[str, Any], data_sha256: str) -> str:
-    spec = {"format": FORMAT, "name": name, "labels": list(labels), "params": params, "data": data_sha256}
-    blob = json.dumps(spec, sort_keys=True, ensure_ascii=True).encode("ascii")
-    return hashlib.sha256(blob).hexdigest()[:12]
-
-
-def _inside(root: Path, version: object, *rest: str) -> Path:
-    """Resolve root/version/rest, refusing anything that would land outside root."""
-    if not isinstance(version, str) or not _VERSION_RE.fullmatch(version):
-        raise ScorerError(f"invalid model version {version!r}: expected letters, digits, '.', '_' or '-'")
-    base = root.resolve()
-    path = base.joinpath(version, *rest).resolve()
-    # Symlinks count too: a version directory pointing elsewhere is refused.
-    if path == base or not path.is_relative_to(base):
-        raise ScorerError(f"model version {version!r} resolves outside {root}; refusing it")
-    return path
-
-
-def _read_metadata(path: Path, version: str) -> dict[str, Any]:
-    try:
-        metadata = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ScorerError(f"model version {version!r} has no {METADATA_FILE}") from None
-    except (OSError, ValueError) as exc:
-        raise ScorerError(f"cannot read {path}: {exc}") from exc
-    if not isinstance(metadata, dict):
-        raise ScorerError(f"{path} does not hold a JSON object")
-    if metadata.get("version") != version:
-        raise ScorerError(f"{path} describes version {metadata.get('version')!r}, not {version!r}")
-    if not isinstance(metadata.get("params", {}), dict):
-        raise ScorerError(f"{path}: params must be a JSON object")
-    if metadata.get("format") != FORMAT:
-        raise ScorerError(f"{path}: model format {metadata.get('format')!r} is not supported (expected {FORMAT})")
-    return metadata
+def _check_corpus(texts: Sequence[str], label_rows: Sequence[Mapping[str, int]]) -> None:
+    if isinstance(texts, (str, bytes)):
+        raise TypeError("texts must be a sequence of texts, not a single string")
+    if len(texts) != len(label_rows):
+        raise ValueError(f"got {len(texts)} texts but {len(label_rows)} label rows")
+    if not texts:
+        raise ValueError("cannot train on an empty corpus")
 
 
 def _check_payload(payload: Any, metadata: Mapping[str, Any], where: Path) -> tuple[str, ...]:
@@ -419,38 +291,3 @@ def _check_payload(payload: Any, metadata: Mapping[str, Any], where: Path) -> tu
     return tuple(labels)
 
 
-
-
-def publish_version(root: Path, target: Path, metadata: Mapping[str, Any], version: str) -> None:
-    """Write a version's metadata, then point CURRENT at it: CURRENT moves last, so readers never see
-    a version that is half written."""
-    text = json.dumps(metadata, indent=2, sort_keys=True) + "\n"
-    _atomic_write(target / METADATA_FILE, lambda fh: fh.write(text.encode("utf-8")))
-    _atomic_write(root / CURRENT_FILE, lambda fh: fh.write(f"{version}\n".encode("ascii")))
-
-
-def _atomic_write(path: Path, write: Any) -> None:
-    """Write via a temporary file and rename, so a crash never leaves a torn file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-        # mkstemp makes owner-only files; models are read by other services too.
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _jsonable(metrics: Mapping[str, Any]) -> dict[str, Any]:
-    def convert(value: Any) -> Any:
-        # Metrics often arrive as numpy scalars or arrays.
-        if isinstance(value, (np.generic, np.ndarray)):
-            return value.tolist()
-        raise TypeError(f"metrics value {value!r} is not JSON serialisable")
-
-    try:
-        return json.loads(json.dumps(dict(metrics), default=convert))
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"metrics must be JSON serialisable: {exc}") from exc

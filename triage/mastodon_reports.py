@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from models import SyncCursor, db, utcnow
 from models.rules import RULE_CODES, rule_severity
 from models.sql import insert_ignore
-from network.mastodon import MAX_PAGES, PAGE_LIMIT, MastodonClient, MastodonError
+from network.mastodon_client import MAX_PAGES, PAGE_LIMIT, MastodonClient, MastodonError
 from triage import intake
 from triage.schemas import LANG_PATTERN, PostIn, ReportIn
 

@@ -8,7 +8,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from network import AdapterConfigError
-from network.mastodon import MastodonError
+from network.mastodon_client import MastodonError
 from triage import mastodon_reports as mastodon
 
 network_cli = AppGroup("network", help="Talk to the network Jury moderates.")

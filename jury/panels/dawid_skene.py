@@ -113,6 +113,90 @@ def _fit_calibration(features: np.ndarray, targets: np.ndarray, start: Calibrati
     return Calibration(float(w[0]), float(w[1]))
 
 
+@dataclass
+class _Votes:
+    """The votes as arrays: per vote its item (vi), juror (vj) and label (vl); per item its known
+    label (where is_known) and its feature (nan where has_feature is false)."""
+
+    item_index: dict[Hashable, int]
+    juror_index: dict[Hashable, int]
+    vi: np.ndarray
+    vj: np.ndarray
+    vl: np.ndarray
+    is_known: np.ndarray
+    known_value: np.ndarray
+    feature: np.ndarray
+    has_feature: np.ndarray
+
+    @property
+    def n_items(self) -> int:
+        return len(self.item_index)
+
+    @property
+    def n_jurors(self) -> int:
+        return len(self.juror_index)
+
+
+def _arrays(rows: Sequence[tuple[Hashable, Hashable, int]], known: Mapping[Hashable, int],
+            features: Mapping[Hashable, float] | None) -> _Votes:
+    """Index items (voted on, then known) and jurors in order of first appearance; gather the arrays."""
+    items: list[Hashable] = list(dict.fromkeys([r[0] for r in rows] + list(known)))
+    jurors: list[Hashable] = list(dict.fromkeys(r[1] for r in rows))
+    item_index = {item: i for i, item in enumerate(items)}
+    juror_index = {juror: j for j, juror in enumerate(jurors)}
+    n_items = len(items)
+    vi = np.fromiter((item_index[r[0]] for r in rows), dtype=np.int64, count=len(rows))
+    vj = np.fromiter((juror_index[r[1]] for r in rows), dtype=np.int64, count=len(rows))
+    vl = np.fromiter((r[2] for r in rows), dtype=float, count=len(rows))
+
+    is_known = np.zeros(n_items, dtype=bool)
+    known_value = np.zeros(n_items)
+    for item, label in known.items():
+        is_known[item_index[item]] = True
+        known_value[item_index[item]] = label
+    feature = np.full(n_items, np.nan)
+    for item, value in (features or {}).items():
+        if item in item_index and value is not None and math.isfinite(value):
+            feature[item_index[item]] = float(value)
+    return _Votes(item_index, juror_index, vi, vj, vl, is_known, known_value, feature, ~np.isnan(feature))
+
+
+def _juror_rates(v: _Votes, t: np.ndarray, prior_accuracy: float,
+                 prior_strength: float) -> tuple[np.ndarray, np.ndarray]:
+    """M-step: each juror's sensitivity and specificity from the soft labels t, smoothed and clipped."""
+    tv = t[v.vi]
+    sens = _beta_rate(np.bincount(v.vj, weights=tv * v.vl, minlength=v.n_jurors),
+                      np.bincount(v.vj, weights=tv, minlength=v.n_jurors), prior_accuracy, prior_strength)
+    spec = _beta_rate(np.bincount(v.vj, weights=(1 - tv) * (1 - v.vl), minlength=v.n_jurors),
+                      np.bincount(v.vj, weights=1 - tv, minlength=v.n_jurors), prior_accuracy, prior_strength)
+    return np.clip(sens, CLIP, 1 - CLIP), np.clip(spec, CLIP, 1 - CLIP)
+
+
+def _item_priors(v: _Votes, base: float, calibration: Calibration) -> np.ndarray:
+    """Each item's prior log-odds: the calibration where it has a feature, else the base rate."""
+    prior = np.full(v.n_items, math.log(base / (1 - base)))
+    if v.has_feature.any():
+        prior[v.has_feature] = calibration.intercept + calibration.slope * v.feature[v.has_feature]
+    return prior
+
+
+def _posteriors(v: _Votes, prior: np.ndarray, sens: np.ndarray, spec: np.ndarray) -> tuple[np.ndarray, float]:
+    """E-step: each item's posterior from its prior and its votes, and the votes' log-likelihood."""
+    vj, vl = v.vj, v.vl
+    llr = np.where(vl == 1, np.log(sens[vj] / (1 - spec[vj])), np.log((1 - sens[vj]) / spec[vj]))
+    evidence = np.bincount(v.vi, weights=llr, minlength=v.n_items)
+    # Log-likelihood of the votes (up to the matrices' own priors), for reporting and convergence.
+    log_p1 = np.bincount(v.vi, weights=np.where(vl == 1, np.log(sens[vj]), np.log(1 - sens[vj])),
+                         minlength=v.n_items)
+    log_p0 = np.bincount(v.vi, weights=np.where(vl == 1, np.log(1 - spec[vj]), np.log(spec[vj])),
+                         minlength=v.n_items)
+    prior_p = sigmoid(prior)
+    log_likelihood = float(np.sum(np.where(
+        v.is_known, np.where(v.known_value == 1, log_p1, log_p0),
+        np.logaddexp(np.log(prior_p) + log_p1, np.log1p(-prior_p) + log_p0))))
+    return np.where(v.is_known, v.known_value, sigmoid(prior + evidence)), log_likelihood
+
+
 def dawid_skene(votes: Iterable[tuple[Hashable, Hashable, int]], known: Mapping[Hashable, int] | None = None,
                 features: Mapping[Hashable, float] | None = None, *, class_prior: float | None = None,
                 prior_accuracy: float = PRIOR_ACCURACY, prior_strength: float = PRIOR_STRENGTH,
@@ -125,31 +209,13 @@ def dawid_skene(votes: Iterable[tuple[Hashable, Hashable, int]], known: Mapping[
     """
     known = {item: int(bool(label)) for item, label in (known or {}).items()}
     rows = [(item, juror, int(bool(label))) for item, juror, label in votes]
-    items: list[Hashable] = list(dict.fromkeys([r[0] for r in rows] + list(known)))
-    jurors: list[Hashable] = list(dict.fromkeys(r[1] for r in rows))
-    item_index = {item: i for i, item in enumerate(items)}
-    juror_index = {juror: j for j, juror in enumerate(jurors)}
-    n_items, n_jurors = len(items), len(jurors)
-    vi = np.fromiter((item_index[r[0]] for r in rows), dtype=np.int64, count=len(rows))
-    vj = np.fromiter((juror_index[r[1]] for r in rows), dtype=np.int64, count=len(rows))
-    vl = np.fromiter((r[2] for r in rows), dtype=float, count=len(rows))
-
-    is_known = np.zeros(n_items, dtype=bool)
-    known_value = np.zeros(n_items)
-    for item, label in known.items():
-        is_known[item_index[item]] = True
-        known_value[item_index[item]] = label
-    feature = np.full(n_items, np.nan)
-    if features and class_prior is None:
-        for item, value in features.items():
-            if item in item_index and value is not None and math.isfinite(value):
-                feature[item_index[item]] = float(value)
-    has_feature = ~np.isnan(feature)
+    v = _arrays(rows, known, features if class_prior is None else None)
+    n_items, n_jurors = v.n_items, v.n_jurors
 
     # Start from the smoothed share of remove votes: majority voting, softened.
-    removes = np.bincount(vi, weights=vl, minlength=n_items)
-    counts = np.bincount(vi, minlength=n_items).astype(float)
-    t = np.where(is_known, known_value, (1 + removes) / (2 + counts))
+    removes = np.bincount(v.vi, weights=v.vl, minlength=n_items)
+    counts = np.bincount(v.vi, minlength=n_items).astype(float)
+    t = np.where(v.is_known, v.known_value, (1 + removes) / (2 + counts))
     calibration = start or Calibration()
     base = 0.5 if class_prior is None else class_prior
     log_likelihood = -math.inf
@@ -159,45 +225,25 @@ def dawid_skene(votes: Iterable[tuple[Hashable, Hashable, int]], known: Mapping[
     spec = np.full(n_jurors, prior_accuracy)
     for iteration in range(1, max_iter + 1):  # noqa: B007 - read after the loop
         # M-step: juror matrices from soft labels, then the prior.
-        tv = t[vi]
-        sens = _beta_rate(np.bincount(vj, weights=tv * vl, minlength=n_jurors),
-                          np.bincount(vj, weights=tv, minlength=n_jurors), prior_accuracy, prior_strength)
-        spec = _beta_rate(np.bincount(vj, weights=(1 - tv) * (1 - vl), minlength=n_jurors),
-                          np.bincount(vj, weights=1 - tv, minlength=n_jurors), prior_accuracy, prior_strength)
-        sens = np.clip(sens, CLIP, 1 - CLIP)
-        spec = np.clip(spec, CLIP, 1 - CLIP)
+        sens, spec = _juror_rates(v, t, prior_accuracy, prior_strength)
         if class_prior is None:
             base = float((1 + t.sum()) / (2 + n_items))
-            if has_feature.sum() >= 2:
-                calibration = _fit_calibration(feature[has_feature], t[has_feature], calibration)
+            if v.has_feature.sum() >= 2:
+                calibration = _fit_calibration(v.feature[v.has_feature], t[v.has_feature], calibration)
         base = min(max(base, CLIP), 1 - CLIP)
-        prior = np.full(n_items, math.log(base / (1 - base)))
-        if has_feature.any():
-            prior[has_feature] = calibration.intercept + calibration.slope * feature[has_feature]
-        # E-step: each item's posterior from its prior and its votes.
-        llr = np.where(vl == 1, np.log(sens[vj] / (1 - spec[vj])), np.log((1 - sens[vj]) / spec[vj]))
-        evidence = np.bincount(vi, weights=llr, minlength=n_items)
-        # Log-likelihood of the votes (up to the matrices' own priors), for reporting and convergence.
-        log_p1 = np.bincount(vi, weights=np.where(vl == 1, np.log(sens[vj]), np.log(1 - sens[vj])),
-                             minlength=n_items)
-        log_p0 = np.bincount(vi, weights=np.where(vl == 1, np.log(1 - spec[vj]), np.log(spec[vj])),
-                             minlength=n_items)
-        prior_p = sigmoid(prior)
-        log_likelihood = float(np.sum(np.where(
-            is_known, np.where(known_value == 1, log_p1, log_p0),
-            np.logaddexp(np.log(prior_p) + log_p1, np.log1p(-prior_p) + log_p0))))
-        new_t = np.where(is_known, known_value, sigmoid(prior + evidence))
+        new_t, log_likelihood = _posteriors(v, _item_priors(v, base, calibration), sens, spec)
         change = float(np.max(np.abs(new_t - t))) if n_items else 0.0
         t = new_t
         if change < tol:
             converged = True
             break
-    if class_prior is not None or not has_feature.any():
+    if class_prior is not None or not v.has_feature.any():
         calibration = Calibration(math.log(base / (1 - base)), 0.0)
-    seen = np.bincount(vj, minlength=n_jurors).astype(float)
+    seen = np.bincount(v.vj, minlength=n_jurors).astype(float)
     return Estimate(
-        jurors={juror: JurorMatrix(float(sens[j]), float(spec[j]), float(seen[j])) for juror, j in juror_index.items()},
-        posteriors={item: float(t[i]) for item, i in item_index.items()},
+        jurors={juror: JurorMatrix(float(sens[j]), float(spec[j]), float(seen[j]))
+                for juror, j in v.juror_index.items()},
+        posteriors={item: float(t[i]) for item, i in v.item_index.items()},
         calibration=calibration, iterations=iteration, log_likelihood=log_likelihood,
         converged=converged, known=known,
     )

@@ -8,15 +8,8 @@ import pytest
 from mastodon_mock import ADMIN_TOKEN, ALL_SCOPES, MockMastodon
 
 from network import ActionRequest, AdapterConfigError, NetworkAdapter, Outcome
-from network.mastodon import (
-    MastodonAdapter,
-    MastodonClient,
-    MastodonError,
-    StrikePolicy,
-    parse_strike_policy,
-    rate_limit_wait,
-    verify_hub_signature,
-)
+from network.mastodon import MastodonAdapter, StrikePolicy, parse_strike_policy, verify_hub_signature
+from network.mastodon_client import MastodonClient, MastodonError, rate_limit_wait
 from network.signing import SignatureError
 
 STATEMENT = "Removed for breaking the rule 'Harassment'. Decided by a panel of volunteer jurors (3 of 3)."

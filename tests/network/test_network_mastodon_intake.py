@@ -8,7 +8,7 @@ from mastodon_mock import ADMIN_TOKEN, ALL_SCOPES, MockMastodon
 from sqlalchemy import func, select
 
 from models import AuditEvent, Case, Post, Report, db
-from network.mastodon import MastodonClient
+from network.mastodon_client import MastodonClient
 from tests.conftest import make_app
 from triage import mastodon_reports as sync
 

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 
+from audit.charts import Series, line_chart
 from audit.period import PeriodError, period
 from jury.leads import console, queue_health, reporting
-from jury.svgchart import Series, line_chart
 from jury.web.forms import PeriodForm, ReestimateForm, RetryActionForm
 from jury.web.lead.lead_blueprint import bp
 from triage.policy import current_policy

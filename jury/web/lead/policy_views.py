@@ -5,8 +5,8 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
+from audit.charts import Series, line_chart
 from jury.leads import policy_versions, tuning
-from jury.svgchart import Series, line_chart
 from jury.web.forms_lead import PolicyForm, RollbackForm, StopShadowForm, TuningForm
 from jury.web.lead.lead_blueprint import bp
 from models.errors import DomainError
