@@ -30,7 +30,7 @@ def watch_for_errors(page) -> list[str]:
 
 def test_changing_the_threshold_updates_the_what_if(jury, page):
     """Typing a candidate threshold recomputes cases a day, juror-hours and missed removals in place."""
-    from tests.core.test_lead_whatif import seed_history
+    from tests.jury.leads.test_lead_whatif import seed_history
 
     seed_history()
     db.session.remove()

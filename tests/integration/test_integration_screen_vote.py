@@ -1,7 +1,7 @@
 """The screen vote on PostgreSQL: one transaction for the vote, the next deal and its page.
 
 SQLite keeps the vote and the deal apart (there is nothing to gain there); what both backends
-share, a failed deal or page never taking the vote with it, is in tests/core/test_screen_vote_transaction.py.
+share, a failed deal or page never taking the vote with it, is in tests/jury/panels/test_screen_vote_transaction.py.
 """
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import event, text
 
 from models import Vote, db
-from tests.core.test_screen_vote_transaction import (
+from tests.jury.panels.test_screen_vote_transaction import (
     JSON,
     _active_seats,
     _dealt_case,

@@ -75,7 +75,7 @@ def _payload(token: str) -> dict:
 
 def test_an_appeal_link_names_an_opaque_reference_and_old_links_still_work(app, make_user):
     from tests.conftest import Api
-    from tests.core.test_appeals_flow import remove_by_panel
+    from tests.jury.appeals.test_appeals_flow import remove_by_panel
 
     verdict = remove_by_panel(Api(app.test_client()), [make_user(f"juror{i}") for i in range(3)])
     url = appeal_links.appeal_url(verdict.id, verdict.decided_at.timestamp(), verdict.appeal_ref)

@@ -9,7 +9,7 @@ from sqlalchemy import func, select, update
 from jury.tasks import sweeper
 from models import Action, AuditEvent, db, utcnow
 from tests.conftest import post_payload, report_payload
-from tests.core.test_outbox import FlakyNetwork, reach_verdict
+from tests.triage.test_outbox import FlakyNetwork, reach_verdict
 
 
 @pytest.fixture
