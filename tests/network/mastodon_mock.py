@@ -51,8 +51,10 @@ class MockMastodon:
 
     # -- data
 
-    def add_account(self, account_id: str, username: str | None = None, domain: str | None = None) -> dict:
+    def add_account(self, account_id: str, username: str | None = None, domain: str | None = None,
+                    display_name: str = "") -> dict:
         account = {"id": account_id, "username": username or f"user{account_id}", "domain": domain,
+                   "display_name": display_name,
                    "silenced": False, "suspended": False, "sensitized": False, "disabled": False}
         self.accounts[account_id] = account
         return account
@@ -86,18 +88,22 @@ class MockMastodon:
             "rules": report["rules"],
         }
 
+    def public_account(self, account_id: str) -> dict:
+        """The public Account entity (what a status carries, and an Admin::Account's ``account``)."""
+        account = self.accounts[account_id]
+        return {"id": account_id, "username": account["username"], "display_name": account["display_name"],
+                "acct": account["username"] + (f"@{account['domain']}" if account["domain"] else "")}
+
     def status_json(self, status: dict) -> dict:
         return {key: value for key, value in status.items() if key not in ("deleted", "account_id")} | {
-            "account": {"id": status["account_id"], "username": self.accounts[status["account_id"]]["username"]}}
+            "account": self.public_account(status["account_id"])}
 
     def admin_account(self, account_id: str) -> dict:
         account = self.accounts[account_id]
         return {"id": account_id, "username": account["username"], "domain": account["domain"],
                 "email": f"{account['username']}@mail.test", "silenced": account["silenced"],
                 "suspended": account["suspended"], "disabled": account["disabled"],
-                "sensitized": account["sensitized"],
-                "account": {"id": account_id, "username": account["username"],
-                            "acct": account["username"] + (f"@{account['domain']}" if account["domain"] else "")}}
+                "sensitized": account["sensitized"], "account": self.public_account(account_id)}
 
     def webhook_body(self, report_id: str, event: str = "report.created") -> bytes:
         """The body Mastodon would POST for an event about this report."""
