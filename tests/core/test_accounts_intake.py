@@ -97,3 +97,13 @@ def test_intakes_racing_on_one_new_author_create_one_account(pg_app):
     assert len(found) == 9 and [a.external_id for a in found].count("newcomer") == 1
     assert next(a for a in found if a.external_id == "newcomer").handle in ("handle0", "handle1")
     assert db.session.scalar(select(func.count()).select_from(Post)) == 16
+
+
+def test_the_openapi_document_publishes_the_outbound_account_actions(client):
+    document = client.get("/api/v1/openapi.json").get_json()
+    action = document["components"]["schemas"]["ModerationAction"]
+    assert {"warn_account", "suspend_account", "unsuspend_account"} <= set(action["properties"]["type"]["enum"])
+    assert action["properties"]["duration_days"]["type"] == ["integer", "null"]
+    assert {"strike_count", "verdict_ids"} <= set(action["properties"])
+    body = document["webhooks"]["moderationAction"]["post"]["requestBody"]["content"]["application/json"]
+    assert body["schema"] == {"$ref": "#/components/schemas/ModerationAction"}
