@@ -157,8 +157,7 @@ def _network(setting: Setting) -> dict[str, Any]:
     """The Mastodon adapter and how deliveries fail and retry."""
     return {
         # Mastodon adapter (NETWORK_ADAPTER=mastodon): see README, "Connecting a Mastodon instance".
-        "MASTODON_STRIKE_LADDER": setting("MASTODON_STRIKE_LADDER", "none,silence,suspend"),
-        "MASTODON_FALLBACK_ACTION": setting("MASTODON_FALLBACK_ACTION", "silence"),
+        "MASTODON_TEMPORARY_SUSPENSION": setting("MASTODON_TEMPORARY_SUSPENSION", "silence"),
         "MASTODON_NOTIFY_EMAIL": setting("MASTODON_NOTIFY_EMAIL", "true"),
         "MASTODON_RULE_MAP": setting("MASTODON_RULE_MAP", ""),
         # Failure handling (see README "Failure behaviour"): seconds unless named otherwise.

@@ -1,4 +1,5 @@
 """SQLAlchemy 2.0 typed models, one module per aggregate, the database handle, the rules and the SQL helpers."""
+from models.account import ACCOUNT_STATES, Account, Strike
 from models.action import ACTION_STATES, Action
 from models.appeal import APPEAL_CHANNELS, APPEAL_STATES, Appeal
 from models.audit import AuditEvent
@@ -30,12 +31,12 @@ from models.user import LOCALES, ROLES, USER_STATES, User
 
 __all__ = [
     "APPEAL_CHANNELS", "APPEAL_STATES", "Appeal",
-    "ACTION_STATES", "ASSIGNMENT_STATES", "CASE_ORIGINS", "CASE_STATES", "DECISIONS", "LOCALES",
+    "ACCOUNT_STATES", "ACTION_STATES", "ASSIGNMENT_STATES", "CASE_ORIGINS", "CASE_STATES", "DECISIONS", "LOCALES",
     "OPEN_CASE_STATES", "POST_STATES", "ROLES", "USER_STATES", "VERDICT_METHODS", "VOTES_SHOWN_STATES",
-    "AccountLink", "Action", "Assignment", "AuditEvent", "Base", "Case", "GoldAnswer", "JurorInvite",
+    "Account", "AccountLink", "Action", "Assignment", "AuditEvent", "Base", "Case", "GoldAnswer", "JurorInvite",
     "JurorReliability", "MutedReporter", "Policy", "Post", "RelationshipCheck", "ReliabilityRun", "Report",
     "SandboxAction", "SandboxFollow", "SandboxPost", "Score", "ShadowDecision", "ShadowPolicy", "SignatureNonce",
-    "SyncCursor",
+    "Strike", "SyncCursor",
     "User",
     "Verdict", "Vote", "VoteDisclosure", "db", "utcnow",
 ]

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import JSON, Table, bindparam, cast, func, select
+from sqlalchemy import JSON, Table, and_, bindparam, cast, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -35,6 +35,30 @@ def insert_ignore(model: type, rows: Sequence[dict[str, Any]], conflict_columns:
         db.session.execute(statement, list(rows))
         return []
     return list(db.session.scalars(statement.returning(table.c[returning.key]), list(rows)).all())
+
+
+def upsert_filling(model: type, rows: Sequence[dict[str, Any]], conflict_columns: Sequence[str],
+                   fill_columns: Sequence[str], touch_columns: Sequence[str] = ()) -> None:
+    """Insert rows (each with the same keys); where one collides on a unique key, set each of
+    `fill_columns` that the row gives a value for (not None) and that differs, and then also the
+    `touch_columns` (an updated_at) from the row.
+
+    ON CONFLICT DO UPDATE makes two requests that race on a new key store one row. A row with
+    nothing new changes nothing: no write, no row lock held to the end of the transaction. Callers
+    send each key once per call (PostgreSQL refuses to update one row twice in one statement) and
+    in a stable order (two transactions then lock shared rows in the same order).
+    """
+    if not rows:
+        return
+    table = model.__table__
+    dialect = db.session.get_bind().dialect.name
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    new = insert.excluded
+    changed = [and_(new[name].is_not(None), table.c[name].is_distinct_from(new[name])) for name in fill_columns]
+    values = {name: func.coalesce(new[name], table.c[name]) for name in fill_columns}
+    values.update({name: new[name] for name in touch_columns})
+    statement = insert.on_conflict_do_update(index_elements=list(conflict_columns), set_=values, where=or_(*changed))
+    db.session.execute(statement, list(rows))
 
 
 def _unnest_fits(table: Table, columns: tuple[str, ...]) -> bool:

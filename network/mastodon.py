@@ -2,19 +2,27 @@
 
 Verdict mapping (see README, "Connecting a Mastodon instance"):
 
-- ``remove_post``: delete the status with ``POST /api/v1/admin/statuses/:id/action`` (with the
-  statement and ``report_id``) where the server has that route; then resolve every other open
-  report about the status and, last, ``POST /api/v1/admin/accounts/:id/action`` (``report_id`` =
-  a report about the status). Its ``type`` comes from the :class:`StrikePolicy` ladder (by the
-  author's earlier removals); when the status could not be deleted on its own, the type is raised
-  to at least the policy's fallback so the verdict still limits the post's reach. A ``none``
-  step after a successful status deletion is skipped: that deletion already carried the warning.
+- ``remove_post``: Mastodon's API has no admin action on one status (``config/routes/api.rb`` has
+  no admin statuses resource), so the status itself is left for the instance's moderators to
+  delete in the web UI. The adapter resolves every other open report about the status and, last,
+  records the strike: ``POST /api/v1/admin/accounts/:id/action`` with ``type=none`` and
+  ``report_id`` (a report about the status, which that resolves), its text the statement.
+  Remote accounts take no ``none`` action: their reports are only resolved.
+- ``warn_account``: an account action ``none`` carrying the measure's statement.
+- ``suspend_account``: ``suspend`` when permanent (``duration_days`` null); a suspension for a
+  time is ``MASTODON_TEMPORARY_SUSPENSION`` (``silence`` by default): Mastodon has no timed
+  suspension, and deletes a suspended local account's data after 30 days. Jury lifts either with
+  ``unsuspend_account`` when the time is up.
+- ``unsuspend_account``: ``POST /api/v1/admin/accounts/:id/unsuspend`` and/or ``.../unsilence``,
+  whichever the account is under; nothing when it is under neither.
 - ``notify``: resolve the reporter's open reports about the status (Mastodon tells reporters
   through the report's resolution; there is no API to message them).
-- ``warn_account`` / ``suspend_account``: an account action ``none`` / ``suspend``.
 - ``hide_post`` / ``unhide_post``: Mastodon has no reversible per-status hide, so these are
   acknowledged without a call (the verdict decides).
 - ``restore_post``: a deleted status cannot be restored through the API: a permanent failure.
+
+An account action the instance refuses (404: no such account or report; 422: a type it does not
+take) is a permanent failure whose message names the account and the action.
 
 The HTTP client under the adapter, and how it classifies failures, is in ``mastodon_client``.
 """
@@ -26,7 +34,6 @@ import hmac
 import json
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -39,10 +46,14 @@ from .webhook import DETAIL_MAX_CHARS, RECEIPT_MAX_CHARS
 
 HUB_SIGNATURE_HEADER = "X-Hub-Signature"
 ACCOUNT_ACTION_TYPES = ("none", "sensitive", "disable", "silence", "suspend")
-# Remote accounts accept only these; weaker local-only types are raised to the next allowed one.
+# Remote accounts accept only these.
 REMOTE_ACCOUNT_TYPES = ("sensitive", "silence", "suspend")
-DEFAULT_STRIKE_LADDER = ("none", "silence", "suspend")
-DEFAULT_FALLBACK_ACTION = "silence"
+# What a suspension for a time becomes (Mastodon has no timed suspension).
+TEMPORARY_SUSPENSION_TYPES = ("silence", "suspend")
+DEFAULT_TEMPORARY_SUSPENSION = "silence"
+# Told to the author with the strike: the API cannot delete the status, the moderators will.
+STATUS_LEFT_TO_MODERATORS = ("The post itself is deleted by this server's moderators (Mastodon's API cannot "
+                             "delete a single post).")
 
 # Mastodon ids are numeric strings; forks use flake ids. Anything else could alter the URL path.
 _ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
@@ -71,42 +82,6 @@ def verify_hub_signature(secret: str, body: bytes, header: str | None) -> None:
         raise SignatureError("signature does not match the request body")
 
 
-# ---------------------------------------------------------------------------------- strike policy
-
-
-@dataclass(frozen=True)
-class StrikePolicy:
-    """Which account action a removal records, by how many removals the account had before."""
-
-    ladder: tuple[str, ...] = DEFAULT_STRIKE_LADDER
-    # The least a removal does when the server cannot delete the single status ("none" = no floor).
-    fallback: str = DEFAULT_FALLBACK_ACTION
-
-    def account_action(self, prior_strikes: int, *, status_removed: bool, remote: bool = False) -> str:
-        """The ``type`` for the account action of a removal."""
-        chosen = self.ladder[min(max(prior_strikes, 0), len(self.ladder) - 1)]
-        if not status_removed:
-            chosen = _stronger(chosen, self.fallback)
-        if remote and chosen not in REMOTE_ACCOUNT_TYPES:
-            chosen = "sensitive" if chosen == "none" else "suspend"
-        return chosen
-
-
-def _stronger(first: str, second: str) -> str:
-    return max(first, second, key=ACCOUNT_ACTION_TYPES.index)
-
-
-def parse_strike_policy(ladder: str | None = None, fallback: str | None = None) -> StrikePolicy:
-    """Build a StrikePolicy from settings like ``"none,silence,suspend"`` and ``"silence"``."""
-    steps = tuple(step.strip().lower() for step in (ladder or ",".join(DEFAULT_STRIKE_LADDER)).split(","))
-    floor = (fallback or DEFAULT_FALLBACK_ACTION).strip().lower()
-    for value in (*steps, floor):
-        if value not in ACCOUNT_ACTION_TYPES:
-            raise AdapterConfigError(
-                f"unknown Mastodon account action {value!r}; valid: {', '.join(ACCOUNT_ACTION_TYPES)}")
-    return StrikePolicy(steps, floor)
-
-
 # ---------------------------------------------------------------------------------- the adapter
 
 
@@ -127,18 +102,22 @@ class MastodonAdapter:
 
     name = "mastodon"
 
-    def __init__(self, base_url: str, token: str, *, strikes: StrikePolicy | None = None,
+    def __init__(self, base_url: str, token: str, *, temporary_suspension: str = DEFAULT_TEMPORARY_SUSPENSION,
                  notify_email: bool = True, timeout: float = 10.0, session: requests.Session | None = None,
                  max_pages: int = 20) -> None:
+        if temporary_suspension not in TEMPORARY_SUSPENSION_TYPES:
+            raise AdapterConfigError(f"MASTODON_TEMPORARY_SUSPENSION must be one of "
+                                     f"{', '.join(TEMPORARY_SUSPENSION_TYPES)}, got {temporary_suspension!r}")
         self.client = MastodonClient(base_url, token, timeout=timeout, session=session)
-        self.strikes = strikes or StrikePolicy()
+        self.temporary_suspension = temporary_suspension
         self.notify_email = notify_email
         self.max_pages = max_pages
         self._handlers: dict[str, Callable[[ActionRequest], dict[str, Any]]] = {
             "remove_post": self._remove_post,
             "notify": self._notify,
-            "warn_account": lambda request: self._account_only(request, "none"),
-            "suspend_account": lambda request: self._account_only(request, "suspend"),
+            "warn_account": self._warn_account,
+            "suspend_account": self._suspend_account,
+            "unsuspend_account": self._unsuspend_account,
             "hide_post": self._acknowledge,
             "unhide_post": self._acknowledge,
             "restore_post": self._restore_post,
@@ -185,23 +164,20 @@ class MastodonAdapter:
             resolved = self.reports_about(status_id, target_account_id=account_id, resolved=True)
             linked = resolved[0] if resolved else None
         report_id = str(linked["id"]) if linked else None
-        status_result = self._delete_status(status_id, report_id, request.statement_of_reasons)
-        remote = self._is_remote(account_id)
+        remote = self._admin_account(account_id).get("domain")
         # Every step before the strike can run twice harmlessly; the strike cannot, so it goes last.
-        resolved_ids = [self.resolve(str(r["id"])) for r in reports if str(r["id"]) != report_id]
-        kind = self.strikes.account_action(request.prior_strikes, status_removed=status_result != "unsupported",
-                                           remote=remote)
-        if status_result == "unsupported" or kind != "none":
-            self.account_action(account_id, kind, report_id=report_id, text=_text(request))
+        others = [r for r in reports if remote or str(r["id"]) != report_id]
+        resolved_ids = [self.resolve(str(r["id"])) for r in others]
+        if remote:
+            strike = "none (a remote account takes no strike)"
         else:
-            # The per-status action already carried the warning text and report: a "none" strike on top
-            # would count the same offence twice.
-            kind = "none (carried by the status action)"
-        summary = (f"status {status_result}; account action {kind}"
-                   + (f" with report {report_id}" if report_id else "")
-                   + f"; {len(resolved_ids)} other report(s) resolved")
-        return {"summary": summary, "status": status_result, "account_action": kind, "report_id": report_id,
-                "resolved": [r for r in resolved_ids if r]}
+            self.account_action(account_id, "none", report_id=report_id,
+                                text=_text(request, STATUS_LEFT_TO_MODERATORS))
+            strike = "none" + (f" with report {report_id}" if report_id else "")
+        summary = (f"status {status_id} left for the instance's moderators to delete (the API cannot delete "
+                   f"one status); strike {strike}; {len(resolved_ids)} other report(s) resolved")
+        return {"summary": summary, "status": "left to moderators", "account_action": "none" if not remote else None,
+                "report_id": report_id, "resolved": [r for r in resolved_ids if r]}
 
     def _notify(self, request: ActionRequest) -> dict[str, Any]:
         reporter = _check_id(request.account_id, "account_id")
@@ -212,12 +188,33 @@ class MastodonAdapter:
         resolved = [self.resolve(str(report["id"])) for report in reports]
         return {"summary": f"{len(reports)} report(s) of the reporter resolved", "resolved": [r for r in resolved if r]}
 
-    def _account_only(self, request: ActionRequest, kind: str) -> dict[str, Any]:
+    def _warn_account(self, request: ActionRequest) -> dict[str, Any]:
         account_id = _check_id(request.account_id, "account_id")
-        if self._is_remote(account_id) and kind not in REMOTE_ACCOUNT_TYPES:
-            kind = "sensitive"
+        if self._admin_account(account_id).get("domain"):
+            return {"summary": "warn_account: a remote account cannot be warned from this server; nothing sent"}
+        self.account_action(account_id, "none", text=_text(request))
+        return {"summary": "account action none (a warning)", "account_action": "none"}
+
+    def _suspend_account(self, request: ActionRequest) -> dict[str, Any]:
+        account_id = _check_id(request.account_id, "account_id")
+        kind = "suspend" if request.permanent else self.temporary_suspension
+        account = self._admin_account(account_id)
+        if account.get("suspended") or (kind == "silence" and account.get("silenced")):
+            # Already under it (a retry whose reply was lost, or a second measure): no second strike.
+            return {"summary": f"account already {'suspended' if account.get('suspended') else 'silenced'}; "
+                               "nothing sent", "account_action": None}
         self.account_action(account_id, kind, text=_text(request))
-        return {"summary": f"account action {kind}", "account_action": kind}
+        lasting = "permanently" if request.permanent else f"for {request.duration_days} day(s)"
+        return {"summary": f"account action {kind} ({lasting})", "account_action": kind}
+
+    def _unsuspend_account(self, request: ActionRequest) -> dict[str, Any]:
+        account_id = _check_id(request.account_id, "account_id")
+        account = self._admin_account(account_id)
+        lifted = [name for flag, name in (("suspended", "unsuspend"), ("silenced", "unsilence")) if account.get(flag)]
+        for name in lifted:
+            self._account_call(account_id, name, f"/api/v1/admin/accounts/{quote(account_id)}/{name}")
+        return {"summary": " and ".join(lifted) if lifted else "account under no suspension or silence: nothing "
+                "to lift", "lifted": lifted}
 
     def _acknowledge(self, request: ActionRequest) -> dict[str, Any]:
         return {"summary": f"{request.type}: Mastodon has no reversible per-status hide; nothing sent"}
@@ -253,42 +250,47 @@ class MastodonAdapter:
         data = {"type": kind, "text": text, "send_email_notification": "true" if self.notify_email else "false"}
         if report_id:
             data["report_id"] = report_id
-        self.client.call("POST", f"/api/v1/admin/accounts/{quote(account_id)}/action",
-                         scope="admin:write:accounts", data=data)
+        self._account_call(account_id, f"action {kind}", f"/api/v1/admin/accounts/{quote(account_id)}/action", data)
 
-    def _delete_status(self, status_id: str, report_id: str | None, text: str) -> str:
-        """'deleted', 'gone' (already), or 'unsupported' when the server has no per-status action."""
-        data = {"type": "delete", "text": text[:5000]}
-        if report_id:
-            data["report_id"] = report_id
+    def _account_call(self, account_id: str, what: str, path: str, data: dict[str, str] | None = None) -> None:
+        """A POST on an account; the instance's refusal (404, 422) says which account and which action."""
         try:
-            self.client.call("POST", f"/api/v1/admin/statuses/{quote(status_id)}/action",
-                             scope="admin:write:statuses", data=data)
+            self.client.call("POST", path, scope="admin:write:accounts", data=data)
         except MastodonError as error:
-            if error.route_missing:
-                return "unsupported"
-            if error.record_missing:
-                return "gone"
+            if error.status_code == 404 and error.record_missing:
+                reason = "the instance has no such account" + (" or report" if data and "report_id" in data else "")
+            elif error.status_code == 422:
+                reason = "the instance refused it"
+            else:
+                raise
+            raise MastodonError(Outcome.PERMANENT, f"account {account_id}: {what}: {reason} ({error.detail})",
+                                error.status_code, record_missing=error.record_missing) from None
+
+    def _admin_account(self, account_id: str) -> dict[str, Any]:
+        """The Admin::Account (its ``domain`` is set for a remote account; ``suspended``, ``silenced``)."""
+        try:
+            account = self.client.call("GET", f"/api/v1/admin/accounts/{quote(account_id)}",
+                                       scope="admin:read:accounts")
+        except MastodonError as error:
+            if error.status_code == 404 and error.record_missing:
+                raise MastodonError(Outcome.PERMANENT, f"account {account_id}: the instance has no such account "
+                                                       f"({error.detail})", 404, record_missing=True) from None
             raise
-        return "deleted"
-
-    def _is_remote(self, account_id: str) -> bool:
-        """Whether the account lives on another server (it then takes fewer action types)."""
-        account = self.client.call("GET", f"/api/v1/admin/accounts/{quote(account_id)}", scope="admin:read:accounts")
-        return bool(isinstance(account, dict) and account.get("domain"))
+        return account if isinstance(account, dict) else {}
 
 
-def _text(request: ActionRequest) -> str:
-    text = request.statement_of_reasons
+def _text(request: ActionRequest, *notes: str) -> str:
+    """The statement the author is sent with the strike: Jury's reasons, any notes, the appeal link."""
+    parts = [request.statement_of_reasons, *notes]
     if request.appeal_url:
-        text += f"\nAppeal: {request.appeal_url}"
-    return text[:5000]
+        parts.append(f"Appeal: {request.appeal_url}")
+    return "\n".join(part for part in parts if part)[:5000]
 
 
 def make_mastodon_adapter(url: str | None, token: str | None,
                           options: Mapping[str, Any] | None = None) -> MastodonAdapter:
-    """Build the adapter from settings (MASTODON_STRIKE_LADDER, MASTODON_FALLBACK_ACTION, MASTODON_NOTIFY_EMAIL)."""
+    """Build the adapter from settings (MASTODON_TEMPORARY_SUSPENSION, MASTODON_NOTIFY_EMAIL)."""
     options = options or {}
-    strikes = parse_strike_policy(options.get("MASTODON_STRIKE_LADDER"), options.get("MASTODON_FALLBACK_ACTION"))
+    temporary = str(options.get("MASTODON_TEMPORARY_SUSPENSION") or DEFAULT_TEMPORARY_SUSPENSION).strip().lower()
     notify = str(options.get("MASTODON_NOTIFY_EMAIL", "true")).strip().lower() not in ("false", "0", "no")
-    return MastodonAdapter((url or "").strip(), token or "", strikes=strikes, notify_email=notify)
+    return MastodonAdapter((url or "").strip(), token or "", temporary_suspension=temporary, notify_email=notify)

@@ -7,8 +7,8 @@ from dataclasses import asdict, dataclass
 from sqlalchemy import select
 
 import audit
-from models import Post, Report, db, utcnow
-from models.sql import insert_ignore
+from models import Account, Post, Report, db, utcnow
+from models.sql import insert_ignore, upsert_filling
 from triage import cases, jobs
 from triage.policy import current_policy
 from triage.schemas import IntakeError, PostIn, ReportIn
@@ -44,12 +44,31 @@ def _post_row(post: PostIn, now) -> dict:
 
 
 def _store_posts(posts: list[PostIn]) -> list[int]:
-    """Insert new posts (first occurrence of each id wins); return the new rows' ids."""
+    """Insert new posts (first occurrence of each id wins) and their authors' accounts; return the new posts' ids."""
+    _store_authors(posts)
     now = utcnow()
     unique: dict[str, PostIn] = {}
     for post in posts:
         unique.setdefault(post.id, post)
     return insert_ignore(Post, [_post_row(p, now) for p in unique.values()], ("external_id",), Post.id)
+
+
+def _store_authors(posts: list[PostIn]) -> None:
+    """An account for each author not seen before; a handle or display name sent now fills or updates it.
+
+    Within a batch the last handle (and display name) sent for an author wins, as it would across
+    batches. Sorted by id, so two batches that share authors lock their rows in the same order.
+    """
+    now = utcnow()
+    authors: dict[str, dict] = {}
+    for post in posts:
+        row = authors.setdefault(post.author_id, {
+            "external_id": post.author_id, "handle": None, "display_name": None, "state": "active",
+            "created_at": now, "updated_at": now})
+        row["handle"] = post.author_handle or row["handle"]
+        row["display_name"] = post.author_display_name or row["display_name"]
+    upsert_filling(Account, [authors[key] for key in sorted(authors)], ("external_id",),
+                   fill_columns=("handle", "display_name"), touch_columns=("updated_at",))
 
 
 def _defer_scoring(post_ids: list[int]) -> None:

@@ -19,6 +19,7 @@ from flask import Flask, current_app
 from pydantic import ValidationError
 
 from models import SyncCursor, db, utcnow
+from models.account import DISPLAY_NAME_MAX_CHARS, HANDLE_MAX_CHARS
 from models.rules import RULE_CODES, rule_severity
 from models.sql import insert_ignore
 from network.mastodon_client import MAX_PAGES, PAGE_LIMIT, MastodonClient, MastodonError
@@ -44,6 +45,7 @@ RULE_KEYWORDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     )
 )
 _LANG = re.compile(LANG_PATTERN)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class ReportShapeError(ValueError):
@@ -183,7 +185,24 @@ def _status_text(status: dict[str, Any], max_chars: int) -> str:
     return "\n".join(part for part in parts if part)[:max_chars]
 
 
-def _post(status: dict[str, Any], author_id: str, max_chars: int) -> PostIn:
+def _author(status: dict[str, Any], author_id: str, target: Any) -> dict[str, str | None]:
+    """The author's handle (``acct``) and display name: from the status's account, else the report's
+    target (an Admin::Account, whose public Account is its ``account``).
+
+    Whatever does not fit the intake's rules is left out rather than costing the report.
+    """
+    account = status.get("account")
+    if not (isinstance(account, dict) and str(account.get("id")) == author_id):
+        target = target if isinstance(target, dict) else {}
+        account = target.get("account") if isinstance(target.get("account"), dict) else {}
+    handle, name = account.get("acct"), account.get("display_name")
+    handle = handle.strip() if isinstance(handle, str) else None
+    name = _CONTROL.sub(" ", name).strip()[:DISPLAY_NAME_MAX_CHARS] if isinstance(name, str) else None
+    return {"author_handle": handle if handle and len(handle) <= HANDLE_MAX_CHARS and not _CONTROL.search(handle)
+            else None, "author_display_name": name or None}
+
+
+def _post(status: dict[str, Any], author_id: str, max_chars: int, target: Any = None) -> PostIn:
     language = status.get("language")
     url = status.get("url") or status.get("uri")
     data = {
@@ -191,13 +210,13 @@ def _post(status: dict[str, Any], author_id: str, max_chars: int) -> PostIn:
         "lang": language if isinstance(language, str) and _LANG.match(language) else None,
         "url": url if isinstance(url, str) and url.lower().startswith(("http://", "https://")) and len(url) <= 2048
         else None,
-        "created_at": status.get("created_at"),
+        "created_at": status.get("created_at"), **_author(status, author_id, target),
     }
     try:
         return PostIn.model_validate(data)
     except ValidationError:
-        # A timestamp in an odd format must not cost the post; nothing else here is optional.
-        data["created_at"] = None
+        # An odd timestamp or author name (a lone surrogate) must not cost the post; the rest is required.
+        data.update(created_at=None, author_handle=None, author_display_name=None)
         return PostIn.model_validate(data)
 
 
@@ -219,7 +238,7 @@ def to_intake(report: Any, rule_map: dict[str, str], max_chars: int = 20_000) ->
         if not isinstance(status, dict):
             raise ReportShapeError(f"report {report_id[:64]!r}: a status is not an object")
         try:
-            post = _post(status, target, max_chars)
+            post = _post(status, target, max_chars, report.get("target_account"))
             items.append(ReportIn(id=f"{report_id}:{post.id}", post_id=post.id, reporter_id=reporter,
                                   reason=reason, comment=comment, post=post))
         except ValidationError as error:

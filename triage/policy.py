@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 import audit
 from models import Policy, db
 from models.rules import RULE_CODES
+from triage.strikes import DEFAULT_STRIKES, StrikePolicy, StrikeSettingsError, validate_strikes
 
 SEVERITY_NAMES = ("low", "medium", "high", "critical")
 # "quorum": the supermajority of a panel decides (a verdict's method says "quorum" too);
@@ -57,6 +58,9 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "gold_window": 20,
     # Most cases of one category (rule code) a juror is dealt in 24 hours; unlisted: no cap.
     "daily_exposure_caps": {"violence_threat": 60, "self_harm": 40, "sexual": 60, "hate": 80},
+    # Account measures (triage/strikes.py): what a removal weighs by rule, how long its strike
+    # counts, and the ladder of totals to measures (warn, suspend for days, ban).
+    "strikes": DEFAULT_STRIKES,
 }
 
 
@@ -163,6 +167,11 @@ class PolicyInForce:
         band = self.settings.get("cascade_band", DEFAULT_SETTINGS["cascade_band"])
         return float(band["low"]), float(band["high"])
 
+    @property
+    def strikes(self) -> StrikePolicy:
+        """The strike ladder (the defaults for versions published before it existed)."""
+        return StrikePolicy.from_settings(self.settings.get("strikes"))
+
     def weight(self, name: str) -> float:
         """One priority weight."""
         return float(self.settings["priority_weights"][name])
@@ -214,6 +223,10 @@ def validate_settings(settings: dict[str, Any]) -> dict[str, Any]:
     for code, cap in merged["daily_exposure_caps"].items():
         if code not in RULE_CODES or int(cap) < 0:
             raise PolicyError(f"daily_exposure_caps.{code}: a rule code and a cap >= 0")
+    try:
+        merged["strikes"] = validate_strikes(merged["strikes"])
+    except StrikeSettingsError as error:
+        raise PolicyError(str(error)) from None
     return merged
 
 

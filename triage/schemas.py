@@ -16,6 +16,7 @@ from pydantic import (
     model_validator,
 )
 
+from models.account import DISPLAY_NAME_MAX_CHARS, HANDLE_MAX_CHARS
 from models.rules import RULE_CODES
 
 # External ids are opaque, but control characters in them only ever mean trouble in logs and UIs.
@@ -54,6 +55,9 @@ def _no_nul(value: object) -> object:
 
 
 UserText = Annotated[str, BeforeValidator(_no_nul), AfterValidator(_encodable)]
+# A handle names an account in links and searches: one line of visible text, like an id.
+Handle = Annotated[str, StringConstraints(min_length=1, max_length=HANDLE_MAX_CHARS, pattern=r"^[^\x00-\x1f\x7f]+$"),
+                   AfterValidator(_encodable)]
 
 
 def _check_reason(value: str) -> str:
@@ -75,6 +79,11 @@ class PostIn(BaseModel):
     url: Annotated[str | None, Field(max_length=2048, json_schema_extra={"pattern": URL_PATTERN}),
                    AfterValidator(_check_url)] = None
     created_at: datetime | None = None
+    author_handle: Handle | None = Field(
+        default=None, description="The author's handle on the network (e.g. Mastodon's acct), when it has one.")
+    author_display_name: UserText | None = Field(
+        default=None, max_length=DISPLAY_NAME_MAX_CHARS, description="The author's display name, when the network "
+        "sends one. A later post that carries a handle or display name updates the account's.")
 
 
 class ReportIn(BaseModel):

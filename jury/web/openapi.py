@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from network.base import ACTION_PAYLOAD_SCHEMA
 from triage.schemas import AppealIn, PostBatch, ReportBatch
 
 SIGNATURE_DOC = (
@@ -72,6 +73,32 @@ def _appeal_operation() -> dict:
     return operation
 
 
+OUTBOUND_DOC = (
+    "Jury POSTs each moderation action to `{NETWORK_URL}/moderation/actions` (the webhook and sandbox "
+    "adapters), signed like intake requests but with NETWORK_WEBHOOK_SECRET, both `v1` and `v2` (over POST and "
+    "that URL's path), with `Idempotency-Key: <action_id>`. Account actions (`warn_account`, `suspend_account`, "
+    "`unsuspend_account`) carry `strike_count` and `verdict_ids`; `suspend_account` also `duration_days` "
+    "(null: permanent). Answer 2xx when applied and 409 when that action_id was already applied; other 4xx "
+    "answers are final (the action is dead-lettered for a lead to see); 5xx and timeouts are retried."
+)
+
+
+def _moderation_action_webhook() -> dict:
+    """The outbound contract: what Jury sends to the network."""
+    return {"post": {
+        "summary": "A moderation action for the network to apply",
+        "description": OUTBOUND_DOC,
+        "requestBody": {"required": True, "content": {"application/json": {
+            "schema": {"$ref": "#/components/schemas/ModerationAction"}}}},
+        "responses": {
+            "200": {"description": "Applied (any 2xx)."},
+            "409": {"description": "This action_id was already applied."},
+            "400": {"description": "Refused for good (any other 4xx): dead-lettered for a lead."},
+            "503": {"description": "Not now (any 5xx, or a timeout): retried with backoff."},
+        },
+    }}
+
+
 @lru_cache(maxsize=1)
 def openapi_document() -> dict:
     """Build (once) the OpenAPI document served at /api/v1/openapi.json."""
@@ -81,6 +108,7 @@ def openapi_document() -> dict:
         components.update(schema.pop("$defs", {}))
         components[model.__name__] = schema
     components["Error"] = _error_schema()
+    components["ModerationAction"] = ACTION_PAYLOAD_SCHEMA
     return {
         "openapi": "3.1.0",
         "info": {"title": "Jury intake API", "version": "1.0.0",
@@ -93,6 +121,7 @@ def openapi_document() -> dict:
                 _counts_schema(True))},
             "/api/v1/appeals": {"post": _appeal_operation()},
         },
+        "webhooks": {"moderationAction": _moderation_action_webhook()},
         "components": {
             "schemas": components,
             "securitySchemes": {"signature": {"type": "apiKey", "in": "header", "name": "X-Jury-Signature",

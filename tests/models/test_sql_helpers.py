@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import event, select, text
 
-from models import Post, Report, SandboxPost, db
-from models.sql import insert_ignore
+from models import Account, Post, Report, SandboxPost, db
+from models.sql import insert_ignore, upsert_filling
 
 
 def _post(external_id: str, **extra) -> dict:
@@ -75,3 +75,24 @@ def test_a_batch_of_any_size_is_one_and_the_same_statement_on_postgresql(pg_app)
     # The text does not grow with the batch, so the driver parses it once and PostgreSQL prepares it.
     assert inserts[0] == inserts[1] and "unnest(" in inserts[0] and "unnest(" in inserts[2]
     assert db.session.query(Report).count() == 50 and db.session.query(Post).count() == 503
+
+
+def _account(external_id: str, handle: str | None, name: str | None, at: datetime) -> dict:
+    return {"external_id": external_id, "handle": handle, "display_name": name, "state": "active",
+            "created_at": at, "updated_at": at}
+
+
+def test_upsert_filling_inserts_new_keys_and_fills_only_what_a_row_brings(app):
+    first, later = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC)
+    fill = {"fill_columns": ("handle", "display_name"), "touch_columns": ("updated_at",)}
+    upsert_filling(Account, [_account("a", None, "A", first), _account("b", "bee", None, first),
+                             _account("c", "sea", "C", first)], ("external_id",), **fill)
+    upsert_filling(Account, [_account("a", "ay", None, later), _account("b", None, None, later),
+                             _account("c", "sea", "C", later), _account("d", None, None, later)],
+                   ("external_id",), **fill)
+    db.session.commit()
+    rows = {a.external_id: (a.handle, a.display_name, a.updated_at, a.created_at)
+            for a in db.session.scalars(select(Account))}
+    # "a" gains a handle and keeps its name; "b" and "c" bring nothing new, so nothing is written.
+    assert rows == {"a": ("ay", "A", later, first), "b": ("bee", None, first, first),
+                    "c": ("sea", "C", first, first), "d": (None, None, later, later)}

@@ -2,8 +2,10 @@
 
 It speaks the documented protocol: bearer tokens with scopes (401 unknown token, 403 missing
 scope), Link-header paging newest first (max_id / since_id / min_id), 404 "Record not found",
-422 "Record invalid", 429 with X-RateLimit-Reset, and the per-status admin action only when
-``per_status`` is on (otherwise the route does not exist, as on stock servers).
+422 "Record invalid", 429 with X-RateLimit-Reset, the account actions with their unsuspend and
+unsilence, and no admin action on one status: ``config/routes/api.rb`` has no admin statuses
+resource, so ``/api/v1/admin/statuses/:id/action`` is an unknown route (404 ``{"error":"Not Found"}``
+for JSON, an HTML page otherwise, as Rails' catch-all answers).
 """
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from werkzeug.serving import make_server
 
 ADMIN_TOKEN = "mastodon-admin-token-5e1f"
 ALL_SCOPES = frozenset({"admin:read:reports", "admin:write:reports", "admin:read:accounts",
-                        "admin:write:accounts", "admin:write:statuses"})
+                        "admin:write:accounts"})
 ACCOUNT_TYPES = ("none", "sensitive", "disable", "silence", "suspend")
 REMOTE_TYPES = ("sensitive", "silence", "suspend")
 
@@ -31,14 +33,13 @@ def _key(value) -> tuple[int, str]:
 class MockMastodon:
     """State of the fake instance plus the server that exposes it."""
 
-    def __init__(self, per_status: bool | int = True):
-        self.per_status = per_status  # True, False (no route) or 405
+    def __init__(self):
         self.tokens: dict[str, set[str]] = {ADMIN_TOKEN: set(ALL_SCOPES)}
         self.accounts: dict[str, dict] = {}
         self.statuses: dict[str, dict] = {}
         self.reports: dict[str, dict] = {}
         self.account_actions: list[dict] = []
-        self.status_actions: list[dict] = []
+        self.lifted: list[tuple[str, str]] = []  # (account id, unsuspend | unsilence)
         self.resolved: list[str] = []
         self.log: list[tuple[str, str]] = []
         self.throttle = 0  # the next N requests answer 429
@@ -51,8 +52,10 @@ class MockMastodon:
 
     # -- data
 
-    def add_account(self, account_id: str, username: str | None = None, domain: str | None = None) -> dict:
+    def add_account(self, account_id: str, username: str | None = None, domain: str | None = None,
+                    display_name: str = "") -> dict:
         account = {"id": account_id, "username": username or f"user{account_id}", "domain": domain,
+                   "display_name": display_name,
                    "silenced": False, "suspended": False, "sensitized": False, "disabled": False}
         self.accounts[account_id] = account
         return account
@@ -86,18 +89,22 @@ class MockMastodon:
             "rules": report["rules"],
         }
 
+    def public_account(self, account_id: str) -> dict:
+        """The public Account entity (what a status carries, and an Admin::Account's ``account``)."""
+        account = self.accounts[account_id]
+        return {"id": account_id, "username": account["username"], "display_name": account["display_name"],
+                "acct": account["username"] + (f"@{account['domain']}" if account["domain"] else "")}
+
     def status_json(self, status: dict) -> dict:
         return {key: value for key, value in status.items() if key not in ("deleted", "account_id")} | {
-            "account": {"id": status["account_id"], "username": self.accounts[status["account_id"]]["username"]}}
+            "account": self.public_account(status["account_id"])}
 
     def admin_account(self, account_id: str) -> dict:
         account = self.accounts[account_id]
         return {"id": account_id, "username": account["username"], "domain": account["domain"],
                 "email": f"{account['username']}@mail.test", "silenced": account["silenced"],
                 "suspended": account["suspended"], "disabled": account["disabled"],
-                "sensitized": account["sensitized"],
-                "account": {"id": account_id, "username": account["username"],
-                            "acct": account["username"] + (f"@{account['domain']}" if account["domain"] else "")}}
+                "sensitized": account["sensitized"], "account": self.public_account(account_id)}
 
     def webhook_body(self, report_id: str, event: str = "report.created") -> bytes:
         """The body Mastodon would POST for an event about this report."""
@@ -224,27 +231,31 @@ class MockMastodon:
                 account[flag] = True
             return jsonify({})
 
-        def status_action(status_id):
-            if (refused := need("admin:write:statuses")) is not None:
+        def lift(account_id, flag, name):
+            if (refused := need("admin:write:accounts")) is not None:
                 return refused
-            status = mock.statuses.get(status_id)
-            if status is None or status["deleted"]:
+            account = mock.accounts.get(account_id)
+            if account is None:
                 return error(404, "Record not found")
-            kind = request.form.get("type")
-            if kind not in ("delete", "sensitive"):
-                return error(422, "Record invalid")
-            mock.status_actions.append({"status_id": status_id, **request.form.to_dict()})
-            status["deleted" if kind == "delete" else "sensitive"] = True
-            if request.form.get("report_id") in mock.reports:
-                mock.reports[request.form["report_id"]]["resolved"] = True
-            return jsonify({})
+            if name == "unsuspend" and not account["suspended"]:
+                # Mastodon's policy lets only a suspension made on this server be lifted.
+                return error(403, "This action is not allowed")
+            account[flag] = False
+            mock.lifted.append((account_id, name))
+            return jsonify(mock.admin_account(account_id))
 
-        if self.per_status is True:
-            app.add_url_rule("/api/v1/admin/statuses/<status_id>/action", view_func=status_action,
-                             methods=["POST"])
-        elif self.per_status == 405:
-            app.add_url_rule("/api/v1/admin/statuses/<status_id>/action", view_func=lambda status_id: (
-                "", 405, {"Allow": "GET"}), methods=["POST"])
+        app.add_url_rule("/api/v1/admin/accounts/<account_id>/unsuspend", "unsuspend", methods=["POST"],
+                         view_func=lambda account_id: lift(account_id, "suspended", "unsuspend"))
+        app.add_url_rule("/api/v1/admin/accounts/<account_id>/unsilence", "unsilence", methods=["POST"],
+                         view_func=lambda account_id: lift(account_id, "silenced", "unsilence"))
+
+        @app.errorhandler(404)
+        def unknown_route(_error):
+            # Rails' catch-all (application#raise_not_found): JSON when asked for, else a page.
+            if "application/json" in request.headers.get("Accept", ""):
+                return jsonify({"error": "Not Found"}), 404
+            return "<html><body>The page you were looking for doesn't exist.</body></html>", 404
+
         return app
 
     def __enter__(self) -> MockMastodon:  # noqa: PYI034 - a plain class, not meant for subclassing

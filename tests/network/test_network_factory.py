@@ -33,6 +33,7 @@ def test_action_types():
         "unhide_post",
         "warn_account",
         "suspend_account",
+        "unsuspend_account",
         "notify",
     )
 

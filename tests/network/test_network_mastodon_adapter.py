@@ -8,7 +8,7 @@ import pytest
 from mastodon_mock import ADMIN_TOKEN, ALL_SCOPES, MockMastodon
 
 from network import ActionRequest, AdapterConfigError, NetworkAdapter, Outcome
-from network.mastodon import MastodonAdapter, StrikePolicy, parse_strike_policy, verify_hub_signature
+from network.mastodon import MastodonAdapter, make_mastodon_adapter, verify_hub_signature
 from network.mastodon_client import MastodonClient, MastodonError, rate_limit_wait
 from network.signing import SignatureError
 
@@ -32,93 +32,118 @@ def adapter_for(server, token=ADMIN_TOKEN, **kwargs) -> MastodonAdapter:
     return MastodonAdapter(server.url, token, timeout=3.0, **kwargs)
 
 
-def request(type_="remove_post", post_id="9001", account_id="100", strikes=0, **extra) -> ActionRequest:
+def request(type_="remove_post", post_id="9001", account_id="100", **extra) -> ActionRequest:
     return ActionRequest(action_id=f"act-{type_}", type=type_, post_id=post_id, account_id=account_id,
-                         case_id="7", rule="harassment", statement_of_reasons=STATEMENT, prior_strikes=strikes,
-                         **extra)
+                         case_id="7", rule="harassment", statement_of_reasons=STATEMENT, **extra)
 
 
 def test_it_is_a_network_adapter(mastodon):
     assert isinstance(adapter_for(mastodon), NetworkAdapter)
 
 
-def test_first_removal_deletes_the_status_and_resolves_every_report_about_it(mastodon):
-    result = adapter_for(mastodon).deliver(request())
-    assert result.outcome is Outcome.DONE, result.detail
-    assert mastodon.statuses["9001"]["deleted"] is True
-    [deletion] = mastodon.status_actions
-    assert deletion["type"] == "delete" and deletion["report_id"] in ("11", "12") and deletion["text"] == STATEMENT
-    assert mastodon.reports["11"]["resolved"] and mastodon.reports["12"]["resolved"]
-    # A first removal is a warning: the status action carried it, no extra strike on the account.
-    assert mastodon.account_actions == []
-    assert not mastodon.accounts["100"]["silenced"]
-    receipt = json.loads(result.receipt)
-    assert receipt["status"] == "deleted"
-
-
-def test_repeated_removals_climb_the_strike_ladder(mastodon):
-    result = adapter_for(mastodon).deliver(request(strikes=1))
+def test_a_removal_records_a_strike_with_the_report_and_leaves_the_status_to_the_moderators(mastodon):
+    result = adapter_for(mastodon).deliver(request(appeal_url="https://jury.test/appeal/x"))
     assert result.outcome is Outcome.DONE, result.detail
     [strike] = mastodon.account_actions
-    assert strike["type"] == "silence" and strike["report_id"] in ("11", "12") and strike["text"] == STATEMENT
-    assert mastodon.accounts["100"]["silenced"]
-    mastodon.add_status("9003", "100", "<p>third</p>")
-    mastodon.add_report("13", "200", "100", ["9003"])
-    adapter_for(mastodon).deliver(request(post_id="9003", strikes=5))
-    assert mastodon.account_actions[-1]["type"] == "suspend"
-    assert mastodon.account_actions[-1]["report_id"] == "13"
+    assert strike["type"] == "none" and strike["report_id"] in ("11", "12")
+    assert strike["text"].startswith(STATEMENT) and "deleted by this server's moderators" in strike["text"]
+    assert strike["text"].endswith("Appeal: https://jury.test/appeal/x")
+    assert mastodon.reports["11"]["resolved"] and mastodon.reports["12"]["resolved"]
+    # Mastodon has no admin action on one status: the adapter never tries the route.
+    assert mastodon.calls(prefix="/api/v1/admin/statuses") == [] and not mastodon.statuses["9001"]["deleted"]
+    assert "left for the instance's moderators" in result.detail
+    assert json.loads(result.receipt)["status"] == "left to moderators"
 
 
-def test_without_the_per_status_route_the_account_action_is_the_fallback():
-    with MockMastodon(per_status=False) as server:
-        server.add_account("100")
-        server.add_status("9001", "100", "<p>x</p>")
-        server.add_report("11", "200", "100", ["9001"])
-        result = adapter_for(server).deliver(request())
-        assert result.outcome is Outcome.DONE, result.detail
-        [action] = server.account_actions
-        # Even a first removal must limit the post's reach when the post itself cannot go.
-        assert action["type"] == "silence" and action["report_id"] == "11"
-        assert server.reports["11"]["resolved"]
-        assert server.statuses["9001"]["deleted"] is False
-        assert json.loads(result.receipt)["status"] == "unsupported"
+def test_the_statuses_route_does_not_exist_on_the_stand_in(mastodon):
+    client = MastodonClient(mastodon.url, ADMIN_TOKEN)
+    with pytest.raises(MastodonError) as info:
+        client.call("POST", "/api/v1/admin/statuses/9001/action", scope="admin:write:accounts", data={"type": "delete"})
+    assert info.value.status_code == 404 and info.value.route_missing and not info.value.record_missing
 
 
-def test_a_405_on_the_per_status_route_also_falls_back():
-    with MockMastodon(per_status=405) as server:
-        server.add_account("100")
-        server.add_status("9001", "100", "<p>x</p>")
-        server.add_report("11", "200", "100", ["9001"])
-        adapter = adapter_for(server, strikes=parse_strike_policy("none,silence", "sensitive"))
-        assert adapter.deliver(request()).outcome is Outcome.DONE
-        assert server.account_actions[0]["type"] == "sensitive"
-
-
-def test_remote_accounts_get_only_the_types_they_accept(mastodon):
+def test_a_remote_authors_reports_are_resolved_without_a_strike(mastodon):
     mastodon.add_account("300", "faraway", domain="other.test")
     mastodon.add_status("9100", "300", "<p>remote post</p>")
     mastodon.add_report("14", "200", "300", ["9100"])
-    adapter = adapter_for(mastodon, strikes=StrikePolicy(("none", "disable"), "none"))
-    assert adapter.deliver(request(post_id="9100", account_id="300", strikes=1)).outcome is Outcome.DONE
-    assert mastodon.account_actions[-1]["type"] == "suspend"  # "disable" is local-only
-    result = adapter.deliver(request("warn_account", post_id=None, account_id="300"))
-    assert result.outcome is Outcome.DONE and mastodon.account_actions[-1]["type"] == "sensitive"
+    result = adapter_for(mastodon).deliver(request(post_id="9100", account_id="300"))
+    assert result.outcome is Outcome.DONE and mastodon.account_actions == []
+    assert mastodon.reports["14"]["resolved"]
+    warned = adapter_for(mastodon).deliver(request("warn_account", post_id=None, account_id="300"))
+    assert warned.outcome is Outcome.DONE and "remote" in warned.detail and mastodon.account_actions == []
 
 
-def test_a_retried_removal_does_not_delete_twice_or_add_a_second_strike(mastodon):
+def test_a_retried_removal_links_the_same_report(mastodon):
     adapter = adapter_for(mastodon)
     assert adapter.deliver(request()).outcome is Outcome.DONE
-    again = adapter.deliver(request())
-    assert again.outcome is Outcome.DONE
-    assert len(mastodon.status_actions) == 1 and mastodon.account_actions == []
-    assert json.loads(again.receipt)["status"] == "gone"
+    first = mastodon.account_actions[0]["report_id"]
+    # The reply was lost: the retry finds the reports resolved and strikes with the same one.
+    assert adapter.deliver(request()).outcome is Outcome.DONE
+    assert [a["report_id"] for a in mastodon.account_actions] == [first, first]
 
 
-def test_a_model_flagged_post_without_reports_is_removed_without_report_id(mastodon):
+def test_a_model_flagged_post_without_reports_is_a_strike_without_report_id(mastodon):
     mastodon.add_status("9200", "100", "<p>never reported</p>")
-    assert adapter_for(mastodon).deliver(request(post_id="9200", strikes=1)).outcome is Outcome.DONE
-    assert "report_id" not in mastodon.status_actions[-1]
-    assert "report_id" not in mastodon.account_actions[-1]
+    assert adapter_for(mastodon).deliver(request(post_id="9200")).outcome is Outcome.DONE
+    assert "report_id" not in mastodon.account_actions[-1] and mastodon.account_actions[-1]["type"] == "none"
+
+
+def test_warn_account_is_an_account_action_none_with_the_statement(mastodon):
+    result = adapter_for(mastodon).deliver(request("warn_account", post_id=None, strike_count=1, verdict_ids=("5",)))
+    assert result.outcome is Outcome.DONE
+    [warning] = mastodon.account_actions
+    assert warning["type"] == "none" and "report_id" not in warning and warning["text"] == STATEMENT
+
+
+@pytest.mark.parametrize(("days", "temporary", "expected", "flag"), [
+    (None, "silence", "suspend", "suspended"),
+    (7, "silence", "silence", "silenced"),
+    (7, "suspend", "suspend", "suspended"),
+])
+def test_suspend_account_by_its_duration(mastodon, days, temporary, expected, flag):
+    adapter = adapter_for(mastodon, temporary_suspension=temporary)
+    result = adapter.deliver(request("suspend_account", post_id=None, duration_days=days, strike_count=3))
+    assert result.outcome is Outcome.DONE, result.detail
+    assert [a["type"] for a in mastodon.account_actions] == [expected] and mastodon.accounts["100"][flag]
+    # Sent again (a lost reply, a second measure): the account is already under it, no second strike.
+    assert adapter.deliver(request("suspend_account", post_id=None, duration_days=days)).outcome is Outcome.DONE
+    assert len(mastodon.account_actions) == 1
+
+
+def test_unsuspend_lifts_whatever_the_account_is_under_and_is_idempotent(mastodon):
+    adapter = adapter_for(mastodon)
+    adapter.deliver(request("suspend_account", post_id=None, duration_days=7))
+    adapter.deliver(request("suspend_account", post_id=None))
+    assert mastodon.accounts["100"]["silenced"] and mastodon.accounts["100"]["suspended"]
+    result = adapter.deliver(request("unsuspend_account", post_id=None))
+    assert result.outcome is Outcome.DONE and sorted(mastodon.lifted) == [("100", "unsilence"), ("100", "unsuspend")]
+    assert not mastodon.accounts["100"]["silenced"] and not mastodon.accounts["100"]["suspended"]
+    again = adapter.deliver(request("unsuspend_account", post_id=None))
+    assert again.outcome is Outcome.DONE and "nothing to lift" in again.detail and len(mastodon.lifted) == 2
+
+
+@pytest.mark.parametrize("type_", ["warn_account", "suspend_account", "unsuspend_account", "remove_post"])
+def test_an_account_the_instance_does_not_know_is_a_permanent_failure_naming_it(mastodon, type_):
+    result = adapter_for(mastodon).deliver(request(type_, account_id="999"))
+    assert result.outcome is Outcome.PERMANENT and result.status_code == 404
+    assert "account 999" in result.detail and "no such account" in result.detail
+
+
+def test_an_account_action_the_instance_refuses_is_a_permanent_failure_naming_it(mastodon):
+    mastodon.add_account("300", "faraway", domain="other.test")
+    with pytest.raises(MastodonError) as info:
+        adapter_for(mastodon).account_action("300", "none")
+    assert info.value.outcome is Outcome.PERMANENT and info.value.status_code == 422
+    assert "account 300: action none: the instance refused it" in info.value.detail
+
+
+def test_a_removal_whose_report_vanished_meanwhile_is_a_permanent_failure(mastodon):
+    adapter = adapter_for(mastodon)
+    mastodon.reports["11"]["resolved"] = mastodon.reports["12"]["resolved"] = True
+    real = adapter.reports_about
+    adapter.reports_about = lambda *a, **k: [{"id": "77"}] if k.get("resolved") else real(*a, **k)
+    result = adapter.deliver(request())
+    assert result.outcome is Outcome.PERMANENT and "no such account or report" in result.detail
 
 
 def test_notify_resolves_only_the_reporters_own_reports(mastodon):
@@ -139,11 +164,6 @@ def test_restore_is_a_permanent_failure_with_a_reason(mastodon):
     assert result.outcome is Outcome.PERMANENT and "cannot restore" in result.detail
 
 
-def test_suspend_account(mastodon):
-    assert adapter_for(mastodon).deliver(request("suspend_account", post_id=None)).outcome is Outcome.DONE
-    assert mastodon.account_actions[-1]["type"] == "suspend" and mastodon.accounts["100"]["suspended"]
-
-
 @pytest.mark.parametrize("missing, type_", [
     ("admin:write:accounts", "suspend_account"),
     ("admin:read:reports", "remove_post"),
@@ -161,12 +181,6 @@ def test_an_unknown_token_is_permanent_and_never_echoed(mastodon):
     result = adapter_for(mastodon, token="wrong-token-123").deliver(request("suspend_account"))
     assert result.outcome is Outcome.PERMANENT and result.status_code == 401
     assert "NETWORK_TOKEN" in result.detail and "wrong-token-123" not in result.detail
-
-
-def test_an_unknown_account_is_a_permanent_404(mastodon):
-    result = adapter_for(mastodon).deliver(request("suspend_account", account_id="999"))
-    assert result.outcome is Outcome.PERMANENT and result.status_code == 404
-    assert "record not found" in result.detail
 
 
 def test_a_422_is_permanent_with_the_servers_reason(mastodon):
@@ -190,7 +204,7 @@ def test_server_errors_are_retried(mastodon, status):
     mastodon.fail_next = [status]
     result = adapter_for(mastodon).deliver(request())
     assert result.outcome is Outcome.RETRY and result.status_code == status
-    assert mastodon.status_actions == []
+    assert mastodon.account_actions == []
 
 
 def test_an_unreachable_instance_is_retried(closed_port_url):
@@ -237,14 +251,12 @@ def test_rate_limit_reset_formats():
     assert rate_limit_wait({"X-RateLimit-Reset": str(now - 100)}, now=now) == 1
 
 
-def test_strike_policy_settings():
-    policy = parse_strike_policy(" None , SILENCE,suspend ", "sensitive")
-    assert policy.ladder == ("none", "silence", "suspend") and policy.fallback == "sensitive"
-    assert policy.account_action(0, status_removed=False) == "sensitive"
-    assert policy.account_action(1, status_removed=False) == "silence"
-    assert policy.account_action(9, status_removed=True) == "suspend"
-    with pytest.raises(AdapterConfigError, match="obliterate"):
-        parse_strike_policy("none,obliterate")
+def test_the_temporary_suspension_setting():
+    assert make_mastodon_adapter("https://m.test", "t").temporary_suspension == "silence"
+    options = {"MASTODON_TEMPORARY_SUSPENSION": " Suspend "}
+    assert make_mastodon_adapter("https://m.test", "t", options).temporary_suspension == "suspend"
+    with pytest.raises(AdapterConfigError, match="MASTODON_TEMPORARY_SUSPENSION"):
+        make_mastodon_adapter("https://m.test", "t", {"MASTODON_TEMPORARY_SUSPENSION": "disable"})
 
 
 @pytest.mark.parametrize("url, token", [("ftp://m.test", "t"), ("https://u:p@m.test", "t"), ("https://m.test", " ")])

@@ -17,9 +17,9 @@ from triage import mastodon_reports as sync
 SECRET = "test-webhook-secret"
 
 
-@pytest.fixture(params=[True, False], ids=["per-status", "account-only"])
-def mastodon(request):
-    with MockMastodon(per_status=request.param) as server:
+@pytest.fixture
+def mastodon():
+    with MockMastodon() as server:
         server.add_account("100", "author")
         server.add_account("200", "reporter")
         server.add_account("201", "reporter2")
@@ -87,28 +87,25 @@ def test_a_reported_threat_is_removed_on_mastodon(client, mastodon, jurors):
     actions = db.session.scalars(select(Action).where(Action.case_id == case.id)).all()
     assert {a.state for a in actions} == {"sent"}
     assert mastodon.reports["11"]["resolved"] and mastodon.reports["12"]["resolved"]
-    if mastodon.per_status:
-        assert mastodon.statuses["9001"]["deleted"]
-        [deletion] = mastodon.status_actions
-        assert deletion["type"] == "delete" and "Violence or threats" in deletion["text"]
-        assert mastodon.account_actions == []  # first removal: the deletion carried the warning
-    else:
-        [strike] = mastodon.account_actions
-        assert strike["account_id"] == "100" and strike["type"] == "silence"
-        assert strike["report_id"] in ("11", "12") and "Violence or threats" in strike["text"]
+    # The removal is a strike with the report; the status is left for the instance's moderators.
+    [strike] = mastodon.account_actions
+    assert strike["account_id"] == "100" and strike["type"] == "none"
+    assert strike["report_id"] in ("11", "12") and "Violence or threats" in strike["text"]
+    assert "deleted by this server's moderators" in strike["text"]
+    assert not mastodon.statuses["9001"]["deleted"] and mastodon.calls(prefix="/api/v1/admin/statuses") == []
     # The kept post stays; its reporter's report is resolved with no strike.
     assert not mastodon.statuses["9002"]["deleted"] and mastodon.reports["13"]["resolved"]
     audit.seal(db.session)
     assert audit.verify_chain(db.session)[1] is None
 
 
-def test_a_second_removal_for_the_same_author_climbs_the_ladder(client, mastodon, jurors, make_user):
+def test_each_removal_records_one_strike_with_its_own_report(client, mastodon, jurors, make_user):
     sync.poll_once()
     panel_decides(jurors, {"9001": ("remove", "violence_threat"), "9002": ("remove", "spam")})
-    types = [a["type"] for a in mastodon.account_actions]
-    # First removal: warning (carried by the deletion) or the fallback; the second is a silence.
-    assert types == (["silence"] if mastodon.per_status else ["silence", "silence"])
-    assert mastodon.accounts["100"]["silenced"]
+    strikes = sorted((a["type"], a["report_id"]) for a in mastodon.account_actions)
+    # The adapter climbs no ladder of its own: account measures are Jury's (warn_account, suspend_account).
+    assert strikes[0][0] == strikes[1][0] == "none" and strikes[0][1] in ("11", "12") and strikes[1][1] == "13"
+    assert not mastodon.accounts["100"]["silenced"] and not mastodon.accounts["100"]["suspended"]
 
 
 def test_a_rate_limited_action_waits_for_the_reset_then_lands(client, mastodon, jurors):
@@ -125,16 +122,12 @@ def test_a_rate_limited_action_waits_for_the_reset_then_lands(client, mastodon, 
     db.session.commit()
     assert outbox.deliver(remove.id) == "sent"
     assert mastodon.reports["11"]["resolved"]
-    if mastodon.per_status:
-        assert mastodon.statuses["9001"]["deleted"] and mastodon.status_actions[0]["report_id"] in ("11", "12")
-    else:
-        assert [a["type"] for a in mastodon.account_actions] == ["silence"]
+    assert [a["type"] for a in mastodon.account_actions] == ["none"]
 
 
 def test_a_token_without_write_scopes_dead_letters_with_the_scope_named(client, mastodon, jurors):
     sync.poll_once()
-    mastodon.tokens[ADMIN_TOKEN] = set(ALL_SCOPES) - {"admin:write:reports", "admin:write:accounts",
-                                                      "admin:write:statuses"}
+    mastodon.tokens[ADMIN_TOKEN] = set(ALL_SCOPES) - {"admin:write:reports", "admin:write:accounts"}
     panel_decides(jurors, {"9001": ("keep", None), "9002": ("keep", None)})
     db.session.expire_all()
     notify = db.session.scalar(select(Action).where(Action.type == "notify"))

@@ -7,7 +7,7 @@ import pytest
 from mastodon_mock import ADMIN_TOKEN, ALL_SCOPES, MockMastodon
 from sqlalchemy import func, select
 
-from models import AuditEvent, Case, Post, Report, db
+from models import Account, AuditEvent, Case, Post, Report, db
 from network.mastodon_client import MastodonClient
 from tests.conftest import make_app
 from triage import mastodon_reports as sync
@@ -66,6 +66,25 @@ def test_a_report_created_webhook_opens_a_case_per_reported_status(client, masto
     assert count(Case) == 2
     assert db.session.scalar(select(AuditEvent).where(AuditEvent.event_type == "reports_received")).actor \
         == "mastodon:webhook"
+
+
+def test_the_author_becomes_an_account_with_its_acct_and_display_name(client, mastodon):
+    mastodon.add_account("300", "remote", domain="far.example", display_name="Far \x00<b>Away</b>\n")
+    mastodon.add_status("9003", "300", "<p>hi</p>")
+    mastodon.add_report("13", "200", "300", ["9003"], category="spam")
+    mastodon.accounts["100"]["display_name"] = "x" * 500
+    deliver(client, mastodon.webhook_body("12"))
+    deliver(client, mastodon.webhook_body("13"))
+    found = {a.external_id: (a.handle, a.display_name) for a in db.session.scalars(select(Account))}
+    # The reporter is not an author; a display name over the cap is cut, control characters become spaces.
+    assert found == {"100": ("author", "x" * 200), "300": ("remote@far.example", "Far  <b>Away</b>")}
+
+
+def test_an_author_handle_the_intake_cannot_take_costs_only_the_handle(client, mastodon):
+    mastodon.accounts["100"]["username"] = "bad\nname"
+    assert deliver(client, mastodon.webhook_body("12")).status_code == 202
+    assert db.session.scalar(select(Account.handle).where(Account.external_id == "100")) is None
+    assert count(Post) == 2
 
 
 def test_status_html_becomes_plain_text(client, mastodon):
