@@ -328,3 +328,14 @@ def case_priorities() -> dict[int, float]:
 
     db.session.expire_all()
     return dict(db.session.execute(select(Case.id, Case.priority)).all())
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def fresh_url(request, tmp_path):
+    """An empty database of the given kind, migrated by the test itself."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
+        return
+    request.applymarker(pytest.mark.postgres)
+    with private_database("jury_migration") as url:
+        yield url

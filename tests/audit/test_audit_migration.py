@@ -9,18 +9,7 @@ import audit
 from audit.log import GENESIS_HASH, event_hash
 from jury import create_app
 from models import AuditEvent, db, utcnow
-from tests.conftest import base_config, private_database
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def fresh_url(request, tmp_path):
-    """An empty database of the given kind, migrated by the test itself."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
-        return
-    request.applymarker(pytest.mark.postgres)
-    with private_database("jury_migration") as url:
-        yield url
+from tests.conftest import base_config
 
 
 def old_chain(n: int) -> None:

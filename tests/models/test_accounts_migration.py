@@ -1,24 +1,12 @@
 """Migration 0013 gives every author already known an account, once, and downgrades cleanly."""
 from __future__ import annotations
 
-import pytest
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import insert, inspect, select
 
 from jury import create_app
 from models import Account, Post, db, utcnow
-from tests.conftest import base_config, private_database
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def fresh_url(request, tmp_path):
-    """An empty database of the given kind, migrated by the test itself."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
-        return
-    request.applymarker(pytest.mark.postgres)
-    with private_database("jury_accounts") as url:
-        yield url
+from tests.conftest import base_config
 
 
 def old_posts(authors: list[str]) -> None:

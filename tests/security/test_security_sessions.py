@@ -17,7 +17,6 @@ from jury.jurors import users
 from jury.jurors.users import SESSION_STARTED
 from models import Assignment, AuditEvent, Case, User, Vote, db
 from models.errors import Conflict
-from tests.audit.test_audit_migration import fresh_url  # noqa: F401 - the fixture
 from tests.conftest import PASSWORD, make_app, post_payload, report_payload, signed
 
 

@@ -11,7 +11,6 @@ from sqlalchemy.exc import IntegrityError
 import audit
 from jury import create_app
 from models import Assignment, AuditEvent, Case, Post, db, utcnow
-from tests.audit.test_audit_migration import fresh_url  # noqa: F401 - the fixture
 from tests.conftest import base_config, post_payload, report_payload
 from triage import dealing
 

@@ -10,7 +10,6 @@ from sqlalchemy import insert, select
 import audit
 from jury import create_app
 from models import AuditEvent, Policy, ShadowPolicy, db
-from tests.audit.test_audit_migration import fresh_url  # noqa: F401 - the fixture
 from tests.conftest import base_config
 from triage.policy import DEFAULT_SETTINGS, PolicyError, current_policy, publish_policy
 
