@@ -9,7 +9,6 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from jury import users
 from jury.forms import LoginForm
-from models import db
 
 bp = Blueprint("auth", __name__)
 
@@ -44,6 +43,5 @@ def login():
 def logout():
     """End the session, and every other session of the account (a copied cookie dies with it)."""
     users.end_sessions(current_user, "logout", actor=f"user:{current_user.id}")
-    db.session.commit()
     logout_user()
     return redirect(url_for("auth.login"))

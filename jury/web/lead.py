@@ -26,7 +26,7 @@ from jury.views_data import case_view, votes_of
 from jury.web.access import lead_required
 from models import USER_STATES, VOTES_SHOWN_STATES, Action, Case, User, db
 from models.errors import DomainError
-from triage import jobs, outbox, shadow
+from triage import outbox, shadow, training
 from triage.policy import PolicyError, current_policy
 
 bp = Blueprint("lead", __name__, url_prefix="/lead")
@@ -98,8 +98,7 @@ def retrain():
     """Queue retraining of the site model on the jury's verdicts."""
     if not RetrainForm().validate_on_submit():
         abort(400)
-    jobs.defer("training", "jury.tasks.retrain_model", True)
-    jobs.commit()
+    training.queue_retraining(True)
     flash("Retraining queued: new posts use the new model as soon as it is ready.", "info")
     return redirect(url_for("lead.overview"))
 

@@ -10,7 +10,6 @@ from jury import agreement, juror_reliability
 from jury.forms import ReestimateForm
 from jury.web.access import lead_required
 from models import JurorReliability, ReliabilityRun, Verdict, db, utcnow
-from triage import jobs
 from triage.policy import current_policy
 
 bp = Blueprint("reliability", __name__, url_prefix="/lead")
@@ -18,7 +17,6 @@ bp = Blueprint("reliability", __name__, url_prefix="/lead")
 RECENT_VERDICTS = 200
 # The agreement page reads this many weeks of verdicts, so it stays quick as history grows.
 AGREEMENT_WEEKS = 12
-
 
 
 @bp.get("/verdicts")
@@ -59,7 +57,6 @@ def reestimate():
     """Queue a full re-estimation of juror reliabilities."""
     if not ReestimateForm().validate_on_submit():
         abort(400)
-    jobs.defer("training", "jury.tasks.reestimate_reliability")
-    jobs.commit()
+    juror_reliability.queue_reestimate()
     flash("Re-estimation queued: new votes use the new reliabilities as soon as it is done.", "info")
     return redirect(url_for("reliability.agreement_page"))
