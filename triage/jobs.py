@@ -4,13 +4,11 @@ from __future__ import annotations
 import importlib
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import inspect
-from sqlalchemy.orm.attributes import set_committed_value
 
 from models import db
 
@@ -177,35 +175,6 @@ def rewind_deferred(mark: tuple[int, dict[str, tuple[str, str, int]]]) -> None:
         db.session.info[_COALESCED_KEY] = coalesced
     else:
         db.session.info.pop(_COALESCED_KEY, None)
-
-
-def commit(keep: Iterable[object] = ()) -> None:
-    """Commit the session, then hand the deferred jobs to their queues (see triage.transaction,
-    which replaces this)."""
-    kept = [_loaded_columns(obj) for obj in keep]
-    db.session.commit()
-    for obj, values in kept:
-        for key, value in values.items():
-            set_committed_value(obj, key, value)
-    for name, args in dispatch_deferred():
-        try:
-            job_function(name)(*args)
-        except Exception:  # an inline job must not fail the request that committed
-            log.exception("inline job %s failed; the sweeper will retry it", name)
-            db.session.rollback()
-
-
-def _loaded_columns(obj: object) -> tuple[object, dict[str, Any]]:
-    """The object itself (not a proxy such as current_user) and its column values that are loaded
-    now (never the expired or server-computed ones)."""
-    state = inspect(obj)
-    return state.obj(), {attr.key: state.dict[attr.key] for attr in state.mapper.column_attrs if attr.key in state.dict}
-
-
-def discard() -> None:
-    """Roll back and forget the deferred jobs of the failed transaction."""
-    db.session.rollback()
-    drop_deferred()
 
 
 _clients: dict[str, Any] = {}

@@ -1,6 +1,13 @@
-"""The unit of work (triage.transaction) on SQLite and PostgreSQL: nesting, rollback, jobs after
-the commit, durable changes, savepoints, objects kept loaded."""
+"""The unit of work (triage.transaction): one boundary commits, and nothing else does.
+
+The boundary's own behaviour on SQLite and PostgreSQL (nesting, rollback, jobs after the commit,
+durable changes, savepoints, objects kept loaded), and a scan of the project's source that keeps
+every commit and rollback inside it.
+"""
 from __future__ import annotations
+
+import ast
+from pathlib import Path
 
 import pytest
 from sqlalchemy import event, func, inspect, select
@@ -8,6 +15,14 @@ from sqlalchemy import event, func, inspect, select
 import audit
 from models import AuditEvent, SandboxFollow, db
 from triage import jobs, transaction
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGES = ("jury", "triage", "audit", "models", "network", "classifiers")
+BOUNDARY = "triage/transaction.py"
+# The audit chain's sealer lives below the boundary's layer (audit knows nothing of jobs or Flask)
+# and commits each batch to free the chain's lock; it is chain upkeep, never part of a change.
+ALLOWED = {("audit/log.py", "seal")}
+FLAG_PARAMETERS = {"commit", "alongside"}
 
 ran: list[tuple[str, bool, int]] = []  # (job argument, inside a transaction?, rows other connections see)
 
@@ -183,3 +198,60 @@ def test_abandon_ends_a_failed_read_outside_a_change_only(app):
     db.session.scalar(select(func.count()).select_from(SandboxFollow))
     transaction.abandon()
     assert not db.session().in_transaction()
+
+
+# The rule, kept by a scan of the source.
+
+def _sources():
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            relative = path.relative_to(ROOT).as_posix()
+            if "/migrations/" not in f"/{relative}":
+                yield relative, ast.parse(path.read_text(encoding="utf-8"), relative)
+
+
+def _enclosing_functions(tree):
+    """Each node with the name of the outermost function around it (None at module level)."""
+    def walk(node, function):
+        for child in ast.iter_child_nodes(node):
+            inner = function
+            if function is None and isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                inner = child.name
+            yield child, inner
+            yield from walk(child, inner)
+    yield from walk(tree, None)
+
+
+def test_only_the_boundary_commits_or_rolls_back_the_session():
+    found = []
+    for path, tree in _sources():
+        if path == BOUNDARY:
+            continue
+        for node, function in _enclosing_functions(tree):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in ("commit", "rollback")
+                    and ast.unparse(node.func.value).endswith("session")
+                    and (path, function) not in ALLOWED):
+                found.append(f"{path}:{node.lineno} {ast.unparse(node.func)}()")
+    assert found == [], "commit and roll back through triage.transaction.atomic():\n" + "\n".join(found)
+
+
+def test_the_scan_sees_a_commit():
+    tree = ast.parse("def change():\n    db.session.commit()\n")
+    calls = [node for node, _ in _enclosing_functions(tree) if isinstance(node, ast.Call)]
+    assert [ast.unparse(call.func) for call in calls] == ["db.session.commit"]
+
+
+def test_no_function_takes_a_commit_or_alongside_flag():
+    found = []
+    for path, tree in _sources():
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                arguments = node.args.posonlyargs + node.args.args + node.args.kwonlyargs
+                found += [f"{path}:{node.lineno} {node.name}({arg.arg}=)" for arg in arguments
+                          if arg.arg in FLAG_PARAMETERS]
+    assert found == [], "use the boundary (a nested atomic() joins), not a flag:\n" + "\n".join(found)
+
+
+def test_the_old_commit_helpers_are_gone():
+    assert not hasattr(jobs, "commit") and not hasattr(jobs, "discard")
