@@ -175,7 +175,10 @@ def seal(session: Session, batch: int = 5000) -> int:
     """Chain every event written so far, committing each batch; returns how many were sealed.
 
     Safe to run from several processes at once: sealers take turns on one lock, and an event is
-    sealed exactly once. Requests never wait for it.
+    sealed exactly once. Requests never wait for it. Its commits are the one exception to the rule
+    that only triage.transaction commits: sealing is the chain's upkeep, not a state change, run
+    outside any change (the sweeper's thread, a command, before an export), and each batch commits
+    to free the chain's lock; this package sits below the boundary's layer.
     """
     total = 0
     while True:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, distinct, exists, func, select, text
 
@@ -11,6 +11,7 @@ import audit
 from models import OPEN_CASE_STATES, Case, MutedReporter, Report, Score, db, utcnow
 from models.sql import insert_ignore
 from triage import priority as prio
+from triage import transaction
 from triage.categories import case_category
 from triage.policy import PolicyInForce
 
@@ -75,22 +76,7 @@ def open_or_refresh(post_ids: Iterable[int], origin: str, policy: PolicyInForce,
     now = utcnow()
     reports = reports_of(ids)
     labels = latest_labels(ids) if labels is None else labels
-    rows = []
-    for post_id in ids:
-        # report_count shows every report; severity, category and priority count each reporter once.
-        count = len(reports.get(post_id, []))
-        reporters, reasons = distinct_reports(reports.get(post_id, []))
-        severity = prio.case_severity(reasons, labels.get(post_id))
-        base = prio.base_priority(severity, reporters, policy.settings["priority_weights"])
-        rows.append({
-            "post_id": post_id, "review_round": 0,
-            "origin": "reported" if count else origin, "state": "queued",
-            "severity": severity, "report_count": count, "base_priority": base,
-            "category": case_category(reasons, labels.get(post_id)),
-            "priority": base, "panel_size": policy.opening_seats, "open_seats": policy.opening_seats,
-            "policy_version": policy.version, "opened_at": now,
-            "sla_deadline": now + timedelta(hours=policy.sla_hours(severity)), "lock_version": 0,
-        })
+    rows = [_case_row(post_id, reports.get(post_id, []), labels.get(post_id), origin, policy, now) for post_id in ids]
     created = set(insert_ignore(Case, rows, ("post_id", "review_round"), Case.post_id))
     cases = db.session.scalars(
         select(Case).where(Case.post_id.in_(ids), Case.review_round == 0)
@@ -110,23 +96,47 @@ def open_or_refresh(post_ids: Iterable[int], origin: str, policy: PolicyInForce,
         elif case.state in OPEN_CASE_STATES and (
             case.severity != row["severity"] or case.report_count != row["report_count"]
         ):
-            # Graver news shortens the SLA; it never lengthens one already running.
-            deadline = case.opened_at + timedelta(hours=policy.sla_hours(row["severity"]))
-            case.sla_deadline = min(case.sla_deadline, deadline)
-            case.severity = row["severity"]
-            case.report_count = row["report_count"]
-            case.base_priority = row["base_priority"]
-            fraction = prio.age_fraction((now - case.opened_at).total_seconds(),
-                                         (case.sla_deadline - case.opened_at).total_seconds())
-            case.priority = prio.priority(case.base_priority, fraction, policy.settings["priority_weights"])
-            events.append(audit.EventSpec("case_reprioritised", "case", case.id, {
-                "severity": case.severity, "report_count": case.report_count,
-                "priority": round(case.priority, 3),
-            }, actor))
+            events.append(_reprioritise(case, row, policy, now, actor))
         if case.state in OPEN_CASE_STATES:
             open_cases.append(case)
     audit.record_many(db.session, events)
     return open_cases
+
+
+def _case_row(post_id: int, reports: list[tuple[str, str]], labels: dict[str, float] | None, origin: str,
+              policy: PolicyInForce, now: datetime) -> dict:
+    """The first-round case a post would open with, as a row to insert."""
+    # report_count shows every report; severity, category and priority count each reporter once.
+    count = len(reports)
+    reporters, reasons = distinct_reports(reports)
+    severity = prio.case_severity(reasons, labels)
+    base = prio.base_priority(severity, reporters, policy.settings["priority_weights"])
+    return {
+        "post_id": post_id, "review_round": 0,
+        "origin": "reported" if count else origin, "state": "queued",
+        "severity": severity, "report_count": count, "base_priority": base,
+        "category": case_category(reasons, labels),
+        "priority": base, "panel_size": policy.opening_seats, "open_seats": policy.opening_seats,
+        "policy_version": policy.version, "opened_at": now,
+        "sla_deadline": now + timedelta(hours=policy.sla_hours(severity)), "lock_version": 0,
+    }
+
+
+def _reprioritise(case: Case, row: dict, policy: PolicyInForce, now: datetime, actor: str) -> audit.EventSpec:
+    """Bring an open case up to its post's reports (severity, count, priority); its audit event."""
+    # Graver news shortens the SLA; it never lengthens one already running.
+    deadline = case.opened_at + timedelta(hours=policy.sla_hours(row["severity"]))
+    case.sla_deadline = min(case.sla_deadline, deadline)
+    case.severity = row["severity"]
+    case.report_count = row["report_count"]
+    case.base_priority = row["base_priority"]
+    fraction = prio.age_fraction((now - case.opened_at).total_seconds(),
+                                 (case.sla_deadline - case.opened_at).total_seconds())
+    case.priority = prio.priority(case.base_priority, fraction, policy.settings["priority_weights"])
+    return audit.EventSpec("case_reprioritised", "case", case.id, {
+        "severity": case.severity, "report_count": case.report_count,
+        "priority": round(case.priority, 3),
+    }, actor)
 
 
 REFRESH_BATCH = 2000
@@ -170,9 +180,10 @@ def refresh_priorities(policy: PolicyInForce, batch: int = REFRESH_BATCH) -> int
     values = {"w": policy.weight("age"), "tolerance": REFRESH_TOLERANCE}
     refreshed, after = 0, 0
     while True:
-        ids = list(db.session.scalars(pick, {"after": after, **values}))
+        with transaction.atomic(durable=True):
+            ids = list(db.session.scalars(pick, {"after": after, **values}))
+            if ids:
+                db.session.execute(refresh, {**values, "ids": ids})
         if not ids:
             return refreshed
-        db.session.execute(refresh, {**values, "ids": ids})
-        db.session.commit()
         refreshed, after = refreshed + len(ids), ids[-1]

@@ -2,16 +2,17 @@
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import Select, bindparam, func, insert, select, text, update
+from sqlalchemy import Select, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import lazyload, make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
 
 import audit
 from models import OPEN_CASE_STATES, Assignment, Case, User, db, sql, utcnow
-from triage import exclusions, gold, jobs
+from triage import exclusions, gold, transaction
 from triage.policy import PolicyInForce, current_policy
 
 # Deal at random among up to this many top cases whose priority is within DEAL_BAND of
@@ -66,13 +67,6 @@ _LOCK_AND_LOAD_CASE = update(Case).where(Case.id == bindparam("case_id")).values
 _LOAD_LOCKED_CASE = (select(Case).where(Case.id == bindparam("case_id")).options(lazyload(Case.post))
                      .with_for_update(key_share=True, of=Case))
 _INSERT_LEASE = insert(Assignment.__table__).returning(Assignment.__table__.c.id)
-# Plain SQL rather than session.begin_nested(): nothing in the session changes in between.
-_SAVEPOINT = text("SAVEPOINT deal_window")
-_ROLLBACK_TO_SAVEPOINT = text("ROLLBACK TO SAVEPOINT deal_window")
-# session.info key: how many audit events the transaction held before a deal alongside began.
-_EVENTS_BEFORE_DEAL = "deal_alongside_events_before"
-
-
 def active_assignment(juror: User) -> Assignment | None:
     """The juror's live, unexpired lease, if any (the row as stored, detached: read it, do not change it)."""
     held = _held_seat(juror)
@@ -91,21 +85,6 @@ def _held_seat(juror: User) -> tuple[Assignment, bool] | None:
         seat = Assignment(**values)
         make_transient_to_detached(seat)
     return seat, live
-
-
-def _live_seat_or_give_back(juror: User) -> Assignment | None:
-    """The juror's live seat; a seat whose lease ran out and that no sweep gave back yet is given
-    back now, in a transaction of its own, so the juror can hold the seat dealt next."""
-    held = _held_seat(juror)
-    if held is None:
-        return None
-    seat, live = held
-    if live:
-        return seat
-    release(seat, "expired", actor="system")
-    # Committed at once: a deal that fails or finds nothing rolls back, and must not undo this.
-    jobs.commit(keep=(juror,))
-    return None
 
 
 # Dealing statements by shape (see exclusions.JurorFilter). Building the statement and its
@@ -157,22 +136,57 @@ def _remember(key: tuple, statement: Select) -> None:
     _STATEMENTS[key] = statement
 
 
-def _eligible_ids(juror: User, limit: int, policy: PolicyInForce, skip_held: bool = True,
-                  savepoint_set: bool = False) -> list[int]:
+class DealWouldWait(Exception):
+    """A deal made inside another change's transaction (deal_without_waiting) would have to wait
+    for a row, lost a race, or failed: it is undone, and made later in a transaction of its own."""
+
+
+@dataclass
+class _Deal:
+    """One deal under way. undo: the savepoint a failed take, a lost race or a deadlock rolls back
+    to, set before its first write (the window read sets it anyway: see _eligible_ids); fresh:
+    nothing ran since it was set or rolled back to. joined: made after the caller's savepoint
+    (`undo`) in its transaction (deal_without_waiting): it never waits, nor starts over."""
+
+    juror: User
+    policy: PolicyInForce
+    undo: transaction.Savepoint | None = None
+    joined: bool = False
+    fresh: bool = False
+    holds_row: bool = False  # a seat given back holds its case's row: the deal must not wait for another
+
+    def before_write(self) -> None:
+        if self.undo is None:
+            self.undo = transaction.set_savepoint()
+        self.fresh = False
+
+    def rewind(self) -> None:
+        self.undo.rewind()
+        self.fresh = True
+
+    def start_over(self) -> None:
+        """Undo the deal's writes (and free any row a failed take holds), or give up when joined."""
+        if self.joined:
+            raise DealWouldWait
+        if self.undo is not None:
+            self.rewind()
+
+
+def _eligible_ids(deal: _Deal, limit: int, skip_held: bool = True) -> list[int]:
     """Ids of the top open cases this juror may sit on; with skip_held, none another transaction holds.
 
     Skipping a held row means locking the others (FOR NO KEY UPDATE SKIP LOCKED), and a deal that
     kept eight rows locked while it took one made votes on the other seven wait, and let two deals
-    wait for each other. So the read runs inside a savepoint that is rolled back at once: the
-    window is what was free a moment ago, and the deal holds no row until it takes a seat.
-    savepoint_set: the caller has just set that savepoint itself (a deal alongside a vote).
+    wait for each other. So the read runs just after a savepoint that is rolled back to at once:
+    the window is what was free a moment ago, and the deal holds no row until it takes a seat.
+    The savepoint stays set: it is the one the deal rolls back to should it start over.
     """
-    statement, values = _eligible_statement(juror, policy, limit, skip_held)
+    statement, values = _eligible_statement(deal.juror, deal.policy, limit, skip_held)
     if skip_held and db.session.get_bind().dialect.name == "postgresql":
-        if not savepoint_set:
-            db.session.execute(_SAVEPOINT)
+        if not deal.fresh:
+            deal.undo = transaction.set_savepoint()
         rows = db.session.execute(statement, values).all()
-        db.session.execute(_ROLLBACK_TO_SAVEPOINT)
+        deal.rewind()
     else:
         rows = db.session.execute(statement, values).all()
     if not rows:
@@ -181,13 +195,8 @@ def _eligible_ids(juror: User, limit: int, policy: PolicyInForce, skip_held: boo
     return [row.id for row in rows if row.priority >= top - DEAL_BAND]
 
 
-def _lease(case_id: int, juror: User, policy: PolicyInForce, commit: bool = True,
-           alongside: bool = False) -> Assignment | None:
-    """Add the juror's assignment to a seat already taken; None if a concurrent deal won.
-
-    commit=False leaves the commit to the caller. alongside: the transaction holds the caller's
-    work too, so a lost race raises IntegrityError for _deal_alongside to undo, not a rollback.
-    """
+def _lease(case_id: int, juror: User, policy: PolicyInForce, deal: _Deal) -> Assignment | None:
+    """Add the juror's assignment to a seat already taken; None (the deal undone) if a concurrent deal won."""
     now = utcnow()
     values = {"case_id": case_id, "juror_id": juror.id, "state": "active", "leased_at": now,
               "expires_at": now + timedelta(minutes=policy.lease_minutes), "released_at": None}
@@ -195,144 +204,126 @@ def _lease(case_id: int, juror: User, policy: PolicyInForce, commit: bool = True
         # A plain insert: the unit of work's flush of one new row costs twice as much.
         assignment_id = db.session.execute(_INSERT_LEASE, values).scalar_one()
     except IntegrityError:
-        if alongside:
-            raise
-        jobs.discard()
+        deal.start_over()
         return None
     assignment = Assignment(id=assignment_id, **values)
     audit.record(db.session, "seat_dealt", "case", case_id,
                  {"juror": juror.id, "expires_at": assignment.expires_at.isoformat()},
                  actor=f"user:{juror.id}")
     make_transient_to_detached(assignment)  # the row as stored: nothing left to flush
-    if commit:
-        db.session.add(assignment)
-        # The row was just written, and the page of its case reads the juror next: no reload of either.
-        jobs.commit(keep=(assignment, juror))
-    # Otherwise the row may still be rolled back, so the object stays out of the session: a ghost
-    # of it there would clash with the next row to get its id.
+    # Into the session once committed (the page reads it next); a ghost of a row rolled back would
+    # clash there with the next row to get its id.
+    transaction.current().on_commit(lambda: db.session.add(assignment))
     return assignment
 
 
-def deal_gold(juror: User, policy: PolicyInForce, commit: bool = True, alongside: bool = False) -> Assignment | None:
+def deal_gold(juror: User, policy: PolicyInForce) -> Assignment | None:
     """Deal a random gold case the juror has not seen; gold cases have no seat limit."""
-    statement, values = _gold_statement(juror, policy)
+    with transaction.atomic(keep=(juror,)):
+        return _deal_gold(_Deal(juror, policy))
+
+
+def _deal_gold(deal: _Deal) -> Assignment | None:
+    statement, values = _gold_statement(deal.juror, deal.policy)
     case_id = db.session.scalar(statement, values)
     if case_id is None:
         return None
-    return _lease(case_id, juror, policy, commit, alongside) or active_assignment(juror)
+    deal.before_write()
+    return _lease(case_id, deal.juror, deal.policy, deal) or active_assignment(deal.juror)
 
 
-class _DealAfterCommit:
-    """deal_next's answer when a deal alongside other work could not be made without waiting."""
-
-    def __repr__(self) -> str:
-        return "DEAL_AFTER_COMMIT"
-
-
-DEAL_AFTER_COMMIT = _DealAfterCommit()
-
-
-def deal_next(juror: User, commit: bool = True, alongside: bool = False) -> Assignment | None | _DealAfterCommit:
+def deal_next(juror: User) -> Assignment | None:
     """Give the juror a seat on a case (their current one if they hold a live lease).
 
+    One transaction, the caller's when it has one (the screen reads the dealt case's page in it).
     A deal waits for a row only while it holds none of its own (see _take_a_seat), but PostgreSQL
-    can make a skipping lock wait for a row's newer version (a row updated since the read), so
-    it may still pick a deal as a deadlock's victim: the deal is then tried again, up to
-    DEADLOCK_RETRIES times.
-
-    commit=False leaves the transaction open for the caller to commit (the juror's screen reads
-    the dealt case's page in the same transaction: two round trips fewer). alongside=True: the
-    transaction already holds the caller's own work (the vote just cast), which a failed deal must
-    not undo; see _deal_alongside.
+    can make a skipping lock wait for a row's newer version, so it may still pick a deal as a
+    deadlock's victim: the deal is rolled back to its savepoint and tried again, up to
+    DEADLOCK_RETRIES times. Suspended jurors are dealt nothing.
     """
-    if alongside:
-        return _deal_alongside(juror)
-    for attempt in range(DEADLOCK_RETRIES):
-        try:
-            return _deal_next(juror, commit)
-        except OperationalError as error:
-            if not sql.is_deadlock(error) or attempt == DEADLOCK_RETRIES - 1:
-                raise
-            jobs.discard()
+    if juror.state == "probation":
+        _waive_untestable_probation(juror)
+    with transaction.atomic(keep=(juror,)):
+        if juror.state == "suspended":
+            return None
+        held = _held_seat(juror)
+        if held is not None and held[1]:
+            return held[0]
+        if held is not None:  # its lease ran out and no sweep gave it back yet: given back with the deal
+            release(held[0], "expired", actor="system")
+        for attempt in range(DEADLOCK_RETRIES):
+            deal = _Deal(juror, current_policy(), holds_row=held is not None)
+            try:
+                return _deal(deal)
+            except OperationalError as error:
+                if not sql.is_deadlock(error) or attempt == DEADLOCK_RETRIES - 1 or deal.undo is None:
+                    raise
+                deal.rewind()
     return None
 
 
-def _deal_alongside(juror: User) -> Assignment | None | _DealAfterCommit:
-    """Deal in the caller's open transaction (PostgreSQL, active jurors), or say DEAL_AFTER_COMMIT.
-
-    The vote and the next deal then share one transaction: one BEGIN, one COMMIT and one audit
-    insert fewer per vote. So that a deal can neither undo nor deadlock the vote, it never waits
-    for a row (a window whose rows are all held, or a lost race, answers DEAL_AFTER_COMMIT: the
-    caller commits the vote and deals on its own), and any error rolls back to a savepoint set
-    before the deal's first write. The caller commits.
-    """
-    if juror.state != "active" or db.session.get_bind().dialect.name != "postgresql":
-        return DEAL_AFTER_COMMIT  # training and waiving probation write to the juror: keep them apart
-    db.session.info[_EVENTS_BEFORE_DEAL] = audit.pending_count(db.session)
-    db.session.execute(_SAVEPOINT)
-    try:
-        dealt = _deal_next(juror, commit=False, alongside=True)
-    except Exception:
-        undo_deal_alongside()
-        return DEAL_AFTER_COMMIT
-    return dealt
-
-
-def undo_deal_alongside() -> None:
-    """Undo what a deal made alongside the caller's work wrote, keeping that work (PostgreSQL)."""
-    db.session.execute(_ROLLBACK_TO_SAVEPOINT)
-    # The deal's audit events did not happen either.
-    audit.forget_pending(db.session, db.session.info.get(_EVENTS_BEFORE_DEAL, 0))
-
-
-def _deal_next(juror: User, commit: bool = True, alongside: bool = False) -> Assignment | None | _DealAfterCommit:
-    """One try of deal_next.
-
-    Suspended jurors are dealt nothing. Jurors on probation or paused are dealt gold cases
-    only; others get a gold case with the policy's gold_share, and otherwise a real one.
-    alongside (see _deal_alongside): the savepoint is set, and a deal that would wait answers
-    DEAL_AFTER_COMMIT instead.
-    """
-    if juror.state == "suspended":
-        return None
-    if not alongside:
-        current = _live_seat_or_give_back(juror)
-        if current is not None:
-            return current
-    # Alongside a vote the juror has just voted their seat, so they hold none (one active seat per
-    # juror): the read is skipped. Should they hold another all the same (a late vote on a seat
-    # given back, after a new one was dealt), the lease's insert breaks the unique index, and
-    # the deal is made again after the vote's commit, the long way.
+def _waive_untestable_probation(juror: User) -> None:
+    """A newcomer the gold set is too small to test is made active before the deal, in a commit of its
+    own when the deal has its own (with the deal's, a two-row audit insert psycopg prepares at once)."""
     policy = current_policy()
-    if juror.state == "probation" and not gold.probation_possible(policy):
+    if not gold.probation_possible(policy):
         gold.waive_probation(juror, policy)
+
+
+def deals_alongside(juror: User) -> bool:
+    """Whether deal_without_waiting may deal this juror: on PostgreSQL (row locks to skip), an active
+    juror (training and waiving probation write to the juror's own row: kept apart)."""
+    return juror.state == "active" and db.session.get_bind().dialect.name == "postgresql"
+
+
+def deal_without_waiting(juror: User, savepoint: transaction.Savepoint) -> Assignment | None:
+    """Deal in the caller's open transaction just after its `savepoint` (the screen: after the vote,
+    see jury.screen), for jurors deals_alongside allows. So that it can neither undo nor deadlock
+    the caller's work, it never waits for a row: a window whose rows are all held, a lost race or
+    any error raise DealWouldWait, and the caller rolls back to its savepoint. Having just voted
+    their seat, the juror holds none, so that read is skipped; should they hold another (a late
+    vote on a seat given back, after a new one was dealt), the lease breaks the unique index."""
+    try:
+        return _deal(_Deal(juror, current_policy(), undo=savepoint, joined=True, fresh=True))
+    except DealWouldWait:
+        raise
+    except Exception as error:
+        raise DealWouldWait from error
+
+
+def _deal(deal: _Deal) -> Assignment | None:
+    """One try of a deal, for a juror holding no live seat. Jurors on probation or paused are dealt
+    gold cases only; others get a gold case with the policy's gold_share, and otherwise a real one."""
+    juror, policy = deal.juror, deal.policy
     if juror.state in exclusions.TRAINING_STATES:
-        return deal_gold(juror, policy, commit, alongside)
+        return _deal_gold(deal)
     if policy.gold_share > 0 and _rng.random() < policy.gold_share:
-        dealt = deal_gold(juror, policy, commit, alongside)
+        dealt = _deal_gold(deal)
         if dealt is not None:
             return dealt
+    return _deal_real(deal)
+
+
+def _deal_real(deal: _Deal) -> Assignment | None:
+    """A seat on a real case: up to five tries at the top of the queue."""
     for attempt in range(5):
-        candidates = _eligible_ids(juror, DEAL_WINDOW, policy, savepoint_set=alongside and attempt == 0)
+        candidates = _eligible_ids(deal, DEAL_WINDOW)
         wait = False
-        if not candidates and attempt == 0:
+        if not candidates and attempt == 0 and not deal.holds_row:
             # Every eligible row may be held for a moment by votes in flight: wait for one of
             # them once rather than tell the juror there is nothing to do.
-            candidates, wait = _eligible_ids(juror, DEAL_WINDOW, policy, skip_held=False), True
-            if candidates and alongside:
-                return DEAL_AFTER_COMMIT
+            candidates, wait = _eligible_ids(deal, DEAL_WINDOW, skip_held=False), True
+            if candidates and deal.joined:
+                raise DealWouldWait
         if not candidates:
-            if not alongside:
-                db.session.rollback()
             return None
         _rng.shuffle(candidates)
+        deal.before_write()
         case_id = _take_a_seat(candidates[:1] if wait else candidates, wait)
         if case_id is not None:
             # None: this juror was dealt the case by a concurrent request: keep that one.
-            return _lease(case_id, juror, policy, commit, alongside) or active_assignment(juror)
-        if alongside:
-            return DEAL_AFTER_COMMIT  # a failed take may hold a row; only the caller's commit frees it
-        db.session.rollback()  # and with it any row a failed take left locked
+            return _lease(case_id, deal.juror, deal.policy, deal) or active_assignment(deal.juror)
+        deal.start_over()  # a failed take may hold a row: the rollback frees it
     return None
 
 
@@ -369,7 +360,7 @@ def lock_and_load_case(case_id: int) -> Case | None:
 
 
 def release(assignment: Assignment, new_state: str, actor: str) -> None:
-    """Give a seat back to the case (skip or expiry); the caller commits."""
+    """Give a seat back to the case (skip or expiry), in the caller's transaction."""
     # Lock the case before the assignment, in the same order as voting, so the two never deadlock.
     lock_case(assignment.case_id)
     released = db.session.execute(
@@ -393,6 +384,6 @@ def expire_leases(limit: int = 1000) -> int:
     for row in stale:
         # One case per transaction: a sweep that held every case it had released so far while it
         # waited for the next one's row could deadlock with a deal or a vote.
-        release(Assignment(id=row.id, case_id=row.case_id, juror_id=row.juror_id), "expired", "system")
-        jobs.commit()
+        with transaction.atomic(durable=True):
+            release(Assignment(id=row.id, case_id=row.case_id, juror_id=row.juror_id), "expired", "system")
     return len(stale)

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 import audit
 from models import Case, GoldAnswer, User, Verdict, Vote, db, utcnow
 from models.errors import Conflict, DomainError, NotFound
+from triage import transaction
 from triage.policy import PolicyInForce
 
 # A gold case never expires; its deadline is only there because the column needs one.
@@ -48,18 +49,18 @@ def promote(source_case_id: int, lead: User) -> Case:
         raise Conflict("this case is already in the gold set")
     latest_round = db.session.scalar(select(func.max(Case.review_round)).where(Case.post_id == source.post_id))
     now = utcnow()
-    gold_case = Case(post_id=source.post_id, review_round=(latest_round or 0) + 1, origin="gold", state="gold",
-                     severity=source.severity, report_count=source.report_count, category=source.category,
-                     base_priority=0.0, priority=0.0, panel_size=0, open_seats=0,
-                     policy_version=source.policy_version, opened_at=now, sla_deadline=now + GOLD_DEADLINE)
-    db.session.add(gold_case)
-    db.session.flush()
-    db.session.add(GoldAnswer(case_id=gold_case.id, outcome=verdict.outcome, rule=verdict.rule,
-                              source_case_id=source.id, promoted_by=lead.id, promoted_at=now))
-    audit.record(db.session, "gold_promoted", "case", gold_case.id,
-                 {"source_case_id": source.id, "outcome": verdict.outcome, "rule": verdict.rule},
-                 actor=f"user:{lead.id}")
-    db.session.commit()
+    with transaction.atomic():
+        gold_case = Case(post_id=source.post_id, review_round=(latest_round or 0) + 1, origin="gold", state="gold",
+                         severity=source.severity, report_count=source.report_count, category=source.category,
+                         base_priority=0.0, priority=0.0, panel_size=0, open_seats=0,
+                         policy_version=source.policy_version, opened_at=now, sla_deadline=now + GOLD_DEADLINE)
+        db.session.add(gold_case)
+        db.session.flush()
+        db.session.add(GoldAnswer(case_id=gold_case.id, outcome=verdict.outcome, rule=verdict.rule,
+                                  source_case_id=source.id, promoted_by=lead.id, promoted_at=now))
+        audit.record(db.session, "gold_promoted", "case", gold_case.id,
+                     {"source_case_id": source.id, "outcome": verdict.outcome, "rule": verdict.rule},
+                     actor=f"user:{lead.id}")
     return gold_case
 
 
@@ -72,10 +73,10 @@ def retire(gold_case_id: int, lead: User) -> GoldAnswer:
         raise NotFound("no such gold case")
     if answer.retired:
         raise Conflict("this gold case is already retired")
-    answer.retired = True
-    audit.record(db.session, "gold_retired", "case", gold_case_id, {"source_case_id": answer.source_case_id},
-                 actor=f"user:{lead.id}")
-    db.session.commit()
+    with transaction.atomic():
+        answer.retired = True
+        audit.record(db.session, "gold_retired", "case", gold_case_id, {"source_case_id": answer.source_case_id},
+                     actor=f"user:{lead.id}")
     return answer
 
 
@@ -151,10 +152,10 @@ def set_state(juror: User, state: str, reason: str, actor: str) -> None:
 
 
 def waive_probation(juror: User, policy: PolicyInForce) -> None:
-    """Activate a newcomer when the gold set is too small to test them on; commits."""
-    set_state(juror, "active", f"probation waived: the gold set holds fewer than "
-                               f"{policy.probation_gold_cases} cases", actor="system")
-    db.session.commit()
+    """Activate a newcomer when the gold set is too small to test them on (with the deal that finds it)."""
+    with transaction.atomic():
+        set_state(juror, "active", f"probation waived: the gold set holds fewer than "
+                                   f"{policy.probation_gold_cases} cases", actor="system")
 
 
 def after_gold_vote(juror: User, case: Case, decision: str, policy: PolicyInForce) -> bool:

@@ -9,7 +9,7 @@ from sqlalchemy import select
 import audit
 from models import Account, Post, Report, db, utcnow
 from models.sql import insert_ignore, upsert_filling
-from triage import cases, jobs
+from triage import cases, jobs, transaction
 from triage.policy import current_policy
 from triage.schemas import IntakeError, PostIn, ReportIn
 
@@ -79,22 +79,18 @@ def _defer_scoring(post_ids: list[int]) -> None:
 
 def ingest_posts(posts: list[PostIn], actor: str = "network") -> IntakeCounts:
     """Store a batch of posts and queue the new ones for scoring."""
-    try:
+    with transaction.atomic():
         new_ids = _store_posts(posts)
         if new_ids:
             audit.record(db.session, "posts_received", "batch", new_ids[0], {
                 "post_ids": new_ids, "received": len(posts)}, actor=actor)
         _defer_scoring(new_ids)
-        jobs.commit()
-    except Exception:
-        jobs.discard()
-        raise
     return IntakeCounts(received=len(posts), created=len(new_ids), duplicates=len(posts) - len(new_ids))
 
 
 def ingest_reports(reports: list[ReportIn], actor: str = "network") -> IntakeCounts:
     """Store a batch of reports (and the posts they carry) and open or re-rank their cases."""
-    try:
+    with transaction.atomic():
         new_post_ids = _store_posts([r.post for r in reports if r.post is not None])
         wanted = {r.post_id for r in reports}
         known = dict(db.session.execute(
@@ -122,9 +118,5 @@ def ingest_reports(reports: list[ReportIn], actor: str = "network") -> IntakeCou
                 "report_ids": new_report_ids, "post_ids": reported_posts}, actor=actor)
             cases.open_or_refresh(reported_posts, "reported", current_policy(), actor)
         _defer_scoring(new_post_ids)
-        jobs.commit()
-    except Exception:
-        jobs.discard()
-        raise
     return IntakeCounts(received=len(reports), created=len(new_report_ids),
                         duplicates=len(reports) - len(new_report_ids), posts_created=len(new_post_ids))

@@ -1,16 +1,14 @@
-"""Enqueue jobs after the commit that makes their rows visible; inline without Redis."""
+"""Jobs deferred until the commit that makes their rows visible (triage.transaction queues them)."""
 from __future__ import annotations
 
 import importlib
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import inspect
-from sqlalchemy.orm.attributes import set_committed_value
 
 from models import db
 
@@ -110,12 +108,12 @@ def take_coalesced(key: str) -> None:
     finished_once(key)
 
 
-def _dispatch_coalesced(jobs: dict[str, tuple[str, str, int]]) -> None:
+def _dispatch_coalesced(jobs: dict[str, tuple[str, str, int]]) -> list[tuple[str, tuple]]:
+    """Queue each coalesced job unless one is waiting to start; without Redis, the jobs to run inline."""
     connection = redis_connection()
+    if connection is None:
+        return [(name, ()) for _queue, name, _ttl in jobs.values()]
     for key, (queue, name, ttl) in jobs.items():
-        if connection is None:
-            dispatch(queue, name)
-            continue
         try:
             if not connection.set(_ONCE_PREFIX + key, "1", nx=True, ex=ttl):
                 continue  # one is waiting to start: it will see this work
@@ -124,6 +122,7 @@ def _dispatch_coalesced(jobs: dict[str, tuple[str, str, int]]) -> None:
             continue
         if not _enqueue_many(queue, [(name, ())]):
             finished_once(key)
+    return []
 
 
 def finished_once(key: str) -> None:
@@ -137,48 +136,45 @@ def finished_once(key: str) -> None:
         log.warning("could not clear the queued mark of %s: %s", key, type(exc).__name__)
 
 
-def commit(keep: Iterable[object] = ()) -> None:
-    """Commit the session, then hand the deferred jobs to their queues.
-
-    `keep`: ORM objects whose loaded values stay loaded after the commit. A commit expires every
-    object, so the next read of, say, the request's juror costs another query and row load (about
-    1 ms); the values are the ones this transaction read or wrote itself, as current as a reload
-    at the start of the next request would be.
-    """
-    kept = [_loaded_columns(obj) for obj in keep]
-    db.session.commit()
-    for obj, values in kept:
-        for key, value in values.items():
-            set_committed_value(obj, key, value)
+def dispatch_deferred() -> list[tuple[str, tuple]]:
+    """Hand the committed transaction's deferred jobs to their queues (triage.transaction calls this
+    after the commit). Without Redis, returns them instead, in order, for the caller to run inline."""
+    inline = []
     coalesced = db.session.info.pop(_COALESCED_KEY, None)
     if coalesced:
-        _dispatch_coalesced(coalesced)
+        inline.extend(_dispatch_coalesced(coalesced))
     pending = db.session.info.pop(_PENDING_KEY, [])
     if not pending:
-        return
+        return inline
     if redis_connection() is None:
-        for _queue, name, args in pending:
-            dispatch(_queue, name, *args)
-        return
+        return inline + [(name, args) for _queue, name, args in pending]
     by_queue: dict[str, list[tuple[str, tuple]]] = {}
     for queue, name, args in pending:
         by_queue.setdefault(queue, []).append((name, args))
     for queue, calls in by_queue.items():
         _enqueue_many(queue, calls)
+    return inline
 
 
-def _loaded_columns(obj: object) -> tuple[object, dict[str, Any]]:
-    """The object itself (not a proxy such as current_user) and its column values that are loaded
-    now (never the expired or server-computed ones)."""
-    state = inspect(obj)
-    return state.obj(), {attr.key: state.dict[attr.key] for attr in state.mapper.column_attrs if attr.key in state.dict}
-
-
-def discard() -> None:
-    """Roll back and forget the deferred jobs of the failed transaction."""
-    db.session.rollback()
+def drop_deferred() -> None:
+    """Forget the deferred jobs of a transaction that rolled back."""
     db.session.info.pop(_PENDING_KEY, None)
     db.session.info.pop(_COALESCED_KEY, None)
+
+
+def deferred_mark() -> tuple[int, dict[str, tuple[str, str, int]]]:
+    """Where the transaction's deferred jobs stand now (for a savepoint to go back to)."""
+    return len(db.session.info.get(_PENDING_KEY, [])), dict(db.session.info.get(_COALESCED_KEY, {}))
+
+
+def rewind_deferred(mark: tuple[int, dict[str, tuple[str, str, int]]]) -> None:
+    """Forget the jobs deferred since `mark` (their savepoint was rolled back)."""
+    count, coalesced = mark
+    del db.session.info.get(_PENDING_KEY, [])[count:]
+    if coalesced:
+        db.session.info[_COALESCED_KEY] = coalesced
+    else:
+        db.session.info.pop(_COALESCED_KEY, None)
 
 
 _clients: dict[str, Any] = {}
@@ -201,25 +197,6 @@ def job_function(name: str) -> Callable[..., Any]:
     """The function a job name stands for, as an RQ worker finds it (module path, then attribute)."""
     module, _, attribute = name.rpartition(".")
     return getattr(importlib.import_module(module), attribute)
-
-
-def dispatch(queue: str, name: str, *args: Any) -> bool:
-    """Run the job inline (no Redis) or put it on its RQ queue; False if that failed.
-
-    A failure here is logged, not raised: the rows are committed, so the sweeper
-    finds the work again once Redis is back.
-    """
-    _check(queue, name)
-    connection = redis_connection()
-    if connection is None:
-        try:
-            job_function(name)(*args)
-        except Exception:  # an inline job must not fail the request that committed
-            log.exception("inline job %s failed; the sweeper will retry it", name)
-            db.session.rollback()
-            return False
-        return True
-    return _enqueue_many(queue, [(name, args)])
 
 
 def _enqueue_many(queue: str, calls: list[tuple[str, tuple]]) -> bool:

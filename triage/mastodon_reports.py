@@ -23,7 +23,7 @@ from models.account import DISPLAY_NAME_MAX_CHARS, HANDLE_MAX_CHARS
 from models.rules import RULE_CODES, rule_severity
 from models.sql import insert_ignore
 from network.mastodon_client import MAX_PAGES, PAGE_LIMIT, MastodonClient, MastodonError
-from triage import intake
+from triage import intake, transaction
 from triage.schemas import LANG_PATTERN, PostIn, ReportIn
 
 log = logging.getLogger(__name__)
@@ -315,11 +315,11 @@ def read_cursor() -> str | None:
 
 def _save_cursor(value: str) -> None:
     # Two pollers may finish at once: insert-or-skip, then move the row forward under its lock.
-    if not insert_ignore(SyncCursor, [{"name": CURSOR_NAME, "value": value, "updated_at": utcnow()}],
-                         ("name",), SyncCursor.name):
-        row = db.session.get(SyncCursor, CURSOR_NAME, with_for_update=True, populate_existing=True)
-        row.value = _newer(row.value, value)
-    db.session.commit()
+    with transaction.atomic():
+        if not insert_ignore(SyncCursor, [{"name": CURSOR_NAME, "value": value, "updated_at": utcnow()}],
+                             ("name",), SyncCursor.name):
+            row = db.session.get(SyncCursor, CURSOR_NAME, with_for_update=True, populate_existing=True)
+            row.value = _newer(row.value, value)
 
 
 def poll_once(client: MastodonClient | None = None, *, full: bool = False,

@@ -15,7 +15,7 @@ from models import Action, Case, Post, Verdict, db, utcnow
 from network import ActionRequest, NetworkAdapter, Outcome, make_adapter
 from network.backoff import MAX_ATTEMPTS, retry_delay
 from network.breaker import CircuitBreaker
-from triage import jobs
+from triage import jobs, transaction
 from triage.appeal_links import appeal_url
 
 log = logging.getLogger(__name__)
@@ -68,11 +68,19 @@ class ActionSpec:
 
 
 def create_actions(case: Case, post: Post | None, specs: list[ActionSpec], *, actor: str,
-                   verdict_id: int | None = None, queue: bool = True) -> list[Action]:
-    """Add outbox rows (one flush for all) and queue their delivery for after the commit.
+                   verdict_id: int | None = None) -> list[Action]:
+    """Add outbox rows (add_actions) and queue a delivery job for each, for after the commit."""
+    actions = add_actions(case, post, specs, actor=actor, verdict_id=verdict_id)
+    for action in actions:
+        jobs.defer("actions", "jury.tasks.handlers.deliver_action", action.id)
+    return actions
 
-    `queue=False`: the caller delivers them itself after its commit (`deliver_each`); the rows
-    are marked as handed over now, so the sweeper re-queues them only if that is lost.
+
+def add_actions(case: Case, post: Post | None, specs: list[ActionSpec], *, actor: str,
+                verdict_id: int | None = None) -> list[Action]:
+    """Add outbox rows (one flush for all) that the caller delivers itself after its commit
+    (`deliver_each`); the rows are marked as handed over now, so the sweeper re-queues them only if
+    that is lost.
     """
     now = utcnow()
     actions = [Action(case_id=case.id, verdict_id=verdict_id, type=spec.type, idempotency_key=uuid.uuid4().hex,
@@ -87,9 +95,6 @@ def create_actions(case: Case, post: Post | None, specs: list[ActionSpec], *, ac
                         {"case_id": case.id, "type": action.type, "key": action.idempotency_key}, actor)
         for action in actions
     ])
-    if queue:
-        for action in actions:
-            jobs.defer("actions", "jury.tasks.handlers.deliver_action", action.id)
     return actions
 
 
@@ -100,15 +105,16 @@ def _claim(action_ids: list[int]) -> list[Action]:
     lock is held while waiting on the network (the sandbox network writes to the same database).
     """
     now = utcnow()
-    claimed = db.session.scalars(
-        update(Action)
-        .where(Action.id.in_(action_ids), Action.state.in_(("pending", "failed")), Action.next_attempt_at <= now)
-        .values(state="sending", attempts=Action.attempts + 1, enqueued_at=now).returning(Action),
-        execution_options={"populate_existing": True, "synchronize_session": False},
-    ).all()
+    with transaction.atomic(durable=True) as tx:
+        claimed = db.session.scalars(
+            update(Action)
+            .where(Action.id.in_(action_ids), Action.state.in_(("pending", "failed")), Action.next_attempt_at <= now)
+            .values(state="sending", attempts=Action.attempts + 1, enqueued_at=now).returning(Action),
+            execution_options={"populate_existing": True, "synchronize_session": False},
+        ).all()
+        tx.keep(*claimed)
     order = {action_id: index for index, action_id in enumerate(action_ids)}
     claimed.sort(key=lambda action: order[action.id])
-    jobs.commit(keep=claimed)
     return claimed
 
 
@@ -152,20 +158,21 @@ def _send(claimed: list[Action]) -> list[_Attempt]:
     adapter = network_adapter()
     endpoint = str(getattr(adapter, "endpoint", adapter.name))
     breaker = circuit_breaker()
-    cases = {case.id: case for case in db.session.scalars(
-        select(Case).where(Case.id.in_({action.case_id for action in claimed})))}
-    prepared = []
-    for action in claimed:
-        case = cases.get(action.case_id)
-        prepared.append((_Attempt(action, case, action.enqueued_at), ActionRequest(
-            action_id=action.idempotency_key, type=action.type, post_id=action.post_external_id,
-            account_id=action.account_external_id, case_id=str(action.case_id), rule=action.rule,
-            statement_of_reasons=action.statement, appeal_url=_appeal_url(action, case),
-            prior_strikes=_prior_strikes(action),
-        )))
-    # End the reads before calling out: a transaction left open across the calls (up to
+    # The reads end before calling out: a transaction left open across the calls (up to
     # NETWORK_TIMEOUT each) would hold its snapshot and its table locks for as long.
-    jobs.commit(keep=[*claimed, *cases.values()])
+    with transaction.atomic(keep=claimed, durable=True) as tx:
+        cases = {case.id: case for case in db.session.scalars(
+            select(Case).where(Case.id.in_({action.case_id for action in claimed})))}
+        prepared = []
+        for action in claimed:
+            case = cases.get(action.case_id)
+            prepared.append((_Attempt(action, case, action.enqueued_at), ActionRequest(
+                action_id=action.idempotency_key, type=action.type, post_id=action.post_external_id,
+                account_id=action.account_external_id, case_id=str(action.case_id), rule=action.rule,
+                statement_of_reasons=action.statement, appeal_url=_appeal_url(action, case),
+                prior_strikes=_prior_strikes(action),
+            )))
+        tx.keep(*cases.values())
     attempts = []
     for attempt, request in prepared:
         attempts.append(attempt)
@@ -184,7 +191,7 @@ def _send(claimed: list[Action]) -> list[_Attempt]:
 def _record_outcomes(attempts: list[_Attempt]) -> dict[int, str]:
     """Write every attempt's outcome in one transaction; returns each action's state."""
     states: dict[int, str] = {}
-    try:
+    with transaction.atomic(durable=True):
         # Lock the actions (in id order, like every other locker) before their cases.
         locked = {action.id: action for action in db.session.scalars(
             select(Action).where(Action.id.in_([a.action.id for a in attempts])).order_by(Action.id)
@@ -206,10 +213,6 @@ def _record_outcomes(attempts: list[_Attempt]) -> dict[int, str]:
             states[action.id] = action.state
         for case_id in sorted(done_cases):
             _mark_case_actioned(done_cases[case_id])
-        jobs.commit()
-    except Exception:
-        jobs.discard()
-        raise
     return states
 
 
@@ -310,9 +313,9 @@ def retry_dead(action_id: int, actor: str) -> Action:
         raise LookupError(f"no action {action_id}")
     if action.state not in ("dead", "failed"):
         raise ValueError(f"action {action_id} is {action.state}; only dead or failed actions are retried")
-    action.state, action.attempts, action.next_attempt_at = "pending", 0, utcnow()
-    action.enqueued_at = utcnow()
-    audit.record(db.session, "action_requeued", "action", action.id, {}, actor=actor)
-    jobs.defer("actions", "jury.tasks.handlers.deliver_action", action.id)
-    jobs.commit()
+    with transaction.atomic():
+        action.state, action.attempts, action.next_attempt_at = "pending", 0, utcnow()
+        action.enqueued_at = utcnow()
+        audit.record(db.session, "action_requeued", "action", action.id, {}, actor=actor)
+        jobs.defer("actions", "jury.tasks.handlers.deliver_action", action.id)
     return action

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 import audit
 from models import Policy, db
 from models.rules import RULE_CODES
+from triage import transaction
 from triage.strikes import DEFAULT_STRIKES, StrikePolicy, StrikeSettingsError, validate_strikes
 
 SEVERITY_NAMES = ("low", "medium", "high", "critical")
@@ -274,7 +275,7 @@ def latest_settings() -> dict[str, Any] | None:
     try:
         row = db.session.scalar(_LATEST)
     except SQLAlchemyError:
-        db.session.rollback()
+        transaction.abandon()
         return None
     return None if row is None else copy.deepcopy(row.settings)
 
@@ -318,7 +319,8 @@ def _publish_undone(session: Session) -> None:
 
 def publish_policy(settings: dict[str, Any], *, reason: str, actor: str,
                    created_by_id: int | None = None) -> Policy:
-    """Store settings as the next policy version, with its audit event (caller commits)."""
+    """Store settings as the next policy version, with its audit event, in the caller's transaction
+    (a lead's change: jury.policy_versions; version 1: current_policy, in whatever change first reads it)."""
     if not reason.strip():
         raise PolicyError("a policy change needs a reason")
     merged = validate_settings(settings)

@@ -18,7 +18,7 @@ import audit
 from models import Case, Post, Report, Score, db, utcnow
 from models.sql import insert_ignore
 from network import RelationshipSource
-from triage import cases, follow_links, jobs, outbox, shadow
+from triage import cases, follow_links, jobs, outbox, shadow, transaction
 from triage.policy import PolicyInForce, current_policy
 
 if TYPE_CHECKING:
@@ -95,8 +95,9 @@ def _unscored(condition) -> Select:
 
 def score_posts(post_ids: Iterable[int]) -> int:
     """Score the given posts that are still unscored; return how many were scored."""
-    posts = db.session.scalars(_unscored(Post.id.in_(list(post_ids)))).all()
-    return _score(posts)
+    with transaction.atomic(durable=True):
+        posts = db.session.scalars(_unscored(Post.id.in_(list(post_ids)))).all()
+        return _score(posts)
 
 
 def score_waiting() -> int:
@@ -109,28 +110,28 @@ def score_waiting() -> int:
     total = 0
     for _ in range(WAITING_MAX_BATCHES):
         since = utcnow() - jobs.lost_after()
+        # Locked (see _unscored) until the batch's transaction ends.
         posts = db.session.scalars(_unscored(Post.score_requested_at > since).limit(WAITING_BATCH)).all()
         if not posts:
             return total
         ids = [post.id for post in posts]
         try:
-            total += _score(posts)
+            with transaction.atomic(durable=True):
+                total += _score(posts)
         except Exception:
             log.exception("scoring %d waiting posts failed; the sweeper retries them by id", len(ids))
-            jobs.discard()
-            db.session.execute(update(Post).where(Post.id.in_(ids)).values(score_requested_at=since),
-                               execution_options={"synchronize_session": False})
-            jobs.commit()
+            with transaction.atomic(durable=True):
+                db.session.execute(update(Post).where(Post.id.in_(ids)).values(score_requested_at=since),
+                                   execution_options={"synchronize_session": False})
     # Stopped by the bound with more perhaps waiting: the next job goes on.
-    jobs.defer_coalesced("scoring", "jury.tasks.handlers.score_waiting", key=WAITING_JOB)
-    jobs.commit()
+    with transaction.atomic(durable=True):
+        jobs.defer_coalesced("scoring", "jury.tasks.handlers.score_waiting", key=WAITING_JOB)
     return total
 
 
 def _score(posts: list[Post]) -> int:
-    """Score these (locked, unscored) posts, open their cases and commit; return how many."""
+    """Score these (locked, unscored) posts and open their cases (caller's transaction); return how many."""
     if not posts:
-        jobs.commit()
         return 0
     from classifiers.language import detect_language
 
@@ -158,7 +159,6 @@ def _score(posts: list[Post]) -> int:
         set_committed_value(post, "scored_at", now)
     _triage(posts, results, policy, makers, detected, reported)
     _cache_follow_links(posts)
-    jobs.commit()
     return len(posts)
 
 

@@ -12,6 +12,7 @@ import audit
 from models import Case, Post, ShadowDecision, ShadowPolicy, Verdict, db, utcnow
 from models.errors import Conflict, DomainError, NotFound
 from models.sql import insert_ignore
+from triage import transaction
 from triage.policy import validate_settings
 
 MAX_DAYS = 60
@@ -43,12 +44,12 @@ def start(name: str, settings: Mapping[str, Any], *, days: int, reason: str, use
     now = utcnow()
     row = ShadowPolicy(name=(name.strip() or "candidate")[:80], settings=merged, reason=reason.strip()[:2000],
                        starts_at=now, ends_at=now + timedelta(days=int(days)), created_by_id=user_id)
-    db.session.add(row)
-    db.session.flush()
-    audit.record(db.session, "shadow_started", "shadow_policy", row.id, {
-        "name": row.name, "days": int(days), "reason": row.reason,
-        "auto_flag": merged["auto_flag"], "interim_hide": merged["interim_hide"]}, actor=f"user:{user_id}")
-    db.session.commit()
+    with transaction.atomic():
+        db.session.add(row)
+        db.session.flush()
+        audit.record(db.session, "shadow_started", "shadow_policy", row.id, {
+            "name": row.name, "days": int(days), "reason": row.reason,
+            "auto_flag": merged["auto_flag"], "interim_hide": merged["interim_hide"]}, actor=f"user:{user_id}")
     return row
 
 
@@ -57,11 +58,11 @@ def stop(shadow_id: int, *, user_id: int | None) -> ShadowPolicy:
     row = db.session.get(ShadowPolicy, shadow_id)
     if row is None:
         raise NotFound("no such shadow policy")
-    changed = db.session.execute(update(ShadowPolicy).where(
-        ShadowPolicy.id == shadow_id, ShadowPolicy.stopped_at.is_(None)).values(stopped_at=utcnow())).rowcount
-    if changed:
-        audit.record(db.session, "shadow_stopped", "shadow_policy", shadow_id, {}, actor=f"user:{user_id}")
-    db.session.commit()
+    with transaction.atomic():
+        changed = db.session.execute(update(ShadowPolicy).where(
+            ShadowPolicy.id == shadow_id, ShadowPolicy.stopped_at.is_(None)).values(stopped_at=utcnow())).rowcount
+        if changed:
+            audit.record(db.session, "shadow_stopped", "shadow_policy", shadow_id, {}, actor=f"user:{user_id}")
     return row
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 import audit
 from models import Case, Post, Verdict, db
-from triage import jobs, scoring
+from triage import jobs, scoring, transaction
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +122,12 @@ def schedule_if_due() -> bool:
     return retraining_due() and jobs.defer_once("training", "jury.tasks.handlers.retrain_model", False, key=RETRAIN_JOB)
 
 
+def queue_retraining(force: bool) -> None:
+    """Queue a retraining (then recalibration) on the training queue now (a lead's button, the CLI)."""
+    with transaction.atomic():
+        jobs.defer("training", "jury.tasks.handlers.retrain_model", force)
+
+
 def retrain(force: bool = False, actor: str = "system") -> str | None:
     """Train a new site model on the seed corpus plus the verdicts, make it current; returns its version."""
     from classifiers import SklearnScorer
@@ -139,9 +145,9 @@ def retrain(force: bool = False, actor: str = "system") -> str | None:
     scorer.save(model_dir, metrics={"verdicts": verdict_count(), "verdict_rows": len(verdict_rows),
                                     "last_verdict_id": last_verdict_id})
     scoring.forget_scorers()
-    audit.record(db.session, "model_trained", "model", scorer.version,
-                 {"name": scorer.name, "verdict_rows": len(verdict_rows), "rows": len(texts)}, actor=actor)
-    jobs.commit()
+    with transaction.atomic():
+        audit.record(db.session, "model_trained", "model", scorer.version,
+                     {"name": scorer.name, "verdict_rows": len(verdict_rows), "rows": len(texts)}, actor=actor)
     log.info("trained %s %s on %d verdicts", scorer.name, scorer.version, len(verdict_rows))
     calibrate(actor=actor)
     return scorer.version
@@ -164,8 +170,8 @@ def calibrate(actor: str = "system") -> str | None:
                                   min_examples=MIN_EXAMPLES)
     calibration.save(config["MODEL_DIR"])
     scoring.forget_scorers()
-    audit.record(db.session, "model_calibrated", "model", calibration.version,
-                 {"scorer": calibration.scorer, "examples": calibration.examples,
-                  "labels": sorted(calibration.maps)}, actor=actor)
-    jobs.commit()
+    with transaction.atomic():
+        audit.record(db.session, "model_calibrated", "model", calibration.version,
+                     {"scorer": calibration.scorer, "examples": calibration.examples,
+                      "labels": sorted(calibration.maps)}, actor=actor)
     return calibration.version

@@ -11,7 +11,7 @@ import audit
 from models import Appeal, Assignment, Case, Post, Report, User, Verdict, db, utcnow
 from models.errors import Conflict, DomainError, Forbidden, NotFound
 from models.rules import RULES_BY_CODE
-from triage import cases, jobs, outbox
+from triage import cases, outbox, transaction
 from triage import priority as prio
 from triage.appeal_links import LinkExpired, appeal_deadline
 from triage.policy import current_policy
@@ -113,25 +113,21 @@ def file_appeal(verdict_id: int, appellant: str, statement: str, *, channel: str
         raise problem
     role = _role(item.verdict, item.post, appellant)
     try:
-        case = _open_appeal_case(item.case, actor)
-        appeal = Appeal(verdict_id=item.verdict.id, case_id=item.case.id, appeal_case_id=case.id,
-                        appellant_account_id=appellant, appellant_role=role, statement=text,
-                        channel=channel, state="pending", created_at=utcnow())
-        db.session.add(appeal)
-        db.session.flush()
-        # The statement itself stays in the appeals table; the chain keeps its length only.
-        audit.record(db.session, "appeal_filed", "appeal", appeal.id, {
-            "verdict_id": item.verdict.id, "case_id": item.case.id, "appeal_case_id": case.id,
-            "role": role, "channel": channel, "statement_chars": len(text),
-        }, actor=actor)
-        jobs.commit()
+        with transaction.atomic():
+            case = _open_appeal_case(item.case, actor)
+            appeal = Appeal(verdict_id=item.verdict.id, case_id=item.case.id, appeal_case_id=case.id,
+                            appellant_account_id=appellant, appellant_role=role, statement=text,
+                            channel=channel, state="pending", created_at=utcnow())
+            db.session.add(appeal)
+            db.session.flush()
+            # The statement itself stays in the appeals table; the chain keeps its length only.
+            audit.record(db.session, "appeal_filed", "appeal", appeal.id, {
+                "verdict_id": item.verdict.id, "case_id": item.case.id, "appeal_case_id": case.id,
+                "role": role, "channel": channel, "statement_chars": len(text),
+            }, actor=actor)
     except IntegrityError:
-        # A concurrent submission with the same link won: one appeal per decision.
-        jobs.discard()
+        # A concurrent submission with the same link won: one appeal per decision (rolled back).
         raise Conflict("An appeal against this decision was already filed.") from None
-    except Exception:
-        jobs.discard()
-        raise
     return appeal
 
 
@@ -213,7 +209,7 @@ def sign_off(appeal_id: int, lead: User, approve: bool, reason: str) -> Appeal:
     if not lead.is_lead:
         raise Forbidden("Only leads sign off appeal decisions.")
     reason = clean_statement(reason, REASON_MAX_CHARS)
-    try:
+    with transaction.atomic():
         appeal = db.session.get(Appeal, appeal_id, with_for_update=True)
         if appeal is None:
             raise NotFound("No such appeal.")
@@ -230,10 +226,6 @@ def sign_off(appeal_id: int, lead: User, approve: bool, reason: str) -> Appeal:
         else:
             _close(appeal, "upheld", lead, f"{base} A trust-and-safety lead did not confirm the reversal: "
                    f"{reason}", f"user:{lead.id}")
-        jobs.commit()
-    except Exception:
-        jobs.discard()
-        raise
     return appeal
 
 

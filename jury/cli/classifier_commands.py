@@ -18,7 +18,7 @@ from flask.cli import AppGroup
 
 import audit
 from models import db
-from triage import jobs, training
+from triage import jobs, training, transaction
 from triage.policy import DEFAULT_SETTINGS, latest_settings
 from triage.training import verdict_examples
 
@@ -222,12 +222,11 @@ def _audit_if_live(out_dir: Path, scorer, metrics: dict[str, Any]) -> None:
         return
     source = metrics["source"]
     try:
-        audit.record(db.session, "model_trained", "model", scorer.version,
-                     {"name": scorer.name, "rows": scorer.metadata["rows"], "source": source["file"],
-                      "source_sha256": source["sha256"], "labels": list(scorer.labels)}, actor="cli")
-        db.session.commit()
+        with transaction.atomic():
+            audit.record(db.session, "model_trained", "model", scorer.version,
+                         {"name": scorer.name, "rows": scorer.metadata["rows"], "source": source["file"],
+                          "source_sha256": source["sha256"], "labels": list(scorer.labels)}, actor="cli")
     except Exception as error:  # noqa: BLE001 - the model is already current: say so plainly
-        db.session.rollback()
         raise click.ClickException(f"model {scorer.version} is saved and current, but its audit event "
                                    f"could not be recorded: {error}") from None
 
@@ -396,8 +395,7 @@ def _verdict_examples() -> tuple[list[str], list[dict[str, int]]]:
 @click.option("--force", is_flag=True, help="Retrain even if too few new verdicts arrived.")
 def retrain_command(force: bool) -> None:
     """Queue retraining of the site model on the jury's verdicts (then recalibration), on the training queue."""
-    jobs.defer("training", "jury.tasks.handlers.retrain_model", force)
-    jobs.commit()
+    training.queue_retraining(force)
     click.echo("retraining queued" if jobs.redis_connection() else "retraining done (jobs run inline)")
 
 

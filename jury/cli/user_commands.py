@@ -63,5 +63,4 @@ def end_sessions_command(username: str) -> None:
     if user is None:
         raise click.ClickException(f"no user {username!r}")
     users.end_sessions(user, "ended_by_admin", actor="cli")
-    db.session.commit()
     click.echo(f"every session of {user.username} has ended")

@@ -16,6 +16,7 @@ from models.errors import Conflict, DomainError, NotFound
 from models.sql import insert_ignore
 from network import ACTION_TYPES
 from network.signing import SIGNATURE_HEADER, sign_v2
+from triage import transaction
 
 # What each action does to a sandbox post's visibility.
 STATE_AFTER = {"remove_post": "removed", "hide_post": "hidden", "unhide_post": "visible",
@@ -26,8 +27,8 @@ def add_posts(posts: list[dict[str, str]]) -> int:
     """Put posts on the sandbox network (demo data); returns how many were new."""
     rows = [{"external_id": p["id"], "author_id": p["author_id"], "text": p["text"], "state": "visible"}
             for p in posts]
-    created = insert_ignore(SandboxPost, rows, ("external_id",), SandboxPost.id)
-    db.session.commit()
+    with transaction.atomic():
+        created = insert_ignore(SandboxPost, rows, ("external_id",), SandboxPost.id)
     return len(created)
 
 
@@ -48,15 +49,15 @@ def receive_action(payload: Any) -> tuple[str, SandboxAction]:
         post = db.session.scalar(select(SandboxPost).where(SandboxPost.external_id == post_id))
         if post is None:
             raise NotFound(f"no post {post_id!r} on this network")
-        post.state = STATE_AFTER[kind]
     row = SandboxAction(action_id=action_id, type=kind, post_id=post_id,
                         account_id=payload.get("account_id"), payload=payload)
-    db.session.add(row)
     try:
-        db.session.commit()
+        with transaction.atomic():
+            if kind in STATE_AFTER:
+                post.state = STATE_AFTER[kind]
+            db.session.add(row)
     except Exception:
-        db.session.rollback()
-        # A concurrent delivery of the same action won the race: it is applied.
+        # A concurrent delivery of the same action won the race (rolled back): it is applied.
         existing = db.session.scalar(select(SandboxAction).where(SandboxAction.action_id == action_id))
         if existing is None:
             raise
@@ -102,13 +103,13 @@ def accounts() -> list[str]:
 def add_follows(pairs: list[tuple[str, str]]) -> int:
     """Record (follower, followed) pairs on the sandbox network (demo data); returns how many were new."""
     added = 0
-    for follower, followed in pairs:
-        exists = db.session.scalar(select(SandboxFollow.id).where(
-            SandboxFollow.follower_id == follower, SandboxFollow.followed_id == followed))
-        if exists is None:
-            db.session.add(SandboxFollow(follower_id=follower, followed_id=followed))
-            added += 1
-    db.session.commit()
+    with transaction.atomic():
+        for follower, followed in pairs:
+            exists = db.session.scalar(select(SandboxFollow.id).where(
+                SandboxFollow.follower_id == follower, SandboxFollow.followed_id == followed))
+            if exists is None:
+                db.session.add(SandboxFollow(follower_id=follower, followed_id=followed))
+                added += 1
     return added
 
 

@@ -15,7 +15,7 @@ from jury.panels import verdicts
 from jury.panels.quorum import Tally
 from jury.tasks import sweeper
 from models import Action, Case, GoldAnswer, Post, User, db, utcnow
-from triage import follow_links, gold, intake, jobs
+from triage import follow_links, gold, intake, transaction
 from triage.policy import current_policy
 from triage.schemas import PostIn, ReportIn
 
@@ -64,16 +64,16 @@ def _reset_password(username: str, role: str, network_account: str | None) -> st
     if user is None:
         users.create_user(username, password, role, network_account_id=network_account, actor="demo")
     else:
-        user.password_hash = generate_password_hash(password)
-        db.session.commit()
+        with transaction.atomic():
+            user.password_hash = generate_password_hash(password)
     return password
 
 
 def prepare() -> list[tuple[str, str, str]]:
     """Bring the database up to date and seed it; returns (username, role, password) rows."""
     upgrade()
-    current_policy()
-    db.session.commit()
+    with transaction.atomic():
+        current_policy()  # version 1, from the defaults
     accounts = [(name, role, _reset_password(name, role, net)) for name, role, net in DEMO_ACCOUNTS]
     posts = [{"id": pid, "author_id": author, "text": text} for pid, author, text in DEMO_POSTS]
     sandbox.add_posts(posts)
@@ -90,17 +90,17 @@ def prepare() -> list[tuple[str, str, str]]:
 def _cache_sandbox_follows(authors: set[str]) -> None:
     """The sandbox lives in this database: cache its follow links directly (scoring asks over HTTP,
     which is not listening yet while the demo seeds)."""
-    for author in sorted(authors):
-        follow_links.store_links(author, set(sandbox.follow_links(author)))
-    db.session.commit()
+    with transaction.atomic():
+        for author in sorted(authors):
+            follow_links.store_links(author, set(sandbox.follow_links(author)))
 
 
 def _set_profiles() -> None:
     """Interface and reading languages of the demo jurors."""
-    for username, profile in DEMO_PROFILES.items():
-        user = db.session.scalar(select(User).where(User.username == username))
-        user.locale, user.languages = profile["locale"], profile["languages"]
-    db.session.commit()
+    with transaction.atomic():
+        for username, profile in DEMO_PROFILES.items():
+            user = db.session.scalar(select(User).where(User.username == username))
+            user.locale, user.languages = profile["locale"], profile["languages"]
 
 
 def _seed_gold() -> None:
@@ -112,9 +112,9 @@ def _seed_gold() -> None:
     lead = db.session.scalar(select(User).where(User.username == "lead"))
     if case is None or lead is None or case.state not in ("queued", "in_review"):
         return
-    verdicts.record_verdict(case, "keep", None, Tally(), method="lead", policy_version=current_policy().version,
-                            actor=f"user:{lead.id}", decided_by=lead)
-    jobs.commit()
+    with transaction.atomic():
+        verdicts.record_verdict(case, "keep", None, Tally(), method="lead", policy_version=current_policy().version,
+                                actor=f"user:{lead.id}", decided_by=lead)
     gold.promote(case.id, lead)
 
 
@@ -135,6 +135,6 @@ def serve(app: Flask, host: str, port: int) -> None:
 
 def _deliver_what_failed_before_start() -> None:
     """Seeding queued interim hides before the sandbox was listening: send them now, not after backoff."""
-    db.session.execute(update(Action).where(Action.state == "failed").values(next_attempt_at=utcnow()))
-    db.session.commit()
+    with transaction.atomic():
+        db.session.execute(update(Action).where(Action.state == "failed").values(next_attempt_at=utcnow()))
     sweeper.requeue_actions()

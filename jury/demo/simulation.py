@@ -30,7 +30,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from statistics import NormalDist
 
@@ -39,7 +39,7 @@ from sqlalchemy import event, insert, select
 from jury.panels import juror_reliability, verdicts, voting
 from models import Case, JurorReliability, Post, ReliabilityRun, Score, User, Verdict, Vote, db, utcnow
 from models.errors import Conflict
-from triage import cases, dealing, jobs
+from triage import cases, dealing, transaction
 from triage.policy import DEFAULT_SETTINGS, PolicyInForce, current_policy, publish_policy
 
 VOTE_RULE = "harassment"
@@ -115,6 +115,31 @@ def _make_app(folder: Path):
     })
 
 
+# How much reading times vary around review_minutes (the sigma of their log).
+REVIEW_SIGMA = 0.5
+
+
+@dataclass
+class _Run:
+    """The event loop's state: the clock, the events to come, and what happened to each case."""
+
+    now: float = 0.0
+    events: list[tuple[float, int, str, int, int]] = field(default_factory=list)
+    seq: int = 0
+    post_of: dict[int, int] = field(default_factory=dict)
+    decided_at: dict[int, float] = field(default_factory=dict)  # case id -> minute
+    escalated: set[int] = field(default_factory=set)
+    leaning: dict[int, bool] = field(default_factory=dict)
+    pending_leads: list[tuple[float, int]] = field(default_factory=list)
+    since_estimate: int = 0
+    reestimations: int = 0
+
+    def push(self, at: float, kind: str, juror: int, case_id: int = 0) -> None:
+        """Schedule an event ("ask" or "vote"); events at the same minute keep their order."""
+        self.seq += 1
+        heapq.heappush(self.events, (at, self.seq, kind, juror, case_id))
+
+
 class Simulation:
     """One run: build the world, play the events, measure."""
 
@@ -148,17 +173,17 @@ class Simulation:
         """Policy, jurors, a lead, posts with their model scores."""
         config = self.config
         settings = dict(DEFAULT_SETTINGS, verdict_method=config.policy)
-        self.policy = publish_policy(settings, reason="simulation", actor="simulation")
-        db.session.commit()
+        with transaction.atomic():
+            self.policy = publish_policy(settings, reason="simulation", actor="simulation")
         n_bad = int(config.jurors * config.spammer_share + 0.5)
         self.accuracy = [0.5] * n_bad + [self.rng.uniform(config.accuracy_low, config.accuracy_high)
                                          for _ in range(config.jurors - n_bad)]
         self.rng.shuffle(self.accuracy)
-        db.session.execute(insert(User), [
-            {"username": f"sim-juror-{i}", "password_hash": "!", "role": "juror", "state": "active",
-             "languages": ["en"], "created_at": utcnow()} for i in range(config.jurors)])
-        db.session.add(User(username="sim-lead", password_hash="!", role="lead", state="active"))  # noqa: S106 - "!" matches no password
-        db.session.commit()
+        with transaction.atomic():
+            db.session.execute(insert(User), [
+                {"username": f"sim-juror-{i}", "password_hash": "!", "role": "juror", "state": "active",
+                 "languages": ["en"], "created_at": utcnow()} for i in range(config.jurors)])
+            db.session.add(User(username="sim-lead", password_hash="!", role="lead", state="active"))  # noqa: S106 - "!" matches no password
         self.users = list(db.session.scalars(select(User).where(User.role == "juror").order_by(User.id)))
         self.lead = db.session.scalar(select(User).where(User.role == "lead"))
         # Detached, fully loaded accounts: every commit would otherwise expire and reload them all.
@@ -179,9 +204,9 @@ class Simulation:
             scores.append({"post_id": i + 1, "model_name": "simulated", "model_version": "auc",
                            "labels": {"toxicity": probability}, "max_score": probability,
                            "text_truncated": False, "scored_at": now})
-        db.session.execute(insert(Post), posts)
-        db.session.execute(insert(Score), scores)
-        db.session.commit()
+        with transaction.atomic():
+            db.session.execute(insert(Post), posts)
+            db.session.execute(insert(Score), scores)
         self.truth = {i + 1: (i in violating) for i in range(config.cases)}  # post id -> violates
         if config.oracle:
             self._tell_the_truth(separation)
@@ -197,12 +222,12 @@ class Simulation:
         # The score's logit is N(+-d/2, 1): its true log-likelihood ratio is d * logit.
         run = ReliabilityRun(votes=0, cases=0, jurors=len(self.users), known=0, verdicts=0, iterations=0,
                              log_likelihood=0.0, prior_intercept=0.0, prior_slope=separation)
-        db.session.add(run)
-        db.session.flush()
-        db.session.add_all(JurorReliability(juror_id=user.id, sensitivity=accuracy, specificity=accuracy,
-                                            votes=0.0, run_id=run.id)
-                           for user, accuracy in zip(self.users, self.accuracy, strict=True))
-        db.session.commit()
+        with transaction.atomic():
+            db.session.add(run)
+            db.session.flush()
+            db.session.add_all(JurorReliability(juror_id=user.id, sensitivity=accuracy, specificity=accuracy,
+                                                votes=0.0, run_id=run.id)
+                               for user, accuracy in zip(self.users, self.accuracy, strict=True))
 
     def _open_arrived(self, now: float) -> None:
         """Open the cases of every post that has arrived by `now`, through the real triage code."""
@@ -213,8 +238,8 @@ class Simulation:
             batch.append(post_id)
             self.next_arrival += 1
         if batch:
-            cases.open_or_refresh(batch, "auto_flagged", current_policy(), "simulation")
-            jobs.commit()
+            with transaction.atomic():
+                cases.open_or_refresh(batch, "auto_flagged", current_policy(), "simulation")
 
     # The events
 
@@ -228,90 +253,93 @@ class Simulation:
         started = time.perf_counter()
         self._setup()
         config = self.config
-        events: list[tuple[float, int, str, int, int]] = []
-        seq = 0
-
-        def push(at: float, kind: str, juror: int, case_id: int = 0) -> None:
-            nonlocal seq
-            seq += 1
-            heapq.heappush(events, (at, seq, kind, juror, case_id))
-
+        run = _Run()
         for juror in range(config.jurors):
-            push(self.rng.expovariate(1 / config.session_gap_minutes), "ask", juror)
-        post_of: dict[int, int] = {}
-        decided_at: dict[int, float] = {}  # case id -> minute
-        escalated: set[int] = set()
-        leaning: dict[int, bool] = {}
-        pending_leads: list[tuple[float, int]] = []
-        since_estimate = 0
-        reestimations = 0
-        review_sigma = 0.5
+            run.push(self.rng.expovariate(1 / config.session_gap_minutes), "ask", juror)
         end = config.max_days * 24 * 60
-        now = 0.0
-        while events and len(decided_at) < config.cases:
-            now, _, kind, juror, case_id = heapq.heappop(events)
-            if now > end:
+        while run.events and len(run.decided_at) < config.cases:
+            run.now, _, kind, juror, case_id = heapq.heappop(run.events)
+            if run.now > end:
                 break
-            while pending_leads and pending_leads[0][0] <= now:
-                at, escalated_id = heapq.heappop(pending_leads)
-                post_id = post_of[escalated_id]
-                outcome = "remove" if self.truth[post_id] else "keep"
-                verdicts.decide_escalation(escalated_id, self.lead, outcome,
-                                           VOTE_RULE if outcome == "remove" else None, "simulated lead")
-                decided_at[escalated_id] = at
-            self._open_arrived(now)
-            user = self.users[juror]
+            self._decide_escalations(run, until=run.now)
+            self._open_arrived(run.now)
             if kind == "ask":
-                assignment = dealing.deal_next(user)
-                if assignment is None:
-                    push(now + self.rng.expovariate(1 / config.session_gap_minutes), "ask", juror)
-                    continue
-                review = config.review_minutes * math.exp(self.rng.gauss(0, review_sigma))
-                push(now + review, "vote", juror, assignment.case_id)
-                continue
-            if case_id not in post_of:
-                post_of[case_id] = db.session.scalar(select(Case.post_id).where(Case.id == case_id))
-            decision = self._vote_of(juror, self.truth[post_of[case_id]])
-            try:
-                result = voting.cast_vote(case_id, user, decision, VOTE_RULE if decision == "remove" else None)
-            except Conflict:
-                result = None  # the case closed while this juror read it: the vote is not counted
-            if result is not None and result.outcome in ("remove", "keep"):
-                decided_at[case_id] = now
-                if len(decided_at) % 500 == 0:
-                    self.progress(f"{len(decided_at)} of {config.cases} cases decided, "
-                                  f"{now / 60:.1f} simulated hours, {time.perf_counter() - started:.0f} s")
-                since_estimate += 1
-                if config.policy == "weighted" and not config.oracle and since_estimate >= self.policy_every:
-                    juror_reliability.reestimate(actor="simulation")
-                    reestimations += 1
-                    since_estimate = 0
-            elif result is not None and result.outcome == "escalate":
-                escalated.add(case_id)
-                # What the jury leaned to when it gave up, to measure the jury without its leads.
-                leaning[case_id] = juror_reliability.case_posterior(db.session.get(Case, case_id)).posterior >= 0.5
-                heapq.heappush(pending_leads, (now + config.lead_minutes, case_id))
-            if self.rng.random() < config.keep_going:
-                push(now + 0.1, "ask", juror)
+                self._ask(run, juror)
             else:
-                push(now + self.rng.expovariate(1 / config.session_gap_minutes), "ask", juror)
+                self._vote(run, juror, case_id, started)
         # Leads clear what is left on their desk.
-        for at, escalated_id in sorted(pending_leads):
-            post_id = post_of[escalated_id]
+        self._decide_escalations(run, until=math.inf)
+        return self._figures(run, started)
+
+    def _decide_escalations(self, run: _Run, until: float) -> None:
+        """The leads decide the escalated cases whose turn came by `until`, by the truth."""
+        while run.pending_leads and run.pending_leads[0][0] <= until:
+            at, escalated_id = heapq.heappop(run.pending_leads)
+            post_id = run.post_of[escalated_id]
             outcome = "remove" if self.truth[post_id] else "keep"
             verdicts.decide_escalation(escalated_id, self.lead, outcome,
                                        VOTE_RULE if outcome == "remove" else None, "simulated lead")
-            decided_at[escalated_id] = at
+            run.decided_at[escalated_id] = at
 
+    def _ask(self, run: _Run, juror: int) -> None:
+        """A juror asks for a case: reads it for a while, or comes back later when there is none."""
+        config = self.config
+        assignment = dealing.deal_next(self.users[juror])
+        if assignment is None:
+            run.push(run.now + self.rng.expovariate(1 / config.session_gap_minutes), "ask", juror)
+            return
+        review = config.review_minutes * math.exp(self.rng.gauss(0, REVIEW_SIGMA))
+        run.push(run.now + review, "vote", juror, assignment.case_id)
+
+    def _vote(self, run: _Run, juror: int, case_id: int, started: float) -> None:
+        """A juror votes on the case they read, then asks for another now or later."""
+        config = self.config
+        if case_id not in run.post_of:
+            run.post_of[case_id] = db.session.scalar(select(Case.post_id).where(Case.id == case_id))
+        decision = self._vote_of(juror, self.truth[run.post_of[case_id]])
+        try:
+            result = voting.cast_vote(case_id, self.users[juror], decision,
+                                      VOTE_RULE if decision == "remove" else None)
+        except Conflict:
+            result = None  # the case closed while this juror read it: the vote is not counted
+        if result is not None and result.outcome in ("remove", "keep"):
+            self._decided(run, case_id, started)
+        elif result is not None and result.outcome == "escalate":
+            run.escalated.add(case_id)
+            # What the jury leaned to when it gave up, to measure the jury without its leads.
+            run.leaning[case_id] = juror_reliability.case_posterior(db.session.get(Case, case_id)).posterior >= 0.5
+            heapq.heappush(run.pending_leads, (run.now + config.lead_minutes, case_id))
+        if self.rng.random() < config.keep_going:
+            run.push(run.now + 0.1, "ask", juror)
+        else:
+            run.push(run.now + self.rng.expovariate(1 / config.session_gap_minutes), "ask", juror)
+
+    def _decided(self, run: _Run, case_id: int, started: float) -> None:
+        """A panel decided a case: count it, and re-estimate reliabilities when the policy's turn comes."""
+        config = self.config
+        run.decided_at[case_id] = run.now
+        if len(run.decided_at) % 500 == 0:
+            self.progress(f"{len(run.decided_at)} of {config.cases} cases decided, "
+                          f"{run.now / 60:.1f} simulated hours, {time.perf_counter() - started:.0f} s")
+        run.since_estimate += 1
+        if config.policy == "weighted" and not config.oracle and run.since_estimate >= self.policy_every:
+            juror_reliability.reestimate(actor="simulation")
+            run.reestimations += 1
+            run.since_estimate = 0
+
+    def _figures(self, run: _Run, started: float) -> dict:
+        """The run's measures, from the verdicts stored."""
+        config = self.config
         rows = db.session.execute(select(Verdict.case_id, Verdict.outcome, Verdict.method, Case.post_id)
                                   .join(Case, Case.id == Verdict.case_id)).all()
         right = sum((outcome == "remove") == self.truth[post_id] for _, outcome, _, post_id in rows)
         jury_rows = [row for row in rows if row.method != "lead"]
         jury_right = sum((row.outcome == "remove") == self.truth[row.post_id] for row in jury_rows)
-        leaning_right = sum(leaning[row.case_id] == self.truth[row.post_id] for row in rows if row.case_id in leaning)
+        leaning_right = sum(run.leaning[row.case_id] == self.truth[row.post_id]
+                            for row in rows if row.case_id in run.leaning)
         votes = db.session.scalar(select(Vote.id).order_by(Vote.id.desc()).limit(1)) or 0
-        minutes = [decided_at[row.case_id] - self.arrived_at[row.post_id] for row in rows
-                   if row.case_id in decided_at]
+        minutes = [run.decided_at[row.case_id] - self.arrived_at[row.post_id] for row in rows
+                   if row.case_id in run.decided_at]
         decided = len(rows)
         return {
             **{key: value for key, value in asdict(config).items()},
@@ -321,13 +349,13 @@ class Simulation:
             "jury_accuracy": round(jury_right / len(jury_rows), 4) if jury_rows else None,
             # Escalated cases decided by the panel's leaning instead of a lead: the jury on its own.
             "accuracy_without_leads": round((jury_right + leaning_right) / decided, 4) if decided else None,
-            "escalation_rate": round(len(escalated) / decided, 4) if decided else None,
+            "escalation_rate": round(len(run.escalated) / decided, 4) if decided else None,
             "median_minutes_to_verdict": round(statistics.median(minutes), 2) if minutes else None,
             "cases_decided": decided,
             "cases_undecided": config.cases - decided,
             "votes": votes,
-            "reestimations": reestimations,
-            "simulated_hours": round(now / 60, 2),
+            "reestimations": run.reestimations,
+            "simulated_hours": round(run.now / 60, 2),
             "wall_seconds": round(time.perf_counter() - started, 1),
         }
 

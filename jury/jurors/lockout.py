@@ -14,6 +14,7 @@ from sqlalchemy import update
 import audit
 from models import User, db, utcnow
 from models.errors import NotFound
+from triage import transaction
 
 
 def is_locked(user: User) -> bool:
@@ -25,28 +26,27 @@ def record_failure(user: User) -> None:
     """Count a failed login; the Nth failure in a row locks the account and writes an audit event."""
     if is_locked(user):
         return  # attempts during a lock neither count nor extend it
-    # An atomic increment: parallel guesses from many addresses must not lose counts.
-    db.session.execute(update(User).where(User.id == user.id).values(failed_logins=User.failed_logins + 1))
-    db.session.refresh(user)  # the row as it is now that this transaction holds its lock
-    now = utcnow()
-    if user.locked_until is not None:
-        if user.locked_until > now:
-            db.session.commit()  # a parallel attempt locked it meanwhile: one lock, one audit event
-            return
-        # The previous lock ran out: this failure starts a fresh count.
-        user.failed_logins, user.locked_until = 1, None
-    if user.failed_logins >= current_app.config["LOGIN_LOCKOUT_FAILURES"]:
-        user.locked_until = now + timedelta(minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"])
-        audit.record(db.session, "account_locked", "user", user.id,
-                     {"failures": user.failed_logins, "locked_until": user.locked_until.isoformat()})
-    db.session.commit()
+    with transaction.atomic():
+        # An atomic increment: parallel guesses from many addresses must not lose counts.
+        db.session.execute(update(User).where(User.id == user.id).values(failed_logins=User.failed_logins + 1))
+        db.session.refresh(user)  # the row as it is now that this transaction holds its lock
+        now = utcnow()
+        if user.locked_until is not None:
+            if user.locked_until > now:
+                return  # a parallel attempt locked it meanwhile: one lock, one audit event
+            # The previous lock ran out: this failure starts a fresh count.
+            user.failed_logins, user.locked_until = 1, None
+        if user.failed_logins >= current_app.config["LOGIN_LOCKOUT_FAILURES"]:
+            user.locked_until = now + timedelta(minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"])
+            audit.record(db.session, "account_locked", "user", user.id,
+                         {"failures": user.failed_logins, "locked_until": user.locked_until.isoformat()})
 
 
 def record_success(user: User) -> None:
     """A successful login clears the failure count (written only when there is one)."""
     if user.failed_logins or user.locked_until is not None:
-        user.failed_logins, user.locked_until = 0, None
-        db.session.commit()
+        with transaction.atomic():
+            user.failed_logins, user.locked_until = 0, None
 
 
 def unlock(user_id: int, actor: str) -> User:
@@ -55,7 +55,7 @@ def unlock(user_id: int, actor: str) -> User:
     if user is None:
         raise NotFound("no such user")
     was_locked = is_locked(user)
-    user.failed_logins, user.locked_until = 0, None
-    audit.record(db.session, "account_unlocked", "user", user.id, {"was_locked": was_locked}, actor=actor)
-    db.session.commit()
+    with transaction.atomic():
+        user.failed_logins, user.locked_until = 0, None
+        audit.record(db.session, "account_unlocked", "user", user.id, {"was_locked": was_locked}, actor=actor)
     return user

@@ -17,7 +17,7 @@ from jury.jurors import users
 from jury.jurors.users import MAX_PASSWORD, MIN_PASSWORD, USERNAME_RE
 from models import Assignment, Case, GoldAnswer, JurorInvite, User, Verdict, Vote, db, utcnow
 from models.errors import Conflict, DomainError, Forbidden, NotFound
-from triage import dealing, jobs
+from triage import dealing, transaction
 from triage.exclusions import EXPOSURE_WINDOW
 
 INVITE_SALT = "jury-juror-invite"
@@ -122,7 +122,7 @@ def change_state(user_id: int, action: str, *, reason: str, actor_id: int) -> Us
     user = _juror(user_id)
     if user.state not in sources:
         raise Conflict(f"{user.username} is {user.state}: cannot {action}")
-    try:
+    with transaction.atomic():
         before = user.state
         user.state = target
         if target in ("paused", "suspended"):
@@ -134,10 +134,6 @@ def change_state(user_id: int, action: str, *, reason: str, actor_id: int) -> Us
                 dealing.release(seat, "expired", actor=f"user:{actor_id}")
         audit.record(db.session, f"juror_{action}", "user", user.id,
                      {"from": before, "to": target, "reason": reason}, actor=f"user:{actor_id}")
-        jobs.commit()
-    except Exception:
-        jobs.discard()
-        raise
     return user
 
 
@@ -145,10 +141,10 @@ def reset_password(user_id: int, *, actor_id: int) -> tuple[User, str]:
     """Set a random temporary password; the juror and the password (shown once, never stored in clear)."""
     user = _juror(user_id)
     temporary = secrets.token_urlsafe(12)
-    user.password_hash = generate_password_hash(temporary)
-    audit.record(db.session, "juror_password_reset", "user", user.id, {}, actor=f"user:{actor_id}")
-    users.end_sessions(user, "password_reset", actor=f"user:{actor_id}")
-    db.session.commit()
+    with transaction.atomic():
+        user.password_hash = generate_password_hash(temporary)
+        audit.record(db.session, "juror_password_reset", "user", user.id, {}, actor=f"user:{actor_id}")
+        users.end_sessions(user, "password_reset", actor=f"user:{actor_id}")
     return user, temporary
 
 
@@ -163,11 +159,11 @@ def create_invite(secret_key: str, *, note: str, days: int, actor_id: int) -> tu
     now = utcnow()
     invite = JurorInvite(nonce=secrets.token_urlsafe(24), note=(note or "").strip()[:200], created_by_id=actor_id,
                          created_at=now, expires_at=now + timedelta(days=int(days)))
-    db.session.add(invite)
-    db.session.flush()
-    audit.record(db.session, "juror_invited", "invite", invite.id,
-                 {"note": invite.note, "expires_at": invite.expires_at.isoformat()}, actor=f"user:{actor_id}")
-    db.session.commit()
+    with transaction.atomic():
+        db.session.add(invite)
+        db.session.flush()
+        audit.record(db.session, "juror_invited", "invite", invite.id,
+                     {"note": invite.note, "expires_at": invite.expires_at.isoformat()}, actor=f"user:{actor_id}")
     return invite, _serializer(secret_key).dumps({"n": invite.nonce})
 
 
@@ -197,29 +193,25 @@ def redeem_invite(secret_key: str, token: str, username: str, password: str) -> 
     if not MIN_PASSWORD <= len(password or "") <= MAX_PASSWORD:
         raise DomainError(f"passwords need {MIN_PASSWORD} to {MAX_PASSWORD} characters")
     try:
-        if users.by_username(username) is not None:
-            raise Conflict(f"the username {username!r} is taken")
-        user = User(username=username, password_hash=generate_password_hash(password), role="juror",
-                    state="probation", languages=["en"])
-        db.session.add(user)
-        db.session.flush()
-        # The guarded update makes the invitation single-use even when two people race on it.
-        taken = db.session.execute(update(JurorInvite).where(
-            JurorInvite.id == invite.id, JurorInvite.used_at.is_(None)
-        ).values(used_at=utcnow(), used_by_id=user.id)).rowcount
-        if not taken:
-            raise Conflict("this invitation was already used")
-        audit.record(db.session, "user_created", "user", user.id,
-                     {"username": username, "role": "juror", "state": "probation", "invite": invite.id},
-                     actor=f"invite:{invite.id}")
-        db.session.commit()
+        with transaction.atomic():
+            if users.by_username(username) is not None:
+                raise Conflict(f"the username {username!r} is taken")
+            user = User(username=username, password_hash=generate_password_hash(password), role="juror",
+                        state="probation", languages=["en"])
+            db.session.add(user)
+            db.session.flush()
+            # The guarded update makes the invitation single-use even when two people race on it.
+            taken = db.session.execute(update(JurorInvite).where(
+                JurorInvite.id == invite.id, JurorInvite.used_at.is_(None)
+            ).values(used_at=utcnow(), used_by_id=user.id)).rowcount
+            if not taken:
+                raise Conflict("this invitation was already used")
+            audit.record(db.session, "user_created", "user", user.id,
+                         {"username": username, "role": "juror", "state": "probation", "invite": invite.id},
+                         actor=f"invite:{invite.id}")
     except IntegrityError:
-        # Someone took the same name (in any case) at the same moment.
-        db.session.rollback()
+        # Someone took the same name (in any case) at the same moment (rolled back).
         raise Conflict(f"the username {username!r} is taken") from None
-    except Exception:
-        db.session.rollback()
-        raise
     return user
 
 

@@ -5,6 +5,7 @@ import audit
 from models import LOCALES, User, db
 from models.errors import DomainError
 from models.rules import RULE_CODES
+from triage import transaction
 
 
 def update_profile(user: User, *, locale: str | None, languages: list[str], opted_out: list[str]) -> None:
@@ -16,10 +17,10 @@ def update_profile(user: User, *, locale: str | None, languages: list[str], opte
         raise DomainError("unknown content category")
     if not languages or len(languages) > 10:
         raise DomainError("give one to ten reading languages")
-    user.locale = locale
-    user.languages = list(languages)
-    user.opted_out_categories = sorted(set(opted_out))
-    audit.record(db.session, "profile_updated", "user", user.id,
-                 {"locale": locale, "languages": user.languages, "opted_out": user.opted_out_categories},
-                 actor=f"user:{user.id}")
-    db.session.commit()
+    with transaction.atomic():
+        user.locale = locale
+        user.languages = list(languages)
+        user.opted_out_categories = sorted(set(opted_out))
+        audit.record(db.session, "profile_updated", "user", user.id,
+                     {"locale": locale, "languages": user.languages, "opted_out": user.opted_out_categories},
+                     actor=f"user:{user.id}")

@@ -14,6 +14,7 @@ import audit
 from jury.jurors import lockout
 from models import ROLES, User, db, utcnow
 from models.errors import Conflict, DomainError, NotFound
+from triage import transaction
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,40}$")
 MIN_PASSWORD = 10
@@ -66,17 +67,18 @@ def _expired(user: User) -> bool:
 def begin_session(user: User) -> None:
     """Mark the start of a login in the session, with a fresh CSRF token (the view calls login_user)."""
     if not user.session_token:
-        user.end_sessions()
-        db.session.commit()
+        with transaction.atomic():
+            user.end_sessions()
     # A CSRF token seen before login (on a shared computer, say) must not outlive it.
     session.pop("csrf_token", None)
     session[SESSION_STARTED] = int(time.time())
 
 
 def end_sessions(user: User, reason: str, actor: str) -> None:
-    """End every session of the account, with an audit event (caller commits)."""
-    user.end_sessions()
-    audit.record(db.session, "sessions_ended", "user", user.id, {"reason": reason}, actor=actor)
+    """End every session of the account, with an audit event (the caller's transaction when it has one)."""
+    with transaction.atomic():
+        user.end_sessions()
+        audit.record(db.session, "sessions_ended", "user", user.id, {"reason": reason}, actor=actor)
 
 
 def change_password(user: User, current: str, new: str, repeat: str) -> None:
@@ -92,10 +94,10 @@ def change_password(user: User, current: str, new: str, repeat: str) -> None:
         raise DomainError(f"passwords need {MIN_PASSWORD} to {MAX_PASSWORD} characters")
     if check_password_hash(user.password_hash, new):
         raise DomainError("the new password must differ from the current one")
-    user.password_hash = generate_password_hash(new)
-    end_sessions(user, "password_changed", actor=f"user:{user.id}")
-    audit.record(db.session, "password_changed", "user", user.id, {}, actor=f"user:{user.id}")
-    db.session.commit()
+    with transaction.atomic():
+        user.password_hash = generate_password_hash(new)
+        end_sessions(user, "password_changed", actor=f"user:{user.id}")
+        audit.record(db.session, "password_changed", "user", user.id, {}, actor=f"user:{user.id}")
 
 
 def set_role(username: str, role: str, *, actor: str) -> User:
@@ -107,10 +109,10 @@ def set_role(username: str, role: str, *, actor: str) -> User:
         raise NotFound(f"no user {username!r}")
     if user.role == role:
         return user
-    before, user.role = user.role, role
-    audit.record(db.session, "role_changed", "user", user.id, {"from": before, "to": role}, actor=actor)
-    end_sessions(user, "role_changed", actor=actor)
-    db.session.commit()
+    with transaction.atomic():
+        before, user.role = user.role, role
+        audit.record(db.session, "role_changed", "user", user.id, {"from": before, "to": role}, actor=actor)
+        end_sessions(user, "role_changed", actor=actor)
     return user
 
 
@@ -136,16 +138,15 @@ def create_user(username: str, password: str, role: str = "juror", *, network_ac
                 network_account_id=network_account_id, languages=languages or ["en"],
                 state_reason="new juror: known-answer cases first" if state == "probation" else None,
                 state_changed_at=utcnow())
-    db.session.add(user)
     try:
-        db.session.flush()
+        with transaction.atomic():
+            db.session.add(user)
+            db.session.flush()
+            audit.record(db.session, "user_created", "user", user.id,
+                         {"username": username, "role": role, "state": state}, actor=actor)
     except IntegrityError:
-        # Someone took the same name (in any case) at the same moment.
-        db.session.rollback()
+        # Someone took the same name (in any case) at the same moment (rolled back).
         raise Conflict(f"user {username!r} already exists") from None
-    audit.record(db.session, "user_created", "user", user.id, {"username": username, "role": role, "state": state},
-                 actor=actor)
-    db.session.commit()
     return user
 
 

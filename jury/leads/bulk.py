@@ -11,7 +11,7 @@ from jury.panels.quorum import Tally
 from jury.panels.verdicts import record_verdict
 from models import Case, MutedReporter, Post, Report, User, Vote, db
 from models.errors import DomainError, NotFound
-from triage import jobs
+from triage import transaction
 from triage.dealing import lock_and_load_case
 from triage.policy import current_policy
 
@@ -75,7 +75,7 @@ def close_unfounded(case_ids: list[int], lead: User, note: str) -> list[int]:
     ids = sorted(set(case_ids))[:MAX_BULK]
     closed = []
     policy_version = current_policy().version
-    try:
+    with transaction.atomic():
         for case_id in ids:
             case = lock_and_load_case(case_id)
             if case is None or case.state not in CLOSABLE_STATES:
@@ -87,10 +87,6 @@ def close_unfounded(case_ids: list[int], lead: User, note: str) -> list[int]:
             closed.append(case_id)
         audit.record(db.session, "cases_closed_unfounded", "batch", closed[0] if closed else 0,
                      {"case_ids": closed, "note": note}, actor=f"user:{lead.id}")
-        jobs.commit()
-    except Exception:
-        jobs.discard()
-        raise
     return closed
 
 
@@ -106,20 +102,21 @@ def mute_reporter(reporter_id: str, lead: User, reason: str) -> MutedReporter:
     if row is not None:
         return row
     row = MutedReporter(reporter_id=reporter_id, reason=reason, muted_by_id=lead.id)
-    db.session.add(row)
-    db.session.flush()
-    audit.record(db.session, "reporter_muted", "reporter", reporter_id, {"reason": reason}, actor=f"user:{lead.id}")
-    db.session.commit()
+    with transaction.atomic():
+        db.session.add(row)
+        db.session.flush()
+        audit.record(db.session, "reporter_muted", "reporter", reporter_id, {"reason": reason},
+                     actor=f"user:{lead.id}")
     return row
 
 
 def unmute_reporter(reporter_id: str, lead: User) -> None:
     """Let a reporter's future reports count again. Commits."""
-    removed = db.session.execute(delete(MutedReporter).where(MutedReporter.reporter_id == reporter_id)).rowcount
-    if not removed:
-        raise NotFound("that reporter is not muted")
-    audit.record(db.session, "reporter_unmuted", "reporter", reporter_id, {}, actor=f"user:{lead.id}")
-    db.session.commit()
+    with transaction.atomic():
+        removed = db.session.execute(delete(MutedReporter).where(MutedReporter.reporter_id == reporter_id)).rowcount
+        if not removed:
+            raise NotFound("that reporter is not muted")
+        audit.record(db.session, "reporter_unmuted", "reporter", reporter_id, {}, actor=f"user:{lead.id}")
 
 
 def muted_reporters() -> list[MutedReporter]:

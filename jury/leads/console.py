@@ -23,7 +23,6 @@ from models import (
     utcnow,
 )
 from models.errors import Conflict, NotFound
-from triage import jobs
 
 QUEUE_TOP = 25
 FAILED_ACTIONS_SHOWN = 200
@@ -123,15 +122,3 @@ def appeal_details(pending: list[Appeal]) -> dict[int, tuple[Verdict | None, Ver
                         db.session.scalar(select(Verdict).where(Verdict.case_id == appeal.appeal_case_id)),
                         db.session.get(Case, appeal.appeal_case_id))
             for appeal in pending}
-
-
-def queue_retraining() -> None:
-    """Retrain the site model on the jury's verdicts, on the training queue."""
-    jobs.defer("training", "jury.tasks.handlers.retrain_model", True)
-    jobs.commit()
-
-
-def queue_reestimation() -> None:
-    """Re-estimate every juror's reliability, on the training queue."""
-    jobs.defer("training", "jury.tasks.handlers.reestimate_reliability")
-    jobs.commit()

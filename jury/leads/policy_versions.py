@@ -11,6 +11,7 @@ from sqlalchemy import select
 import audit
 from models import Policy, db
 from models.errors import NotFound
+from triage import transaction
 from triage.policy import DEFAULT_SETTINGS, PolicyError, current_policy, publish_policy, validate_settings
 
 # Form field names are "<prefix><dotted path>"; the prefix keeps them apart from csrf_token etc.
@@ -154,7 +155,7 @@ def publish(settings: Mapping[str, Any], *, reason: str, user_id: int | None,
             rolled_back_to: int | None = None) -> Policy:
     """Publish edited settings as a new version, with its audit events, and commit."""
     before = current_policy(fresh=True).settings
-    try:
+    with transaction.atomic():
         row = publish_policy(dict(settings), reason=reason.strip()[:2000], actor=f"user:{user_id}",
                              created_by_id=user_id)
         audit.record(db.session, "policy_changed", "policy", row.version,
@@ -162,10 +163,6 @@ def publish(settings: Mapping[str, Any], *, reason: str, user_id: int | None,
         if rolled_back_to is not None:
             audit.record(db.session, "policy_rolled_back", "policy", row.version,
                          {"to_version": rolled_back_to}, actor=f"user:{user_id}")
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
     return row
 
 

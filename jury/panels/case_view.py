@@ -26,6 +26,7 @@ from models import (
 from models.errors import NO_SUCH_CASE, NotFound
 from models.rules import RULES_BY_CODE
 from models.sql import insert_ignore
+from triage import transaction
 
 # A post whose toxicity is at least this stays blurred until the juror reveals it.
 BLUR_AT = 0.5
@@ -127,9 +128,9 @@ def disclose_votes(case_ids: list[int], lead: User) -> None:
     if not case_ids:
         return
     now = utcnow()
-    insert_ignore(VoteDisclosure, [{"case_id": case_id, "user_id": lead.id, "seen_at": now} for case_id in case_ids],
-                  ("case_id", "user_id"), None)
-    db.session.commit()
+    rows = [{"case_id": case_id, "user_id": lead.id, "seen_at": now} for case_id in case_ids]
+    with transaction.atomic():
+        insert_ignore(VoteDisclosure, rows, ("case_id", "user_id"), None)
 
 
 def _appeal_statement(case: Case) -> str | None:

@@ -20,7 +20,7 @@ from sqlalchemy import bindparam, func, select
 import audit
 from jury.panels import dawid_skene as ds
 from models import Case, GoldAnswer, JurorReliability, ReliabilityRun, Score, Verdict, Vote, db, utcnow
-from triage import jobs
+from triage import jobs, transaction
 
 log = logging.getLogger(__name__)
 REESTIMATE_JOB = "reestimate-reliability"  # at most one queued at a time (jobs.defer_once)
@@ -142,6 +142,12 @@ def schedule_if_due(every: int) -> bool:
                                                        key=REESTIMATE_JOB)
 
 
+def queue_reestimate() -> None:
+    """Queue a full re-estimation now (a lead's button)."""
+    with transaction.atomic():
+        jobs.defer("training", "jury.tasks.handlers.reestimate_reliability")
+
+
 def reestimate(actor: str = "system") -> ReliabilityRun:
     """Full EM over every vote, gold answer and lead decision; store each juror's matrix (commits)."""
     votes = db.session.execute(select(Vote.case_id, Vote.juror_id, Vote.decision)).all()
@@ -156,20 +162,20 @@ def reestimate(actor: str = "system") -> ReliabilityRun:
         iterations=estimate.iterations, log_likelihood=estimate.log_likelihood if votes else 0.0,
         prior_intercept=estimate.calibration.intercept, prior_slope=estimate.calibration.slope,
     )
-    db.session.add(run)
-    db.session.flush()
-    existing = {row.juror_id: row for row in db.session.scalars(select(JurorReliability))}
-    now = utcnow()
-    for juror_id, matrix in estimate.jurors.items():
-        row = existing.get(juror_id) or JurorReliability(juror_id=juror_id)
-        row.sensitivity, row.specificity, row.votes = matrix.sensitivity, matrix.specificity, matrix.votes
-        row.run_id, row.estimated_at = run.id, now
-        db.session.add(row)
-    audit.record(db.session, "reliability_estimated", "reliability_run", run.id, {
-        "votes": run.votes, "cases": run.cases, "jurors": run.jurors, "known": run.known,
-        "iterations": run.iterations, "converged": estimate.converged,
-        "prior": {"intercept": round(run.prior_intercept, 4), "slope": round(run.prior_slope, 4)},
-    }, actor=actor)
-    jobs.commit()
+    with transaction.atomic():
+        db.session.add(run)
+        db.session.flush()
+        existing = {row.juror_id: row for row in db.session.scalars(select(JurorReliability))}
+        now = utcnow()
+        for juror_id, matrix in estimate.jurors.items():
+            row = existing.get(juror_id) or JurorReliability(juror_id=juror_id)
+            row.sensitivity, row.specificity, row.votes = matrix.sensitivity, matrix.specificity, matrix.votes
+            row.run_id, row.estimated_at = run.id, now
+            db.session.add(row)
+        audit.record(db.session, "reliability_estimated", "reliability_run", run.id, {
+            "votes": run.votes, "cases": run.cases, "jurors": run.jurors, "known": run.known,
+            "iterations": run.iterations, "converged": estimate.converged,
+            "prior": {"intercept": round(run.prior_intercept, 4), "slope": round(run.prior_slope, 4)},
+        }, actor=actor)
     log.info("re-estimated %d jurors over %d votes in %d iterations", run.jurors, run.votes, run.iterations)
     return run

@@ -10,7 +10,7 @@ from jury.panels.quorum import Tally
 from models import Action, Case, Post, Report, User, Verdict, Vote, db, utcnow
 from models.errors import Conflict, DomainError, NotFound
 from models.rules import RULE_CODES, RULES_BY_CODE
-from triage import jobs, outbox, training
+from triage import jobs, outbox, training, transaction
 from triage.dealing import lock_and_load_case
 from triage.policy import current_policy
 
@@ -79,9 +79,10 @@ def queue_follow_up(verdict_id: int) -> None:
 
 def follow_up(verdict_id: int) -> bool:
     """A verdict's consequences, exactly once: its posterior (when the deciding method did not
-    compute one), its network actions, and a retraining when due. Commits; False if already done.
+    compute one), its network actions, and a retraining when due. Commits, then delivers the actions
+    itself; False if already done.
     """
-    try:
+    with transaction.atomic(durable=True):
         verdict = db.session.get(Verdict, verdict_id)
         if verdict is None:
             return False
@@ -90,7 +91,6 @@ def follow_up(verdict_id: int) -> bool:
         case = lock_and_load_case(verdict.case_id)
         db.session.refresh(verdict)
         if verdict.followed_up_at is not None:
-            jobs.discard()
             return False
         if verdict.posterior is None:
             # Every verdict keeps the reliability-weighted reading of its votes, whatever decided
@@ -103,14 +103,10 @@ def follow_up(verdict_id: int) -> bool:
             specs = [outbox.ActionSpec(action_type, account, text, verdict.rule)
                      for action_type, account, text in _actions_for(verdict.outcome, post, case, verdict.statement)]
             # Delivered by this job, after its commit, rather than by a job each (see deliver_each).
-            actions = outbox.create_actions(case, post, specs, actor="system", verdict_id=verdict.id, queue=False)
+            actions = outbox.add_actions(case, post, specs, actor="system", verdict_id=verdict.id)
             action_ids = [action.id for action in actions]
         verdict.followed_up_at = utcnow()
         training.schedule_if_due()
-        jobs.commit()
-    except Exception:
-        jobs.discard()
-        raise
     outbox.deliver_each(action_ids)
     return True
 
@@ -151,7 +147,7 @@ def decide_escalation(case_id: int, lead: User, outcome: str, rule: str | None, 
         raise DomainError("outcome must be 'remove' or 'keep'")
     if outcome == "remove" and rule not in RULE_CODES:
         raise DomainError("a removal needs one of the rules")
-    try:
+    with transaction.atomic():
         case = lock_and_load_case(case_id)
         if case is None:
             raise NotFound("no such case")
@@ -162,8 +158,4 @@ def decide_escalation(case_id: int, lead: User, outcome: str, rule: str | None, 
                                  policy_version=current_policy().version, actor=f"user:{lead.id}",
                                  decided_by=lead)
         audit.record(db.session, "lead_note", "case", case.id, {"note": note[:2000]}, actor=f"user:{lead.id}")
-        jobs.commit()
-    except Exception:
-        jobs.discard()
-        raise
     return verdict

@@ -11,7 +11,7 @@ from jury.panels.quorum import Decision, Tally, decide, decide_weighted
 from models import OPEN_CASE_STATES, Assignment, Case, User, Vote, db, utcnow
 from models.errors import NO_SUCH_CASE, Conflict, DomainError, NotFound
 from models.rules import RULE_CODES
-from triage import gold, jobs
+from triage import gold, transaction
 from triage.dealing import lock_and_load_case, release
 from triage.policy import current_policy
 
@@ -89,14 +89,15 @@ def validate_vote(decision: str, rule: str | None, note: str | None) -> tuple[st
 
 
 def cast_vote(case_id: int, juror: User, decision: str, rule: str | None = None,
-              note: str | None = None, commit: bool = True) -> VoteResult:
+              note: str | None = None) -> VoteResult:
     """Record a juror's vote on a case they hold a seat on, then apply the quorum rule.
 
-    commit=False leaves the vote in the open transaction: the caller commits it (with the juror's
-    next deal, see triage.dealing.deal_next), or calls jobs.discard on an error of its own.
+    One transaction, the caller's when it has one (the juror's screen deals the next case in it:
+    jury.screen).
     """
     rule, note = validate_vote(decision, rule, note)
-    try:
+    # The screen deals the juror's next case right after: no reload of the juror for it.
+    with transaction.atomic(keep=(juror,)):
         # Votes on one case run one at a time, so the last vote always sees the others.
         case = lock_and_load_case(case_id)
         if case is None:
@@ -123,19 +124,11 @@ def cast_vote(case_id: int, juror: User, decision: str, rule: str | None = None,
         if case.state == "gold":
             # A known-answer case: scored against the gold answer, never a verdict or an action.
             _cast_gold_vote(case, juror, decision, rule, note)
-            if commit:
-                jobs.commit(keep=(juror,))
             return VoteResult(case_id, "pending")
         votes = _store_vote(case_id, juror, decision, rule, note, read_votes=True)
         audit.record(db.session, "vote_cast", "case", case_id,
                      {"juror": juror.id, "decision": decision, "rule": rule}, actor=f"user:{juror.id}")
         result = apply_quorum(case, actor=f"user:{juror.id}", votes=votes)
-        if commit:
-            # The screen deals the juror's next case right after: no reload of the juror for it.
-            jobs.commit(keep=(juror,))
-    except Exception:
-        jobs.discard()
-        raise
     return VoteResult(case_id, result.kind)
 
 
@@ -205,9 +198,5 @@ def skip(case_id: int, juror: User) -> None:
     assignment = _assignment(case_id, juror)
     if assignment is None or assignment.state != "active":
         raise Conflict("you do not hold a live seat on this case")
-    try:
+    with transaction.atomic(keep=(juror,)):
         release(assignment, "skipped", actor=f"user:{juror.id}")
-        jobs.commit(keep=(juror,))
-    except Exception:
-        jobs.discard()
-        raise

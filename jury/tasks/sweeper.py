@@ -10,7 +10,7 @@ from sqlalchemy import and_, or_, select, update
 import audit
 from jury.panels import juror_reliability, verdicts
 from models import Action, Post, Verdict, db, utcnow
-from triage import cases, dealing, jobs
+from triage import cases, dealing, jobs, transaction
 from triage.intake import SCORING_CHUNK
 from triage.policy import current_policy
 
@@ -23,15 +23,15 @@ BATCH = 1000
 def requeue_unscored(now=None) -> int:
     """Queue scoring again for posts whose scoring job never finished."""
     now = now or utcnow()
-    ids = list(db.session.scalars(
-        select(Post.id).where(Post.scored_at.is_(None), Post.score_requested_at <= now - lost_after())
-        .order_by(Post.id).limit(BATCH)
-    ))
-    if ids:
-        db.session.execute(update(Post).where(Post.id.in_(ids)).values(score_requested_at=now))
-        for start in range(0, len(ids), SCORING_CHUNK):
-            jobs.defer("scoring", "jury.tasks.handlers.score_posts", ids[start:start + SCORING_CHUNK])
-    jobs.commit()
+    with transaction.atomic(durable=True):
+        ids = list(db.session.scalars(
+            select(Post.id).where(Post.scored_at.is_(None), Post.score_requested_at <= now - lost_after())
+            .order_by(Post.id).limit(BATCH)
+        ))
+        if ids:
+            db.session.execute(update(Post).where(Post.id.in_(ids)).values(score_requested_at=now))
+            for start in range(0, len(ids), SCORING_CHUNK):
+                jobs.defer("scoring", "jury.tasks.handlers.score_posts", ids[start:start + SCORING_CHUNK])
     return len(ids)
 
 
@@ -39,41 +39,41 @@ def requeue_actions(now=None) -> int:
     """Queue delivery again for due actions with no live job, and free stuck claims."""
     now = now or utcnow()
     stale = now - lost_after()
-    # A claim older than LOST_AFTER belongs to a worker that died mid-delivery.
-    db.session.execute(
-        update(Action).where(Action.state == "sending", Action.enqueued_at <= stale)
-        .values(state="failed", next_attempt_at=now)
-    )
-    due = list(db.session.scalars(
-        select(Action.id).where(
-            Action.state.in_(("pending", "failed")), Action.next_attempt_at <= now,
-            # Never queued since it fell due (a retry), or queued so long ago the job is lost.
-            or_(Action.enqueued_at.is_(None), Action.enqueued_at <= stale,
-                and_(Action.state == "failed", Action.enqueued_at < Action.next_attempt_at)),
-        ).order_by(Action.id).limit(BATCH)
-    ))
-    if due:
-        db.session.execute(update(Action).where(Action.id.in_(due)).values(enqueued_at=now))
-        for action_id in due:
-            jobs.defer("actions", "jury.tasks.handlers.deliver_action", action_id)
-    jobs.commit()
+    with transaction.atomic(durable=True):
+        # A claim older than LOST_AFTER belongs to a worker that died mid-delivery.
+        db.session.execute(
+            update(Action).where(Action.state == "sending", Action.enqueued_at <= stale)
+            .values(state="failed", next_attempt_at=now)
+        )
+        due = list(db.session.scalars(
+            select(Action.id).where(
+                Action.state.in_(("pending", "failed")), Action.next_attempt_at <= now,
+                # Never queued since it fell due (a retry), or queued so long ago the job is lost.
+                or_(Action.enqueued_at.is_(None), Action.enqueued_at <= stale,
+                    and_(Action.state == "failed", Action.enqueued_at < Action.next_attempt_at)),
+            ).order_by(Action.id).limit(BATCH)
+        ))
+        if due:
+            db.session.execute(update(Action).where(Action.id.in_(due)).values(enqueued_at=now))
+            for action_id in due:
+                jobs.defer("actions", "jury.tasks.handlers.deliver_action", action_id)
     return len(due)
 
 
 def requeue_follow_ups(now=None) -> int:
     """Queue again the follow-up of verdicts whose job was lost (no actions were created yet)."""
     now = now or utcnow()
-    ids = list(db.session.scalars(
-        select(Verdict.id).where(Verdict.followed_up_at.is_(None),
-                                 or_(Verdict.follow_up_enqueued_at.is_(None),
-                                     Verdict.follow_up_enqueued_at <= now - lost_after()))
-        .order_by(Verdict.id).limit(BATCH)
-    ))
-    if ids:
-        db.session.execute(update(Verdict).where(Verdict.id.in_(ids)).values(follow_up_enqueued_at=now))
-        for verdict_id in ids:
-            verdicts.queue_follow_up(verdict_id)
-    jobs.commit()
+    with transaction.atomic(durable=True):
+        ids = list(db.session.scalars(
+            select(Verdict.id).where(Verdict.followed_up_at.is_(None),
+                                     or_(Verdict.follow_up_enqueued_at.is_(None),
+                                         Verdict.follow_up_enqueued_at <= now - lost_after()))
+            .order_by(Verdict.id).limit(BATCH)
+        ))
+        if ids:
+            db.session.execute(update(Verdict).where(Verdict.id.in_(ids)).values(follow_up_enqueued_at=now))
+            for verdict_id in ids:
+                verdicts.queue_follow_up(verdict_id)
     return len(ids)
 
 
@@ -85,8 +85,8 @@ def sweep() -> dict[str, int]:
     actions = requeue_actions()
     policy = current_policy()
     refreshed = cases.refresh_priorities(policy)
-    reestimating = juror_reliability.schedule_if_due(policy.reestimate_every)
-    jobs.commit()
+    with transaction.atomic(durable=True):
+        reestimating = juror_reliability.schedule_if_due(policy.reestimate_every)
     return {"expired_leases": expired, "rescored_posts": unscored, "requeued_follow_ups": followed_up,
             "requeued_actions": actions,
             "reprioritised_cases": refreshed, "reliability_reestimated": int(reestimating)}

@@ -11,7 +11,6 @@ from jury.jurors import manage as jurors
 from jury.jurors import users
 from jury.web.forms import LoginForm
 from jury.web.forms_lead import JoinForm
-from models import db
 from models.errors import DomainError
 
 bp = Blueprint("auth", __name__)
@@ -47,7 +46,6 @@ def login():
 def logout():
     """End the session, and every other session of the account (a copied cookie dies with it)."""
     users.end_sessions(current_user, "logout", actor=f"user:{current_user.id}")
-    db.session.commit()
     logout_user()
     return redirect(url_for("auth.login"))
 

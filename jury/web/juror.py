@@ -14,11 +14,11 @@ from jury.jurors import users
 from jury.jurors.guide import rule_guides
 from jury.jurors.profiles import update_profile
 from jury.jurors.stats import juror_stats
-from jury.panels import voting
+from jury.panels import screen, voting
 from jury.panels.case_view import case_view
 from jury.web.forms import NextCaseForm, PasswordChangeForm, ProfileForm, SkipForm, VoteForm
 from models.errors import DomainError
-from triage import dealing, jobs
+from triage import dealing
 
 bp = Blueprint("juror", __name__)
 
@@ -45,53 +45,23 @@ def _render_case(view, template: str):
     return render_template(template, case=view, rules=rule_guides(), vote_form=VoteForm())
 
 
-def _after_seat(message: str, vote_open: bool = False):
-    """Where a vote or a skip leads: the next case (JSON for the screen) or home with a message.
-
-    vote_open: the vote just cast is not committed yet. The screen's next deal and the read of that
-    case's page then join its transaction (one BEGIN, one COMMIT, one audit insert and one closing
-    rollback fewer); dealing never lets a failed deal undo the vote (see deal_next).
-    """
-    juror = _juror()
-    if not _wants_json():
-        if vote_open:
-            jobs.commit(keep=(juror,))
+def _next_case(message: str, view):
+    """The screen's answer after a vote or a skip: the next case's page as JSON, or home."""
+    if view is None:
         flash(message, "info")
-        return redirect(url_for("juror.home"))
-    try:
-        assignment = dealing.deal_next(juror, commit=False, alongside=vote_open)
-        if assignment is dealing.DEAL_AFTER_COMMIT:
-            jobs.commit(keep=(juror,))
-            vote_open = False
-            assignment = dealing.deal_next(juror, commit=False)
-        if assignment is None:
-            jobs.commit(keep=(juror,))
-            flash(message, "info")
-            return jsonify({"message": message, "case_id": None, "url": url_for("juror.home")})
-        view = case_view(assignment.case_id, juror)
-        # The page's rows stay loaded past the commit: rendering reads them without another query.
-        jobs.commit(keep=[juror, view.post] + ([view.verdict] if view.verdict is not None else []))
-    except Exception:
-        if vote_open:
-            _keep_vote_after_failed_deal()
-        else:
-            jobs.discard()
-        raise
+        return jsonify({"message": message, "case_id": None, "url": url_for("juror.home")})
     return jsonify({
-        "message": message, "case_id": assignment.case_id,
-        "url": url_for("juror.show_case", case_id=assignment.case_id),
-        "title": _("Case %(id)s", id=assignment.case_id) + " — Jury",
+        "message": message, "case_id": view.id,
+        "url": url_for("juror.show_case", case_id=view.id),
+        "title": _("Case %(id)s", id=view.id) + " — Jury",
         "html": _render_case(view, "juror/_case.html"),
     })
 
 
-def _keep_vote_after_failed_deal() -> None:
-    """Undo the deal that failed after the vote, and commit the vote on its own."""
-    try:
-        dealing.undo_deal_alongside()
-        jobs.commit(keep=(_juror(),))
-    except Exception:
-        jobs.discard()  # the connection itself failed: the vote was not stored, and the juror is told so
+def _home(message: str):
+    """A browser without JS goes home after a vote or a skip."""
+    flash(message, "info")
+    return redirect(url_for("juror.home"))
 
 
 @bp.get("/")
@@ -129,8 +99,12 @@ def vote(case_id: int):
     form = VoteForm()
     if not form.validate_on_submit():
         abort(400)
-    voting.cast_vote(case_id, _juror(), form.decision.data, form.rule.data or None, form.note.data, commit=False)
-    return _after_seat(_("Vote recorded. Thank you."), vote_open=True)
+    vote = (case_id, _juror(), form.decision.data, form.rule.data or None, form.note.data)
+    message = _("Vote recorded. Thank you.")
+    if not _wants_json():
+        voting.cast_vote(*vote)
+        return _home(message)
+    return _next_case(message, screen.vote_then_next(*vote))
 
 
 @bp.post("/cases/<int:case_id>/skip")
@@ -139,8 +113,11 @@ def skip(case_id: int):
     """Give the seat back."""
     if not SkipForm().validate_on_submit():
         abort(400)
-    voting.skip(case_id, _juror())
-    return _after_seat(_("Skipped. The case goes to another juror."))
+    message = _("Skipped. The case goes to another juror.")
+    if not _wants_json():
+        voting.skip(case_id, _juror())
+        return _home(message)
+    return _next_case(message, screen.skip_then_next(case_id, _juror()))
 
 
 @bp.get("/guide")

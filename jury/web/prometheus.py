@@ -11,7 +11,7 @@ from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select, text
 
 from models import ACTION_STATES, CASE_STATES, Action, Case, db
-from triage import jobs
+from triage import jobs, transaction
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ def check_health() -> tuple[bool, dict[str, str]]:
         db.session.execute(text("SELECT 1"))
         checks["database"] = "ok"
     except Exception as error:  # noqa: BLE001 - any failure means unhealthy
-        db.session.rollback()
+        transaction.abandon()
         checks["database"] = f"error: {type(error).__name__}"
         healthy = False
     connection = jobs.redis_connection()

@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 
 from models import SignatureNonce, db, utcnow
 from network.signing import TOLERANCE_SECONDS
+from triage import transaction
 
 PURGE_EVERY_SECONDS = 60
 _last_purge = 0.0
@@ -55,7 +56,7 @@ def claim(timestamp: int, body: bytes) -> None:
         # No savepoint: nothing else is pending yet, and pysqlite would commit a first SAVEPOINT's release.
         db.session.flush()
     except IntegrityError:
-        db.session.rollback()
+        transaction.abandon()
         raise Replayed() from None
 
 

@@ -12,6 +12,7 @@ from flask import Flask, current_app, jsonify, request
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from models import db
+from triage import transaction
 
 log = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = 5
@@ -46,8 +47,7 @@ def _database_unavailable(error: Exception):
     # The original error names the server, never request data; enough to tell an outage in the logs.
     log.warning("database unavailable during %s %s: %s", request.method, request.path,
                 type(getattr(error, "orig", error)).__name__)
-    with contextlib.suppress(Exception):  # the transaction is gone with its connection; nothing was half-written
-        db.session.rollback()
+    transaction.abandon()  # the transaction is gone with its connection; nothing was half-written
     headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
     if request.path.startswith("/api/"):
         return jsonify({"error": "service temporarily unavailable; retry later"}), 503, headers

@@ -9,6 +9,7 @@ from flask import Response, abort, current_app, flash, redirect, render_template
 from audit.charts import Series, line_chart
 from audit.period import PeriodError, period
 from jury.leads import console, queue_health, reporting
+from jury.panels import juror_reliability
 from jury.web.forms import PeriodForm, ReestimateForm, RetryActionForm
 from jury.web.lead.lead_blueprint import bp
 from triage.policy import current_policy
@@ -71,7 +72,7 @@ def reestimate():
     """Queue a full re-estimation of juror reliabilities."""
     if not ReestimateForm().validate_on_submit():
         abort(400)
-    console.queue_reestimation()
+    juror_reliability.queue_reestimate()
     flash("Re-estimation queued: new votes use the new reliabilities as soon as it is done.", "info")
     return redirect(url_for("lead.agreement_page"))
 

@@ -11,7 +11,7 @@ from jury.panels.case_view import case_view
 from jury.web.forms import AppealSignOffForm, LeadDecisionForm, RetrainForm, RetryActionForm
 from jury.web.forms_lead import BulkCloseForm, CaseFilterForm, MuteForm, UnmuteForm
 from jury.web.lead.lead_blueprint import bp
-from triage import outbox
+from triage import outbox, training
 
 
 @bp.get("/")
@@ -55,7 +55,7 @@ def retrain():
     """Queue retraining of the site model on the jury's verdicts."""
     if not RetrainForm().validate_on_submit():
         abort(400)
-    console.queue_retraining()
+    training.queue_retraining(True)
     flash("Retraining queued: new posts use the new model as soon as it is ready.", "info")
     return redirect(url_for("lead.overview"))
 

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from jury.web import juror as juror_views
+from jury import screen
 from models import Assignment, AuditEvent, Case, Vote, db, utcnow
 from tests.conftest import post_payload, report_payload
 from triage import dealing
@@ -95,7 +95,7 @@ def test_a_page_that_fails_after_the_vote_leaves_the_vote_and_frees_the_seat(app
     def broken_view(case_id, viewer):
         raise RuntimeError("the page could not be read")
 
-    monkeypatch.setattr(juror_views, "case_view", broken_view)
+    monkeypatch.setattr(screen, "case_view", broken_view)  # the screen reads the next case's page
     response = client.post(f"/cases/{first}/vote", data={"decision": "remove", "rule": "spam"}, headers=JSON)
     assert response.status_code == 500
     assert db.session.scalar(select(Vote.rule).where(Vote.case_id == first, Vote.juror_id == ann.id)) == "spam"
