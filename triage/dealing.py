@@ -278,7 +278,7 @@ def deals_alongside(juror: User) -> bool:
 
 def deal_without_waiting(juror: User, savepoint: transaction.Savepoint) -> Assignment | None:
     """Deal in the caller's open transaction just after its `savepoint` (the screen: after the vote,
-    see jury.screen), for jurors deals_alongside allows. So that it can neither undo nor deadlock
+    see jury.panels.screen), for jurors deals_alongside allows. So that it can neither undo nor deadlock
     the caller's work, it never waits for a row: a window whose rows are all held, a lost race or
     any error raise DealWouldWait, and the caller rolls back to its savepoint. Having just voted
     their seat, the juror holds none, so that read is skipped; should they hold another (a late

@@ -320,7 +320,7 @@ def _publish_undone(session: Session) -> None:
 def publish_policy(settings: dict[str, Any], *, reason: str, actor: str,
                    created_by_id: int | None = None) -> Policy:
     """Store settings as the next policy version, with its audit event, in the caller's transaction
-    (a lead's change: jury.policy_versions; version 1: current_policy, in whatever change first reads it)."""
+    (a lead's change: jury.leads.policy_versions; version 1: current_policy, in whatever change first reads it)."""
     if not reason.strip():
         raise PolicyError("a policy change needs a reason")
     merged = validate_settings(settings)

@@ -17,7 +17,7 @@ calls the network between its writes): it raises `NestedTransaction` inside anot
 `savepoint()` lets a part of a change fail without undoing the rest (the next deal made in the
 vote's transaction on the juror's screen).
 
-Nothing else commits or rolls back the session, which tests/core/test_transaction_boundary.py
+Nothing else commits or rolls back the session, which tests/triage/test_transaction_boundary.py
 keeps so. The one exception is the audit chain's sealer (`audit.seal`), which lives below this
 layer and commits each of its batches to free the chain's lock; it is not a state change.
 """

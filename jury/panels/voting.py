@@ -93,7 +93,7 @@ def cast_vote(case_id: int, juror: User, decision: str, rule: str | None = None,
     """Record a juror's vote on a case they hold a seat on, then apply the quorum rule.
 
     One transaction, the caller's when it has one (the juror's screen deals the next case in it:
-    jury.screen).
+    jury.panels.screen).
     """
     rule, note = validate_vote(decision, rule, note)
     # The screen deals the juror's next case right after: no reload of the juror for it.

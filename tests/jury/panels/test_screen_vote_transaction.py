@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from jury import screen
+from jury.panels import screen
 from models import Assignment, AuditEvent, Case, Vote, db, utcnow
 from tests.conftest import post_payload, report_payload
 from triage import dealing
