@@ -1,16 +1,28 @@
-"""Store batches of posts and reports from the network, idempotently and all-or-nothing."""
+"""Intake and scoring: store the network's batches of posts and reports idempotently and
+all-or-nothing, then score the posts with the configured model and open cases for those that need review.
+
+classifiers is imported inside the functions that score: it loads scikit-learn (and, for some scorers,
+torch), which the web processes that import this module for its constants never need."""
 from __future__ import annotations
 
 import hashlib
+import logging
+import threading
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from flask import current_app
+from sqlalchemy import Select, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 import audit
-from models import Account, Post, Report, db, utcnow
+from models import Account, Case, Post, Report, Score, db, utcnow
 from models.sql import insert_ignore, upsert_filling
-from triage import cases, jobs, transaction
-from triage.policy import current_policy
+from network import RelationshipSource
+from triage import cases, follow_links, jobs, outbox, shadow, transaction
+from triage.policy import PolicyInForce, current_policy
 from triage.schemas import IntakeError, PostIn, ReportIn
 
 SCORING_CHUNK = 100
@@ -74,7 +86,7 @@ def _store_authors(posts: list[PostIn]) -> None:
 def _defer_scoring(post_ids: list[int]) -> None:
     """Have the new posts scored: by the scoring job already waiting to start, or a new one."""
     if post_ids:
-        jobs.defer_coalesced("scoring", "jury.tasks.handlers.score_waiting", key=jobs.SCORE_WAITING_KEY)
+        jobs.defer_coalesced("scoring", "triage.intake.score_waiting_job", key=jobs.SCORE_WAITING_KEY)
 
 
 def ingest_posts(posts: list[PostIn], actor: str = "network") -> IntakeCounts:
@@ -120,3 +132,215 @@ def ingest_reports(reports: list[ReportIn], actor: str = "network") -> IntakeCou
         _defer_scoring(new_post_ids)
     return IntakeCounts(received=len(reports), created=len(new_report_ids),
                         duplicates=len(reports) - len(new_report_ids), posts_created=len(new_post_ids))
+
+
+# --- Scoring --------------------------------------------------------------------------------------
+
+
+if TYPE_CHECKING:
+    from classifiers import Scorer
+
+_scorers: dict[tuple[str, str, str], Scorer] = {}
+_scorers_lock = threading.Lock()
+# Matches classifiers.text: longer texts are scored on their first part only.
+SCORED_CHARS = 10_000
+
+log = logging.getLogger(__name__)
+
+
+def _current_version(model_dir: str) -> str:
+    """What MODEL_DIR/CURRENT names, and when the calibration last changed: a retrained or
+    recalibrated model is picked up by every worker at its next job."""
+    root = Path(model_dir)
+    versions = []
+    for current in (root / "CURRENT", root / "encoder" / "CURRENT"):  # the encoder model's, for SCORER=encoder
+        try:
+            versions.append(current.read_text().strip())
+        except OSError:
+            versions.append("")
+    version = ",".join(versions)
+    try:
+        calibrated = str((root / "calibration.json").stat().st_mtime_ns)
+    except OSError:
+        calibrated = ""
+    return f"{version}/{calibrated}"
+
+
+def forget_scorers() -> None:
+    """Drop loaded models so the next job loads the current one."""
+    with _scorers_lock:
+        _scorers.clear()
+
+
+def get_scorer() -> Scorer:
+    """The configured scorer, loaded once per process and model version (models are large to load)."""
+    # Imported here: web processes only name scoring jobs and need not load scikit-learn.
+    from classifiers import load_scorer
+
+    model_dir = current_app.config["MODEL_DIR"]
+    key = (current_app.config["SCORER"], model_dir, _current_version(model_dir))
+    with _scorers_lock:
+        if key not in _scorers:
+            _scorers.clear()
+            _scorers[key] = load_scorer(key[0], key[1])
+        return _scorers[key]
+
+
+def crossed(labels: dict[str, float], thresholds: dict[str, float]) -> list[str]:
+    """Labels whose probability reaches the policy's threshold."""
+    return sorted(label for label, cut in thresholds.items() if float(labels.get(label, 0.0)) >= float(cut))
+
+
+# The coalesced job's name for its queued mark, and how much it takes at a time: a batch costs
+# about 25 ms whatever its size plus under a millisecond a post, so batches of 20 (one intake
+# request each) spent most of the scoring workers' time on the fixed part.
+WAITING_JOB = jobs.SCORE_WAITING_KEY
+WAITING_BATCH = 200
+WAITING_MAX_BATCHES = 50
+
+
+def _unscored(condition) -> Select:
+    """The query for unscored posts matching `condition`, locking them; on PostgreSQL it skips those
+    another job holds."""
+    statement = select(Post).where(condition, Post.scored_at.is_(None)).order_by(Post.id)
+    if db.session.get_bind().dialect.name == "postgresql":
+        # Two scoring jobs at once split the posts between them instead of scoring some twice.
+        statement = statement.with_for_update(skip_locked=True)
+    return statement
+
+
+def score_posts(post_ids: Iterable[int]) -> int:
+    """Score the given posts that are still unscored; return how many were scored."""
+    with transaction.atomic(durable=True):
+        posts = db.session.scalars(_unscored(Post.id.in_(list(post_ids)))).all()
+        return _score(posts)
+
+
+def score_waiting_job() -> int:
+    """The coalesced scoring job (see jobs.defer_coalesced): every post waiting to be scored, in batches."""
+    # While it lingers its mark still stands, so the posts arriving meanwhile join this job.
+    jobs.linger(current_app.config["SCORING_LINGER_SECONDS"])
+    jobs.take_coalesced(WAITING_JOB)
+    return score_waiting()
+
+
+def score_waiting() -> int:
+    """Score every post waiting for it, WAITING_BATCH at a time; return how many were scored.
+
+    Waiting means requested in the last JOB_LOST_AFTER: older requests are the sweeper's, which
+    queues them by id (as it does for any lost job). A batch that fails is handed to it at once,
+    so one bad post cannot stall every later batch.
+    """
+    total = 0
+    for _ in range(WAITING_MAX_BATCHES):
+        since = utcnow() - jobs.lost_after()
+        # Locked (see _unscored) until the batch's transaction ends.
+        posts = db.session.scalars(_unscored(Post.score_requested_at > since).limit(WAITING_BATCH)).all()
+        if not posts:
+            return total
+        ids = [post.id for post in posts]
+        try:
+            with transaction.atomic(durable=True):
+                total += _score(posts)
+        except Exception:
+            log.exception("scoring %d waiting posts failed; the sweeper retries them by id", len(ids))
+            with transaction.atomic(durable=True):
+                db.session.execute(update(Post).where(Post.id.in_(ids)).values(score_requested_at=since),
+                                   execution_options={"synchronize_session": False})
+    # Stopped by the bound with more perhaps waiting: the next job goes on.
+    with transaction.atomic(durable=True):
+        jobs.defer_coalesced("scoring", "triage.intake.score_waiting_job", key=WAITING_JOB)
+    return total
+
+
+def _score(posts: list[Post]) -> int:
+    """Score these (locked, unscored) posts and open their cases (caller's transaction); return how many."""
+    if not posts:
+        return 0
+    from classifiers.language import detect_language
+
+    detected = {}
+    for post in posts:
+        if not post.lang:
+            # The network did not say: detect it, so routing and juror language filters can use it.
+            post.lang = detected[post.id] = detect_language(post.text)
+    reported = set(db.session.scalars(
+        select(Report.post_id).where(Report.post_id.in_([p.id for p in posts]), cases.reporter_not_muted()).distinct()
+    ))
+    policy = current_policy()
+    results, makers = _run_scorer(get_scorer(), posts, reported, policy)
+    now = utcnow()
+    insert_ignore(Score, [{
+        "post_id": post.id, "model_name": maker.name, "model_version": maker.version,
+        "labels": labels, "max_score": max(labels.values(), default=0.0),
+        "text_truncated": len(post.text) > SCORED_CHARS, "scored_at": now,
+    } for post, labels, maker in zip(posts, results, makers, strict=True)], ("post_id", "model_name", "model_version"),
+        None)
+    # One statement for the batch; the ORM would flush an UPDATE per post.
+    db.session.execute(update(Post).where(Post.id.in_([post.id for post in posts])).values(scored_at=now),
+                       execution_options={"synchronize_session": False})
+    for post in posts:
+        set_committed_value(post, "scored_at", now)
+    _triage(posts, results, policy, makers, detected, reported)
+    _cache_follow_links(posts)
+    return len(posts)
+
+
+def _run_scorer(scorer: Scorer, posts: list[Post], reported: set[int],
+                policy: PolicyInForce) -> tuple[list[dict[str, float]], list[Scorer]]:
+    """Each post's scores and the model that made them. A cascade re-scores reported posts and those in
+    the policy's uncertain band with its strong model; any other scorer scores every post itself."""
+    texts = [post.text for post in posts]
+    if hasattr(scorer, "score_routed"):
+        routed = scorer.score_routed(texts, force=[post.id in reported for post in posts], band=policy.cascade_band)
+        return [labels for labels, _ in routed], [maker for _, maker in routed]
+    return scorer.score(texts), [scorer] * len(posts)
+
+
+def _cache_follow_links(posts: list[Post]) -> None:
+    """Cache the authors' follow links for fair panels; a network that cannot answer is asked later."""
+    try:
+        adapter = outbox.network_adapter()
+        if not isinstance(adapter, RelationshipSource):
+            return  # a network that cannot tell (the webhook contract): no query, nothing to cache
+        with_case = set(db.session.scalars(select(Case.post_id).where(Case.post_id.in_([p.id for p in posts]))))
+        follow_links.refresh_authors((post.author_id for post in posts if post.id in with_case), adapter)
+    except Exception:  # scoring must never fail for this
+        log.exception("could not cache follow links")
+
+
+def _triage(posts: list[Post], results: list[dict[str, float]], policy: PolicyInForce, makers: list[Scorer],
+            detected: dict[int, str | None], reported: set[int]) -> None:
+    """Open cases for flagged or reported posts and hide the gravest in the interim."""
+    flagged: dict[int, list[str]] = {}
+    to_hide: dict[int, list[str]] = {}
+    events = []
+    for post, labels, maker in zip(posts, results, makers, strict=True):
+        flags = crossed(labels, policy.settings["auto_flag"])
+        hides = crossed(labels, policy.settings["interim_hide"])
+        events.append(audit.EventSpec("post_scored", "post", post.id, {
+            "model": maker.name, "version": maker.version,
+            "labels": {k: round(float(v), 4) for k, v in labels.items()}, "auto_flag": flags,
+            "lang": post.lang, "lang_detected": post.id in detected,
+        }, "system"))
+        if flags or post.id in reported:
+            flagged[post.id] = flags
+        if hides:
+            to_hide[post.id] = hides
+    audit.record_many(db.session, events)
+    # Candidate policies in shadow mode see the same scores and record what they would do; they never act.
+    shadow.evaluate(posts, results, reported, flagged, to_hide)
+    labels_by_post = {post.id: labels for post, labels in zip(posts, results, strict=True)}
+    open_cases = cases.open_or_refresh(flagged, "auto_flagged", policy, "system", labels=labels_by_post)
+    by_post = {case.post_id: case for case in open_cases}
+    for post in posts:
+        case = by_post.get(post.id)
+        if case is not None and post.id in to_hide and post.state == "visible":
+            _hide_pending_review(post, case, to_hide[post.id])
+
+
+def _hide_pending_review(post: Post, case: Case, labels: list[str]) -> None:
+    """Ask the network to hide a post until the jury decides."""
+    statement = ("Hidden pending review by a volunteer jury: an automated model rated it "
+                 f"over the interim-hide threshold for {', '.join(labels)}.")
+    outbox.create_actions(case, post, [outbox.ActionSpec("hide_post", post.author_id, statement)], actor="system")

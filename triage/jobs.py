@@ -38,8 +38,8 @@ def defer(queue: str, name: str, *args: Any) -> None:
     """Remember a job, by the dotted name of its function, to enqueue once the transaction commits.
 
     Enqueuing before the commit lets a fast worker read rows that do not exist yet. Jobs are named,
-    not imported: queuing work imports no task module (the jobs live in the application, jury.tasks.handlers,
-    and are queued from every layer below it).
+    not imported: queuing work imports nothing (a job is the service function that does the work,
+    `triage.outbox.deliver` or `jury.panels.verdicts.follow_up`, queued from whichever layer).
     """
     _check(queue, name)
     db.session.info.setdefault(_PENDING_KEY, []).append((queue, name, args))

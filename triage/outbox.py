@@ -72,7 +72,7 @@ def create_actions(case: Case, post: Post | None, specs: list[ActionSpec], *, ac
     """Add outbox rows (add_actions) and queue a delivery job for each, for after the commit."""
     actions = add_actions(case, post, specs, actor=actor, verdict_id=verdict_id)
     for action in actions:
-        jobs.defer("actions", "jury.tasks.handlers.deliver_action", action.id)
+        jobs.defer("actions", "triage.outbox.deliver", action.id)
     return actions
 
 
@@ -317,5 +317,5 @@ def retry_dead(action_id: int, actor: str) -> Action:
         action.state, action.attempts, action.next_attempt_at = "pending", 0, utcnow()
         action.enqueued_at = utcnow()
         audit.record(db.session, "action_requeued", "action", action.id, {}, actor=actor)
-        jobs.defer("actions", "jury.tasks.handlers.deliver_action", action.id)
+        jobs.defer("actions", "triage.outbox.deliver", action.id)
     return action

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 import audit
 from models import Case, Post, Verdict, db
-from triage import jobs, scoring, transaction
+from triage import intake, jobs, transaction
 
 log = logging.getLogger(__name__)
 
@@ -119,13 +119,21 @@ def retraining_due() -> bool:
 
 def schedule_if_due() -> bool:
     """Queue a retraining job (after the commit) when enough new verdicts exist."""
-    return retraining_due() and jobs.defer_once("training", "jury.tasks.handlers.retrain_model", False, key=RETRAIN_JOB)
+    return retraining_due() and jobs.defer_once("training", "triage.training.retrain_job", False, key=RETRAIN_JOB)
 
 
 def queue_retraining(force: bool) -> None:
     """Queue a retraining (then recalibration) on the training queue now (a lead's button, the CLI)."""
     with transaction.atomic():
-        jobs.defer("training", "jury.tasks.handlers.retrain_model", force)
+        jobs.defer("training", "triage.training.retrain_job", force)
+
+
+def retrain_job(force: bool = False) -> str | None:
+    """The retraining job on the `training` queue: retrain, then let the next one be queued."""
+    try:
+        return retrain(force=force)
+    finally:
+        jobs.finished_once(RETRAIN_JOB)
 
 
 def retrain(force: bool = False, actor: str = "system") -> str | None:
@@ -144,7 +152,7 @@ def retrain(force: bool = False, actor: str = "system") -> str | None:
     model_dir = Path(current_app.config["MODEL_DIR"])
     scorer.save(model_dir, metrics={"verdicts": verdict_count(), "verdict_rows": len(verdict_rows),
                                     "last_verdict_id": last_verdict_id})
-    scoring.forget_scorers()
+    intake.forget_scorers()
     with transaction.atomic():
         audit.record(db.session, "model_trained", "model", scorer.version,
                      {"name": scorer.name, "verdict_rows": len(verdict_rows), "rows": len(texts)}, actor=actor)
@@ -169,7 +177,7 @@ def calibrate(actor: str = "system") -> str | None:
     calibration = fit_calibration(f"{scorer.name}:{scorer.version}", scorer.score(texts), rows, LABELS,
                                   min_examples=MIN_EXAMPLES)
     calibration.save(config["MODEL_DIR"])
-    scoring.forget_scorers()
+    intake.forget_scorers()
     with transaction.atomic():
         audit.record(db.session, "model_calibrated", "model", calibration.version,
                      {"scorer": calibration.scorer, "examples": calibration.examples,

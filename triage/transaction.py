@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import inspect, text
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -117,7 +118,9 @@ def _run_inline(name: str, args: tuple) -> None:
     """Run a job at once (no Redis). Its failure is logged, not raised: the rows are committed, so
     the sweeper finds the work again; the request that committed them does not fail."""
     try:
-        jobs.job_function(name)(*args)
+        # In an app context of its own, as in a worker: the job's session is not the request's.
+        with current_app._get_current_object().app_context():
+            jobs.job_function(name)(*args)
     except Exception:
         log.exception("inline job %s failed; the sweeper will retry it", name)
         _roll_back()  # a job that failed reading (outside any atomic()) leaves its transaction open

@@ -6,8 +6,9 @@ from flask import current_app
 
 from jury.demo import seed as demo
 from jury.tasks import sweeper
+from jury.tasks.worker import ForkingJobWorker, JobWorker
+from triage.intake import get_scorer
 from triage.jobs import QUEUES, redis_connection
-from triage.scoring import get_scorer
 
 
 @click.command("worker")
@@ -24,9 +25,7 @@ def worker_command(burst: bool, queues: tuple[str, ...], fork: bool) -> None:
     apply; a job that kills its process is re-queued by the sweeper, as with a killed worker.
     """
     # Loaded here, not at the top: every web process registers these commands, and only the worker
-    # needs RQ and scikit-learn (which importing classifiers loads).
-    from rq import SimpleWorker, Worker
-
+    # needs scikit-learn (which importing classifiers loads).
     from classifiers import ScorerError
 
     connection = redis_connection()
@@ -38,7 +37,7 @@ def worker_command(burst: bool, queues: tuple[str, ...], fork: bool) -> None:
         get_scorer()
     except ScorerError as error:
         raise click.ClickException(f"cannot load the {current_app.config['SCORER']} scorer: {error}") from None
-    worker_class = Worker if fork else SimpleWorker
+    worker_class = ForkingJobWorker if fork else JobWorker
     worker_class(list(queues or QUEUES), connection=connection).work(burst=burst)
 
 

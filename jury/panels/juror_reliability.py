@@ -138,14 +138,22 @@ def reestimation_due(every: int) -> bool:
 
 def schedule_if_due(every: int) -> bool:
     """Queue the re-estimation job (after the commit) when it is due."""
-    return reestimation_due(every) and jobs.defer_once("training", "jury.tasks.handlers.reestimate_reliability",
+    return reestimation_due(every) and jobs.defer_once("training", "jury.panels.juror_reliability.reestimate_job",
                                                        key=REESTIMATE_JOB)
 
 
 def queue_reestimate() -> None:
     """Queue a full re-estimation now (a lead's button)."""
     with transaction.atomic():
-        jobs.defer("training", "jury.tasks.handlers.reestimate_reliability")
+        jobs.defer("training", "jury.panels.juror_reliability.reestimate_job")
+
+
+def reestimate_job() -> int:
+    """The re-estimation job on the `training` queue; the run's id."""
+    try:
+        return reestimate().id
+    finally:
+        jobs.finished_once(REESTIMATE_JOB)
 
 
 def reestimate(actor: str = "system") -> ReliabilityRun:

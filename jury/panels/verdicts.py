@@ -74,7 +74,7 @@ def record_verdict(case: Case, outcome: str, rule: str | None, tally: Tally, *, 
 
 def queue_follow_up(verdict_id: int) -> None:
     """Queue the verdict's follow-up job for after the commit."""
-    jobs.defer("actions", "jury.tasks.handlers.follow_up_verdict", verdict_id)
+    jobs.defer("actions", "jury.panels.verdicts.follow_up", verdict_id)
 
 
 def follow_up(verdict_id: int) -> bool:

@@ -1,1 +1,1 @@
-"""Work done outside a request: the RQ job handlers (queued by name) and the sweeper."""
+"""Work done outside a request: the RQ workers (jobs are service functions queued by name) and the sweeper."""

@@ -31,7 +31,7 @@ def requeue_unscored(now=None) -> int:
         if ids:
             db.session.execute(update(Post).where(Post.id.in_(ids)).values(score_requested_at=now))
             for start in range(0, len(ids), SCORING_CHUNK):
-                jobs.defer("scoring", "jury.tasks.handlers.score_posts", ids[start:start + SCORING_CHUNK])
+                jobs.defer("scoring", "triage.intake.score_posts", ids[start:start + SCORING_CHUNK])
     return len(ids)
 
 
@@ -56,7 +56,7 @@ def requeue_actions(now=None) -> int:
         if due:
             db.session.execute(update(Action).where(Action.id.in_(due)).values(enqueued_at=now))
             for action_id in due:
-                jobs.defer("actions", "jury.tasks.handlers.deliver_action", action_id)
+                jobs.defer("actions", "triage.outbox.deliver", action_id)
     return len(due)
 
 

@@ -172,7 +172,7 @@ def test_a_worker_killed_mid_delivery_is_recovered_by_the_sweeper(app, api, make
 
 
 def test_scoring_jobs_coalesce_and_take_every_post_waiting(app, api):
-    from triage import jobs, scoring
+    from triage import intake, jobs
 
     for batch in range(3):  # three intake requests while no worker runs: one job waits for all
         api.posts(*(post_payload(f"p{batch}-{i}", "lovely day") for i in range(4)))
@@ -180,7 +180,7 @@ def test_scoring_jobs_coalesce_and_take_every_post_waiting(app, api):
     run_worker_burst(app)
     assert db.session.scalar(select(func.count()).select_from(Post).where(Post.scored_at.is_(None))) == 0
     # Once a job has started, new posts queue the next one.
-    jobs.take_coalesced(scoring.WAITING_JOB)
+    jobs.take_coalesced(intake.WAITING_JOB)
     api.posts(post_payload("late", "lovely day"))
     assert queued(app, "scoring") == 1
 
@@ -214,7 +214,7 @@ def test_a_scoring_job_lingers_so_posts_arriving_together_share_one_batch(app, a
 def test_two_scoring_jobs_at_once_split_the_waiting_posts(app, api):
     import psycopg
 
-    from triage import scoring
+    from triage import intake
 
     app.config["REDIS_URL"] = "redis://127.0.0.1:1/0"  # nothing is queued: this test runs the job itself
     api.posts(*(post_payload(pid, "lovely day") for pid in ("held", "free0", "free1", "free2")))
@@ -222,7 +222,7 @@ def test_two_scoring_jobs_at_once_split_the_waiting_posts(app, api):
     url = app.config["SQLALCHEMY_DATABASE_URI"].replace("+psycopg", "")
     with psycopg.connect(url) as other:
         other.execute("SELECT id FROM posts WHERE external_id = 'held' FOR UPDATE")  # another job's batch
-        assert scoring.score_waiting() == 3  # it does not wait for that post, nor score it
+        assert intake.score_waiting() == 3  # it does not wait for that post, nor score it
         scored = set(db.session.scalars(select(Post.external_id).where(Post.scored_at.is_not(None))))
         assert scored == {"free0", "free1", "free2"}
-    assert scoring.score_waiting() == 1  # released: the next job takes it
+    assert intake.score_waiting() == 1  # released: the next job takes it

@@ -25,12 +25,12 @@ class Keyword:
 
 @pytest.fixture
 def cascade(monkeypatch):
-    from triage import scoring
+    from triage import intake
 
     cheap = Keyword("cheap", {"maybe": 0.5, "moron": 0.95}, 0.02)
     strong = Keyword("strong", {"maybe": 0.85}, 0.1)
     scorer = CascadeScorer(cheap, strong)
-    monkeypatch.setattr(scoring, "get_scorer", lambda: scorer)
+    monkeypatch.setattr(intake, "get_scorer", lambda: scorer)
     return scorer
 
 

@@ -231,7 +231,7 @@ def test_a_verdicts_actions_come_from_its_follow_up_once_however_often_it_runs(a
     assert db.session.scalar(select(Case.state)) == "decided"
     assert db.session.scalars(select(Action.type).where(Action.verdict_id == verdict.id)).all() == []
     queued = [job.func_name for job in Queue("actions", connection=jobs.redis_connection()).get_jobs()]
-    assert queued.count("jury.tasks.handlers.follow_up_verdict") == 1
+    assert queued.count("jury.panels.verdicts.follow_up") == 1
     # Run twice (a worker died after finishing, say): one set of actions, one posterior.
     app.config["REDIS_URL"] = None  # deliveries run inline from here on
     assert verdicts.follow_up(verdict.id) is True
@@ -286,7 +286,7 @@ def test_the_follow_up_delivers_its_verdicts_actions_itself_not_a_job_each(live_
     assert {a.state for a in actions} == {"sent"} and {a.attempts for a in actions} == {1}
     assert db.session.scalar(select(Case.state)) == "actioned"
     queued = [job.func_name for job in Queue("actions", connection=jobs.redis_connection()).get_jobs()]
-    assert "jury.tasks.handlers.deliver_action" not in queued
+    assert "triage.outbox.deliver" not in queued
     received = [r.action_id for r in db.session.scalars(select(SandboxAction).order_by(SandboxAction.id))]
     assert received[-4:] == [a.idempotency_key for a in actions]  # in order, each once
 

@@ -12,7 +12,7 @@ from classifiers import SklearnScorer, ensure_default_model
 from jury.panels import voting
 from models import AuditEvent, Score, db
 from tests.conftest import post_payload, report_payload
-from triage import dealing, scoring, training
+from triage import dealing, intake, training
 
 
 @pytest.fixture
@@ -22,9 +22,9 @@ def model_dir(app, tmp_path):
     ensure_default_model(path)
     app.config["MODEL_DIR"] = str(path)
     app.config["RETRAIN_MIN_INTERVAL_MINUTES"] = 0  # the tests below decide within seconds of training
-    scoring.forget_scorers()
+    intake.forget_scorers()
     yield path
-    scoring.forget_scorers()
+    intake.forget_scorers()
 
 
 # Mild phrasing the seed corpus never saw: only the jury can teach the model this network's norm.
@@ -177,9 +177,9 @@ def test_a_model_a_lead_trained_from_a_csv_is_not_replaced_automatically(app, ap
 
 
 def test_many_verdicts_queue_one_retraining_until_it_has_run(app, api, make_user, model_dir, redis_url):
-    from rq import Queue, SimpleWorker
+    from rq import Queue
 
-    from jury.tasks import handlers as tasks
+    from jury.tasks.worker import JobWorker
     from triage import jobs
 
     app.config["REDIS_URL"] = redis_url  # jobs wait on Redis instead of running inline
@@ -189,7 +189,7 @@ def test_many_verdicts_queue_one_retraining_until_it_has_run(app, api, make_user
 
     def follow_up_verdicts():
         """The verdicts' follow-up jobs (where the retraining check runs), worked in this process."""
-        SimpleWorker([Queue("actions", connection=connection)], connection=connection).work(burst=True)
+        JobWorker([Queue("actions", connection=connection)], connection=connection).work(burst=True)
 
     jurors = [make_user(f"juror{i}") for i in range(3)]
     for i in range(2):
@@ -202,7 +202,7 @@ def test_many_verdicts_queue_one_retraining_until_it_has_run(app, api, make_user
     assert training_queue.count == 1
     # The job runs (here, in this process) and says it is done; the next due retraining queues again.
     training_queue.empty()
-    version = tasks.retrain_model(False)
+    version = training.retrain_job(False)
     assert version is not None and not training.retraining_due()
     for i in range(3, 5):
         decide(api, jurors, i, f"{NORM} number {i}", "keep")

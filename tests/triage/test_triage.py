@@ -110,9 +110,9 @@ def test_language_is_detected_when_the_network_does_not_say(api):
 
 
 def test_a_failing_batch_of_waiting_posts_is_handed_to_the_sweeper_and_later_batches_go_on(app, api, monkeypatch):
-    from triage import scoring
+    from triage import intake
 
-    real_score = scoring._score
+    real_score = intake._score
     calls = []
 
     def first_batch_fails(posts):
@@ -121,8 +121,8 @@ def test_a_failing_batch_of_waiting_posts_is_handed_to_the_sweeper_and_later_bat
             raise RuntimeError("the model fell over")
         return real_score(posts)
 
-    monkeypatch.setattr(scoring, "WAITING_BATCH", 2)
-    monkeypatch.setattr(scoring, "_score", first_batch_fails)
+    monkeypatch.setattr(intake, "WAITING_BATCH", 2)
+    monkeypatch.setattr(intake, "_score", first_batch_fails)
     api.posts(*(post_payload(f"p{i}", INSULT) for i in range(5)))  # scored inline: the batch of two fails
     assert calls[0] == ["p0", "p1"] and calls[1:] == [["p2", "p3"], ["p4"]]
     unscored = db.session.scalars(select(Post.external_id).where(Post.scored_at.is_(None)).order_by(Post.id)).all()

@@ -355,15 +355,15 @@ def test_cli_choices_match_the_library() -> None:
 
 def test_retrain_and_calibrate_commands(app, api, make_user, tmp_path, monkeypatch) -> None:
     from classifiers import ensure_default_model
-    from triage import scoring
+    from triage import intake
 
     app.config["MODEL_DIR"] = str(tmp_path / "models")
     ensure_default_model(app.config["MODEL_DIR"])
-    scoring.forget_scorers()
+    intake.forget_scorers()
     runner = app.test_cli_runner()
     assert "too few verdicts" in runner.invoke(args=["classifiers", "calibrate"]).output
     before = (tmp_path / "models" / "CURRENT").read_text()
     result = runner.invoke(args=["classifiers", "retrain", "--force"])
     assert result.exit_code == 0 and "retraining done" in result.output
     assert (tmp_path / "models" / "CURRENT").read_text() != before
-    scoring.forget_scorers()
+    intake.forget_scorers()

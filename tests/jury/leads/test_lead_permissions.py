@@ -71,9 +71,9 @@ def log_in(client, username: str | None) -> None:
 @pytest.fixture
 def seeded(app, monkeypatch):
     """Seeded rows; retraining is stubbed (its route only queues a job, which runs inline here)."""
-    from jury.tasks import handlers as tasks
+    from triage import training
 
-    monkeypatch.setattr(tasks, "retrain_model", lambda *args: None)
+    monkeypatch.setattr(training, "retrain_job", lambda *args: None)
     return seed(app)
 
 
