@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .base import LABELS, ModelNotFoundError, Scorer, ScorerError
 from .calibration import with_calibration
 from .cascade import DEFAULT_BAND, CascadeScorer
 from .encoder_model import ENCODER_DIR, EncoderScorer
 from .ensemble import EnsembleScorer
 from .model_files import CURRENT_FILE
+from .scorer import LABELS, ModelNotFoundError, Scorer, ScorerError
 from .seed_corpus import seed_corpus
 from .sklearn_model import SklearnScorer
 from .text import prepare_text

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import ScorerError
+from .scorer import ScorerError
 
 CALIBRATION_FILE = "calibration.json"
 # Fewer examples than this, or only one class, and a label keeps its raw scores.

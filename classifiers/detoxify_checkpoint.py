@@ -15,7 +15,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from .base import ScorerError
+from .scorer import ScorerError
 
 log = logging.getLogger(__name__)
 

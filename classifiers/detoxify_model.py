@@ -40,7 +40,6 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from .base import LABELS, ModelNotFoundError, ScorerError, file_sha256
 from .detoxify_checkpoint import (
     build_model,
     check_checkpoint,
@@ -50,6 +49,7 @@ from .detoxify_checkpoint import (
     read_checkpoint,
     short_error,
 )
+from .scorer import LABELS, ModelNotFoundError, ScorerError, file_sha256
 from .text import DEFAULT_MAX_CHARS, prepare_text
 
 DEFAULT_BATCH_SIZE = 32

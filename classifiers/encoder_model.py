@@ -28,12 +28,12 @@ from scipy import sparse
 from scipy.special import expit
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from .base import LABELS, ModelNotFoundError, ScorerError, file_sha256
 from .heads import DEFAULT_CALIBRATION_FOLDS, fit_calibrated_head
 from .model_files import CURRENT_FILE, METADATA_FILE, MODEL_FILE, publish_version
 from .model_files import atomic_write as _atomic_write
 from .model_files import read_metadata as _read_metadata
 from .model_files import version_path as _inside
+from .scorer import LABELS, ModelNotFoundError, ScorerError, file_sha256
 from .text import DEFAULT_MAX_CHARS, prepare_text
 from .tfidf_training import check_labels as _check_labels
 from .tfidf_training import data_digest as _data_digest

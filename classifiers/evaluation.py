@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from .base import Scorer
 from .metrics import calibration_metrics, policy_table
+from .scorer import Scorer
 from .sklearn_model import SklearnScorer
 from .tfidf_training import merge_params
 

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import ScorerError
+from .scorer import ScorerError
 
 # Bump when the layout of model.joblib changes, so old files are refused cleanly.
 FORMAT = 1

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .base import Scorer, ScorerError
 from .encoder_model import DEFAULT_PARAMS, ENCODER_DIR, EmbeddingCache, EncoderScorer, load_encoder
 from .evaluation import PARAM_PRESETS
+from .scorer import Scorer, ScorerError
 from .sklearn_model import SklearnScorer
 from .tfidf_training import merge_params as _merge_params
 

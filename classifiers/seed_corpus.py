@@ -13,7 +13,7 @@ import itertools
 import random
 from collections.abc import Iterable, Sequence
 
-from .base import LABELS
+from .scorer import LABELS
 
 _SEED = 20240611
 

@@ -24,7 +24,6 @@ from scipy.special import expit
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion
 
-from .base import LABELS, ModelNotFoundError, ScorerError, file_sha256
 from .heads import fit_calibrated_head
 from .model_files import (
     CURRENT_FILE,
@@ -37,6 +36,7 @@ from .model_files import (
     read_metadata,
     version_path,
 )
+from .scorer import LABELS, ModelNotFoundError, ScorerError, file_sha256
 from .text import DEFAULT_MAX_CHARS, prepare_text
 from .tfidf_training import (
     DEFAULT_PARAMS,

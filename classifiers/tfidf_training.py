@@ -13,9 +13,9 @@ import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion
 
-from .base import ScorerError
 from .heads import DEFAULT_CALIBRATION_FOLDS
 from .model_files import FORMAT
+from .scorer import ScorerError
 from .text import DEFAULT_MAX_CHARS
 
 # The feature caps keep a saved model to a few MB whatever the corpus size.

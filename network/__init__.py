@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .backoff import MAX_ATTEMPTS, retry_delay
-from .base import (
+from .contract import (
     ACTION_TYPES,
     ActionRequest,
     AdapterConfigError,

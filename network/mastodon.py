@@ -39,7 +39,7 @@ from urllib.parse import quote
 
 import requests
 
-from .base import ActionRequest, AdapterConfigError, DeliveryResult, Outcome
+from .contract import ActionRequest, AdapterConfigError, DeliveryResult, Outcome
 from .mastodon_client import PAGE_LIMIT, MastodonClient, MastodonError
 from .signing import SignatureError
 from .webhook import DETAIL_MAX_CHARS, RECEIPT_MAX_CHARS

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from .base import AdapterConfigError, Outcome
+from .contract import AdapterConfigError, Outcome
 from .webhook import _root_cause
 
 PAGE_LIMIT = 200  # the API's maximum page size

@@ -7,7 +7,7 @@ from urllib.parse import unquote, urlsplit
 
 import requests
 
-from .base import ActionRequest, AdapterConfigError, DeliveryResult, Outcome
+from .contract import ActionRequest, AdapterConfigError, DeliveryResult, Outcome
 from .signing import SIGNATURE_HEADER, sign_v2
 
 ACTIONS_PATH = "/moderation/actions"

@@ -144,7 +144,7 @@ def _progressbar(length: int, label: str):
 
 
 def _csv_sha256(path: Path) -> str:
-    from classifiers.base import file_sha256  # here: importing classifiers loads scikit-learn
+    from classifiers.scorer import file_sha256  # here: importing classifiers loads scikit-learn
 
     return file_sha256(path)
 

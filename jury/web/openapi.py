@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from network.base import ACTION_PAYLOAD_SCHEMA
+from network.contract import ACTION_PAYLOAD_SCHEMA
 from triage.schemas import AppealIn, PostBatch, ReportBatch
 
 SIGNATURE_DOC = (

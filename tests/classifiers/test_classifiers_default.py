@@ -63,14 +63,14 @@ def test_load_scorer_sklearn(default_model_dir: Path) -> None:
 
 
 def test_load_scorer_ensemble_needs_detoxify(tmp_path: Path) -> None:
-    from classifiers.base import ModelNotFoundError
+    from classifiers.scorer import ModelNotFoundError
 
     with pytest.raises(ModelNotFoundError, match="detoxify.json is missing"):
         load_scorer("ensemble", tmp_path)
 
 
 def test_load_scorer_detoxify_needs_a_description(tmp_path: Path) -> None:
-    from classifiers.base import ModelNotFoundError
+    from classifiers.scorer import ModelNotFoundError
 
     with pytest.raises(ModelNotFoundError, match="detoxify.json is missing"):
         load_scorer("detoxify", tmp_path)

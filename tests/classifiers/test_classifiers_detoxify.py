@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from classifiers import LABELS, Scorer, ScorerError
-from classifiers.base import ModelNotFoundError
+from classifiers.scorer import ModelNotFoundError
 
 try:
     import detoxify  # noqa: F401

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from classifiers import LABELS, Scorer, ScorerError, SklearnScorer
-from classifiers.base import ModelNotFoundError
+from classifiers.scorer import ModelNotFoundError
 
 ODD_INPUTS = [
     None,

@@ -2,7 +2,7 @@
 import pytest
 
 from network import ActionRequest, Outcome, WebhookAdapter
-from network.base import ACCOUNT_ACTION_TYPES, ACTION_PAYLOAD_SCHEMA
+from network.contract import ACCOUNT_ACTION_TYPES, ACTION_PAYLOAD_SCHEMA
 
 STATEMENT = "Suspended for 7 days: 3 removals in 90 days (harassment, spam, spam). You may appeal."
 
