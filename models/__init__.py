@@ -21,7 +21,7 @@ from models.case import (
 from models.database import db
 from models.lead import JurorInvite, MutedReporter, ShadowDecision, ShadowPolicy
 from models.panel import AccountLink, GoldAnswer, RelationshipCheck
-from models.policy import Policy
+from models.policy_version import Policy
 from models.post import POST_STATES, Post, Report, Score
 from models.reliability import JurorReliability, ReliabilityRun
 from models.sandbox import SandboxAction, SandboxFollow, SandboxPost
