@@ -82,10 +82,8 @@ def end_sessions(user: User, reason: str, actor: str) -> None:
 
 
 def change_password(user: User, current: str, new: str, repeat: str) -> None:
-    """The account holder sets a new password; every other session ends. Commits.
-
-    The caller logs the user in again, so the browser that changed it stays signed in.
-    """
+    """The account holder sets a new password; every other session ends, and this browser's starts
+    again under the account's new session token (the caller logs the user in again). Commits."""
     if not check_password_hash(user.password_hash, current or ""):
         raise DomainError("the current password is not right")
     if new != repeat:
@@ -98,6 +96,7 @@ def change_password(user: User, current: str, new: str, repeat: str) -> None:
         user.password_hash = generate_password_hash(new)
         end_sessions(user, "password_changed", actor=f"user:{user.id}")
         audit.record(db.session, "password_changed", "user", user.id, {}, actor=f"user:{user.id}")
+    begin_session(user)
 
 
 def set_role(username: str, role: str, *, actor: str) -> User:

@@ -155,21 +155,15 @@ def _profile_page(form: ProfileForm, password_form: PasswordChangeForm, status: 
 def change_password():
     """The account holder sets a new password; every other session of the account ends."""
     form = PasswordChangeForm()
-    error = None
-    if form.validate_on_submit():
-        try:
+    try:
+        if form.validate_on_submit():
             users.change_password(_juror(), form.current_password.data, form.new_password.data,
                                   form.repeat_password.data)
-        except DomainError as failure:
-            error = str(failure)
-        else:
-            # This browser stays signed in, under the account's new session token.
-            users.begin_session(_juror())
-            login_user(_juror())
+            login_user(_juror())  # this browser stays signed in
             flash(_("Your password is changed. Every other session of your account has ended."), "info")
             return redirect(url_for("juror.profile"))
-    if error:
-        form.current_password.errors = [*form.current_password.errors, error]
+    except DomainError as failure:
+        form.current_password.errors = [*form.current_password.errors, str(failure)]
     settings = ProfileForm(formdata=None)
     settings.locale.data = current_user.locale or ""
     settings.languages.data = ", ".join(current_user.languages or [])

@@ -59,20 +59,16 @@ def receive_action():
     """Jury's webhook contract: signed JSON; 200 applied, 409 already applied, 4xx refused."""
     try:
         raw = read_body(WEBHOOK_MAX_BYTES)
-    except RequestEntityTooLarge:
-        return jsonify({"error": f"request body over {WEBHOOK_MAX_BYTES} bytes"}), 413
-    try:
         # v1 for networks' older signers; v2 bound to this method and path.
         verify_request(current_app.config["NETWORK_WEBHOOK_SECRET"], raw, (SCHEME, SCHEME_V2))
+        # The payload is stored as JSON: a deep one would recurse out when it is written.
+        status, row = sandbox_network.receive_action(load_json(raw, MAX_JSON_DEPTH))
+    except RequestEntityTooLarge:
+        return jsonify({"error": f"request body over {WEBHOOK_MAX_BYTES} bytes"}), 413
     except SignatureError as error:
         return jsonify({"error": f"bad signature: {error}"}), 401
-    try:
-        # The payload is stored as JSON: a deep one would recurse out when it is written.
-        payload = load_json(raw, MAX_JSON_DEPTH)
     except BadJson as error:
         return jsonify({"error": str(error)}), 400
-    try:
-        status, row = sandbox_network.receive_action(payload)
     except DomainError as error:
         return jsonify({"error": str(error)}), error.status_code
     if status == "duplicate":
