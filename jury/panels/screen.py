@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from jury import voting
-from jury.views_data import CaseView, case_view
+from jury.panels import voting
+from jury.panels.case_view import CaseView, case_view
 from models import User
 from triage import dealing, transaction
 
