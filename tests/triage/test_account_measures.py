@@ -154,3 +154,22 @@ def test_jurors_behind_the_strikes_never_sit_on_the_appeal(app, api, jurors):
         assert dealing.deal_next(juror) is None
     assert "struck_author" in {e.code for e in explain(case, jurors[0], current_policy())}
     assert dealing.deal_next(jurors[6]).case_id == case.id
+
+
+def test_reports_count_suspended_accounts_and_the_time_to_suspend(live_server, api, jurors):
+    from audit import exports, figures, report
+    from jury.leads import queue_health
+
+    remove(api, jurors[:3], "p1", rule="violence_threat")
+    start, end = utcnow() - timedelta(days=1), utcnow() + timedelta(minutes=1)
+    counted = figures.account_measures(db.session, start, end)
+    assert (counted["accounts_warned"], counted["accounts_suspended"], counted["accounts_banned"]) == (0, 1, 0)
+    assert 0 <= counted["median_hours_to_account_action"] < 1 and counted["p90_hours_to_account_action"] < 1
+    assert queue_health.health().accounts["accounts_suspended"] == 1
+    html = report.render_html(db.session, start, end)
+    assert 'id="accounts-suspended">1<' in html
+    statements = exports.dsa_statements(db.session, start, end)
+    [measure] = [s for s in statements if s.get("decision_account")]
+    assert measure["decision_account"] == "DECISION_ACCOUNT_SUSPENDED"
+    assert measure["automated_decision"] == "AUTOMATED_DECISION_PARTIALLY"
+    assert "suspended for 7 days" in measure["decision_facts"]
