@@ -200,7 +200,11 @@ def account_statement(action: Action, crossing: Verdict | None, post: Post | Non
     """The Transparency Database statement of a suspension (for a time: suspended; permanent: terminated)."""
     rule = RULES_BY_CODE.get((crossing.rule if crossing else action.rule) or "")
     legal = rule is not None and rule.code == "illegal"
-    explanation = action.statement[:2000] or "Suspended under the network's strike policy."
+    # Facts without the statement sent to the author, which names posts: no personal data here.
+    lasting = f"for {action.duration_days} days" if action.duration_days else "permanently"
+    explanation = (f"Account suspended {lasting} under the network's strike policy: {action.strike_count or 0} "
+                   f"removal(s) of its posts counted, the last under the rule "
+                   f"'{rule.title if rule else 'other'}'.")
     ground: dict[str, str] = (
         {"decision_ground": "DECISION_GROUND_ILLEGAL_CONTENT", "illegal_content_legal_ground": LEGAL_GROUND,
          "illegal_content_explanation": explanation} if legal else
@@ -210,7 +214,7 @@ def account_statement(action: Action, crossing: Verdict | None, post: Post | Non
          "incompatible_content_explanation": explanation})
     return DsaStatement(
         decision_account="DECISION_ACCOUNT_SUSPENDED" if action.duration_days else "DECISION_ACCOUNT_TERMINATED",
-        **ground, decision_facts=(f"{action.statement} {ACCOUNT_AUTOMATION_NOTE}")[:5000],
+        **ground, decision_facts=f"{explanation} {ACCOUNT_AUTOMATION_NOTE}",
         content_type=["CONTENT_TYPE_TEXT"],
         content_date=_content_date(post) if post else action.created_at.date().isoformat(),
         application_date=action.created_at.date(),

@@ -172,4 +172,4 @@ def test_reports_count_suspended_accounts_and_the_time_to_suspend(live_server, a
     [measure] = [s for s in statements if s.get("decision_account")]
     assert measure["decision_account"] == "DECISION_ACCOUNT_SUSPENDED"
     assert measure["automated_decision"] == "AUTOMATED_DECISION_PARTIALLY"
-    assert "suspended for 7 days" in measure["decision_facts"]
+    assert "suspended for 7 days" in measure["decision_facts"] and "p1" not in measure["decision_facts"]
