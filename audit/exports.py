@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from audit.dsa import DsaStatement
 from audit.log import chain_head
-from models import Appeal, Case, Policy, Post, Report, Score, Verdict
+from models import Action, Appeal, Case, Policy, Post, Report, Score, Verdict
 from models.rules import RULES_BY_CODE
 
 FORMATS = ("csv", "jsonl", "dsa")
@@ -192,8 +192,57 @@ def _first_error(error: ValidationError) -> str:
     return f"{'.'.join(str(part) for part in first['loc']) or 'statement'}: {first['msg']}"
 
 
+ACCOUNT_AUTOMATION_NOTE = ("Account measure: taken automatically by the strike policy once people (volunteer "
+                           "jurors or a lead) had removed the posts behind it.")
+
+
+def account_statement(action: Action, crossing: Verdict | None, post: Post | None) -> DsaStatement:
+    """The Transparency Database statement of a suspension (for a time: suspended; permanent: terminated)."""
+    rule = RULES_BY_CODE.get((crossing.rule if crossing else action.rule) or "")
+    legal = rule is not None and rule.code == "illegal"
+    # Facts without the statement sent to the author, which names posts: no personal data here.
+    lasting = f"for {action.duration_days} days" if action.duration_days else "permanently"
+    explanation = (f"Account suspended {lasting} under the network's strike policy: {action.strike_count or 0} "
+                   f"removal(s) of its posts counted, the last under the rule "
+                   f"'{rule.title if rule else 'other'}'.")
+    ground: dict[str, str] = (
+        {"decision_ground": "DECISION_GROUND_ILLEGAL_CONTENT", "illegal_content_legal_ground": LEGAL_GROUND,
+         "illegal_content_explanation": explanation} if legal else
+        {"decision_ground": "DECISION_GROUND_INCOMPATIBLE_CONTENT",
+         "incompatible_content_ground": (f"{rule.title}: {rule.summary}" if rule
+                                         else "The network's terms of service")[:500],
+         "incompatible_content_explanation": explanation})
+    return DsaStatement(
+        decision_account="DECISION_ACCOUNT_SUSPENDED" if action.duration_days else "DECISION_ACCOUNT_TERMINATED",
+        **ground, decision_facts=f"{explanation} {ACCOUNT_AUTOMATION_NOTE}",
+        content_type=["CONTENT_TYPE_TEXT"],
+        content_date=_content_date(post) if post else action.created_at.date().isoformat(),
+        application_date=action.created_at.date(),
+        category=rule.dsa_category if rule else "STATEMENT_CATEGORY_OTHER_VIOLATION_TC",
+        source_type="SOURCE_VOLUNTARY", automated_detection="No", automated_decision="AUTOMATED_DECISION_PARTIALLY",
+        puid=f"jury-account-measure-{action.id}",
+    )
+
+
+def _account_statements(session: Session, start: datetime, end: datetime) -> list[dict]:
+    """The statements of the suspensions decided in the period (warnings restrict nothing)."""
+    payloads = []
+    for action in session.scalars(select(Action).where(Action.type == "suspend_account", Action.created_at >= start,
+                                                       Action.created_at < end).order_by(Action.id)):
+        crossing = session.get(Verdict, int(action.verdict_ids[-1])) if action.verdict_ids else None
+        post = None
+        if crossing is not None:
+            post = session.scalar(select(Post).join(Case, Case.post_id == Post.id).where(Case.id == crossing.case_id))
+        try:
+            payloads.append(account_statement(action, crossing, post).payload())
+        except ValidationError as error:
+            raise ExportInvalid(f"account measure {action.id}: {_first_error(error)}") from None
+    return payloads
+
+
 def dsa_statements(session: Session, start: datetime, end: datetime) -> list[dict]:
-    """The Transparency Database statements of every removal decided in the period, validated."""
+    """The Transparency Database statements of every removal and account suspension decided in the
+    period, validated."""
     payloads = []
     for decision in decisions(session, start, end):
         if decision.row["measure"] != "removal":
@@ -202,7 +251,7 @@ def dsa_statements(session: Session, start: datetime, end: datetime) -> list[dic
             payloads.append(dsa_statement(decision).payload())
         except ValidationError as error:
             raise ExportInvalid(f"{decision.row['puid']}: {_first_error(error)}") from None
-    return validate_statements(payloads)
+    return validate_statements(payloads + _account_statements(session, start, end))
 
 
 def csv_cell(value: Any) -> Any:

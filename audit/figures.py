@@ -77,6 +77,13 @@ class Figures:
     removals_by_detection: dict[str, int]
     # Account-level actions sent to the network, by type
     account_actions: dict[str, int]
+    # Accounts the network applied a measure to in the period (each once per kind), and the hours
+    # from the removal that crossed a threshold to the measure applied.
+    accounts_warned: int
+    accounts_suspended: int
+    accounts_banned: int
+    median_hours_to_account_action: float | None
+    p90_hours_to_account_action: float | None
     # Appeals
     appeals_received: int
     appeals_overturned: int
@@ -123,7 +130,8 @@ def compute(session: Session, start: datetime, end: datetime, *, scorer: str = "
     return Figures(
         start=start, end=end, generated_at=datetime.now(start.tzinfo), scorer=scorer,
         **_audit_and_policy(session), **_scoring(period), **_reports(period, reports),
-        **_decisions(period, verdicts), **_appeals(period), **_jurors(period, pseudonym_key),
+        **_decisions(period, verdicts), **account_measures(session, start, end), **_appeals(period),
+        **_jurors(period, pseudonym_key),
         daily=_daily(start, end, reports, verdicts),
     )
 
@@ -214,6 +222,29 @@ def _decisions(period: _Period, verdicts: list) -> dict:
             select(Action.type, func.count()).where(Action.type.in_(("warn_account", "suspend_account")),
                                                      *period.of(Action.created_at)).group_by(Action.type))},
     }
+
+
+def account_measures(session: Session, start: datetime, end: datetime) -> dict[str, Any]:
+    """Accounts warned, suspended (for a time) and banned by measures the network applied in [start,
+    end), and the hours from the removal that crossed the threshold (the last of the measure's
+    verdicts) to the measure's application: median and 90th percentile."""
+    sent = session.execute(
+        select(Action.type, Action.account_external_id, Action.duration_days, Action.verdict_ids, Action.sent_at)
+        .where(Action.type.in_(("warn_account", "suspend_account")), Action.state == "sent",
+               Action.sent_at >= start, Action.sent_at < end)).all()
+    kinds: dict[str, set[str]] = {"warned": set(), "suspended": set(), "banned": set()}
+    crossing = []  # (sent_at, the crossing verdict's id)
+    for row in sent:
+        kind = "warned" if row.type == "warn_account" else "suspended" if row.duration_days else "banned"
+        kinds[kind].add(row.account_external_id)
+        if row.verdict_ids:
+            crossing.append((row.sent_at, int(row.verdict_ids[-1])))
+    decided = dict(session.execute(select(Verdict.id, Verdict.decided_at)
+                                   .where(Verdict.id.in_({v for _, v in crossing}))).all()) if crossing else {}
+    waits = [hours(sent_at - decided[verdict_id]) for sent_at, verdict_id in crossing if verdict_id in decided]
+    return {"accounts_warned": len(kinds["warned"]), "accounts_suspended": len(kinds["suspended"]),
+            "accounts_banned": len(kinds["banned"]), "median_hours_to_account_action": median(waits),
+            "p90_hours_to_account_action": percentile(waits, 0.9)}
 
 
 def _appeals(period: _Period) -> dict:

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, utcnow
+from models.base import Base, PortableJSON, utcnow
 
 # pending: waiting for a worker; sending: claimed by one; failed: waiting to retry;
 # sent: the network accepted it; dead: the network refused it for good.
@@ -39,3 +40,9 @@ class Action(Base):
     # sweeper tell a lost job from one still in flight.
     enqueued_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
+    # Account actions only (warn_account, suspend_account, unsuspend_account): the suspension's days
+    # (None: permanent, or not a suspension), the account's active strikes behind the measure and
+    # the ids of their verdicts (removals), the one that crossed the threshold last.
+    duration_days: Mapped[int | None] = mapped_column(Integer)
+    strike_count: Mapped[int | None] = mapped_column(Integer)
+    verdict_ids: Mapped[list[Any] | None] = mapped_column(PortableJSON)

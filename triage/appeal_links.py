@@ -13,6 +13,9 @@ from models.errors import DomainError
 SALT = "jury-appeal-link"
 # DSA Art. 20(1): complaints open for at least six months after the decision.
 APPEAL_WINDOW_MONTHS = 6
+# The redress beyond Jury's own appeal (DSA Art. 17(3)(f)), told with every final decision.
+REDRESS = ("If you disagree, you may turn to an out-of-court dispute settlement body certified under "
+           "Article 21 of the EU Digital Services Act, or to the courts.")
 
 
 class LinkError(DomainError):

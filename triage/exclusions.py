@@ -13,13 +13,16 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from models import (
     OPEN_CASE_STATES,
+    Account,
     AccountLink,
     Assignment,
     Case,
     GoldAnswer,
     Post,
     Report,
+    Strike,
     User,
+    Verdict,
     Vote,
     VoteDisclosure,
     db,
@@ -32,6 +35,7 @@ EXPOSURE_WINDOW = timedelta(hours=24)
 _earlier, _earlier_seat = aliased(Case), aliased(Assignment)
 _seen, _seen_seat = aliased(Case), aliased(Assignment)
 _disclosed = aliased(Case)
+_appealed_post, _struck_seat = aliased(Post), aliased(Assignment)
 # Jurors in these states are dealt gold (known-answer) cases only.
 TRAINING_STATES = ("probation", "paused")
 
@@ -144,7 +148,12 @@ def fairness_conditions(juror: User, policy: PolicyInForce) -> list[ColumnElemen
             and_(~exists().where(_earlier.post_id == Case.post_id, _earlier.review_round < Case.review_round,
                                  _earlier_seat.case_id == _earlier.id, _earlier_seat.juror_id == juror_id),
                  ~exists().where(_disclosed.post_id == Case.post_id, VoteDisclosure.case_id == _disclosed.id,
-                                 VoteDisclosure.user_id == juror_id))),
+                                 VoteDisclosure.user_id == juror_id),
+                 # Nor anyone who sat on a removal behind the author's strikes: appealing the removal
+                 # that crossed a threshold appeals the account measure it called for.
+                 ~exists().where(_appealed_post.id == Case.post_id, Account.external_id == _appealed_post.author_id,
+                                 Strike.account_id == Account.id, Verdict.id == Strike.verdict_id,
+                                 _struck_seat.case_id == Verdict.case_id, _struck_seat.juror_id == juror_id))),
     ]
     if "account" in param:
         conditions.append(~exists().where(and_(Report.post_id == Case.post_id, Report.reporter_id == param["account"])))
@@ -228,6 +237,12 @@ def explain(case: Case, juror: User, policy: PolicyInForce) -> list[Exclusion]:
                 Case.post_id == case.post_id, Case.review_round < case.review_round,
                 Assignment.juror_id == juror.id).limit(1)) is not None:
         reasons.append(Exclusion("earlier_panel", "sat on the decision under appeal: appeals get a fresh panel"))
+    if case.origin == "appeal" and db.session.scalar(
+            select(Assignment.id).join(Verdict, Verdict.case_id == Assignment.case_id)
+            .join(Strike, Strike.verdict_id == Verdict.id).join(Account, Account.id == Strike.account_id)
+            .where(Account.external_id == post.author_id, Assignment.juror_id == juror.id).limit(1)) is not None:
+        reasons.append(Exclusion("struck_author", "sat on a removal behind the author's strikes: the appeal may "
+                                                  "lift an account measure, so it gets a fresh panel"))
     if db.session.scalar(select(VoteDisclosure.case_id).join(Case, Case.id == VoteDisclosure.case_id).where(
             Case.post_id == case.post_id, VoteDisclosure.user_id == juror.id).limit(1)) is not None:
         reasons.append(Exclusion("saw_votes", "has read the votes of a panel on this post"))

@@ -15,12 +15,15 @@ from models import Action, Case, Post, Verdict, db, utcnow
 from network import ActionRequest, NetworkAdapter, Outcome, make_adapter
 from network.backoff import MAX_ATTEMPTS, retry_delay
 from network.breaker import CircuitBreaker
+from network.contract import MAX_VERDICT_IDS
 from triage import jobs, transaction
 from triage.appeal_links import appeal_url
 
 log = logging.getLogger(__name__)
 
 # What the network shows once an action on a post has been applied.
+# Account measures that can be appealed (through the removal that called for them).
+MEASURE_TYPES = ("warn_account", "suspend_account")
 POST_STATE_AFTER = {"remove_post": "removed", "hide_post": "hidden", "unhide_post": "visible",
                     "restore_post": "restored"}
 
@@ -65,6 +68,11 @@ class ActionSpec:
     account_id: str | None
     statement: str
     rule: str | None = None
+    # Account actions: the suspension's days (None: permanent), the active strikes behind the
+    # measure and their verdicts' ids (the one that crossed the threshold last).
+    duration_days: int | None = None
+    strike_count: int | None = None
+    verdict_ids: tuple[int, ...] | None = None
 
 
 def create_actions(case: Case, post: Post | None, specs: list[ActionSpec], *, actor: str,
@@ -86,7 +94,8 @@ def add_actions(case: Case, post: Post | None, specs: list[ActionSpec], *, actor
     actions = [Action(case_id=case.id, verdict_id=verdict_id, type=spec.type, idempotency_key=uuid.uuid4().hex,
                       post_external_id=post.external_id if post else None, account_external_id=spec.account_id,
                       rule=spec.rule, statement=spec.statement, state="pending", next_attempt_at=now,
-                      enqueued_at=now)
+                      enqueued_at=now, duration_days=spec.duration_days, strike_count=spec.strike_count,
+                      verdict_ids=list(spec.verdict_ids) if spec.verdict_ids is not None else None)
                for spec in specs]
     db.session.add_all(actions)
     db.session.flush()
@@ -170,7 +179,9 @@ def _send(claimed: list[Action]) -> list[_Attempt]:
                 action_id=action.idempotency_key, type=action.type, post_id=action.post_external_id,
                 account_id=action.account_external_id, case_id=str(action.case_id), rule=action.rule,
                 statement_of_reasons=action.statement, appeal_url=_appeal_url(action, case),
-                prior_strikes=_prior_strikes(action),
+                duration_days=action.duration_days if action.type == "suspend_account" else None,
+                strike_count=action.strike_count or 0,
+                verdict_ids=tuple(str(v) for v in (action.verdict_ids or ())[-MAX_VERDICT_IDS:]),
             )))
         tx.keep(*cases.values())
     attempts = []
@@ -244,24 +255,19 @@ def _apply_result(action: Action, case: Case | None, result) -> bool:
 
 
 def _appeal_url(action: Action, case: Case | None) -> str | None:
-    """Every first-instance removal carries its signed appeal link, dated by the decision."""
-    if action.type != "remove_post" or action.verdict_id is None or case is None or case.origin == "appeal":
+    """Every first-instance removal carries its signed appeal link, dated by the decision; a warning or
+    suspension carries the link of the removal that crossed the threshold (overturned, it lifts the
+    measure when the rest of the strikes fall below it)."""
+    if action.type in MEASURE_TYPES and action.verdict_ids:
+        verdict_id = action.verdict_ids[-1]
+    elif action.type != "remove_post" or action.verdict_id is None or case is None or case.origin == "appeal":
         return None
-    verdict = db.session.get(Verdict, action.verdict_id)
+    else:
+        verdict_id = action.verdict_id
+    verdict = db.session.get(Verdict, verdict_id)
     if verdict is None:
         return None
     return appeal_url(verdict.id, issued_at=verdict.decided_at.timestamp(), ref=verdict.appeal_ref)
-
-
-def _prior_strikes(action: Action) -> int:
-    """Removals of this account's posts queued before this one (the same on every retry)."""
-    if action.type != "remove_post" or not action.account_external_id:
-        return 0
-    return db.session.scalar(
-        select(func.count()).select_from(Action).where(
-            Action.type == "remove_post", Action.account_external_id == action.account_external_id,
-            Action.verdict_id.is_not(None), Action.id < action.id)
-    ) or 0
 
 
 def _put_off(action: Action, wait: float) -> str:

@@ -11,15 +11,13 @@ import audit
 from models import Appeal, Assignment, Case, Post, Report, User, Verdict, db, utcnow
 from models.errors import Conflict, DomainError, Forbidden, NotFound
 from models.rules import RULES_BY_CODE
-from triage import cases, outbox, transaction
+from triage import account_measures, cases, outbox, transaction
 from triage import priority as prio
-from triage.appeal_links import LinkExpired, appeal_deadline
+from triage.appeal_links import REDRESS, LinkExpired, appeal_deadline
 from triage.policy import current_policy
 
 STATEMENT_MAX_CHARS = 5000
 REASON_MAX_CHARS = 2000
-REDRESS = ("If you disagree, you may turn to an out-of-court dispute settlement body certified under "
-           "Article 21 of the EU Digital Services Act, or to the courts.")
 
 
 @dataclass(frozen=True)
@@ -285,3 +283,8 @@ def _close(appeal: Appeal, state: str, lead: User | None, reason: str, actor: st
         "original_outcome": original.outcome,
     }, actor=actor)
     outbox.create_actions(appeal_case, post, specs, actor=actor, verdict_id=verdict.id if verdict else None)
+    if state == "overturned" and original.outcome == "remove":
+        # The removal no longer counts against the author; a suspension it carried may be lifted.
+        account_measures.withdraw_strike(original, reason, appeal_case, actor=actor)
+    elif state == "overturned" and verdict is not None:
+        account_measures.strike_for_removal(verdict, appeal_case, post, actor=actor, queue=True)

@@ -65,6 +65,23 @@ def receive_action(payload: Any) -> tuple[str, SandboxAction]:
     return "applied", row
 
 
+# What each account action leaves an account as, on the sandbox network.
+ACCOUNT_STATE_AFTER = {"warn_account": "warned", "suspend_account": "suspended", "unsuspend_account": "active"}
+
+
+def account_states() -> dict[str, str]:
+    """Each account an account action reached, as the sandbox network now shows it (the last action wins;
+    a suspension without duration_days is permanent)."""
+    states: dict[str, str] = {}
+    for row in db.session.scalars(select(SandboxAction).where(SandboxAction.type.in_(tuple(ACCOUNT_STATE_AFTER)))
+                                  .order_by(SandboxAction.id)):
+        state = ACCOUNT_STATE_AFTER[row.type]
+        if row.type == "suspend_account" and (row.payload or {}).get("duration_days") is None:
+            state = "banned"
+        states[str(row.account_id)] = state
+    return states
+
+
 def report_post(external_id: str, reason: str, reporter_id: str) -> dict:
     """Report a sandbox post to Jury through the signed intake API, over real HTTP."""
     post = db.session.scalar(select(SandboxPost).where(SandboxPost.external_id == external_id))

@@ -15,7 +15,7 @@ from jury.panels import verdicts
 from jury.panels.quorum import Tally
 from jury.tasks import sweeper
 from models import Action, Case, GoldAnswer, Post, User, db, utcnow
-from triage import follow_links, gold, intake, transaction
+from triage import follow_links, gold, intake, outbox, transaction
 from triage.policy import current_policy
 from triage.schemas import PostIn, ReportIn
 
@@ -33,6 +33,11 @@ DEMO_POSTS = [
     ("demo-10", "frank", "I disagree with the council's new parking plan, and here is why."),
     ("demo-11", "gaspard", "Tu es un idiot fini, personne ne veut de toi ici, dégage."),
     ("demo-12", "heidi", "Our choir sings at the market on Saturday; come along!"),
+    # A repeat spammer: the first two were removed before the demo starts (two strikes, two
+    # warnings); the third, in the queue, suspends the account when a panel removes it.
+    ("demo-13", "oscar", "Crypto giveaway!!! Send 1 coin, get 2 back, today only, link in bio!!!"),
+    ("demo-14", "oscar", "Crypto giveaway again!!! Double your coins, DM me now, offer ends soon!!!"),
+    ("demo-15", "oscar", "Last chance crypto giveaway!!! Send coins now and get double back!!!"),
 ]
 # Posts whose language the network states (the others are detected).
 DEMO_LANGS = {"demo-11": "fr"}
@@ -44,7 +49,12 @@ DEMO_REPORTS = [
     ("demo-r5", "demo-6", "dave", "hate", None),
     ("demo-r6", "demo-11", "alice", "harassment", None),
     ("demo-r7", "demo-12", "trent", "spam", None),
+    ("demo-r8", "demo-13", "alice", "spam", "A scam."),
+    ("demo-r9", "demo-14", "bob", "spam", "The same scam again."),
+    ("demo-r10", "demo-15", "carol", "spam", "Third time this week."),
 ]
+# Removed by the lead while seeding: the author's earlier strikes.
+DEMO_EARLIER_REMOVALS = ("demo-13", "demo-14")
 # juror2 follows trent on the sandbox network, so is never dealt trent's posts.
 DEMO_FOLLOWS = [("juror-net-2", "trent")]
 # A French-reading juror (interface in French) and a newcomer on probation.
@@ -84,7 +94,21 @@ def prepare() -> list[tuple[str, str, str]]:
                            for rid, pid, who, why, comment in DEMO_REPORTS], actor="demo")
     _set_profiles()
     _seed_gold()
+    _seed_earlier_removals()
     return accounts
+
+
+def _seed_earlier_removals() -> None:
+    """The lead removes the repeat spammer's first two posts, once: each adds a strike."""
+    lead = db.session.scalar(select(User).where(User.username == "lead"))
+    for external_id in DEMO_EARLIER_REMOVALS:
+        case = db.session.scalar(select(Case).join(Post, Post.id == Case.post_id)
+                                 .where(Post.external_id == external_id, Case.review_round == 0))
+        if case is None or lead is None or case.state not in ("queued", "in_review"):
+            continue
+        with transaction.atomic():
+            verdicts.record_verdict(case, "remove", "spam", Tally(), method="lead",
+                                    policy_version=current_policy().version, actor=f"user:{lead.id}", decided_by=lead)
 
 
 def _cache_sandbox_follows(authors: set[str]) -> None:
@@ -134,7 +158,10 @@ def serve(app: Flask, host: str, port: int) -> None:
 
 
 def _deliver_what_failed_before_start() -> None:
-    """Seeding queued interim hides before the sandbox was listening: send them now, not after backoff."""
+    """Seeding queued interim hides and removals before the sandbox was listening: send them now, not
+    after backoff, and with the breaker those failures opened closed again (the sandbox now listens)."""
+    adapter = outbox.network_adapter()
+    outbox.circuit_breaker().record_success(str(getattr(adapter, "endpoint", adapter.name)))
     with transaction.atomic():
         db.session.execute(update(Action).where(Action.state == "failed").values(next_attempt_at=utcnow()))
     sweeper.requeue_actions()

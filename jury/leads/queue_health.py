@@ -5,9 +5,11 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 
+from audit.figures import account_measures
 from models import Action, Case, User, Verdict, Vote, db, utcnow
 from triage.policy import SEVERITY_NAMES
 
@@ -67,6 +69,9 @@ class Health:
     votes_last_hour: int
     votes_per_hour_24h: float
     hourly_votes: list[tuple[datetime, int]] = field(default_factory=list)
+    # Over the window: accounts warned, suspended and banned, and hours from the removal that
+    # crossed a threshold to the measure applied (median_hours_to_account_action, p90_...).
+    accounts: dict[str, Any] = field(default_factory=dict)
 
 
 def _bucket(age_hours: float) -> str:
@@ -167,6 +172,7 @@ def health(days: int = 14) -> Health:
         votes_last_hour=sum(1 for _, at in votes_24h if at >= hour_ago),
         votes_per_hour_24h=len(votes_24h) / 24,
         hourly_votes=[(start + timedelta(hours=h), hourly.get(start + timedelta(hours=h), 0)) for h in range(24)],
+        accounts=account_measures(db.session, now - timedelta(days=days), now + timedelta(seconds=1)),
     )
 
 

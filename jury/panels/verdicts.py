@@ -10,7 +10,7 @@ from jury.panels.quorum import Tally
 from models import Action, Case, Post, Report, User, Verdict, Vote, db, utcnow
 from models.errors import Conflict, DomainError, NotFound
 from models.rules import RULE_CODES, RULES_BY_CODE
-from triage import jobs, outbox, training, transaction
+from triage import account_measures, jobs, outbox, training, transaction
 from triage.dealing import lock_and_load_case
 from triage.policy import current_policy
 
@@ -104,7 +104,9 @@ def follow_up(verdict_id: int) -> bool:
                      for action_type, account, text in _actions_for(verdict.outcome, post, case, verdict.statement)]
             # Delivered by this job, after its commit, rather than by a job each (see deliver_each).
             actions = outbox.add_actions(case, post, specs, actor="system", verdict_id=verdict.id)
-            action_ids = [action.id for action in actions]
+            # The removal's strike, and the warning or suspension it calls for, in this transaction.
+            measure = account_measures.strike_for_removal(verdict, case, post)
+            action_ids = [action.id for action in [*actions, measure] if action is not None]
         verdict.followed_up_at = utcnow()
         training.schedule_if_due()
     outbox.deliver_each(action_ids)

@@ -10,7 +10,7 @@ from sqlalchemy import and_, or_, select, update
 import audit
 from jury.panels import juror_reliability, verdicts
 from models import Action, Post, Verdict, db, utcnow
-from triage import cases, dealing, jobs, transaction
+from triage import account_measures, cases, dealing, jobs, transaction
 from triage.intake import SCORING_CHUNK
 from triage.policy import current_policy
 
@@ -83,12 +83,13 @@ def sweep() -> dict[str, int]:
     unscored = requeue_unscored()
     followed_up = requeue_follow_ups()
     actions = requeue_actions()
+    lifted = account_measures.lift_expired()
     policy = current_policy()
     refreshed = cases.refresh_priorities(policy)
     with transaction.atomic(durable=True):
         reestimating = juror_reliability.schedule_if_due(policy.reestimate_every)
     return {"expired_leases": expired, "rescored_posts": unscored, "requeued_follow_ups": followed_up,
-            "requeued_actions": actions,
+            "requeued_actions": actions, "lifted_suspensions": lifted,
             "reprioritised_cases": refreshed, "reliability_reestimated": int(reestimating)}
 
 

@@ -103,7 +103,9 @@ def test_dsa_json_is_valid_and_holds_only_removals_without_personal_data(history
     result = runner.invoke(args=["audit", "export", *today_range(), "--format", "dsa", "--out", str(out)])
     assert result.exit_code == 0, result.output
     body = json.loads(out.read_text())
-    [statement] = body["statements"]
+    # The removal, and the author's suspension it called for (a violent threat weighs 3 strikes).
+    [statement, suspension] = body["statements"]
+    assert suspension["decision_account"] == "DECISION_ACCOUNT_SUSPENDED"
     DsaStatement.model_validate(statement)  # the field rules hold on what was written
     assert statement["decision_visibility"] == ["DECISION_VISIBILITY_CONTENT_REMOVED"]
     assert statement["decision_ground"] == "DECISION_GROUND_INCOMPATIBLE_CONTENT"
@@ -125,8 +127,9 @@ def test_an_illegal_content_removal_names_a_legal_ground(app, api, jurors):
     api.reports(report_payload("r1", "p9", reason="illegal", post=post_payload(
         "p9", "Buy stolen cards here", created_at="1970-01-01T00:00:00Z")))
     decide(jurors[:3], "remove", "illegal")
-    [statement] = exports.dsa_statements(db.session, utcnow() - timedelta(days=1), utcnow() + timedelta(days=1))
-    assert statement["decision_ground"] == "DECISION_GROUND_ILLEGAL_CONTENT"
+    statement, suspension = exports.dsa_statements(db.session, utcnow() - timedelta(days=1),
+                                                   utcnow() + timedelta(days=1))
+    assert statement["decision_ground"] == suspension["decision_ground"] == "DECISION_GROUND_ILLEGAL_CONTENT"
     assert statement["illegal_content_legal_ground"] and statement["illegal_content_explanation"]
     assert statement["content_date"] == utcnow().date().isoformat()
 

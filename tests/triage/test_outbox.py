@@ -46,8 +46,9 @@ def test_a_removal_lands_on_the_sandbox_network(live_server, api, jurors):
     assert db.session.scalar(select(SandboxPost.state)) == "removed"
     assert db.session.scalar(select(Post.state)) == "removed"
     actions = db.session.scalars(select(Action).order_by(Action.id)).all()
+    # A violent threat weighs 3 strikes: the default ladder suspends its author for 7 days at once.
     assert [(a.type, a.state) for a in actions] == [
-        ("hide_post", "sent"), ("remove_post", "sent"), ("notify", "sent")]
+        ("hide_post", "sent"), ("remove_post", "sent"), ("notify", "sent"), ("suspend_account", "sent")]
     assert db.session.scalar(select(Case.state)) == "actioned"
     received = db.session.scalars(select(SandboxAction).order_by(SandboxAction.id)).all()
     assert [r.action_id for r in received] == [a.idempotency_key for a in actions]
@@ -188,8 +189,9 @@ def test_lost_jobs_are_found_by_the_sweeper(live_server, api, jurors):
     assert sweeper.requeue_actions() == 2
     db.session.expire_all()
     assert {a.state for a in db.session.scalars(select(Action))} == {"sent"}
-    # Re-delivery was harmless: the network applied each action once.
-    assert db.session.scalar(select(db.func.count()).select_from(SandboxAction)) == 3
+    # Re-delivery was harmless: the network applied each action once (the hide, the removal, the
+    # notice and the author's suspension).
+    assert db.session.scalar(select(db.func.count()).select_from(SandboxAction)) == 4
 
 
 def test_a_fresh_pending_action_is_left_to_its_job(app, api, jurors):
@@ -287,8 +289,10 @@ def test_the_follow_up_delivers_its_verdicts_actions_itself_not_a_job_each(live_
     assert db.session.scalar(select(Case.state)) == "actioned"
     queued = [job.func_name for job in Queue("actions", connection=jobs.redis_connection()).get_jobs()]
     assert "triage.outbox.deliver" not in queued
+    suspension = db.session.scalar(select(Action).where(Action.type == "suspend_account"))
+    assert suspension.state == "sent" and suspension.attempts == 1  # in the same batch
     received = [r.action_id for r in db.session.scalars(select(SandboxAction).order_by(SandboxAction.id))]
-    assert received[-4:] == [a.idempotency_key for a in actions]  # in order, each once
+    assert received[-5:] == [a.idempotency_key for a in actions] + [suspension.idempotency_key]  # in order, each once
 
 
 def test_a_batch_leaves_alone_the_actions_it_cannot_claim(live_server, api, jurors):
@@ -316,9 +320,10 @@ def test_the_breaker_opening_half_way_through_a_batch_puts_off_the_rest_untried(
     api.posts(post_payload("p1", "hello"))
     for i in range(4):
         api.reports(report_payload(f"r{i}", "p1", reporter=f"reporter-{i}", reason="spam"))
-    reach_verdict(jurors, rule="spam")  # the follow-up's batch: a removal and four notices
+    reach_verdict(jurors, rule="spam")  # the follow-up's batch: a removal, four notices and a warning
     actions = db.session.scalars(select(Action).order_by(Action.id)).all()
-    assert len(actions) == 5 and len(flaky.seen) == 2  # two failures opened the breaker
+    assert [a.type for a in actions].count("warn_account") == 1
+    assert len(actions) == 6 and len(flaky.seen) == 2  # two failures opened the breaker
     tried, untried = actions[:2], actions[2:]
     assert all(a.state == "failed" and a.attempts == 1 and "503" in a.last_error for a in tried)
     # Put off without a call, and without spending an attempt: a long outage never kills them.

@@ -1,0 +1,175 @@
+"""Removals strike their authors' accounts; the ladder's warnings, suspensions and their lifting reach the network."""
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+import pytest
+from sqlalchemy import func, select, update
+
+from jury.appeals import review as appeals
+from jury.demo import sandbox_network as sandbox
+from jury.panels import verdicts, voting
+from jury.tasks import sweeper
+from models import Account, Action, Appeal, Case, Post, SandboxAction, Strike, Verdict, db, utcnow
+from models.errors import Conflict
+from tests.conftest import post_payload, report_payload
+from triage import account_measures, appeal_links, dealing, transaction
+from triage.exclusions import explain
+from triage.policy import current_policy
+
+
+@pytest.fixture
+def jurors(make_user):
+    return [make_user(f"juror{i}") for i in range(9)]
+
+
+@pytest.fixture
+def lead(make_user):
+    return make_user("lea", role="lead")
+
+
+def remove(api, jurors, pid, rule="spam", author="author-1"):
+    """A post of `author` reported and removed by a panel of three; returns the verdict."""
+    text = f"Buy cheap followers now, offer {pid}"
+    sandbox.add_posts([{"id": pid, "author_id": author, "text": text}])
+    api.posts(post_payload(pid, text, author=author))
+    api.reports(report_payload(f"r-{pid}", pid, reason=rule))
+    for juror in jurors:
+        assignment = dealing.deal_next(juror)
+        voting.cast_vote(assignment.case_id, juror, "remove", rule)
+    return db.session.scalar(select(Verdict).order_by(Verdict.id.desc()))
+
+
+def received(kind):
+    db.session.expire_all()
+    return list(db.session.scalars(select(SandboxAction).where(SandboxAction.type == kind).order_by(SandboxAction.id)))
+
+
+def account(external_id="author-1"):
+    db.session.expire_all()
+    return db.session.scalar(select(Account).where(Account.external_id == external_id))
+
+
+def test_the_third_removal_suspends_the_author_on_the_network(live_server, api, jurors):
+    first = remove(api, jurors[:3], "p1")
+    [warning] = received("warn_account")
+    assert warning.account_id == "author-1" and warning.payload["strike_count"] == 1
+    assert warning.payload["verdict_ids"] == [str(first.id)]
+    assert "warning" in warning.payload["statement_of_reasons"]
+    assert account().state == "warned"
+    remove(api, jurors[3:6], "p2")
+    assert len(received("warn_account")) == 2 and received("suspend_account") == []
+    third = remove(api, jurors[6:9], "p3")
+    [suspension] = received("suspend_account")
+    payload = suspension.payload
+    assert payload["duration_days"] == 7 and payload["strike_count"] == 3 and payload["post_id"] is None
+    assert payload["verdict_ids"][-1] == str(third.id) and len(payload["verdict_ids"]) == 3
+    statement = payload["statement_of_reasons"]
+    for words in ("suspended for 7 days", "post p1", "post p3", "under the rule", "appeal", "Article 21"):
+        assert words in statement
+    # The appeal link names the removal that crossed the threshold, signed like a post's.
+    token = urlsplit(payload["appeal_url"]).path.rsplit("/", 1)[1]
+    assert appeal_links.read_token(token) == third.id
+    held = account()
+    assert held.state == "suspended" and held.suspended_until > utcnow() + timedelta(days=6)
+    assert db.session.scalar(select(func.count()).select_from(Strike)) == 3
+    action = db.session.scalar(select(Action).where(Action.type == "suspend_account"))
+    assert (action.state, action.duration_days, action.strike_count) == ("sent", 7, 3)
+
+
+def test_a_follow_up_or_strike_run_twice_adds_one_strike_and_one_measure(app, api, jurors):
+    verdict = remove(api, jurors[:3], "p1", rule="violence_threat")
+    assert verdicts.follow_up(verdict.id) is False  # the job again: already done
+    case = db.session.get(Case, verdict.case_id)
+    with transaction.atomic():
+        from_again = account_measures.strike_for_removal(verdict, case, db.session.get(Post, case.post_id))
+    assert from_again is None
+    assert db.session.scalar(select(func.count()).select_from(Strike)) == 1
+    assert db.session.scalar(select(func.count()).select_from(Action).where(Action.type == "suspend_account")) == 1
+    assert account().state == "suspended"
+
+
+def test_a_kept_post_strikes_nobody(app, api, jurors):
+    api.posts(post_payload("p1", "hello", author="author-1"))
+    api.reports(report_payload("r1", "p1", reason="spam"))
+    for juror in jurors[:3]:
+        voting.cast_vote(dealing.deal_next(juror).case_id, juror, "keep", None)
+    assert db.session.scalar(select(func.count()).select_from(Strike)) == 0
+    assert db.session.scalar(select(func.count()).select_from(Action).where(
+        Action.type.in_(("warn_account", "suspend_account")))) == 0
+
+
+def test_the_sweeper_lifts_an_ended_suspension_once(live_server, api, jurors):
+    remove(api, jurors[:3], "p1", rule="violence_threat")
+    assert account().state == "suspended"
+    db.session.execute(update(Account).values(suspended_until=utcnow() - timedelta(minutes=1)))
+    db.session.commit()
+    assert sweeper.sweep()["lifted_suspensions"] == 1
+    assert sweeper.sweep()["lifted_suspensions"] == 0
+    [lifted] = received("unsuspend_account")
+    assert lifted.account_id == "author-1" and "ended" in lifted.payload["statement_of_reasons"]
+    held = account()
+    assert held.state == "active" and held.suspended_until is None
+
+
+def test_an_overturned_removal_withdraws_its_strike_and_lifts_the_suspension(live_server, api, jurors, make_user,
+                                                                            lead):
+    verdict = remove(api, jurors[:3], "p1", rule="violence_threat")
+    [suspension] = received("suspend_account")
+    token = urlsplit(suspension.payload["appeal_url"]).path.rsplit("/", 1)[1]
+    appeal = appeals.file_appeal(appeal_links.read_token(token), "author-1", "It was a film quote.",
+                                 channel="link", actor="appellant:link")
+    # The link is used: a second appeal with it is refused.
+    with pytest.raises(Conflict):
+        appeals.file_appeal(appeal_links.read_token(token), "author-1", "Again.", channel="link", actor="t")
+    panel = jurors[3:8]
+    for juror in panel:
+        voting.cast_vote(dealing.deal_next(juror).case_id, juror, "keep", None)
+    appeals.sign_off(appeal.id, lead, True, "Context shows a film quote.")
+    db.session.expire_all()
+    assert db.session.get(Appeal, appeal.id).state == "overturned"
+    strike = db.session.scalar(select(Strike).where(Strike.verdict_id == verdict.id))
+    assert strike.withdrawn_at is not None
+    [lifted] = received("unsuspend_account")
+    assert "overturned on appeal" in lifted.payload["statement_of_reasons"]
+    assert account().state == "active"
+
+
+def test_an_altered_measure_link_is_refused(live_server, api, jurors):
+    remove(api, jurors[:3], "p1", rule="violence_threat")
+    [suspension] = received("suspend_account")
+    token = urlsplit(suspension.payload["appeal_url"]).path.rsplit("/", 1)[1]
+    with pytest.raises(appeal_links.LinkInvalid):
+        appeal_links.read_token(token[:-2] + ("AA" if not token.endswith("AA") else "BB"))
+
+
+def test_jurors_behind_the_strikes_never_sit_on_the_appeal(app, api, jurors):
+    remove(api, jurors[:3], "p1")
+    verdict = remove(api, jurors[3:6], "p2")
+    appeal = appeals.file_appeal(verdict.id, "author-1", "Not spam.", channel="api", actor="network")
+    case = db.session.get(Case, appeal.appeal_case_id)
+    # jurors[0..2] removed the author's other post: their strike is behind the measure too.
+    for juror in jurors[:6]:
+        assert dealing.deal_next(juror) is None
+    assert "struck_author" in {e.code for e in explain(case, jurors[0], current_policy())}
+    assert dealing.deal_next(jurors[6]).case_id == case.id
+
+
+def test_reports_count_suspended_accounts_and_the_time_to_suspend(live_server, api, jurors):
+    from audit import exports, figures, report
+    from jury.leads import queue_health
+
+    remove(api, jurors[:3], "p1", rule="violence_threat")
+    start, end = utcnow() - timedelta(days=1), utcnow() + timedelta(minutes=1)
+    counted = figures.account_measures(db.session, start, end)
+    assert (counted["accounts_warned"], counted["accounts_suspended"], counted["accounts_banned"]) == (0, 1, 0)
+    assert 0 <= counted["median_hours_to_account_action"] < 1 and counted["p90_hours_to_account_action"] < 1
+    assert queue_health.health().accounts["accounts_suspended"] == 1
+    html = report.render_html(db.session, start, end)
+    assert 'id="accounts-suspended">1<' in html
+    statements = exports.dsa_statements(db.session, start, end)
+    [measure] = [s for s in statements if s.get("decision_account")]
+    assert measure["decision_account"] == "DECISION_ACCOUNT_SUSPENDED"
+    assert measure["automated_decision"] == "AUTOMATED_DECISION_PARTIALLY"
+    assert "suspended for 7 days" in measure["decision_facts"] and "p1" not in measure["decision_facts"]

@@ -1,0 +1,212 @@
+"""Strikes and the account measures they call for, applied through the outbox.
+
+Each first-instance removal adds one strike to its author's account (the strikes table's unique
+verdict key makes a job or delivery that runs twice add nothing). A strike that was new locks the
+account row and asks the ladder (`triage.strikes.measure_due`) whether a warning, a suspension
+or a ban is due; if one is, the account's state and the `warn_account` / `suspend_account`
+action are written in the same transaction, so the measure is taken once. An overturned removal
+withdraws its strike, and the sweeper lifts suspensions whose time is up; both send
+`unsuspend_account`. Every function here runs inside the caller's `transaction.atomic()`.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select, update
+
+import audit
+from models import Account, Action, Case, Post, Strike, Verdict, db, utcnow
+from models.rules import RULES_BY_CODE
+from models.sql import insert_ignore
+from triage import outbox, transaction
+from triage.appeal_links import APPEAL_WINDOW_MONTHS, REDRESS
+from triage.policy import current_policy
+from triage.strikes import Measure, StrikePolicy, after, measure_due
+
+log = logging.getLogger(__name__)
+
+# Origins whose removals strike: first-instance decisions (gold cases are never decided; an appeal
+# decides about a strike already counted).
+STRIKING_ORIGINS = ("reported", "auto_flagged")
+# How many removals a statement names (the rest are counted).
+LISTED_REMOVALS = 10
+ID_CHARS = 64
+
+
+def strike_for_removal(verdict: Verdict, case: Case, post: Post, *, actor: str = "system",
+                       queue: bool = False) -> Action | None:
+    """Add the removal's strike and take the measure it calls for; the measure's action, if any.
+
+    The caller delivers the action after its commit, or with `queue` a delivery job is queued for
+    then. Nothing happens for a verdict that is not a removal in force (a first-instance one, or
+    an appeal's that a lead confirmed), or whose strike already exists.
+    """
+    if verdict.outcome != "remove" or (case.origin not in STRIKING_ORIGINS and not queue):
+        return None
+    policy = current_policy()
+    ladder = policy.strikes
+    account_id = _account_id(post.author_id)
+    inserted = insert_ignore(Strike, [{
+        "account_id": account_id, "verdict_id": verdict.id, "rule": verdict.rule or "other",
+        "weight": ladder.weight(verdict.rule), "created_at": verdict.decided_at,
+        "expires_at": ladder.expires(verdict.decided_at),
+    }], ("verdict_id",), Strike.id)
+    if not inserted:
+        return None
+    strike_id = inserted[0]
+    account = lock_account(account_id)
+    now = utcnow()
+    strikes = active_strikes(account.id, now)
+    # The new strike last, as measure_due expects (another removal's strike may have a later id).
+    strikes = [s for s in strikes if s.id != strike_id] + [s for s in strikes if s.id == strike_id]
+    audit.record(db.session, "strike_added", "account", account.id, {
+        "verdict_id": verdict.id, "rule": verdict.rule, "weight": ladder.weight(verdict.rule),
+        "active_weight": sum(s.weight for s in strikes)}, actor=actor)
+    measure = measure_due(ladder, [s.weight for s in strikes], 1, account.state, account.suspended_until, now)
+    if not measure:
+        return None
+    return _apply(account, measure, strikes, ladder, policy.version, case, now, actor, queue)
+
+
+def _account_id(external_id: str) -> int:
+    """The account row of an author (created here for a post stored before accounts existed)."""
+    insert_ignore(Account, [{"external_id": external_id, "state": "active"}], ("external_id",), None)
+    return db.session.scalar(select(Account.id).where(Account.external_id == external_id))
+
+
+def lock_account(account_id: int) -> Account:
+    """The account under its row lock (FOR UPDATE on PostgreSQL; SQLite has one writer at a time),
+    as it is now: two removals of one author's posts take their measures one after the other."""
+    return db.session.scalars(select(Account).where(Account.id == account_id).with_for_update(),
+                              execution_options={"populate_existing": True}).one()
+
+
+def active_strikes(account_id: int, now: datetime) -> list[Strike]:
+    """The account's strikes that still count: not expired, not withdrawn; oldest first."""
+    return list(db.session.scalars(
+        select(Strike).where(Strike.account_id == account_id, Strike.withdrawn_at.is_(None), Strike.expires_at > now)
+        .order_by(Strike.created_at, Strike.id)))
+
+
+def _apply(account: Account, measure: Measure, strikes: Sequence[Strike], ladder: StrikePolicy,
+           policy_version: int, case: Case, now: datetime, actor: str, queue: bool) -> Action:
+    """Set the account's new state and queue the measure on the network, with its statement of reasons."""
+    before = account.state
+    account.state, account.suspended_until = after(measure, now)
+    verdict_ids = tuple(s.verdict_id for s in strikes)
+    statement = measure_statement(measure, account.suspended_until, strikes, ladder, policy_version)
+    spec = outbox.ActionSpec("warn_account" if measure.kind == "warn" else "suspend_account", account.external_id,
+                             statement, strikes[-1].rule, duration_days=measure.days if measure.kind == "suspend"
+                             else None, strike_count=len(strikes), verdict_ids=verdict_ids)
+    action = (outbox.create_actions if queue else outbox.add_actions)(case, None, [spec], actor=actor)[0]
+    audit.record(db.session, "account_measure", "account", account.id, {
+        "measure": measure.kind, "days": measure.days, "from_state": before, "to_state": account.state,
+        "suspended_until": account.suspended_until.isoformat() if account.suspended_until else None,
+        "strike_count": len(strikes), "verdict_ids": list(verdict_ids), "action_id": action.id,
+        "policy_version": policy_version}, actor=actor)
+    return action
+
+
+def _measure_words(measure: Measure, until: datetime | None) -> str:
+    if measure.kind == "warn":
+        return "This is a warning: your account stays open, but further removals can lead to a suspension."
+    if measure.kind == "ban":
+        return "Your account has been suspended permanently."
+    return (f"Your account has been suspended for {measure.days} days, until {until:%Y-%m-%d %H:%M} UTC; "
+            "it reopens by itself then.")
+
+
+def measure_statement(measure: Measure, until: datetime | None, strikes: Sequence[Strike], ladder: StrikePolicy,
+                      policy_version: int) -> str:
+    """The statement of reasons for an account measure (DSA Art. 17): the measure and its duration,
+    the removals and rules behind it, how it was decided, and the redress."""
+    rows = db.session.execute(
+        select(Strike.verdict_id, Post.external_id, Verdict.decided_at)
+        .join(Verdict, Verdict.id == Strike.verdict_id).join(Case, Case.id == Verdict.case_id)
+        .join(Post, Post.id == Case.post_id).where(Strike.id.in_([s.id for s in strikes])))
+    posts = {verdict_id: (external_id, decided) for verdict_id, external_id, decided in rows}
+    listed = []
+    for strike in list(strikes)[-LISTED_REMOVALS:]:
+        external_id, decided = posts.get(strike.verdict_id, ("?", strike.created_at))
+        rule = RULES_BY_CODE.get(strike.rule)
+        listed.append(f"post {str(external_id)[:ID_CHARS]} removed on {decided:%Y-%m-%d} under the rule "
+                      f"'{rule.title if rule else strike.rule}'")
+    more = len(strikes) - len(listed)
+    removals = "; ".join(listed) + (f"; and {more} earlier removals" if more > 0 else "")
+    total = sum(s.weight for s in strikes)
+    return (f"{_measure_words(measure, until)} "
+            f"Reason: {len(strikes)} of your posts were removed for breaking the network's rules in the last "
+            f"{ladder.window_days} days ({removals}), a strike weight of {total:g}. Under the strike policy "
+            f"(version {policy_version}) this weight calls for this measure; it was applied automatically "
+            "after each removal was decided by people (volunteer jurors or a trust-and-safety lead). "
+            f"You can appeal within {APPEAL_WINDOW_MONTHS} months through the link given with this notice: a fresh "
+            "panel reviews the latest removal, and the measure is lifted if it falls. "
+            f"{REDRESS}")
+
+
+def withdraw_strike(verdict: Verdict, reason: str, case: Case, *, actor: str) -> Action | None:
+    """An overturned removal's strike stops counting; a suspension the rest no longer calls for is
+    lifted through the network. The `unsuspend_account` action (queued), if any."""
+    strike = db.session.scalar(select(Strike).where(Strike.verdict_id == verdict.id))
+    if strike is None or strike.withdrawn_at is not None:
+        return None
+    account = lock_account(strike.account_id)
+    now = utcnow()
+    done = db.session.execute(update(Strike).where(Strike.id == strike.id, Strike.withdrawn_at.is_(None))
+                              .values(withdrawn_at=now, withdrawn_reason=reason[:2000]))
+    if not done.rowcount:
+        return None
+    db.session.refresh(strike)
+    rest = active_strikes(account.id, now)
+    audit.record(db.session, "strike_withdrawn", "account", account.id,
+                 {"verdict_id": verdict.id, "active_weight": sum(s.weight for s in rest)}, actor=actor)
+    called = current_policy().strikes.step_for(sum(s.weight for s in rest))
+    if account.state not in ("suspended", "banned") or called.kind in ("suspend", "ban"):
+        return None
+    statement = ("Your account's suspension has been lifted: a removal behind it was overturned on appeal, and "
+                 f"your remaining strikes no longer call for a suspension. {reason}")
+    return _lift(account, case, statement, rest, "appeal", actor)
+
+
+def _lift(account: Account, case: Case, statement: str, rest: Sequence[Strike], why: str, actor: str) -> Action:
+    """Set the account active again and queue `unsuspend_account` (after the caller's commit)."""
+    before = account.state
+    account.state, account.suspended_until = "active", None
+    spec = outbox.ActionSpec("unsuspend_account", account.external_id, statement[:4000], None,
+                             strike_count=len(rest), verdict_ids=tuple(s.verdict_id for s in rest))
+    action = outbox.create_actions(case, None, [spec], actor=actor)[0]
+    audit.record(db.session, "account_unsuspended", "account", account.id,
+                 {"from_state": before, "why": why, "action_id": action.id}, actor=actor)
+    return action
+
+
+def lift_expired(now: datetime | None = None, limit: int = 200) -> int:
+    """Lift suspensions whose time is up, once each (the sweeper's task); how many were lifted."""
+    now = now or utcnow()
+    due = list(db.session.scalars(
+        select(Account.id).where(Account.state == "suspended", Account.suspended_until <= now)
+        .order_by(Account.id).limit(limit)))
+    lifted = 0
+    for account_id in due:
+        with transaction.atomic():
+            account = lock_account(account_id)
+            if account.state != "suspended" or account.suspended_until is None or account.suspended_until > now:
+                continue  # lifted or changed by another process meanwhile
+            case = _case_of_latest_strike(account.id)
+            if case is None:
+                log.warning("account %s: suspension over but no strike to attach the action to", account.id)
+                continue
+            ended = f"{account.suspended_until:%Y-%m-%d %H:%M} UTC"
+            _lift(account, case, f"Your account's suspension ended on {ended}; your account is open again. "
+                  "Further removals can lead to a longer suspension.", active_strikes(account.id, now),
+                  "expired", "system")
+            lifted += 1
+    return lifted
+
+
+def _case_of_latest_strike(account_id: int) -> Case | None:
+    return db.session.scalar(
+        select(Case).join(Verdict, Verdict.case_id == Case.id).join(Strike, Strike.verdict_id == Verdict.id)
+        .where(Strike.account_id == account_id).order_by(Strike.created_at.desc(), Strike.id.desc()).limit(1))
