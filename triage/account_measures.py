@@ -20,7 +20,7 @@ import audit
 from models import Account, Action, Case, Post, Strike, Verdict, db, utcnow
 from models.rules import RULES_BY_CODE
 from models.sql import insert_ignore
-from triage import outbox, transaction
+from triage import jobs, outbox, transaction
 from triage.appeal_links import APPEAL_WINDOW_MONTHS, REDRESS
 from triage.policy import current_policy
 from triage.strikes import Measure, StrikePolicy, after, measure_due
@@ -35,16 +35,27 @@ LISTED_REMOVALS = 10
 ID_CHARS = 64
 
 
-def strike_for_removal(verdict: Verdict, case: Case, post: Post, *, actor: str = "system",
-                       queue: bool = False) -> Action | None:
-    """Add the removal's strike and take the measure it calls for; the measure's action, if any.
-
-    The caller delivers the action after its commit, or with `queue` a delivery job is queued for
-    then. Nothing happens for a verdict that is not a removal in force (a first-instance one, or
-    an appeal's that a lead confirmed), or whose strike already exists.
-    """
-    if verdict.outcome != "remove" or (case.origin not in STRIKING_ORIGINS and not queue):
+def strike_for_removal(verdict: Verdict, case: Case, post: Post, *, actor: str = "system") -> Action | None:
+    """A first-instance removal's strike and the measure it calls for; the measure's action, if any,
+    which the caller delivers after its commit (outbox.deliver_each). Nothing happens for a verdict
+    that is not such a removal, or whose strike already exists."""
+    if verdict.outcome != "remove" or case.origin not in STRIKING_ORIGINS:
         return None
+    return _strike(verdict, case, post, actor)
+
+
+def strike_for_appeal_removal(verdict: Verdict, appeal_case: Case, post: Post, *, actor: str) -> None:
+    """The strike of a removal an appeal decided (a reporter's appeal of a kept post, confirmed by a
+    lead), and the measure it calls for, delivered by a job after the commit."""
+    if verdict.outcome != "remove":
+        return
+    action = _strike(verdict, appeal_case, post, actor)
+    if action is not None:
+        jobs.defer("actions", "triage.outbox.deliver", action.id)
+
+
+def _strike(verdict: Verdict, case: Case, post: Post, actor: str) -> Action | None:
+    """Add the strike (once per verdict) and, for a new one, take the measure the ladder calls for."""
     policy = current_policy()
     ladder = policy.strikes
     account_id = _account_id(post.author_id)
@@ -67,7 +78,7 @@ def strike_for_removal(verdict: Verdict, case: Case, post: Post, *, actor: str =
     measure = measure_due(ladder, [s.weight for s in strikes], 1, account.state, account.suspended_until, now)
     if not measure:
         return None
-    return _apply(account, measure, strikes, ladder, policy.version, case, now, actor, queue)
+    return _apply(account, measure, strikes, ladder, policy.version, case, now, actor)
 
 
 def _account_id(external_id: str) -> int:
@@ -91,7 +102,7 @@ def active_strikes(account_id: int, now: datetime) -> list[Strike]:
 
 
 def _apply(account: Account, measure: Measure, strikes: Sequence[Strike], ladder: StrikePolicy,
-           policy_version: int, case: Case, now: datetime, actor: str, queue: bool) -> Action:
+           policy_version: int, case: Case, now: datetime, actor: str) -> Action:
     """Set the account's new state and queue the measure on the network, with its statement of reasons."""
     before = account.state
     account.state, account.suspended_until = after(measure, now)
@@ -100,7 +111,7 @@ def _apply(account: Account, measure: Measure, strikes: Sequence[Strike], ladder
     spec = outbox.ActionSpec("warn_account" if measure.kind == "warn" else "suspend_account", account.external_id,
                              statement, strikes[-1].rule, duration_days=measure.days if measure.kind == "suspend"
                              else None, strike_count=len(strikes), verdict_ids=verdict_ids)
-    action = (outbox.create_actions if queue else outbox.add_actions)(case, None, [spec], actor=actor)[0]
+    action = outbox.add_actions(case, None, [spec], actor=actor)[0]
     audit.record(db.session, "account_measure", "account", account.id, {
         "measure": measure.kind, "days": measure.days, "from_state": before, "to_state": account.state,
         "suspended_until": account.suspended_until.isoformat() if account.suspended_until else None,

@@ -287,4 +287,4 @@ def _close(appeal: Appeal, state: str, lead: User | None, reason: str, actor: st
         # The removal no longer counts against the author; a suspension it carried may be lifted.
         account_measures.withdraw_strike(original, reason, appeal_case, actor=actor)
     elif state == "overturned" and verdict is not None:
-        account_measures.strike_for_removal(verdict, appeal_case, post, actor=actor, queue=True)
+        account_measures.strike_for_appeal_removal(verdict, appeal_case, post, actor=actor)

@@ -23,6 +23,8 @@ BOUNDARY = "triage/transaction.py"
 # and commits each batch to free the chain's lock; it is chain upkeep, never part of a change.
 ALLOWED = {("audit/log.py", "seal")}
 FLAG_PARAMETERS = {"commit", "alongside"}
+# A queue named by a string is a job queue; a yes/no `queue` would say "commit and queue, or not".
+BOOLEAN_FLAG_PARAMETERS = {"queue"}
 
 ran: list[tuple[str, bool, int]] = []  # (job argument, inside a transaction?, rows other connections see)
 
@@ -242,14 +244,15 @@ def test_the_scan_sees_a_commit():
     assert [ast.unparse(call.func) for call in calls] == ["db.session.commit"]
 
 
-def test_no_function_takes_a_commit_or_alongside_flag():
+def test_no_function_takes_a_commit_alongside_or_queue_flag():
     found = []
     for path, tree in _sources():
         for node in ast.walk(tree):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 arguments = node.args.posonlyargs + node.args.args + node.args.kwonlyargs
                 found += [f"{path}:{node.lineno} {node.name}({arg.arg}=)" for arg in arguments
-                          if arg.arg in FLAG_PARAMETERS]
+                          if arg.arg in FLAG_PARAMETERS or (arg.arg in BOOLEAN_FLAG_PARAMETERS and arg.annotation
+                                                            is not None and ast.unparse(arg.annotation) == "bool")]
     assert found == [], "use the boundary (a nested atomic() joins), not a flag:\n" + "\n".join(found)
 
 
