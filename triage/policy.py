@@ -62,6 +62,8 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     # Account measures (triage/strikes.py): what a removal weighs by rule, how long its strike
     # counts, and the ladder of totals to measures (warn, suspend for days, ban).
     "strikes": DEFAULT_STRIKES,
+    # Jurors judge the post, not its author: on, the case page shows the author's earlier removals.
+    "show_author_removals": False,
 }
 
 
@@ -224,6 +226,8 @@ def validate_settings(settings: dict[str, Any]) -> dict[str, Any]:
     for code, cap in merged["daily_exposure_caps"].items():
         if code not in RULE_CODES or int(cap) < 0:
             raise PolicyError(f"daily_exposure_caps.{code}: a rule code and a cap >= 0")
+    if not isinstance(merged["show_author_removals"], bool):
+        raise PolicyError("show_author_removals must be true or false")
     try:
         merged["strikes"] = validate_strikes(merged["strikes"])
     except StrikeSettingsError as error:

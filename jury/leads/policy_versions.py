@@ -9,10 +9,11 @@ from typing import Any
 from sqlalchemy import select
 
 import audit
-from models import Policy, db
+from models import Policy, db, utcnow
 from models.errors import NotFound
 from triage import transaction
 from triage.policy import DEFAULT_SETTINGS, PolicyError, current_policy, publish_policy, validate_settings
+from triage.strikes import StrikePolicy, compare
 
 # Form field names are "<prefix><dotted path>"; the prefix keeps them apart from csrf_token etc.
 FIELD_PREFIX = "s:"
@@ -115,6 +116,35 @@ def settings_from_form(form: Mapping[str, str], base: Mapping[str, Any] | None =
             node = node[part]
         node[leaf] = value
     return validate_settings(result)
+
+
+# The strike ladder's what-if looks back this many days (the issue's "last 30 days").
+STRIKES_WHATIF_DAYS = 30
+STRIKES_PREFIX = FIELD_PREFIX + "strikes."
+
+
+@dataclass(frozen=True)
+class StrikesWhatIf:
+    """The accounts the ladder in force and a candidate would have warned, suspended and banned."""
+
+    days: int
+    in_force: dict[str, int] | None
+    candidate: dict[str, int] | None
+    error: str | None = None
+
+
+def strikes_what_if(form: Mapping[str, str]) -> StrikesWhatIf:
+    """Replay the last days' removals under the submitted `strikes` fields (others are ignored, so a
+    mistake elsewhere in the form does not hide the figures) beside the ladder in force."""
+    fields = {name: (form.getlist(name)[-1] if hasattr(form, "getlist") else form[name])
+              for name in form if name.startswith(STRIKES_PREFIX)}
+    try:
+        edited = settings_from_form(fields, editable_settings())
+    except PolicyError as error:
+        return StrikesWhatIf(STRIKES_WHATIF_DAYS, None, None, str(error))
+    counts = compare(current_policy(fresh=True).strikes, StrikePolicy.from_settings(edited["strikes"]),
+                     utcnow(), days=STRIKES_WHATIF_DAYS)
+    return StrikesWhatIf(STRIKES_WHATIF_DAYS, counts["in_force"], counts["candidate"])
 
 
 def diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_babel import refresh
 from flask_login import current_user, login_required, login_user
 
-from jury.jurors import users
+from jury.jurors import author_history, users
 from jury.jurors.guide import rule_guides
 from jury.jurors.profiles import update_profile
 from jury.jurors.stats import juror_stats
@@ -42,7 +42,8 @@ def _case_page(case_id: int, template: str):
 def _render_case(view, template: str):
     """Render a case view already read (the skip form needs only the CSRF token: no form object,
     which cost about 2 % of a vote)."""
-    return render_template(template, case=view, rules=rule_guides(), vote_form=VoteForm())
+    return render_template(template, case=view, rules=rule_guides(), vote_form=VoteForm(),
+                           author_removals=author_history.removals_shown(view.post.author_id, view.post.id))
 
 
 def _next_case(message: str, view):

@@ -8,7 +8,7 @@ from flask import Response, abort, current_app, flash, redirect, render_template
 
 from audit.charts import Series, line_chart
 from audit.period import PeriodError, period
-from jury.leads import console, queue_health, reporting
+from jury.leads import accounts, console, queue_health, reporting
 from jury.panels import juror_reliability
 from jury.web.forms import PeriodForm, ReestimateForm, RetryActionForm
 from jury.web.lead.lead_blueprint import bp
@@ -49,14 +49,17 @@ def health_fragment():
 @bp.get("/verdicts")
 def verdict_list():
     """The latest verdicts with their method and posterior."""
-    return render_template("lead/verdicts.html", verdicts=console.recent_verdicts(), policy=current_policy())
+    found = console.recent_verdicts()
+    return render_template("lead/verdicts.html", verdicts=found, policy=current_policy(),
+                           authors=accounts.case_authors(v.case_id for v in found))
 
 
 @bp.get("/verdicts/<int:verdict_id>/why")
 def why(verdict_id: int):
     """Each vote, its juror's pseudonym and estimated matrix, its weight, the prior and the posterior."""
     verdict = console.verdict(verdict_id)
-    return render_template("lead/why.html", verdict=verdict, weights=verdict.weights or {})
+    return render_template("lead/why.html", verdict=verdict, weights=verdict.weights or {},
+                           author=accounts.case_authors([verdict.case_id]).get(verdict.case_id))
 
 
 @bp.get("/agreement")

@@ -18,7 +18,8 @@ from triage.policy import PolicyError, current_policy
 def policy_edit():
     """Edit the policy as a new version (or run the edit in shadow mode); fields follow the settings."""
     form = PolicyForm()
-    if form.validate_on_submit():
+    previewing = "preview_strikes" in request.form  # the strike ladder's what-if, without JS: publishes nothing
+    if not previewing and form.validate_on_submit():
         try:
             return _publish_or_shadow(form)
         except (PolicyError, DomainError) as error:
@@ -28,7 +29,9 @@ def policy_edit():
     submitted = {name: source.getlist(name)[-1] for name in source}  # a checkbox's value follows its hidden one
     return render_template("lead/policy_edit.html", form=form, submitted=submitted,
                            fields=policy_versions.flatten(policy_versions.editable_settings()),
-                           version=current_policy(fresh=True).version), 400 if request.method == "POST" else 200
+                           version=current_policy(fresh=True).version,
+                           strikes_whatif=policy_versions.strikes_what_if(source)
+                           ), 400 if request.method == "POST" and not previewing else 200
 
 
 def _publish_or_shadow(form: PolicyForm):
@@ -41,6 +44,13 @@ def _publish_or_shadow(form: PolicyForm):
     row = policy_versions.publish(edited, reason=form.reason.data, user_id=current_user.id)
     flash(f"Policy version {row.version} is now in force.", "info")
     return redirect(url_for("lead.policy_history"))
+
+
+@bp.get("/policy/strikes-whatif")
+def strikes_whatif():
+    """The strike ladder's what-if alone, for the policy page's script to swap in."""
+    result = policy_versions.strikes_what_if(request.args)
+    return render_template("lead/_strikes_whatif.html", strikes_whatif=result), 400 if result.error else 200
 
 
 @bp.get("/policy/history")

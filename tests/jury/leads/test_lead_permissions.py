@@ -12,7 +12,8 @@ from tests.conftest import make_app, sign_in
 
 # A value for each URL argument of the lead routes (the seeded rows have these ids).
 ARGUMENTS = {"case_id": 1, "action_id": 1, "version": 1, "shadow_id": 1, "action": "pause", "appeal_id": 1,
-             "kind": "transparency.json", "verdict_id": 1}
+             "kind": "transparency.json", "verdict_id": 1,
+             "external_id": "a"}
 
 
 def lead_routes(app: Flask) -> list[tuple[str, str]]:
