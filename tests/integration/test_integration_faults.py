@@ -150,7 +150,8 @@ def test_a_failing_network_gets_every_action_exactly_once_and_is_not_hammered(
     panels = [[make_user(f"juror{case}-{seat}") for seat in range(3)] for case in range(8)]
     for case in range(8):
         assert api.reports(report_payload(f"r{case}", f"p{case}", reporter=f"reporter-{case}", reason="spam",
-                                          post=post_payload(f"p{case}", "buy cheap followers now"))).status_code == 202
+                                          post=post_payload(f"p{case}", "buy cheap followers now",
+                                                            author=f"author-{case}"))).status_code == 202
     env = process_env(app, **FAST_FAILURE)
     for _ in range(2):
         processes.start("worker", env=env, log=tmp_path / "worker.log")
@@ -161,15 +162,15 @@ def test_a_failing_network_gets_every_action_exactly_once_and_is_not_hammered(
     for panel in panels:
         for juror in panel:
             voting.cast_vote(dealing.deal_next(juror).case_id, juror, "remove", "spam")
-    # Each verdict's follow-up job queues a removal and a notice.
-    wait_for(lambda: count(Action) == 16, 60, "the verdicts' follow-up jobs")
+    # Each verdict's follow-up job queues a removal, a notice, and the warning an author's first strike calls for.
+    wait_for(lambda: count(Action) == 24, 60, "the verdicts' follow-up jobs")
     started = time.monotonic()
     time.sleep(4)  # answering 500
     network.mode = "timeout"
     time.sleep(4)  # applying, then hanging past the client's timeout
     network.mode = "ok"
     outage = time.monotonic() - started
-    wait_for(lambda: count(Action, Action.state == "sent") == 16, 90, "every action to be sent")
+    wait_for(lambda: count(Action, Action.state == "sent") == 24, 90, "every action to be sent")
 
     actions = db.session.scalars(select(Action)).all()
     # Exactly once at the receiving end: the idempotency key made every re-send harmless.
@@ -177,7 +178,7 @@ def test_a_failing_network_gets_every_action_exactly_once_and_is_not_hammered(
     assert network.bad_signatures == 0
     # Nothing was dead-lettered, and no action used up its attempts waiting out the outage.
     assert max(action.attempts for action in actions) < MAX_ATTEMPTS
-    # The breaker kept the failing network from being hammered: without it, 16 actions retried
+    # The breaker kept the failing network from being hammered: without it, 24 actions retried
     # every 0.2-1 s would have sent well over a hundred requests into the outage.
     cooldowns = outage / FAST_FAILURE["NETWORK_BREAKER_COOLDOWN"]
     bound = FAST_FAILURE["NETWORK_BREAKER_THRESHOLD"] + 2 + 2 * cooldowns
