@@ -157,17 +157,19 @@ def test_a_worker_killed_mid_delivery_is_recovered_by_the_sweeper(app, api, make
     worker.wait(10)
     assert db.session.scalar(select(Verdict.followed_up_at)) is not None
     actions = db.session.scalars(select(Action).order_by(Action.id)).all()
-    remove, notify = actions
-    assert [(a.type, a.state) for a in actions] == [("remove_post", "sending"), ("notify", "sending")]
-    # Later, the sweeper finds the stale claims and queues both again.
+    remove, notify, warning = actions  # the author's first strike calls for a warning
+    assert [(a.type, a.state) for a in actions] == [
+        ("remove_post", "sending"), ("notify", "sending"), ("warn_account", "sending")]
+    # Later, the sweeper finds the stale claims and queues them all again.
     db.session.execute(update(Action).values(enqueued_at=utcnow() - sweeper.LOST_AFTER - timedelta(seconds=1)))
     db.session.commit()
-    assert sweeper.requeue_actions() == 2
+    assert sweeper.requeue_actions() == 3
     run_worker_burst(app)
     db.session.expire_all()
     assert {a.state for a in db.session.scalars(select(Action))} == {"sent"}
-    # The network saw the removal's idempotency key twice and can apply it once; the notice once.
-    assert sorted(network.deliveries) == sorted([remove.idempotency_key] * 2 + [notify.idempotency_key])
+    # The network saw the removal's idempotency key twice and can apply it once; the others once.
+    assert sorted(network.deliveries) == sorted(
+        [remove.idempotency_key] * 2 + [notify.idempotency_key, warning.idempotency_key])
     network.server.shutdown()
 
 

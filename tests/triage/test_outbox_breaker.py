@@ -39,11 +39,14 @@ def test_an_open_breaker_defers_without_calling_and_without_counting(down, app, 
     open_cases(api, 3)
     for panel in panels:
         reach_verdict(panel, rule="spam")
-    # Six actions (a removal and a notice per verdict); only the first two reached the network.
+    # A removal and a notice per verdict, and the measures one author's three spam strikes call for
+    # (a warning at the first and the second, a suspension at the third); only the first two reached
+    # the network.
     assert len(down.seen) == 2
     actions = db.session.scalars(select(Action).order_by(Action.id)).all()
-    assert len(actions) == 6 and all(a.state == "failed" for a in actions)
-    assert [a.attempts for a in actions] == [1, 1, 0, 0, 0, 0]
+    assert sorted(a.type for a in actions) == sorted(["remove_post", "notify"] * 3 + ["warn_account"] * 2 + ["suspend_account"])
+    assert all(a.state == "failed" for a in actions)
+    assert [a.attempts for a in actions] == [1, 1] + [0] * (len(actions) - 2)
     assert "circuit breaker open" in actions[-1].last_error
     assert actions[-1].next_attempt_at > utcnow()
     # Sweeps during the outage: the breaker lets one probe out per cool-down, nothing is dead-lettered
@@ -106,9 +109,10 @@ def test_no_database_transaction_is_open_while_the_network_is_called(down, app, 
 
     panel = [make_user(f"juror{i}") for i in range(3)]
     open_cases(api, 1)
-    reach_verdict(panel, rule="spam")  # a removal and a notice, both failed against the down network
+    # A removal, a notice and the author's first-strike warning, all failed against the down network.
+    reach_verdict(panel, rule="spam")
     ids = list(db.session.scalars(select(Action.id).order_by(Action.id)))
-    assert len(ids) == 2
+    assert len(ids) == 3
     down.failures = 0
     make_all_due()
     app.config["NETWORK_BREAKER_THRESHOLD"] = 100  # a fresh, closed breaker
@@ -128,11 +132,11 @@ def test_no_database_transaction_is_open_while_the_network_is_called(down, app, 
         return adapter
 
     monkeypatch.setattr(outbox, "network_adapter", watched_adapter)
-    assert outbox.deliver_each(ids) == ["sent", "sent"]
-    assert open_during_call == [False, False]
+    assert outbox.deliver_each(ids) == ["sent"] * 3
+    assert open_during_call == [False] * 3
     db.session.expire_all()
     actions = db.session.scalars(select(Action).order_by(Action.id)).all()
-    assert [a.state for a in actions] == ["sent", "sent"]
+    assert [a.state for a in actions] == ["sent"] * 3
     # What was sent was built from the same rows as before: the removal carries its appeal link.
-    removal = next(seen for seen in down.seen[-2:] if seen["type"] == "remove_post")
+    removal = next(seen for seen in down.seen[-3:] if seen["type"] == "remove_post")
     assert removal["key"] == actions[0].idempotency_key and "/appeal" in removal["appeal_url"]
