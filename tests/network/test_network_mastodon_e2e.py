@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 from mastodon_mock import ADMIN_TOKEN, ALL_SCOPES, MockMastodon
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 import audit
 from jury.panels import voting
@@ -88,7 +88,10 @@ def test_a_reported_threat_is_removed_on_mastodon(client, mastodon, jurors):
     assert {a.state for a in actions} == {"sent"}
     assert mastodon.reports["11"]["resolved"] and mastodon.reports["12"]["resolved"]
     # The removal is a strike with the report; the status is left for the instance's moderators.
-    [strike] = mastodon.account_actions
+    # A violent threat's first strike also suspends the author for 7 days: on Mastodon, a silence.
+    [strike] = [a for a in mastodon.account_actions if a["type"] == "none"]
+    measures = [(a["account_id"], a["type"]) for a in mastodon.account_actions if a["type"] != "none"]
+    assert measures == [("100", "silence")]
     assert strike["account_id"] == "100" and strike["type"] == "none"
     assert strike["report_id"] in ("11", "12") and "Violence or threats" in strike["text"]
     assert "deleted by this server's moderators" in strike["text"]
@@ -102,10 +105,13 @@ def test_a_reported_threat_is_removed_on_mastodon(client, mastodon, jurors):
 def test_each_removal_records_one_strike_with_its_own_report(client, mastodon, jurors, make_user):
     sync.poll_once()
     panel_decides(jurors, {"9001": ("remove", "violence_threat"), "9002": ("remove", "spam")})
-    strikes = sorted((a["type"], a["report_id"]) for a in mastodon.account_actions)
-    # The adapter climbs no ladder of its own: account measures are Jury's (warn_account, suspend_account).
-    assert strikes[0][0] == strikes[1][0] == "none" and strikes[0][1] in ("11", "12") and strikes[1][1] == "13"
-    assert not mastodon.accounts["100"]["silenced"] and not mastodon.accounts["100"]["suspended"]
+    strikes = sorted((a["type"], a["report_id"]) for a in mastodon.account_actions if a["type"] == "none")
+    assert len(strikes) == 2 and strikes[0][1] in ("11", "12") and strikes[1][1] == "13"
+    # The adapter climbs no ladder of its own: the one silence is Jury's suspend_account (the violent
+    # threat's strike), sent once although two removals reached the account.
+    assert [a["type"] for a in mastodon.account_actions if a["type"] != "none"] == ["silence"]
+    assert db.session.scalar(select(func.count()).select_from(Action).where(Action.type == "suspend_account")) == 1
+    assert mastodon.accounts["100"]["silenced"] and not mastodon.accounts["100"]["suspended"]
 
 
 def test_a_rate_limited_action_waits_for_the_reset_then_lands(client, mastodon, jurors):
@@ -122,7 +128,8 @@ def test_a_rate_limited_action_waits_for_the_reset_then_lands(client, mastodon, 
     db.session.commit()
     assert outbox.deliver(remove.id) == "sent"
     assert mastodon.reports["11"]["resolved"]
-    assert [a["type"] for a in mastodon.account_actions] == ["none"]
+    # The removal's strike landed once; the suspension the threat calls for went out as a silence.
+    assert sorted(a["type"] for a in mastodon.account_actions) == ["none", "silence"]
 
 
 def test_a_token_without_write_scopes_dead_letters_with_the_scope_named(client, mastodon, jurors):

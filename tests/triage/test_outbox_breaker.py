@@ -44,7 +44,8 @@ def test_an_open_breaker_defers_without_calling_and_without_counting(down, app, 
     # the network.
     assert len(down.seen) == 2
     actions = db.session.scalars(select(Action).order_by(Action.id)).all()
-    assert sorted(a.type for a in actions) == sorted(["remove_post", "notify"] * 3 + ["warn_account"] * 2 + ["suspend_account"])
+    expected = ["remove_post", "notify"] * 3 + ["warn_account"] * 2 + ["suspend_account"]
+    assert sorted(a.type for a in actions) == sorted(expected)
     assert all(a.state == "failed" for a in actions)
     assert [a.attempts for a in actions] == [1, 1] + [0] * (len(actions) - 2)
     assert "circuit breaker open" in actions[-1].last_error
