@@ -48,6 +48,11 @@ def upsert_filling(model: type, rows: Sequence[dict[str, Any]], conflict_columns
     send each key once per call (PostgreSQL refuses to update one row twice in one statement) and
     in a stable order (two transactions then lock shared rows in the same order).
     """
+    # Rows that bring nothing to fill only need to exist: one insert that skips known keys (on
+    # PostgreSQL a single unnest statement), where a row-by-row upsert cost intake a third of its speed.
+    bare = [row for row in rows if all(row.get(name) is None for name in fill_columns)]
+    insert_ignore(model, bare, conflict_columns, None)
+    rows = [row for row in rows if any(row.get(name) is not None for name in fill_columns)]
     if not rows:
         return
     table = model.__table__
