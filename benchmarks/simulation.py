@@ -25,6 +25,7 @@ if str(ROOT) not in sys.path:
     # `python benchmarks/x.py` puts benchmarks/ first on the path, not the project.
     sys.path.insert(0, str(ROOT))
 
+from jury import create_app  # noqa: E402
 from jury.demo.simulation import SimulationConfig, parse_range, simulate  # noqa: E402
 
 
@@ -54,7 +55,7 @@ def main() -> int:
         results[name] = simulate(SimulationConfig(
             jurors=args.jurors, cases=args.cases, accuracy_low=low, accuracy_high=high,
             spammer_share=args.spammer_share, model_auc=args.model_auc, policy=policy, seed=args.seed,
-            oracle=oracle),
+            oracle=oracle), create_app,
             progress=lambda line: print(f"  {line}", file=sys.stderr, flush=True))
     weighted = results.get("weighted")
     report = {

@@ -27,6 +27,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         static_folder=str(PROJECT_ROOT / "static"),
     )
     app.config.update(load_config(Path(app.instance_path), test_config))
+    # For code inside the app that builds a second one (the simulation's throwaway app) without
+    # importing this factory, which would be a circle.
+    app.extensions["app_factory"] = create_app
     register_logging(app)
     register_extensions(app)
     register_blueprints(app)

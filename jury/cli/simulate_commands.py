@@ -5,6 +5,7 @@ import json
 import logging
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 
 from jury.demo.simulation import SimulationConfig, parse_range, simulate
@@ -45,7 +46,7 @@ def simulate_command(jurors: int, cases: int, juror_accuracy: str, spammer_share
         raise click.BadParameter(str(error)) from None
     # Alembic's and the app's INFO lines would bury the progress; errors still show.
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    result = simulate(config, progress=lambda line: click.echo(line, err=True))
+    result = simulate(config, current_app.extensions["app_factory"], progress=lambda line: click.echo(line, err=True))
     if as_json:
         click.echo(json.dumps(result, sort_keys=True))
         return

@@ -29,11 +29,13 @@ import shutil
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from statistics import NormalDist
+from typing import Any
 
+from flask import Flask
 from sqlalchemy import event, insert, select
 
 from jury.panels import juror_reliability, verdicts, voting
@@ -99,13 +101,14 @@ def _fast_sqlite(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def _make_app(folder: Path):
-    """An app on a new SQLite file, jobs inline, actions sent nowhere, retraining off."""
-    # The one project import inside a function: the application's factory, from a module the
-    # application itself loads (its `flask jury simulate` command) to build a second, throwaway app.
-    from jury import create_app
+def _make_app(folder: Path, app_factory: Callable[[Mapping[str, Any]], Flask]) -> Flask:
+    """An app on a new SQLite file, jobs inline, actions sent nowhere, retraining off.
 
-    return create_app({
+    The factory comes from the caller (the `flask jury simulate` command passes the one its app was
+    built with, `app.extensions["app_factory"]`): this module is loaded by the application itself,
+    so importing the factory here would make a circle.
+    """
+    return app_factory({
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'simulation.sqlite3'}",
         "REDIS_URL": None, "SECRET_KEY": "simulation", "INTAKE_SECRET": "simulation",
         "NETWORK_WEBHOOK_SECRET": "simulation", "NETWORK_ADAPTER": "sandbox",
@@ -143,9 +146,11 @@ class _Run:
 class Simulation:
     """One run: build the world, play the events, measure."""
 
-    def __init__(self, config: SimulationConfig, progress: Callable[[str], None] | None = None):
+    def __init__(self, config: SimulationConfig, app_factory: Callable[[Mapping[str, Any]], Flask],
+                 progress: Callable[[str], None] | None = None):
         config.check()
         self.config = config
+        self.app_factory = app_factory
         self.rng = random.Random(config.seed)  # noqa: S311 - a seeded simulation, no secrets
         self.progress = progress or (lambda message: None)
 
@@ -156,7 +161,7 @@ class Simulation:
         # Dealing stays uniform among the top cases; a seeded generator makes runs repeatable.
         dealing._rng = random.Random(self.config.seed + 1)  # noqa: S311 - repeatable runs
         try:
-            app = _make_app(folder)
+            app = _make_app(folder, self.app_factory)
             with app.app_context():
                 from flask_migrate import upgrade
 
@@ -365,6 +370,8 @@ class Simulation:
         return PolicyInForce(self.policy.version, self.policy.settings).reestimate_every
 
 
-def simulate(config: SimulationConfig, progress: Callable[[str], None] | None = None) -> dict:
-    """Run one simulation and return its JSON-ready figures (progress lines go to `progress`)."""
-    return Simulation(config, progress).run()
+def simulate(config: SimulationConfig, app_factory: Callable[[Mapping[str, Any]], Flask],
+             progress: Callable[[str], None] | None = None) -> dict:
+    """Run one simulation on a throwaway app that `app_factory` builds (jury.create_app) and return its
+    JSON-ready figures (progress lines go to `progress`)."""
+    return Simulation(config, app_factory, progress).run()
