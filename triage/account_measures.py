@@ -58,7 +58,10 @@ def _strike(verdict: Verdict, case: Case, post: Post, actor: str) -> Action | No
     """Add the strike (once per verdict) and, for a new one, take the measure the ladder calls for."""
     policy = current_policy()
     ladder = policy.strikes
-    account_id = _account_id(post.author_id)
+    # The account's row lock first: the strike's foreign key takes a share lock on the same row, and
+    # two removals that each held one while waiting to lock it for update deadlocked each other.
+    account = lock_account(_account_id(post.author_id))
+    account_id = account.id
     inserted = insert_ignore(Strike, [{
         "account_id": account_id, "verdict_id": verdict.id, "rule": verdict.rule or "other",
         "weight": ladder.weight(verdict.rule), "created_at": verdict.decided_at,
@@ -67,7 +70,6 @@ def _strike(verdict: Verdict, case: Case, post: Post, actor: str) -> Action | No
     if not inserted:
         return None
     strike_id = inserted[0]
-    account = lock_account(account_id)
     now = utcnow()
     strikes = active_strikes(account.id, now)
     # The new strike last, as measure_due expects (another removal's strike may have a later id).
