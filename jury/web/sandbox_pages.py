@@ -25,7 +25,7 @@ def index():
     chooser = SandboxAccountForm(formdata=None, account=viewer or "")
     chooser.account.choices = [("", "a visitor")] + [(name, name) for name in sandbox_network.accounts()]
     return render_template("sandbox/index.html", posts=posts, actions=actions, form=SandboxReportForm(),
-                           chooser=chooser, viewer=viewer)
+                           chooser=chooser, viewer=viewer, account_states=sandbox_network.account_states())
 
 
 @bp.post("/as")

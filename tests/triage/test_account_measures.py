@@ -5,6 +5,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
+import requests
 from sqlalchemy import func, select, update
 
 from jury.appeals import review as appeals
@@ -76,6 +77,9 @@ def test_the_third_removal_suspends_the_author_on_the_network(live_server, api, 
     assert db.session.scalar(select(func.count()).select_from(Strike)) == 3
     action = db.session.scalar(select(Action).where(Action.type == "suspend_account"))
     assert (action.state, action.duration_days, action.strike_count) == ("sent", 7, 3)
+    # The network shows its author as suspended beside each of their posts.
+    page = requests.get(live_server.url + "/sandbox/", timeout=10).text
+    assert page.count('<code>author-1</code> <span class="account-state">(suspended)</span>') == 3
 
 
 def test_a_follow_up_or_strike_run_twice_adds_one_strike_and_one_measure(app, api, jurors):

@@ -236,3 +236,7 @@ def test_jurors_are_blind_to_the_author_unless_the_policy_says_otherwise(app, cl
     html = client.get(f"/cases/{ids['open']}").get_data(as_text=True)
     assert 'id="author-removals"' in html and "2 earlier posts" in html
     assert "/lead/accounts/" not in html  # the count, never the lead's page
+    juror.locale = "fr"
+    db.session.commit()
+    html = client.get(f"/cases/{ids['open']}").get_data(as_text=True)
+    assert "Le jury a retiré 2 publications antérieures de cet auteur." in html
