@@ -339,3 +339,15 @@ def fresh_url(request, tmp_path):
     request.applymarker(pytest.mark.postgres)
     with private_database("jury_migration") as url:
         yield url
+
+
+@pytest.fixture
+def jurors(make_user):
+    """Nine jurors: three panels of three (modules that want other jurors define their own)."""
+    return [make_user(f"juror{i}") for i in range(9)]
+
+
+@pytest.fixture
+def lead(make_user):
+    """A lead account, not signed in."""
+    return make_user("lea", role="lead")

@@ -20,16 +20,6 @@ from triage.exclusions import explain
 from triage.policy import current_policy
 
 
-@pytest.fixture
-def jurors(make_user):
-    return [make_user(f"juror{i}") for i in range(9)]
-
-
-@pytest.fixture
-def lead(make_user):
-    return make_user("lea", role="lead")
-
-
 def remove(api, jurors, pid, rule="spam", author="author-1"):
     """A post of `author` reported and removed by a panel of three; returns the verdict."""
     text = f"Buy cheap followers now, offer {pid}"

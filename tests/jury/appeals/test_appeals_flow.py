@@ -22,16 +22,6 @@ from triage.policy import PolicyError, current_policy, publish_policy
 THREAT = "I know where you live and I will hurt you tonight."
 
 
-@pytest.fixture
-def jurors(make_user):
-    return [make_user(f"juror{i}") for i in range(9)]
-
-
-@pytest.fixture
-def lead(make_user):
-    return make_user("lea", role="lead")
-
-
 def remove_by_panel(api, jurors, pid="p1"):
     """A post reported, removed by a panel of three; returns the verdict."""
     sandbox.add_posts([{"id": pid, "author_id": "author-1", "text": THREAT}])

@@ -85,14 +85,6 @@ def seed() -> dict:
     return {"c1": c1.id, "c2": c2.id, "open": open_case.id, "v2": v2.id}
 
 
-@pytest.fixture
-def lead(app, client, make_user):
-    user = make_user("lead", role="lead")
-    with client.session_transaction() as session:
-        sign_in(session, user.id)
-    return user
-
-
 def test_the_read_model_holds_state_strikes_record_and_a_timeline_in_time_order(app):
     ids = seed()
     page = accounts.account_page("acct-1")

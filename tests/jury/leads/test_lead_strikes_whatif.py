@@ -8,7 +8,6 @@ from urllib.parse import urlencode
 import pytest
 
 from models import Case, Post, Verdict, db, utcnow
-from tests.conftest import sign_in
 
 BAN_AT_ONCE = json.dumps([{"at": 1, "action": "ban"}])
 
@@ -28,14 +27,6 @@ def removals(author: str, days_ago: list[float], rule: str = "spam") -> None:
         db.session.add(Verdict(case_id=case.id, outcome="remove", rule=rule, tally={}, method="quorum",
                                policy_version=1, statement="", decided_at=at))
     db.session.commit()
-
-
-@pytest.fixture
-def lead(app, client, make_user):
-    user = make_user("lead", role="lead")
-    with client.session_transaction() as session:
-        sign_in(session, user.id)
-    return user
 
 
 @pytest.fixture
