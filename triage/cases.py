@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, distinct, exists, func, select, text
@@ -11,7 +11,7 @@ import audit
 from models import OPEN_CASE_STATES, Case, MutedReporter, Report, Score, db, utcnow
 from models.sql import insert_ignore
 from triage import priority as prio
-from triage import transaction
+from triage import reporters, transaction
 from triage.categories import case_category
 from triage.policy import PolicyInForce
 
@@ -76,7 +76,9 @@ def open_or_refresh(post_ids: Iterable[int], origin: str, policy: PolicyInForce,
     now = utcnow()
     reports = reports_of(ids)
     labels = latest_labels(ids) if labels is None else labels
-    rows = [_case_row(post_id, reports.get(post_id, []), labels.get(post_id), origin, policy, now) for post_id in ids]
+    weigh = _reporter_weigher(reports, policy)
+    rows = [_case_row(post_id, reports.get(post_id, []), labels.get(post_id), origin, policy, now, weigh)
+            for post_id in ids]
     created = set(insert_ignore(Case, rows, ("post_id", "review_round"), Case.post_id))
     cases = db.session.scalars(
         select(Case).where(Case.post_id.in_(ids), Case.review_round == 0)
@@ -103,14 +105,27 @@ def open_or_refresh(post_ids: Iterable[int], origin: str, policy: PolicyInForce,
     return open_cases
 
 
+def _reporter_weigher(reports: dict[int, list[tuple[str, str]]],
+                      policy: PolicyInForce) -> Callable[[Iterable[str]], float]:
+    """How many reporters a post's priority counts: each one as one, or by their record when the
+    policy's reporter_accuracy weight is on (the records of all the batch's reporters read at once)."""
+    weight = policy.settings["priority_weights"].get("reporter_accuracy", 0.0)
+    if weight <= 0:
+        return lambda ids: float(len(set(ids)))
+    known = reporters.records(reporter for rows in reports.values() for reporter, _ in rows)
+    return lambda ids: reporters.weighted_reporters(ids, weight, known)
+
+
 def _case_row(post_id: int, reports: list[tuple[str, str]], labels: dict[str, float] | None, origin: str,
-              policy: PolicyInForce, now: datetime) -> dict:
+              policy: PolicyInForce, now: datetime, weigh: Callable[[Iterable[str]], float]) -> dict:
     """The first-round case a post would open with, as a row to insert."""
-    # report_count shows every report; severity, category and priority count each reporter once.
+    # report_count shows every report; severity, category and priority count each reporter once
+    # (or by the reporter's record, when the policy weighs it).
     count = len(reports)
-    reporters, reasons = distinct_reports(reports)
+    _, reasons = distinct_reports(reports)
     severity = prio.case_severity(reasons, labels)
-    base = prio.base_priority(severity, reporters, policy.settings["priority_weights"])
+    base = prio.base_priority(severity, weigh(reporter for reporter, _ in reports),
+                              policy.settings["priority_weights"])
     return {
         "post_id": post_id, "review_round": 0,
         "origin": "reported" if count else origin, "state": "queued",

@@ -32,7 +32,9 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     # SCORER=cascade: posts whose highest cheap (TF-IDF) score lies in [low, high) are re-scored by
     # the encoder model, as reported posts always are.
     "cascade_band": {"low": 0.30, "high": 0.90},
-    "priority_weights": {"severity": 10.0, "reports": 2.0, "age": 5.0},
+    # reporter_accuracy (0 to 1): how much a report counts by its reporter's upheld share
+    # (triage.reporters); 0, the default, counts every reporter as one.
+    "priority_weights": {"severity": 10.0, "reports": 2.0, "age": 5.0, "reporter_accuracy": 0.0},
     "panel_size": 3,
     "widened_panel_size": 5,
     # A fresh panel that reviews an appeal (none of the original jurors sit on it).
@@ -187,6 +189,7 @@ def validate_settings(settings: dict[str, Any]) -> dict[str, Any]:
         if key not in merged:
             raise PolicyError(f"unknown policy setting {key!r}")
         merged[key] = value
+    merged["priority_weights"] = _priority_weights(merged["priority_weights"])
     for group in ("auto_flag", "interim_hide"):
         for label, threshold in merged[group].items():
             if not 0.0 <= float(threshold) <= 1.0:
@@ -233,6 +236,21 @@ def validate_settings(settings: dict[str, Any]) -> dict[str, Any]:
     except StrikeSettingsError as error:
         raise PolicyError(str(error)) from None
     return merged
+
+
+def _priority_weights(weights: Any) -> dict[str, float]:
+    """The priority weights, completed with any weight a newer release added; each a number >= 0."""
+    if not isinstance(weights, dict):
+        raise PolicyError("priority_weights must map each weight to a number")
+    complete = {**DEFAULT_SETTINGS["priority_weights"], **weights}
+    for name, value in complete.items():
+        if name not in DEFAULT_SETTINGS["priority_weights"]:
+            raise PolicyError(f"unknown priority weight {name!r}")
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= float(value) < 1e6:
+            raise PolicyError(f"priority_weights.{name} must be a number of at least 0")
+    if complete["reporter_accuracy"] > 1.0:
+        raise PolicyError("priority_weights.reporter_accuracy must be between 0 and 1")
+    return {name: float(value) for name, value in complete.items()}
 
 
 # Versions change a few times a month, yet nearly every request reads the one in force: each

@@ -32,9 +32,10 @@ def case_severity(report_reasons: Iterable[str], labels: Mapping[str, float] | N
     return max(from_reports, score_severity(labels))
 
 
-def base_priority(severity: int, report_count: int, weights: Mapping[str, float]) -> float:
-    """The part of the priority that does not change with time."""
-    return float(weights["severity"]) * severity + float(weights["reports"]) * math.log2(1 + report_count)
+def base_priority(severity: int, reporters: float, weights: Mapping[str, float]) -> float:
+    """The part of the priority that does not change with time. `reporters`: how many distinct
+    reporters count (a fraction when their records weigh them, see ``triage.reporters``)."""
+    return float(weights["severity"]) * severity + float(weights["reports"]) * math.log2(1 + reporters)
 
 
 def age_fraction(age_seconds: float, sla_seconds: float) -> float:

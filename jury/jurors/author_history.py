@@ -4,21 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import func, select
 
-from models import Appeal, Case, Post, Verdict, db
+from models import Post, Verdict, db
 from triage.policy import current_policy
-
-# Verdicts that judge a post in the first instance (an appeal's or a gold case's are not removals).
-FIRST_INSTANCE = ("reported", "auto_flagged")
-
-
-def removals(column):
-    """`column` of the first-instance removal verdicts that no appeal overturned (joined to case and post)."""
-    overturned = exists().where(Appeal.verdict_id == Verdict.id, Appeal.state == "overturned")
-    return (select(column).select_from(Verdict).join(Case, Case.id == Verdict.case_id)
-            .join(Post, Post.id == Case.post_id)
-            .where(Verdict.outcome == "remove", Case.origin.in_(FIRST_INSTANCE), ~overturned))
+from triage.reporters import removals
 
 
 def earlier_removals(author_id: str, before: datetime | None = None, other_than_post: int | None = None) -> int:

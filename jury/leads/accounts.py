@@ -11,9 +11,10 @@ from datetime import datetime
 
 from sqlalchemy import exists, func, or_, select
 
-from jury.jurors.author_history import FIRST_INSTANCE, earlier_removals, removals
+from jury.jurors.author_history import earlier_removals
 from models import Account, Action, Appeal, Case, MutedReporter, Post, Report, Strike, Verdict, db, utcnow
 from models.errors import NotFound
+from triage import reporters
 from triage.policy import current_policy
 
 # The newest events of each kind are read, at most this many, and the page shows the newest of them.
@@ -46,12 +47,15 @@ class StrikeRow:
 
 @dataclass(frozen=True)
 class ReporterRecord:
-    """What the account's reports came to: Discourse weighs a flag by its flagger's accuracy."""
+    """What the account's reports came to (Discourse weighs a flag by its flagger's accuracy), whether
+    the reporter is muted, and what one report of theirs weighs in a priority under the policy."""
 
     reports: int
     decided: int
     upheld: int
     muted: MutedReporter | None
+    priority_weight: float = 1.0
+    accuracy_weight: float = 0.0  # the policy's priority_weights.reporter_accuracy
 
     @property
     def upheld_share(self) -> float | None:
@@ -182,16 +186,12 @@ def _count_posts(external_id: str) -> int:
 
 def reporter_record(reporter_id: str) -> ReporterRecord:
     """Reports made, how many reached a first-instance verdict, how many of those removed the post."""
-    decided = exists().where(Case.post_id == Report.post_id, Case.origin.in_(FIRST_INSTANCE),
-                             Verdict.case_id == Case.id)
-    upheld = Report.post_id.in_(removals(Post.id))
-    row = db.session.execute(select(
-        func.count(Report.id),
-        func.count(Report.id).filter(decided),
-        func.count(Report.id).filter(upheld),
-    ).where(Report.reporter_id == reporter_id)).one()
+    found = reporters.record(reporter_id)
     muted = db.session.scalar(select(MutedReporter).where(MutedReporter.reporter_id == reporter_id))
-    return ReporterRecord(reports=row[0], decided=row[1], upheld=row[2], muted=muted)
+    accuracy_weight = float(current_policy().settings["priority_weights"].get("reporter_accuracy", 0.0))
+    return ReporterRecord(reports=found.reports, decided=found.decided, upheld=found.upheld, muted=muted,
+                          priority_weight=0.0 if muted else found.weight(accuracy_weight),
+                          accuracy_weight=accuracy_weight)
 
 
 @dataclass(frozen=True)

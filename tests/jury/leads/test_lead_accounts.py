@@ -139,7 +139,8 @@ def test_the_page_for_leads(app, client, lead):
     assert "alice@example.social" in html and 'id="timeline"' in html and 'class="strike-active"' in html
     assert f'href="/cases/{ids["c2"]}"' in html
     assert client.get("/lead/accounts/nobody").status_code == 404
-    assert client.get("/lead/accounts/rep-1").status_code == 200
+    reporter = client.get("/lead/accounts/rep-1").get_data(as_text=True)
+    assert "every reporter counts as one: the policy's reporter-accuracy weight is off" in reporter
 
 
 def test_hostile_ids_and_handles_are_escaped_and_capped(app, client, lead):
