@@ -1,5 +1,8 @@
 """Statements of reasons for every decision in a period (DSA Art. 17), as CSV, JSON Lines or DSA JSON.
 
+A row is either a decision on a post (``subject`` "content": a verdict) or an account measure the
+strike policy took (``subject`` "account": a warning, a suspension, a termination or a reinstatement).
+
 Takes a SQLAlchemy session; knows nothing of Flask. No personal data leaves here: the
 author and reporters are never named, jurors never appear, decisions carry a pseudonymous puid.
 """
@@ -29,7 +32,7 @@ REDRESS = ("Internal complaint: appeal within 6 months through the link sent wit
 AUTOMATION_NOTE = ("Automated detection: a toxicity model scored the post; 'Yes' when its score passed the policy's "
                    "auto-flag threshold. Decision: taken by people (a jury panel or a lead), never by the model.")
 CSV_FIELDS = (
-    "puid", "case_id", "review_round", "post_id", "decided_at", "measure", "territorial_scope", "duration",
+    "puid", "subject", "case_id", "review_round", "post_id", "decided_at", "measure", "territorial_scope", "duration",
     "facts_and_circumstances", "source", "report_count", "automated_detection", "automated_decision",
     "decision_method", "ground_type", "ground", "rule", "dsa_category", "redress", "appeal_state",
     "content_date", "content_language", "policy_version", "tally_remove", "tally_keep",
@@ -130,7 +133,7 @@ def decisions(session: Session, start: datetime, end: datetime) -> list[Decision
                  + f"{' and the model also flagged the post' if notice and detected else ''}; "
                  f"review round {case.review_round}{' (appeal)' if case.origin == 'appeal' else ''}.")
         row = {
-            "puid": puid(verdict.id), "case_id": case.id, "review_round": case.review_round,
+            "puid": puid(verdict.id), "subject": "content", "case_id": case.id, "review_round": case.review_round,
             "post_id": post.external_id, "decided_at": verdict.decided_at.isoformat(), "measure": measure,
             "territorial_scope": "worldwide (the whole network)", "duration": "indefinite",
             "facts_and_circumstances": facts, "source": "notice" if notice else "own initiative",
@@ -261,11 +264,57 @@ def csv_cell(value: Any) -> Any:
     return value
 
 
+ACCOUNT_MEASURES = {"warn_account": "account warning", "suspend_account": "account suspension",
+                    "unsuspend_account": "account reinstated"}
+
+
+def account_rows(session: Session, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """The account measures taken in [start, end), oldest first, as export rows (the account unnamed)."""
+    rows = []
+    for action in session.scalars(select(Action).where(Action.type.in_(tuple(ACCOUNT_MEASURES)),
+                                                       Action.created_at >= start, Action.created_at < end)
+                                  .order_by(Action.created_at, Action.id)):
+        crossing = session.get(Verdict, int(action.verdict_ids[-1])) if action.verdict_ids else None
+        rule = RULES_BY_CODE.get((crossing.rule if crossing else action.rule) or "")
+        permanent = action.type == "suspend_account" and not action.duration_days
+        measure = "account termination" if permanent else ACCOUNT_MEASURES[action.type]
+        restricts = action.type == "suspend_account"
+        rows.append({
+            "puid": f"jury-account-measure-{action.id}", "subject": "account", "case_id": action.case_id,
+            "review_round": "", "post_id": "", "decided_at": action.created_at.isoformat(), "measure": measure,
+            "territorial_scope": "worldwide (the whole network)",
+            "duration": (f"{action.duration_days} days" if action.duration_days
+                         else "indefinite" if permanent else ""),
+            "facts_and_circumstances": _account_facts(action, measure, rule),
+            "source": "strike policy", "report_count": "", "automated_detection": False,
+            "automated_decision": action.type != "unsuspend_account", "decision_method": "strike_policy",
+            "ground_type": ("legal" if rule and rule.code == "illegal" else "contractual") if restricts else "",
+            "ground": f"{rule.title}: {rule.summary}" if rule and restricts else "",
+            "rule": rule.code if rule else "", "dsa_category": rule.dsa_category if rule and restricts else "",
+            "redress": REDRESS if action.type != "unsuspend_account" else "", "appeal_state": "",
+            "content_date": "", "content_language": "", "policy_version": crossing.policy_version if crossing else "",
+            "tally_remove": "", "tally_keep": "",
+        })
+    return rows
+
+
+def _account_facts(action: Action, measure: str, rule: Any) -> str:
+    """What led to an account measure, without the posts (the statement sent to the author names them)."""
+    if action.type == "unsuspend_account":
+        return (f"Account reinstated: its suspension ended or a removal behind it was overturned; "
+                f"{action.strike_count or 0} strike(s) still count.")
+    return (f"{measure.capitalize()} under the network's strike policy: {action.strike_count or 0} removal(s) of the "
+            f"account's posts counted, the last under the rule '{rule.title if rule else 'other'}'. "
+            f"{ACCOUNT_AUTOMATION_NOTE}")
+
+
 def export_bytes(session: Session, start: datetime, end: datetime, fmt: str) -> bytes:
-    """The export file's content in one of FORMATS."""
+    """The export file's content in one of FORMATS (CSV and JSON Lines: decisions and account measures,
+    oldest first)."""
     if fmt == "dsa":
         return json.dumps({"statements": dsa_statements(session, start, end)}, indent=2, ensure_ascii=False).encode()
-    rows = [d.row for d in decisions(session, start, end)]
+    rows = sorted([d.row for d in decisions(session, start, end)] + account_rows(session, start, end),
+                  key=lambda row: row["decided_at"])
     if fmt == "jsonl":
         return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows).encode()
     if fmt == "csv":

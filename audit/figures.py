@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from audit.log import chain_head, verify_chain
-from models import Action, Appeal, Case, Policy, Post, Report, Score, User, Verdict, Vote
+from models import Action, Appeal, AuditEvent, Case, Policy, Post, Report, Score, User, Verdict, Vote
 from models.rules import RULES_BY_CODE
 
 
@@ -229,15 +229,19 @@ def account_measures(session: Session, start: datetime, end: datetime) -> dict[s
     end), and the hours from the removal that crossed the threshold (the last of the measure's
     verdicts) to the measure's application: median and 90th percentile."""
     sent = session.execute(
-        select(Action.type, Action.account_external_id, Action.duration_days, Action.verdict_ids, Action.sent_at)
+        select(Action.id, Action.type, Action.account_external_id, Action.duration_days, Action.verdict_ids,
+               Action.sent_at)
         .where(Action.type.in_(("warn_account", "suspend_account")), Action.state == "sent",
                Action.sent_at >= start, Action.sent_at < end)).all()
     kinds: dict[str, set[str]] = {"warned": set(), "suspended": set(), "banned": set()}
+    # A measure reduced after an appeal (a ban stepped down) names an older removal last: no wait.
+    reduced = {str(payload.get("action_id")) for payload in session.scalars(
+        select(AuditEvent.payload).where(AuditEvent.event_type == "account_measure_reduced"))}
     crossing = []  # (sent_at, the crossing verdict's id)
     for row in sent:
         kind = "warned" if row.type == "warn_account" else "suspended" if row.duration_days else "banned"
         kinds[kind].add(row.account_external_id)
-        if row.verdict_ids:
+        if row.verdict_ids and str(row.id) not in reduced:
             crossing.append((row.sent_at, int(row.verdict_ids[-1])))
     decided = dict(session.execute(select(Verdict.id, Verdict.decided_at)
                                    .where(Verdict.id.in_({v for _, v in crossing}))).all()) if crossing else {}

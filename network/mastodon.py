@@ -12,7 +12,9 @@ Verdict mapping (see README, "Connecting a Mastodon instance"):
 - ``suspend_account``: ``suspend`` when permanent (``duration_days`` null); a suspension for a
   time is ``MASTODON_TEMPORARY_SUSPENSION`` (``silence`` by default): Mastodon has no timed
   suspension, and deletes a suspended local account's data after 30 days. Jury lifts either with
-  ``unsuspend_account`` when the time is up.
+  ``unsuspend_account`` when the time is up. An account already suspended takes nothing more, even
+  a ban stepped down to a suspension for a time: it stays suspended until that ``unsuspend_account``
+  (the adapter cannot tell Jury's suspension from one the instance's moderators applied).
 - ``unsuspend_account``: ``POST /api/v1/admin/accounts/:id/unsuspend`` and/or ``.../unsilence``,
   whichever the account is under; nothing when it is under neither.
 - ``notify``: resolve the reporter's open reports about the status (Mastodon tells reporters

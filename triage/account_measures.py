@@ -5,12 +5,15 @@ verdict key makes a job or delivery that runs twice add nothing). A strike that 
 account row and asks the ladder (`triage.strikes.measure_due`) whether a warning, a suspension
 or a ban is due; if one is, the account's state and the `warn_account` / `suspend_account`
 action are written in the same transaction, so the measure is taken once. An overturned removal
-withdraws its strike, and the sweeper lifts suspensions whose time is up; both send
-`unsuspend_account`. Every function here runs inside the caller's `transaction.atomic()`.
+withdraws its strike: a suspension the rest no longer calls for is lifted (`unsuspend_account`), and a
+ban or a longer suspension steps down to the suspension they do call for (`suspend_account` for the
+time left, `triage.strikes.after_withdrawal`). The sweeper lifts suspensions whose time is up.
+Every function here runs inside the caller's `transaction.atomic()`.
 """
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -23,7 +26,7 @@ from models.sql import insert_ignore
 from triage import jobs, outbox, transaction
 from triage.appeal_links import APPEAL_WINDOW_MONTHS, REDRESS
 from triage.policy import current_policy
-from triage.strikes import Measure, StrikePolicy, after, measure_due
+from triage.strikes import Measure, StrikePolicy, after, after_withdrawal, measure_due
 
 log = logging.getLogger(__name__)
 
@@ -160,8 +163,9 @@ def measure_statement(measure: Measure, until: datetime | None, strikes: Sequenc
 
 
 def withdraw_strike(verdict: Verdict, reason: str, case: Case, *, actor: str) -> Action | None:
-    """An overturned removal's strike stops counting; a suspension the rest no longer calls for is
-    lifted through the network. The `unsuspend_account` action (queued), if any."""
+    """An overturned removal's strike stops counting; a suspension or ban the rest no longer calls for
+    is lifted or reduced through the network. The `unsuspend_account` or `suspend_account` action
+    (queued for after the commit), if any."""
     strike = db.session.scalar(select(Strike).where(Strike.verdict_id == verdict.id))
     if strike is None or strike.withdrawn_at is not None:
         return None
@@ -175,12 +179,36 @@ def withdraw_strike(verdict: Verdict, reason: str, case: Case, *, actor: str) ->
     rest = active_strikes(account.id, now)
     audit.record(db.session, "strike_withdrawn", "account", account.id,
                  {"verdict_id": verdict.id, "active_weight": sum(s.weight for s in rest)}, actor=actor)
-    called = current_policy().strikes.step_for(sum(s.weight for s in rest))
-    if account.state not in ("suspended", "banned") or called.kind in ("suspend", "ban"):
+    changed = after_withdrawal(current_policy().strikes, [(s.weight, s.created_at) for s in rest], account.state,
+                               account.suspended_until, now)
+    if changed is None:
         return None
+    if changed[0] == "suspended":
+        return _shorten(account, case, changed[1], rest, reason, now, actor)
     statement = ("Your account's suspension has been lifted: a removal behind it was overturned on appeal, and "
                  f"your remaining strikes no longer call for a suspension. {reason}")
     return _lift(account, case, statement, rest, "appeal", actor)
+
+
+def _shorten(account: Account, case: Case, until: datetime, rest: Sequence[Strike], reason: str, now: datetime,
+             actor: str) -> Action:
+    """A ban stepped down (or a suspension shortened) to the suspension the remaining strikes call for,
+    counted from the last of them: the account's new end, and `suspend_account` for the time left."""
+    before, was_until = account.state, account.suspended_until
+    account.state, account.suspended_until = "suspended", until
+    days = max(1, math.ceil((until - now).total_seconds() / 86400))
+    earlier = "permanent suspension" if before == "banned" else "suspension"
+    statement = (f"Your account's {earlier} has been reduced: a removal behind it was overturned on appeal, and your "
+                 f"remaining strikes call for a suspension until {until:%Y-%m-%d %H:%M} UTC, counted from the last "
+                 f"removal that still counts; your account reopens by itself then. {reason}")
+    spec = outbox.ActionSpec("suspend_account", account.external_id, statement[:4000], rest[-1].rule,
+                             duration_days=days, strike_count=len(rest), verdict_ids=tuple(s.verdict_id for s in rest))
+    action = outbox.create_actions(case, None, [spec], actor=actor)[0]
+    audit.record(db.session, "account_measure_reduced", "account", account.id, {
+        "from_state": before, "from_until": was_until.isoformat() if was_until else None,
+        "to_state": "suspended", "suspended_until": until.isoformat(), "days": days, "action_id": action.id,
+        "strike_count": len(rest)}, actor=actor)
+    return action
 
 
 def _lift(account: Account, case: Case, statement: str, rest: Sequence[Strike], why: str, actor: str) -> Action:

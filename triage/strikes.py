@@ -145,6 +145,31 @@ def measure_due(policy: StrikePolicy, active: Sequence[float], new: int, state: 
     return called
 
 
+def after_withdrawal(policy: StrikePolicy, rest: Sequence[tuple[float, datetime]], state: str,
+                     suspended_until: datetime | None, now: datetime) -> tuple[str, datetime | None] | None:
+    """An account's (state, suspended_until) once a strike behind its suspension or ban is withdrawn,
+    or None when the measure in force stands. `rest`: the (weight, decided at) of the strikes that
+    still count.
+
+    The measure becomes what the ladder would have called for without the withdrawn removal: nothing
+    (lifted), a suspension counted from the last removal that still counts (a ban steps down to it; a
+    longer suspension is shortened to it; lifted when that time is already over), or the ban it was.
+    """
+    current = in_force(state, suspended_until, now)
+    if current.kind not in ("suspend", "ban"):
+        return None
+    called = policy.step_for(sum(weight for weight, _ in rest))
+    if called.kind == "ban":
+        return None
+    if called.kind == "suspend" and rest:
+        ends = called.ends(max(decided for _, decided in rest))
+        if ends > now:
+            if current.kind == "ban" or ends < suspended_until:
+                return "suspended", ends
+            return None
+    return "active", None
+
+
 def after(measure: Measure, now: datetime) -> tuple[str, datetime | None]:
     """The account's (state, suspended_until) once `measure` is applied."""
     if measure.kind == "ban":

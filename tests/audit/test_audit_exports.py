@@ -68,7 +68,15 @@ def test_csv_and_jsonl_hold_every_decision_with_art17_contents_and_the_head_hash
     manifest = json.loads((tmp_path / "sor.csv.manifest.json").read_text())
     assert manifest["audit_head_hash"] == head_hash and manifest["audit_head_event"] == head_id
     rows = list(csv.DictReader(io.StringIO(out.read_text())))
-    assert len(rows) == db.session.scalar(select(func.count()).select_from(Verdict)) == 2
+    posts = [r for r in rows if r["subject"] == "content"]
+    assert len(posts) == db.session.scalar(select(func.count()).select_from(Verdict)) == 2
+    # The violent threat's removal (3 strikes) suspended its author: the measure has its own row.
+    [suspension] = [r for r in rows if r["subject"] == "account"]
+    assert suspension["measure"] == "account suspension" and suspension["duration"] == "7 days"
+    assert suspension["rule"] == "violence_threat" and suspension["dsa_category"] == "STATEMENT_CATEGORY_VIOLENCE"
+    assert suspension["decision_method"] == "strike_policy" and suspension["post_id"] == ""
+    assert suspension["puid"].startswith("jury-account-measure-") and "out-of-court" in suspension["redress"]
+    assert [r["decided_at"] for r in rows] == sorted(r["decided_at"] for r in rows)
     removal = next(r for r in rows if r["measure"] == "removal")
     assert removal["source"] == "notice" and removal["report_count"] == "2"
     assert removal["ground_type"] == "contractual" and removal["rule"] == "violence_threat"

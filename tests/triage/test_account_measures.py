@@ -8,6 +8,7 @@ import pytest
 import requests
 from sqlalchemy import func, select, update
 
+from audit import figures
 from jury.appeals import review as appeals
 from jury.demo import sandbox_network as sandbox
 from jury.panels import verdicts, voting
@@ -17,7 +18,7 @@ from models.errors import Conflict
 from tests.conftest import post_payload, report_payload
 from triage import account_measures, appeal_links, dealing, transaction
 from triage.exclusions import explain
-from triage.policy import current_policy
+from triage.policy import current_policy, publish_policy
 
 
 def remove(api, jurors, pid, rule="spam", author="author-1"):
@@ -167,3 +168,40 @@ def test_reports_count_suspended_accounts_and_the_time_to_suspend(live_server, a
     assert measure["decision_account"] == "DECISION_ACCOUNT_SUSPENDED"
     assert measure["automated_decision"] == "AUTOMATED_DECISION_PARTIALLY"
     assert "suspended for 7 days" in measure["decision_facts"] and "p1" not in measure["decision_facts"]
+
+
+def test_an_overturned_removal_steps_a_ban_down_to_the_suspension_the_rest_call_for(live_server, api, jurors,
+                                                                                     make_user, lead):
+    publish_policy({"appeal_panel_size": 1, "strikes": {"ladder": [
+        {"at": 1, "action": "warn"}, {"at": 2, "action": "suspend", "days": 7}, {"at": 3, "action": "ban"}]}},
+        reason="a short ladder", actor="test")
+    db.session.commit()
+    remove(api, jurors[:3], "p1")
+    second = remove(api, jurors[3:6], "p2")
+    third = remove(api, jurors[6:9], "p3")
+    assert account().state == "banned"
+    [_, ban] = received("suspend_account")
+    assert ban.payload["duration_days"] is None
+    appeal = appeals.file_appeal(third.id, "author-1", "Not spam at all.", channel="api", actor="network")
+    fresh = make_user("fresh-juror")
+    voting.cast_vote(dealing.deal_next(fresh).case_id, fresh, "keep", None)
+    appeals.sign_off(appeal.id, lead, True, "An ordinary post.")
+    # Two removals still count: a 7-day suspension counted from the second removal, sent for the time left.
+    held = account()
+    assert held.state == "suspended"
+    assert abs(held.suspended_until - (second.decided_at + timedelta(days=7))) < timedelta(seconds=1)
+    [_, _, reduced] = received("suspend_account")
+    assert reduced.payload["duration_days"] == 7 and reduced.payload["strike_count"] == 2
+    assert reduced.payload["verdict_ids"] == [str(v) for v in sorted(
+        db.session.scalars(select(Strike.verdict_id).where(Strike.withdrawn_at.is_(None))))]
+    assert "permanent suspension has been reduced" in reduced.payload["statement_of_reasons"]
+    assert received("unsuspend_account") == []
+    # The ban's reduction is not a wait for a removal's measure in the reports.
+    counted = figures.account_measures(db.session, utcnow() - timedelta(days=1), utcnow() + timedelta(minutes=1))
+    assert (counted["accounts_suspended"], counted["accounts_banned"]) == (1, 1)
+    assert counted["p90_hours_to_account_action"] < 1
+    # When that suspension ends, the sweeper lifts it.
+    db.session.execute(update(Account).values(suspended_until=utcnow() - timedelta(minutes=1)))
+    db.session.commit()
+    assert sweeper.sweep()["lifted_suspensions"] == 1
+    assert len(received("unsuspend_account")) == 1 and account().state == "active"

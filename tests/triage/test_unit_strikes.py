@@ -15,6 +15,7 @@ from triage.strikes import (
     StrikePolicy,
     StrikeSettingsError,
     after,
+    after_withdrawal,
     in_force,
     measure_due,
     validate_strikes,
@@ -157,3 +158,27 @@ def test_a_partial_group_is_completed_from_the_defaults():
     assert checked["weights"] == {**DEFAULT_STRIKES["weights"], "spam": 0.5}
     assert set(checked["weights"]) == set(RULE_CODES)
     assert StrikePolicy.from_settings(None) == DEFAULT
+
+
+def test_a_withdrawn_strike_lifts_reduces_or_keeps_the_measure_in_force():
+    day = timedelta(days=1)
+    # Ladder: warn at 1, suspend 7 days at 3, 30 days at 6, ban at 10.
+    banned = ("banned", None)
+    # A ban whose rest still reaches 10 stands.
+    assert after_withdrawal(DEFAULT, [(3.0, NOW - day)] * 4, *banned, NOW) is None
+    # A ban whose rest reaches 6 steps down to 30 days from the last removal that still counts.
+    assert after_withdrawal(DEFAULT, [(3.0, NOW - 9 * day), (3.0, NOW - 2 * day)], *banned, NOW) == (
+        "suspended", NOW + 28 * day)
+    # ... and is lifted when that suspension would already be over.
+    assert after_withdrawal(DEFAULT, [(3.0, NOW - 60 * day), (3.0, NOW - 40 * day)], *banned, NOW) == ("active", None)
+    # A 30-day suspension whose rest calls for 7 days is shortened; lifted when below the suspension rung.
+    until = NOW + 25 * day
+    assert after_withdrawal(DEFAULT, [(3.0, NOW - 5 * day)], "suspended", until, NOW) == ("suspended", NOW + 2 * day)
+    assert after_withdrawal(DEFAULT, [(1.0, NOW - 5 * day)], "suspended", until, NOW) == ("active", None)
+    assert after_withdrawal(DEFAULT, [], "suspended", until, NOW) == ("active", None)
+    # A suspension no longer than what the rest calls for stands; a warned or active account has nothing to lift.
+    assert after_withdrawal(DEFAULT, [(3.0, NOW - day)], "suspended", NOW + 2 * day, NOW) is None
+    assert after_withdrawal(DEFAULT, [(1.0, NOW - day)], "warned", None, NOW) is None
+    assert after_withdrawal(DEFAULT, [], "active", None, NOW) is None
+    # An ended suspension the sweeper has not lifted yet is not in force: the sweeper lifts it.
+    assert after_withdrawal(DEFAULT, [], "suspended", NOW - day, NOW) is None
