@@ -19,7 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from jury import create_app, demo  # noqa: E402
+from jury import create_app  # noqa: E402
+from jury.demo import seed as demo  # noqa: E402
 from jury.demo.devserver import LiveServer  # noqa: E402
 
 CHROMIUM_ARGS = [
@@ -136,6 +137,9 @@ def shoot(out: Path) -> list[Path]:
                 save(lead, "lead-tuning.png")
                 lead.goto(url + "/lead/health")
                 save(lead, "lead-health.png")
+                # The threat's author, suspended by that removal (a violent threat weighs three strikes).
+                lead.goto(url + "/lead/accounts/mallory")
+                save(lead, "lead-account.png")
 
                 visitor = page_for()
                 visitor.goto(url + "/sandbox/")
