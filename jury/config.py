@@ -166,6 +166,10 @@ def _network(setting: Setting) -> dict[str, Any]:
         "NETWORK_BREAKER_COOLDOWN": float(setting("NETWORK_BREAKER_COOLDOWN", 60.0)),
         "ACTION_RETRY_BASE": float(setting("ACTION_RETRY_BASE", 15.0)),
         "ACTION_RETRY_CAP": float(setting("ACTION_RETRY_CAP", 3600.0)),
+        # The critical lane's on-call alert (triage.critical): a signed critical_case POST to this
+        # URL per credible threat to life, retried like any action; unset, the on-call page only.
+        "ONCALL_WEBHOOK_URL": setting("ONCALL_WEBHOOK_URL") or None,
+        "ONCALL_WEBHOOK_SECRET": setting("ONCALL_WEBHOOK_SECRET") or None,
     }
 
 
@@ -222,3 +226,9 @@ def _check_choices(config: Mapping[str, Any]) -> None:
         )
     if config["SCORER"] not in SCORERS:
         raise ConfigError(f"SCORER={config['SCORER']!r} is not one of {', '.join(SCORERS)}")
+    if config.get("ONCALL_WEBHOOK_URL"):
+        url = urlsplit(config["ONCALL_WEBHOOK_URL"])
+        if url.scheme not in ("http", "https") or not url.netloc or url.query or url.fragment:
+            raise ConfigError("ONCALL_WEBHOOK_URL must be an absolute http(s) URL without a query string")
+        if not config.get("ONCALL_WEBHOOK_SECRET"):
+            raise ConfigError("ONCALL_WEBHOOK_URL needs ONCALL_WEBHOOK_SECRET: the alerts are signed with it")

@@ -58,6 +58,10 @@ class Case(Base):
     decided_at: Mapped[datetime | None]
     # Bumped by every vote so concurrent votes on one case serialise on its row.
     lock_version: Mapped[int] = mapped_column(Integer, default=0)
+    # The critical lane (triage.critical): when the case was found to be a credible threat to life,
+    # and what said so; None for every other case.
+    critical_at: Mapped[datetime | None] = mapped_column(index=True)
+    critical_reason: Mapped[str | None] = mapped_column(String(200))
 
     post: Mapped[Post] = relationship(lazy="joined")
 

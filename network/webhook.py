@@ -19,7 +19,8 @@ _RECEIPT_MAX_BYTES = RECEIPT_MAX_CHARS * 4
 
 
 class WebhookAdapter:
-    """Network adapter that POSTs signed JSON to ``{base_url}/moderation/actions``."""
+    """Network adapter that POSTs signed JSON to ``{base_url}/moderation/actions`` (or to ``base_url``
+    itself with ``path=""``: the on-call alert's URL is used as given)."""
 
     def __init__(
         self,
@@ -29,6 +30,7 @@ class WebhookAdapter:
         timeout: float = 10.0,
         session: requests.Session | None = None,
         name: str = "webhook",
+        path: str = ACTIONS_PATH,
     ) -> None:
         parts = urlsplit(base_url or "")
         if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -40,7 +42,7 @@ class WebhookAdapter:
         if timeout <= 0:
             raise AdapterConfigError("timeout must be positive")
         self.name = name
-        self.endpoint = base_url.rstrip("/") + ACTIONS_PATH
+        self.endpoint = base_url.rstrip("/") + path if path else base_url
         # What a v2 signature covers: the path as the receiver reads it, percent-decoded.
         self._path = unquote(urlsplit(self.endpoint).path)
         self.timeout = timeout

@@ -10,10 +10,13 @@ from sqlalchemy import bindparam, distinct, exists, func, select, text
 import audit
 from models import OPEN_CASE_STATES, Case, MutedReporter, Report, Score, db, utcnow
 from models.sql import insert_ignore
+from triage import critical, reporters, transaction
 from triage import priority as prio
-from triage import reporters, transaction
 from triage.categories import case_category
-from triage.policy import PolicyInForce
+from triage.policy import SEVERITY_NAMES, PolicyInForce
+
+# The gravest severity ("critical"): the critical lane's cases have it.
+CRITICAL_SEVERITY = len(SEVERITY_NAMES) - 1
 
 
 def latest_labels(post_ids: Iterable[int]) -> dict[int, dict[str, float]]:
@@ -77,8 +80,10 @@ def open_or_refresh(post_ids: Iterable[int], origin: str, policy: PolicyInForce,
     reports = reports_of(ids)
     labels = latest_labels(ids) if labels is None else labels
     weigh = _reporter_weigher(reports, policy)
-    rows = [_case_row(post_id, reports.get(post_id, []), labels.get(post_id), origin, policy, now, weigh)
-            for post_id in ids]
+    lane = {post_id: critical.reason_for(reports.get(post_id, []), labels.get(post_id), policy.settings["critical"])
+            for post_id in ids}
+    rows = [_case_row(post_id, reports.get(post_id, []), labels.get(post_id), origin, policy, now, weigh,
+                      lane[post_id] is not None) for post_id in ids]
     created = set(insert_ignore(Case, rows, ("post_id", "review_round"), Case.post_id))
     cases = db.session.scalars(
         select(Case).where(Case.post_id.in_(ids), Case.review_round == 0)
@@ -86,8 +91,16 @@ def open_or_refresh(post_ids: Iterable[int], origin: str, policy: PolicyInForce,
     by_post = {row["post_id"]: row for row in rows}
     events = []
     open_cases = []
+    entering: list[tuple[Case, datetime]] = []  # cases that join the critical lane, and their deadline before
     for case in cases:
         row = by_post[case.post_id]
+        if case.critical_at is not None and not lane[case.post_id]:
+            # Once in the lane, always: a muted reporter or a new score does not take it out.
+            lane[case.post_id] = case.critical_reason or "critical"
+            row = _case_row(case.post_id, reports.get(case.post_id, []), labels.get(case.post_id), origin, policy,
+                            now, weigh, True)
+        if case.state in OPEN_CASE_STATES and lane[case.post_id] and case.critical_at is None:
+            entering.append((case, case.sla_deadline))
         if case.state in OPEN_CASE_STATES and case.category != row["category"]:
             case.category = row["category"]
         if case.post_id in created:
@@ -97,11 +110,16 @@ def open_or_refresh(post_ids: Iterable[int], origin: str, policy: PolicyInForce,
             }, actor))
         elif case.state in OPEN_CASE_STATES and (
             case.severity != row["severity"] or case.report_count != row["report_count"]
+            or (lane[case.post_id] and case.critical_at is None)
         ):
             events.append(_reprioritise(case, row, policy, now, actor))
         if case.state in OPEN_CASE_STATES:
             open_cases.append(case)
     audit.record_many(db.session, events)
+    for case, deadline in entering:
+        # Due within the critical SLA of joining the lane (a case that joins late is not born overdue).
+        case.sla_deadline = min(deadline, now + timedelta(hours=policy.sla_hours(CRITICAL_SEVERITY)))
+        critical.enter(case, case.post, lane[case.post_id], now, actor)
     return open_cases
 
 
@@ -117,15 +135,16 @@ def _reporter_weigher(reports: dict[int, list[tuple[str, str]]],
 
 
 def _case_row(post_id: int, reports: list[tuple[str, str]], labels: dict[str, float] | None, origin: str,
-              policy: PolicyInForce, now: datetime, weigh: Callable[[Iterable[str]], float]) -> dict:
+              policy: PolicyInForce, now: datetime, weigh: Callable[[Iterable[str]], float],
+              in_lane: bool = False) -> dict:
     """The first-round case a post would open with, as a row to insert."""
     # report_count shows every report; severity, category and priority count each reporter once
     # (or by the reporter's record, when the policy weighs it).
     count = len(reports)
     _, reasons = distinct_reports(reports)
-    severity = prio.case_severity(reasons, labels)
+    severity = CRITICAL_SEVERITY if in_lane else prio.case_severity(reasons, labels)
     base = prio.base_priority(severity, weigh(reporter for reporter, _ in reports),
-                              policy.settings["priority_weights"])
+                              policy.settings["priority_weights"]) + (critical.PRIORITY_BOOST if in_lane else 0.0)
     return {
         "post_id": post_id, "review_round": 0,
         "origin": "reported" if count else origin, "state": "queued",

@@ -335,7 +335,8 @@ def _triage(posts: list[Post], results: list[dict[str, float]], policy: PolicyIn
     by_post = {case.post_id: case for case in open_cases}
     for post in posts:
         case = by_post.get(post.id)
-        if case is not None and post.id in to_hide and post.state == "visible":
+        # A case in the critical lane was hidden as it joined it (triage.critical).
+        if case is not None and post.id in to_hide and post.state == "visible" and case.critical_at is None:
             _hide_pending_review(post, case, to_hide[post.id])
 
 

@@ -12,10 +12,11 @@ from sqlalchemy import func, select, update
 
 import audit
 from models import Action, Case, Post, Verdict, db, utcnow
-from network import ActionRequest, NetworkAdapter, Outcome, make_adapter
+from network import ActionRequest, DeliveryResult, NetworkAdapter, Outcome, make_adapter
 from network.backoff import MAX_ATTEMPTS, retry_delay
 from network.breaker import CircuitBreaker
 from network.contract import MAX_VERDICT_IDS
+from network.oncall import ALERT_TYPE, CriticalAlert, OnCallWebhook
 from triage import jobs, transaction
 from triage.appeal_links import appeal_url
 
@@ -46,6 +47,19 @@ def network_adapter() -> NetworkAdapter:
         adapter.timeout = settings[4]
     current_app.extensions["jury_network_adapter"] = (settings, adapter)
     return adapter
+
+
+def oncall_adapter() -> OnCallWebhook | None:
+    """The on-call alert's sender (ONCALL_WEBHOOK_URL / _SECRET), built once per process; None when unset."""
+    config = current_app.config
+    settings = (config.get("ONCALL_WEBHOOK_URL"), config.get("ONCALL_WEBHOOK_SECRET"), float(config["NETWORK_TIMEOUT"]))
+    if not settings[0] or not settings[1]:
+        return None
+    cached = current_app.extensions.get("jury_oncall_adapter")
+    if cached is None or cached[0] != settings:
+        cached = current_app.extensions["jury_oncall_adapter"] = (
+            settings, OnCallWebhook(settings[0], settings[1], timeout=settings[2]))
+    return cached[1]
 
 
 def circuit_breaker() -> CircuitBreaker:
@@ -163,30 +177,26 @@ class _Attempt:
 
 
 def _send(claimed: list[Action]) -> list[_Attempt]:
-    """The network calls, one per claimed action, with the circuit breaker consulted before each."""
-    adapter = network_adapter()
-    endpoint = str(getattr(adapter, "endpoint", adapter.name))
+    """The network calls, one per claimed action, with the circuit breaker consulted before each
+    (the on-call alerts go to their own URL, with a breaker of their own)."""
     breaker = circuit_breaker()
     # The reads end before calling out: a transaction left open across the calls (up to
     # NETWORK_TIMEOUT each) would hold its snapshot and its table locks for as long.
     with transaction.atomic(keep=claimed, durable=True) as tx:
         cases = {case.id: case for case in db.session.scalars(
             select(Case).where(Case.id.in_({action.case_id for action in claimed})))}
-        prepared = []
-        for action in claimed:
-            case = cases.get(action.case_id)
-            prepared.append((_Attempt(action, case, action.enqueued_at), ActionRequest(
-                action_id=action.idempotency_key, type=action.type, post_id=action.post_external_id,
-                account_id=action.account_external_id, case_id=str(action.case_id), rule=action.rule,
-                statement_of_reasons=action.statement, appeal_url=_appeal_url(action, case),
-                duration_days=action.duration_days if action.type == "suspend_account" else None,
-                strike_count=action.strike_count or 0,
-                verdict_ids=tuple(str(v) for v in (action.verdict_ids or ())[-MAX_VERDICT_IDS:]),
-            )))
+        prepared = [(_Attempt(action, cases.get(action.case_id), action.enqueued_at),
+                     _request(action, cases.get(action.case_id))) for action in claimed]
         tx.keep(*cases.values())
     attempts = []
     for attempt, request in prepared:
         attempts.append(attempt)
+        adapter = oncall_adapter() if attempt.action.type == ALERT_TYPE else network_adapter()
+        if adapter is None:
+            attempt.result = DeliveryResult(Outcome.PERMANENT, None, "ONCALL_WEBHOOK_URL is not set: set it (and "
+                                            "ONCALL_WEBHOOK_SECRET) and retry this alert")
+            continue
+        endpoint = str(getattr(adapter, "endpoint", adapter.name))
         gate = breaker.before(endpoint)
         if not gate.allowed:
             attempt.put_off_for = gate.retry_after
@@ -197,6 +207,26 @@ def _send(claimed: list[Action]) -> list[_Attempt]:
         else:  # an answer, even a refusal, shows the network is up
             breaker.record_success(endpoint)
     return attempts
+
+
+def _request(action: Action, case: Case | None) -> ActionRequest | CriticalAlert:
+    """What goes over the wire for one action: the webhook contract's body, or an on-call alert."""
+    if action.type == ALERT_TYPE:
+        base = current_app.config["PUBLIC_URL"].rstrip("/")
+        return CriticalAlert(
+            action_id=action.idempotency_key, case_id=str(action.case_id), post_id=action.post_external_id,
+            account_id=action.account_external_id, reason=action.statement,
+            opened_at=(case.critical_at or case.opened_at).isoformat() if case else "",
+            due_at=case.sla_deadline.isoformat() if case else "", case_url=f"{base}/cases/{action.case_id}",
+            oncall_url=f"{base}/lead/oncall")
+    return ActionRequest(
+        action_id=action.idempotency_key, type=action.type, post_id=action.post_external_id,
+        account_id=action.account_external_id, case_id=str(action.case_id), rule=action.rule,
+        statement_of_reasons=action.statement, appeal_url=_appeal_url(action, case),
+        duration_days=action.duration_days if action.type == "suspend_account" else None,
+        strike_count=action.strike_count or 0,
+        verdict_ids=tuple(str(v) for v in (action.verdict_ids or ())[-MAX_VERDICT_IDS:]),
+    )
 
 
 def _record_outcomes(attempts: list[_Attempt]) -> dict[int, str]:

@@ -35,6 +35,11 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     # reporter_accuracy (0 to 1): how much a report counts by its reporter's upheld share
     # (triage.reporters); 0, the default, counts every reporter as one.
     "priority_weights": {"severity": 10.0, "reports": 2.0, "age": 5.0, "reporter_accuracy": 0.0},
+    # The critical lane (triage.critical): a credible threat to life is a post the model scores at
+    # `threat_score` or more on its threat label, or that `reporters` distinct reporters (0: never)
+    # report as a violent threat. Hidden at once, dealt first, due within sla_hours.critical, and
+    # announced to the on-call URL (ONCALL_WEBHOOK_URL).
+    "critical": {"threat_score": 0.8, "reporters": 2},
     "panel_size": 3,
     "widened_panel_size": 5,
     # A fresh panel that reviews an appeal (none of the original jurors sit on it).
@@ -190,6 +195,7 @@ def validate_settings(settings: dict[str, Any]) -> dict[str, Any]:
             raise PolicyError(f"unknown policy setting {key!r}")
         merged[key] = value
     merged["priority_weights"] = _priority_weights(merged["priority_weights"])
+    merged["critical"] = _critical(merged["critical"])
     for group in ("auto_flag", "interim_hide"):
         for label, threshold in merged[group].items():
             if not 0.0 <= float(threshold) <= 1.0:
@@ -251,6 +257,19 @@ def _priority_weights(weights: Any) -> dict[str, float]:
     if complete["reporter_accuracy"] > 1.0:
         raise PolicyError("priority_weights.reporter_accuracy must be between 0 and 1")
     return {name: float(value) for name, value in complete.items()}
+
+
+def _critical(group: Any) -> dict[str, Any]:
+    """The critical lane's settings, completed from the defaults and checked."""
+    if not isinstance(group, dict) or set(group) - set(DEFAULT_SETTINGS["critical"]):
+        raise PolicyError("critical holds threat_score and reporters only")
+    complete = {**DEFAULT_SETTINGS["critical"], **group}
+    score, reporters = complete["threat_score"], complete["reporters"]
+    if isinstance(score, bool) or not isinstance(score, int | float) or not 0.0 < float(score) <= 1.0:
+        raise PolicyError("critical.threat_score must be over 0 and at most 1")
+    if isinstance(reporters, bool) or not isinstance(reporters, int) or not 0 <= reporters <= 1000:
+        raise PolicyError("critical.reporters must be a whole number from 0 (never) to 1000")
+    return {"threat_score": float(score), "reporters": reporters}
 
 
 # Versions change a few times a month, yet nearly every request reads the one in force: each

@@ -1,6 +1,7 @@
 """`flask audit`: seal and verify the chain; export statements of reasons, the app-store report, Art. 15 counts."""
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -11,8 +12,10 @@ import audit
 from audit import report, seal, transparency
 from audit.exports import ExportInvalid, export_bytes, manifest
 from audit.period import PeriodError, period
+from jury.leads import referral
 from jury.leads.reporting import report_options
 from models import db
+from models.errors import DomainError
 
 audit_cli = AppGroup("audit", help="Check the audit trail and export from it.")
 
@@ -90,6 +93,20 @@ def transparency_command(first: str, last: str, fmt: str, out: Path) -> None:
     data = transparency.summary(db.session, start, end, scorer=report_options()["scorer"])
     content = (transparency.to_json(data) if fmt == "json" else transparency.to_csv(data)).encode()
     _write(out, content, f"transparency-{fmt}", start, end)
+
+
+@audit_cli.command("referral")
+@click.argument("case_id", type=int)
+@OUT
+def referral_command(case_id: int, out: Path) -> None:
+    """A critical case's referral packet for the authorities (DSA Art. 18), as JSON."""
+    try:
+        content, _ = referral.packet(case_id, None, actor="cli")
+    except DomainError as error:
+        raise click.ClickException(str(error)) from None
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(content)
+    click.echo(f"wrote {out} ({len(content)} bytes, sha256 {hashlib.sha256(content).hexdigest()})")
 
 
 @audit_cli.command("seal")

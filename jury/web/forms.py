@@ -127,6 +127,12 @@ class RetryActionForm(JuryForm):
     submit = SubmitField("Retry")
 
 
+class ReferralForm(JuryForm):
+    """Export a critical case's referral packet (the export is an audit event, so it is a POST)."""
+
+    submit = SubmitField("Export the referral packet")
+
+
 class RetrainForm(JuryForm):
     """Retrain the site model on the jury's verdicts now."""
 

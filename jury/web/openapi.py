@@ -4,6 +4,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from network.contract import ACTION_PAYLOAD_SCHEMA
+from network.oncall import ALERT_PAYLOAD_SCHEMA
 from triage.schemas import AppealIn, PostBatch, ReportBatch
 
 SIGNATURE_DOC = (
@@ -99,6 +100,30 @@ def _moderation_action_webhook() -> dict:
     }}
 
 
+ALERT_DOC = (
+    "Jury POSTs one alert per case that joins the critical lane (a credible threat to life) to "
+    "ONCALL_WEBHOOK_URL exactly as configured, signed with ONCALL_WEBHOOK_SECRET like the moderation actions "
+    "(`v1` and `v2`, the latter over POST and that URL's path), with `Idempotency-Key: <alert_id>`. The body "
+    "names the case and links to it; it never carries the post's text. 2xx or 409: delivered; 408, 429, 5xx "
+    "and timeouts are retried with backoff; other 4xx are dead-lettered for a lead to retry."
+)
+
+
+def _critical_case_webhook() -> dict:
+    """The on-call alert: what Jury sends to the on-call URL."""
+    return {"post": {
+        "summary": "A credible threat to life is waiting for review",
+        "description": ALERT_DOC,
+        "requestBody": {"required": True, "content": {"application/json": {
+            "schema": {"$ref": "#/components/schemas/CriticalCase"}}}},
+        "responses": {
+            "200": {"description": "Received (any 2xx)."},
+            "409": {"description": "This alert_id was already received."},
+            "503": {"description": "Not now (any 5xx, 408, 429, or a timeout): retried with backoff."},
+        },
+    }}
+
+
 @lru_cache(maxsize=1)
 def openapi_document() -> dict:
     """Build (once) the OpenAPI document served at /api/v1/openapi.json."""
@@ -109,6 +134,7 @@ def openapi_document() -> dict:
         components[model.__name__] = schema
     components["Error"] = _error_schema()
     components["ModerationAction"] = ACTION_PAYLOAD_SCHEMA
+    components["CriticalCase"] = ALERT_PAYLOAD_SCHEMA
     return {
         "openapi": "3.1.0",
         "info": {"title": "Jury intake API", "version": "1.0.0",
@@ -121,7 +147,7 @@ def openapi_document() -> dict:
                 _counts_schema(True))},
             "/api/v1/appeals": {"post": _appeal_operation()},
         },
-        "webhooks": {"moderationAction": _moderation_action_webhook()},
+        "webhooks": {"moderationAction": _moderation_action_webhook(), "criticalCase": _critical_case_webhook()},
         "components": {
             "schemas": components,
             "securitySchemes": {"signature": {"type": "apiKey", "in": "header", "name": "X-Jury-Signature",
