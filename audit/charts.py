@@ -67,8 +67,10 @@ def _fmt(value: float) -> str:
 
 def line_chart(series: Sequence[Series], *, title: str, width: int = 560, height: int = 260,
                x_label: str = "", y_label: str = "", marker_x: float | None = None,
-               x_range: tuple[float, float] = (0.0, 1.0), y_range: tuple[float, float] = (0.0, 1.0)) -> Markup:
-    """An accessible SVG line chart; every text in it is escaped."""
+               x_range: tuple[float, float] = (0.0, 1.0), y_range: tuple[float, float] = (0.0, 1.0),
+               x_ticks: Sequence[tuple[float, str]] | None = None) -> Markup:
+    """An accessible SVG line chart; every text in it is escaped. `x_ticks`: (x, label) pairs to mark
+    instead of five evenly spaced numbers (say, clock hours)."""
     left, right, top, bottom = 48, 12, 28, 40
     plot_w, plot_h = width - left - right, height - top - bottom
     (x0, x1), (y0, y1) = x_range, y_range
@@ -82,14 +84,16 @@ def line_chart(series: Sequence[Series], *, title: str, width: int = 560, height
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" viewBox="0 0 {width} {height}" '
              f'width="{width}" height="{height}"><title>{escape(title)}</title>',
              f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="#fff" stroke="#ccc"/>']
+    ticks = x_ticks if x_ticks is not None else [
+        (x0 + (x1 - x0) * step / 4, f"{x0 + (x1 - x0) * step / 4:g}") for step in range(5)]
     for step in range(5):
         fy = y0 + (y1 - y0) * step / 4
-        fx = x0 + (x1 - x0) * step / 4
         parts.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{_fmt(sy(fy))}" y2="{_fmt(sy(fy))}" stroke="#eee"/>')
         parts.append(f'<text x="{left - 6}" y="{_fmt(sy(fy) + 4)}" text-anchor="end" font-size="11">'
                      f'{escape(f"{fy:g}")}</text>')
+    for fx, label in ticks:
         parts.append(f'<text x="{_fmt(sx(fx))}" y="{top + plot_h + 16}" text-anchor="middle" font-size="11">'
-                     f'{escape(f"{fx:g}")}</text>')
+                     f'{escape(label)}</text>')
     if x_label:
         parts.append(f'<text x="{left + plot_w / 2}" y="{height - 6}" text-anchor="middle" font-size="12">'
                      f'{escape(x_label)}</text>')

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from audit.figures import account_measures
 from models import Action, Case, User, Verdict, Vote, db, utcnow
@@ -54,6 +54,23 @@ class Day:
     within_24h: float | None  # share of the day's verdicts reached within 24 h of the case opening
 
 
+@dataclass(frozen=True)
+class Forecast:
+    """Where the jurors' queue is heading at the last hour's pace."""
+
+    decided_last_hour: int
+    opened_last_hour: int
+    waiting: int  # queued and in review: the cases jurors still have to decide
+    clears_in_hours: float | None  # None: the queue does not shrink at this pace
+    clears_at: datetime | None
+    will_breach: int  # open cases within their SLA now whose turn comes after their deadline at this pace
+
+    @property
+    def shrinking(self) -> bool:
+        """Whether more cases are decided than opened at this pace."""
+        return self.clears_in_hours is not None
+
+
 @dataclass
 class Health:
     """Everything the queue-health page shows."""
@@ -72,6 +89,7 @@ class Health:
     # Over the window: accounts warned, suspended and banned, and hours from the removal that
     # crossed a threshold to the measure applied (median_hours_to_account_action, p90_...).
     accounts: dict[str, Any] = field(default_factory=dict)
+    forecast: Forecast | None = None
 
 
 def _bucket(age_hours: float) -> str:
@@ -137,16 +155,42 @@ def daily(now: datetime, days: int) -> tuple[list[Day], float | None]:
 
 
 def share_within_24h(since: datetime, now: datetime) -> float | None:
-    """Of the cases opened since `since` and at least 24 h ago, the share decided within 24 h of opening.
+    """Of the cases opened since `since` whose 24 hours are known (decided, or open over 24 h), the
+    share decided within 24 h of opening.
 
-    Cases still open count as late, so a growing backlog lowers the share.
+    Cases still open after 24 h count as late, so a growing backlog lowers the share; an open case
+    younger than that can still make it and is not counted yet.
     """
     rows = db.session.execute(select(Case.opened_at, Case.decided_at).where(
-        Case.opened_at >= since, Case.opened_at <= now - timedelta(hours=24))).all()
+        Case.opened_at >= since, or_(Case.decided_at.is_not(None), Case.opened_at <= now - timedelta(hours=24)))).all()
     if not rows:
         return None
     quick = sum(1 for opened, decided in rows if decided is not None and decided - opened <= timedelta(hours=24))
     return quick / len(rows)
+
+
+def forecast(now: datetime) -> Forecast:
+    """At the last hour's pace, when the jurors' queue clears and how many cases pass their SLA first.
+
+    The pace is the last hour's verdicts and opened cases. Open cases are taken in priority order,
+    as dealing takes them, one every 1/pace hours: a case within its SLA now whose turn comes after
+    its deadline will breach it. With no verdict in the last hour, every one of them will.
+    """
+    hour_ago = now - timedelta(hours=1)
+    decided = db.session.scalar(select(func.count()).select_from(Verdict).where(Verdict.decided_at >= hour_ago)) or 0
+    opened = db.session.scalar(select(func.count()).select_from(Case).where(Case.opened_at >= hour_ago)) or 0
+    deadlines = list(db.session.scalars(select(Case.sla_deadline).where(Case.state.in_(("queued", "in_review")))
+                                        .order_by(Case.priority.desc(), Case.id)))
+    if decided:
+        turn = timedelta(hours=1) / decided
+        late = sum(1 for rank, deadline in enumerate(deadlines) if now < deadline < now + turn * (rank + 1))
+    else:
+        late = sum(1 for deadline in deadlines if deadline > now)
+    clears = len(deadlines) / (decided - opened) if decided > opened else None
+    if not deadlines:
+        clears = 0.0
+    return Forecast(decided, opened, len(deadlines), clears,
+                    now + timedelta(hours=clears) if clears is not None else None, late)
 
 
 def health(days: int = 14) -> Health:
@@ -173,6 +217,7 @@ def health(days: int = 14) -> Health:
         votes_per_hour_24h=len(votes_24h) / 24,
         hourly_votes=[(start + timedelta(hours=h), hourly.get(start + timedelta(hours=h), 0)) for h in range(24)],
         accounts=account_measures(db.session, now - timedelta(days=days), now + timedelta(seconds=1)),
+        forecast=forecast(now),
     )
 
 

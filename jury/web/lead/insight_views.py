@@ -23,9 +23,12 @@ def _votes_chart(figures: queue_health.Health):
     """Votes per hour over the last 24 hours, as SVG."""
     counts = [count for _, count in figures.hourly_votes]
     top = max(counts + [1])
+    # Whole votes on the y axis, and the hours by the clock (UTC) every six hours on the x axis.
+    top = max(4, -(-top // 4) * 4)
+    ticks = [(i - 23, f"{hour:%H}:00") for i, (hour, _) in enumerate(figures.hourly_votes) if (23 - i) % 6 == 0]
     return line_chart([Series("votes per hour", [(i - 23, c) for i, c in enumerate(counts)], "#1f6feb")],
-                      title="Votes per hour, last 24 hours", x_label="hours ago", y_label="votes",
-                      x_range=(-23, 0), y_range=(0, top), height=200)
+                      title="Votes per hour, last 24 hours", x_label="hour starting (UTC)", y_label="votes",
+                      x_range=(-23, 0), y_range=(0, top), height=200, x_ticks=ticks)
 
 
 @bp.get("/health")
