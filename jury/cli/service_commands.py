@@ -1,6 +1,8 @@
 """`flask worker`, `flask sweep` and `flask demo`: the processes Jury runs."""
 from __future__ import annotations
 
+import textwrap
+
 import click
 from flask import current_app
 
@@ -64,5 +66,9 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
     for name, role, password in accounts:
         click.echo(f"  {role:6} {name:10} {password}")
     click.echo(f"The sandbox network: http://{host}:{port}/sandbox/\n")
+    click.echo("What to try, in order:")
+    for number, step in enumerate(demo.WALKTHROUGH, 1):
+        click.echo(textwrap.fill(step, width=100, initial_indent=f"  {number}. ", subsequent_indent="     "))
+    click.echo("")
     if not no_serve:
         demo.serve(current_app._get_current_object(), host, port)

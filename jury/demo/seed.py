@@ -61,8 +61,27 @@ DEMO_FOLLOWS = [("juror-net-2", "trent")]
 DEMO_PROFILES = {"juliette": {"locale": "fr", "languages": ["fr", "en"]}}
 # This decided case joins the gold set (a lead's decision: the choir post is not spam).
 DEMO_GOLD_SOURCE = "demo-12"
+# Enough jurors to fill an appeal's fresh panel of five after a panel of three removed the post.
 DEMO_ACCOUNTS = [("juror", "juror", "juror-net-1"), ("juror2", "juror", "juror-net-2"),
-                 ("juror3", "juror", "juror-net-3"), ("juliette", "juror", "juror-net-4"), ("lead", "lead", None)]
+                 ("juror3", "juror", "juror-net-3"), ("juliette", "juror", "juror-net-4"),
+                 *[(f"juror{n}", "juror", f"juror-net-{n + 1}") for n in range(4, 9)], ("lead", "lead", None)]
+# What the demo's printout suggests, in order: a removal carried through an appeal to the lead's sign-off.
+WALKTHROUGH = (
+    "Log in as juror and press Next case: the threat comes first (the critical lane hid it on the "
+    "sandbox network as it arrived), unless a known-answer post (the choir) comes before it, as it does "
+    "now and then for new jurors: vote on that one as you see fit. Reveal the threat and vote Remove "
+    "under 'Violence or threats'.",
+    "Do the same as juror2 and juror3 (other browsers or private windows): three votes decide. On the "
+    "sandbox network the post is removed and its author, mallory, suspended (a violent threat weighs "
+    "three strikes).",
+    "On the sandbox, choose mallory under 'Browse the network as', open 'Appeal this decision' under the "
+    "removed post, and write why it should come back.",
+    "A fresh panel of five decides the appeal: log in as juror4 to juror8 in turn and vote Keep.",
+    "Log in as lead: Appeals shows the reversal awaiting your sign-off. Confirm it: the post is restored "
+    "and mallory's suspension lifted on the sandbox network.",
+    "Also as lead: On call (credible threats to life), Health (the forecast), the account page of oscar "
+    "(two removals; a panel removing his third post suspends him), and Policy.",
+)
 
 
 def _reset_password(username: str, role: str, network_account: str | None) -> str:
