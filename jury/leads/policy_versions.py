@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 
 import audit
+from jury.leads.policy_labels import SECTIONS, Label, label_for
 from models import Policy, db, utcnow
 from models.errors import NotFound
 from triage import transaction
@@ -73,6 +75,36 @@ def flatten(settings: Mapping[str, Any], prefix: str = "") -> list[Field]:
     return fields
 
 
+@dataclass(frozen=True)
+class FormSection:
+    """One group of the policy form: its title and help, and its settings with their labels."""
+
+    key: str
+    title: str
+    help: str
+    fields: list[tuple[Field, Label]]
+
+
+def sections(settings: Mapping[str, Any]) -> list[FormSection]:
+    """The settings as the form shows them: grouped and ordered as a lead thinks about them."""
+    labelled = sorted(((field, label_for(field.path)) for field in flatten(settings)),
+                      key=lambda pair: (pair[1].order, pair[0].path))
+    return [FormSection(key, title, help_text, [pair for pair in labelled if pair[1].section == key])
+            for key, title, help_text in SECTIONS if any(pair[1].section == key for pair in labelled)]
+
+
+def field_errors(error: PolicyError, settings: Mapping[str, Any]) -> dict[str, str]:
+    """The form fields a policy error is about (every setting each of its messages names), with the
+    message; "" for a message that names none."""
+    found: dict[str, str] = {}
+    for message in getattr(error, "messages", [str(error)]):
+        named = [field.name for field in flatten(settings)
+                 if re.search(rf"(?<![\w.]){re.escape(field.path)}(?![\w])", message)]
+        for name in named or [""]:
+            found[name] = f"{found[name]} {message}" if name in found else message
+    return found
+
+
 def editable_settings() -> dict[str, Any]:
     """The settings in force, completed with any default a newer release added (and without retired ones)."""
     return validate_settings({k: v for k, v in current_policy(fresh=True).settings.items() if k in DEFAULT_SETTINGS})
@@ -104,18 +136,33 @@ def settings_from_form(form: Mapping[str, str], base: Mapping[str, Any] | None =
     """Build a complete settings mapping from submitted fields; missing fields keep their value."""
     base = dict(base if base is not None else editable_settings())
     result = json.loads(json.dumps(base))  # a deep copy that is plain JSON
+    unreadable = []
     for field in flatten(base):
         if field.name not in form:
             continue
         # A checkbox follows a hidden "false" of the same name: the last value submitted wins.
         raw = form.getlist(field.name)[-1] if hasattr(form, "getlist") else form.get(field.name)
-        value = _parse(field, raw)
+        try:
+            value = _parse(field, raw)
+        except PolicyError as error:
+            unreadable.append(str(error))
+            continue
         node = result
         *parents, leaf = field.path.split(".")
         for part in parents:
             node = node[part]
         node[leaf] = value
+    if unreadable:
+        raise FormErrors(unreadable)
     return validate_settings(result)
+
+
+class FormErrors(PolicyError):
+    """Every field of a submitted form that did not parse (each message starts with the setting's path)."""
+
+    def __init__(self, messages: list[str]) -> None:
+        super().__init__("; ".join(messages))
+        self.messages = messages
 
 
 # The strike ladder's what-if looks back this many days (the issue's "last 30 days").

@@ -18,13 +18,24 @@ from models import CASE_STATES
 
 
 class PolicyForm(JuryForm):
-    """The reason for a policy change; the settings fields are generated from the settings themselves."""
+    """The reason for publishing, or the shadow run's own; the settings fields are generated from the
+    settings themselves (jury.leads.policy_versions). Which reason is required depends on the button."""
 
-    reason = TextAreaField("Reason for the change", validators=[DataRequired(), Length(max=2000)])
+    reason = TextAreaField("Reason for the change", validators=[Optional(), Length(max=2000)])
     shadow_name = StringField("Shadow run name", validators=[Optional(), Length(max=80)])
     shadow_days = IntegerField("Shadow for (days)", default=7, validators=[Optional(), NumberRange(1, 60)])
+    shadow_reason = TextAreaField("Why try it", validators=[Optional(), Length(max=2000)])
     publish = SubmitField("Publish as a new version")
     shadow = SubmitField("Run in shadow mode instead")
+
+    def validate(self, extra_validators=None) -> bool:
+        """The pressed button's reason is required: publishing's, or the shadow run's."""
+        valid = super().validate(extra_validators)
+        needed = self.shadow_reason if self.shadow.data else self.reason
+        if not (needed.data or "").strip():
+            needed.errors = [*needed.errors, "Say why: it is kept with the change."]
+            return False
+        return valid
 
 
 class RollbackForm(JuryForm):

@@ -19,17 +19,20 @@ def policy_edit():
     """Edit the policy as a new version (or run the edit in shadow mode); fields follow the settings."""
     form = PolicyForm()
     previewing = "preview_strikes" in request.form  # the strike ladder's what-if, without JS: publishes nothing
+    settings = policy_versions.editable_settings()
+    errors: dict[str, str] = {}
     if not previewing and form.validate_on_submit():
         try:
             return _publish_or_shadow(form)
-        except (PolicyError, DomainError) as error:
-            flash(str(error), "error")
+        except PolicyError as error:
+            errors = policy_versions.field_errors(error, settings)
+        except DomainError as error:
+            errors = {"": str(error)}
     # On GET, values may come pre-filled from a link (the threshold page's "use this threshold").
     source = request.form if request.method == "POST" else request.args
     submitted = {name: source.getlist(name)[-1] for name in source}  # a checkbox's value follows its hidden one
-    return render_template("lead/policy_edit.html", form=form, submitted=submitted,
-                           fields=policy_versions.flatten(policy_versions.editable_settings()),
-                           version=current_policy(fresh=True).version,
+    return render_template("lead/policy_edit.html", form=form, submitted=submitted, errors=errors,
+                           sections=policy_versions.sections(settings), version=current_policy(fresh=True).version,
                            strikes_whatif=policy_versions.strikes_what_if(source)
                            ), 400 if request.method == "POST" and not previewing else 200
 
@@ -38,7 +41,7 @@ def _publish_or_shadow(form: PolicyForm):
     edited = policy_versions.settings_from_form(request.form, policy_versions.editable_settings())
     if form.shadow.data:
         row = shadow.start(form.shadow_name.data or "", edited, days=form.shadow_days.data or 7,
-                           reason=form.reason.data, user_id=current_user.id)
+                           reason=form.shadow_reason.data, user_id=current_user.id)
         flash(f"Shadow run {row.id} started: it records what it would do and never acts.", "info")
         return redirect(url_for("lead.shadow_report", shadow_id=row.id))
     row = policy_versions.publish(edited, reason=form.reason.data, user_id=current_user.id)
