@@ -1,7 +1,8 @@
-// Refreshes the queue-health figures by fetching a server-rendered fragment; the page works without it.
+// Refreshes a lead page's figures (queue health, on call) by fetching its server-rendered fragment into
+// the element that names it in data-refresh-url; the page works without it.
 (function () {
   "use strict";
-  var box = document.getElementById("health");
+  var box = document.querySelector("[data-refresh-url]");
   if (!box) { return; }
   var url = box.dataset.refreshUrl;
   var seconds = Math.max(5, parseInt(box.dataset.refreshSeconds || "15", 10));

@@ -11,8 +11,14 @@ from jury.web.lead.lead_blueprint import bp
 
 @bp.get("/oncall")
 def oncall_page():
-    """Open credible threats to life by deadline, and the last day's decided ones; reloads itself."""
+    """Open credible threats to life by deadline, and the last day's decided ones; refreshes itself."""
     return render_template("lead/oncall.html", board=oncall.board(), form=ReferralForm())
+
+
+@bp.get("/oncall/fragment")
+def oncall_fragment():
+    """The on-call figures alone, polled by static/lead-health.js."""
+    return render_template("lead/_oncall.html", board=oncall.board(), form=ReferralForm())
 
 
 @bp.post("/cases/<int:case_id>/referral")

@@ -34,7 +34,9 @@ def test_the_oncall_page_lists_open_threats_by_deadline_escaped_and_reloads_itse
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert f'id="critical-{case.id}"' in html and "2 reporters reported a violent threat" in html
-    assert '<meta http-equiv="refresh" content="30">' in html
+    assert 'data-refresh-url="/lead/oncall/fragment" data-refresh-seconds="30"' in html
+    fragment = client.get("/lead/oncall/fragment").get_data(as_text=True)
+    assert f'id="critical-{case.id}"' in fragment and "<h1>" not in fragment
     assert "<script>alert" not in html and "&lt;script&gt;alert" in html and "&lt;b&gt;author" in html
     assert "in 6" in html or "in 5" in html  # due within the hour
     assert "calm" not in html and "1</strong> open" in html
