@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from jury.web import api, appeal_page, auth, errors, juror, lead, ops, prometheus, sandbox_pages, unavailable
+from jury.web import api, appeal_page, auth, errors, juror, lead, ops, prometheus, sandbox_pages, unavailable, words
 
 
 def register(app: Flask) -> None:
@@ -16,6 +16,7 @@ def register(app: Flask) -> None:
     if app.config["NETWORK_ADAPTER"] == "sandbox":
         app.register_blueprint(sandbox_pages.bp)
     errors.register(app)
+    words.register(app)
     unavailable.register(app)
     # Security headers come from jury.web.hardening (Talisman). Flask runs after_request hooks in
     # reverse order, so the looser policy rq-dashboard's own pages need, set here, wins there.

@@ -67,7 +67,7 @@ def test_juror_reveals_a_blurred_post_and_must_pick_a_rule_to_remove_it(jury, pa
     vote_remove(page, jury, "violence_threat")
     assert posts == [f"{jury.url}/cases/{case_id}/vote"]
     assert jury.votes(case_id) == [("remove", "violence_threat")]
-    expect(page.locator("main")).to_contain_text("You have cast 1 votes")
+    expect(page.locator("main")).to_contain_text("You have cast 1 vote.")
     expect(page.locator("#next-case")).to_be_visible()
 
 
