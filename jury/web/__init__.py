@@ -1,10 +1,9 @@
 """Blueprints: thin views that parse, call one service, and render or redirect."""
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask
 
-from jury.web import api, appeal_page, auth, juror, lead, ops, prometheus, sandbox_pages, unavailable
-from models.errors import DomainError
+from jury.web import api, appeal_page, auth, errors, juror, lead, ops, prometheus, sandbox_pages, unavailable, words
 
 
 def register(app: Flask) -> None:
@@ -16,17 +15,11 @@ def register(app: Flask) -> None:
     # its webhook that anyone with the network's secret could sign for, would be open to all.
     if app.config["NETWORK_ADAPTER"] == "sandbox":
         app.register_blueprint(sandbox_pages.bp)
-    app.register_error_handler(DomainError, _domain_error)
+    errors.register(app)
+    words.register(app)
     unavailable.register(app)
     # Security headers come from jury.web.hardening (Talisman). Flask runs after_request hooks in
     # reverse order, so the looser policy rq-dashboard's own pages need, set here, wins there.
     ops.mount_rq_dashboard(app)
     prometheus.instrument(app)
-
-
-def _domain_error(error: DomainError):
-    """Domain errors become their HTTP status, as JSON for the API and a page otherwise."""
-    if request.path.startswith("/api/"):
-        return jsonify({"error": str(error)}), error.status_code
-    return render_template("error.html", message=str(error), status=error.status_code), error.status_code
 

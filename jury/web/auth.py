@@ -5,15 +5,28 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 
 from jury.jurors import manage as jurors
 from jury.jurors import users
+from jury.web.errors import domain_message
 from jury.web.forms import LoginForm
 from jury.web.forms_lead import JoinForm
 from models.errors import DomainError
 
 bp = Blueprint("auth", __name__)
+# Flask-Login flashes this on the way to the login page; its callback translates it at that moment
+# (the mark below is for the catalogue: the session cannot hold a lazy string).
+LOGIN_PROMPT = "Please log in to access this page."
+_CATALOGUED = (_l("Please log in to access this page."),)
+
+
+@bp.record_once
+def _translate_the_login_prompt(state) -> None:
+    manager = state.app.login_manager
+    manager.login_message = LOGIN_PROMPT
+    manager.localize_callback = _
 
 
 def _safe_next(target: str | None) -> str:
@@ -60,8 +73,8 @@ def join(token: str):
         try:
             jurors.redeem_invite(secret, token, form.username.data, form.password.data)
         except DomainError as error:
-            flash(str(error), "error")
+            flash(domain_message(error), "error")
             return render_template("auth/join.html", form=form, invite=invite), error.status_code
-        flash("Welcome: your account is on probation until a lead approves it. Log in to start.", "info")
+        flash(_("Welcome: your first cases are training cases. Log in to start."), "info")
         return redirect(url_for("auth.login"))
     return render_template("auth/join.html", form=form, invite=invite)

@@ -46,7 +46,8 @@ class VoteForm(JuryForm):
 
     decision = HiddenField(validators=[DataRequired()])
     rule = RadioField("Rule", choices=rule_choices(), validators=[Optional()], validate_choice=False)
-    note = TextAreaField(_l("Note (optional, seen by leads only)"), validators=[Optional(), Length(max=2000)])
+    note = TextAreaField(_l("Note (optional, seen by leads only)"),
+                         validators=[Optional(), Length(max=2000, message=_l("A note is at most %(max)d characters."))])
 
 
 class SkipForm(JuryForm):

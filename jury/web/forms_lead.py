@@ -1,6 +1,7 @@
 """Forms of the lead console and the invitation page (Flask-WTF adds CSRF to each POST form)."""
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from wtforms import (
     DateField,
     FloatField,
@@ -87,10 +88,10 @@ class InviteForm(JuryForm):
 class JoinForm(JuryForm):
     """Register from an invitation."""
 
-    username = StringField("Username", validators=[DataRequired(), Length(min=3, max=40)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(min=10, max=256)])
-    confirm = PasswordField("Repeat the password", validators=[EqualTo("password", "The passwords differ.")])
-    submit = SubmitField("Join")
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(min=3, max=40)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(min=10, max=256)])
+    confirm = PasswordField(_l("Repeat the password"), validators=[EqualTo("password", _l("The passwords differ."))])
+    submit = SubmitField(_l("Join"))
 
 
 class CaseFilterForm(JuryForm):

@@ -8,7 +8,7 @@ import logging
 import re
 from collections.abc import Mapping
 
-from flask import Flask, Response, abort, jsonify, make_response, render_template, request, session
+from flask import Flask, Response, abort, jsonify, request, session
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_talisman import Talisman
@@ -17,6 +17,7 @@ from werkzeug.exceptions import TooManyRequests
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from jury.web.display import reveal_hidden_controls
+from jury.web.errors import error_page, wants_api_error
 
 # No inline script or style anywhere: every page's JS and CSS are files under static/.
 CONTENT_SECURITY_POLICY = {
@@ -182,11 +183,10 @@ def _no_store_private(response: Response) -> Response:
 
 
 def _too_many_requests(error: TooManyRequests):
-    """429 as JSON for the API, as a page for people."""
-    message = f"Too many requests ({error.description}). Try again later."
-    if request.path.startswith("/api/"):
-        return jsonify({"error": message}), 429
-    return make_response(render_template("error.html", message=message, status=429), 429)
+    """429 as JSON for the API (saying which limit), as the app's page for people."""
+    if wants_api_error():
+        return jsonify({"error": f"Too many requests ({error.description}). Try again later."}), 429
+    return error_page(429)
 
 
 def _finalize(value):

@@ -16,6 +16,7 @@ from jury.jurors.profiles import update_profile
 from jury.jurors.stats import juror_stats
 from jury.panels import screen, voting
 from jury.panels.case_view import case_view
+from jury.web.errors import domain_message
 from jury.web.forms import NextCaseForm, PasswordChangeForm, ProfileForm, SkipForm, VoteForm
 from models.errors import DomainError
 from triage import dealing
@@ -39,10 +40,10 @@ def _case_page(case_id: int, template: str):
     return _render_case(case_view(case_id, _juror()), template)
 
 
-def _render_case(view, template: str):
+def _render_case(view, template: str, vote_form: VoteForm | None = None):
     """Render a case view already read (the skip form needs only the CSRF token: no form object,
     which cost about 2 % of a vote)."""
-    return render_template(template, case=view, rules=rule_guides(), vote_form=VoteForm(),
+    return render_template(template, case=view, rules=rule_guides(), vote_form=vote_form or VoteForm(),
                            author_removals=author_history.removals_shown(view.post.author_id, view.post.id))
 
 
@@ -99,13 +100,22 @@ def vote(case_id: int):
     """Cast a vote and move on."""
     form = VoteForm()
     if not form.validate_on_submit():
-        abort(400)
+        return _vote_refused(case_id, form)
     vote = (case_id, _juror(), form.decision.data, form.rule.data or None, form.note.data)
     message = _("Vote recorded. Thank you.")
     if not _wants_json():
         voting.cast_vote(*vote)
         return _home(message)
     return _next_case(message, screen.vote_then_next(*vote))
+
+
+def _vote_refused(case_id: int, form: VoteForm):
+    """A vote the form refuses (a note over its limit, no decision): the case page again with each
+    error at its field and the note as typed; the keyboard screen's fetch gets the reasons as JSON."""
+    reasons = [str(error) for field in form for error in field.errors]
+    if _wants_json():
+        return jsonify({"error": " ".join(reasons)}), 400
+    return _render_case(case_view(case_id, _juror()), "juror/case.html", form), 400
 
 
 @bp.post("/cases/<int:case_id>/skip")
@@ -164,7 +174,7 @@ def change_password():
             flash(_("Your password is changed. Every other session of your account has ended."), "info")
             return redirect(url_for("juror.profile"))
     except DomainError as failure:
-        form.current_password.errors = [*form.current_password.errors, str(failure)]
+        form.current_password.errors = [*form.current_password.errors, domain_message(failure)]
     settings = ProfileForm(formdata=None)
     settings.locale.data = current_user.locale or ""
     settings.languages.data = ", ".join(current_user.languages or [])

@@ -8,9 +8,10 @@ from __future__ import annotations
 import contextlib
 import logging
 
-from flask import Flask, current_app, jsonify, request
+from flask import Flask, jsonify, request
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
+from jury.web.errors import offline_error_page
 from models import db
 from triage import transaction
 
@@ -51,6 +52,5 @@ def _database_unavailable(error: Exception):
     headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
     if request.path.startswith("/api/"):
         return jsonify({"error": "service temporarily unavailable; retry later"}), 503, headers
-    # Rendered without context processors: Flask-Login's would load the user from the database again.
-    page = current_app.jinja_env.get_template("unavailable.html").render()
-    return page, 503, headers
+    # The app's error page, drawn without the database (Flask-Login would load the user from it again).
+    return offline_error_page(503, headers=headers)

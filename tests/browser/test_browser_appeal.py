@@ -102,7 +102,7 @@ def test_author_appeals_fresh_panel_overturns_lead_signs_off_and_the_network_res
     log_in(lead, jury, "lea")
     lead.get_by_role("link", name="Appeals").click()
     card = lead.locator(f"#appeal-{appeal.id}")
-    expect(card).to_contain_text("Fresh panel: keep (0 remove, 5 keep)")
+    expect(card).to_contain_text("Fresh panel: Keep (0 remove, 5 keep)")
     expect(card.locator(".appeal-statement")).to_have_text(STATEMENT)
     card.get_by_label("Decision").select_option("approve")
     card.get_by_label("Reason (sent to the appellant)").fill("The post quotes the band's own lyric.")

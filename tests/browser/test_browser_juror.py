@@ -67,7 +67,7 @@ def test_juror_reveals_a_blurred_post_and_must_pick_a_rule_to_remove_it(jury, pa
     vote_remove(page, jury, "violence_threat")
     assert posts == [f"{jury.url}/cases/{case_id}/vote"]
     assert jury.votes(case_id) == [("remove", "violence_threat")]
-    expect(page.locator("main")).to_contain_text("You have cast 1 votes")
+    expect(page.locator("main")).to_contain_text("You have cast 1 vote.")
     expect(page.locator("#next-case")).to_be_visible()
 
 
@@ -155,9 +155,9 @@ def test_three_jurors_remove_a_threat_blind_and_the_network_removes_it(jury, new
 
     ann.goto(case_url)
     expect(ann.get_by_role("heading", name=re.compile("^Verdict"))).to_have_text(
-        "Verdict: remove (violence threat)")
-    expect(ann.locator("main")).to_contain_text("state actioned")
-    expect(ann.locator("main li", has_text="remove — violence threat")).to_have_count(3)
+        "Verdict: Remove (Violence or threats)")
+    expect(ann.locator("main")).to_contain_text("state: decided and carried out")
+    expect(ann.locator("main li", has_text="Remove — Violence or threats")).to_have_count(3)
     assert ann_note not in ann.content()  # notes are for leads only
 
 

@@ -17,6 +17,7 @@ ROLES = ("anonymous", "juror", "lead", "admin")
 # absent: mounted only for another network adapter, so 404 under the sandbox adapter these tests use.
 ACCESS = [
     (r"^/static/", "public"),
+    (r"^/favicon\.ico$", "public"),
     (r"^/login$", "public"),
     (r"^/healthz$", "public"),
     (r"^/metrics$", "public"),  # loopback only unless METRICS_TOKEN is set (tests/security/test_security_disclosure.py)

@@ -204,9 +204,10 @@ def test_a_gold_case_looks_like_any_case_to_its_juror(gold_set, make_user, clien
     auth.login("newbie")
     html = client.get(f"/cases/{assignment.case_id}").get_data(as_text=True)
     assert "gold" not in html.lower()
-    assert "state in review" in html and 'id="vote-form"' in html
+    assert "state: in review" in html and 'id="vote-form"' in html
     source = db.session.get(Case, gold_set[assignment.case_id].source_case_id)
-    assert source.origin.replace("_", " ") + " ·" in html  # the source case's origin, not "gold"
+    shown = {"reported": "reported by users", "auto_flagged": "flagged by the model"}[source.origin]
+    assert shown + " ·" in html  # the source case's origin, not "gold"
 
 
 def test_jurors_who_sat_on_the_source_case_are_never_dealt_its_gold_copy(gold_set, panel):
@@ -274,7 +275,7 @@ def test_the_newcomer_is_told_about_probation_and_leads_see_the_gold_set(gold_se
     auth.login("lee")
     page = client.get("/lead/panels/").get_data(as_text=True)
     assert page.count("<tr><td><a href=\"/lead/panels/cases/") >= 6  # the gold set, with links
-    assert "newbie</td><td class=\"state\">probation</td>" in page
+    assert "newbie</td><td class=\"state\">in training</td>" in page
     some_gold = next(iter(gold_set))
     panel = client.get(f"/lead/panels/cases/{some_gold}").get_data(as_text=True)
     assert "A gold case: expected answer" in panel

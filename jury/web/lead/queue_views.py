@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import ngettext
 from flask_login import current_user
 
 from jury.appeals import review as appeals
@@ -108,7 +109,7 @@ def bulk_close():
         flash("Select cases and give a reason.", "error")
         return redirect(request.referrer or url_for("lead.bulk_page"))
     closed = bulk.close_unfounded(ids, current_user, form.note.data)
-    flash(f"Closed {len(closed)} case(s) as unfounded.", "info")
+    flash(ngettext("Closed %(num)s case as unfounded.", "Closed %(num)s cases as unfounded.", len(closed)), "info")
     return redirect(url_for("lead.bulk_page", **request.args))
 
 

@@ -102,7 +102,7 @@ def test_votes_are_blind_until_the_verdict(reported_case, jurors, client, auth):
     voting.cast_vote(reported_case.id, jurors[1], "remove", "harassment")
     deal_and_vote(jurors[2], "remove", "harassment")
     after = client.get(f"/cases/{reported_case.id}").get_data(as_text=True)
-    assert "Verdict: remove" in after and after.count("remove — harassment") == 3
+    assert "Verdict: Remove" in after and after.count("Remove — Harassment") == 3
 
 
 def test_a_juror_cannot_see_a_case_not_dealt_to_them(reported_case, jurors, client, auth):
@@ -195,7 +195,7 @@ def test_a_lead_on_a_panel_votes_blind_too(reported_case, jurors, make_user, cli
     assert dealing.deal_next(lead).case_id == reported_case.id
     auth.login("lead")
     page = client.get(f"/cases/{reported_case.id}").get_data(as_text=True)
-    assert "Your vote" in page and "#" + str(jurors[0].id) not in page and "remove — harassment" not in page
+    assert "Your vote" in page and "#" + str(jurors[0].id) not in page and "Remove — Harassment" not in page
 
 
 
