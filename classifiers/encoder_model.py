@@ -53,7 +53,7 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "max_iter": 1_000,
     "max_chars": DEFAULT_MAX_CHARS,
     # Embeddings are unit vectors, as TF-IDF rows are; this scales them against the word features
-    # (the regularisation of the embedding block is C * weight**2).
+    # (under the one L2 penalty, the embedding block is regularised as if by C * weight**2).
     "embedding_weight": 1.0,
     "batch_size": 64,
     "calibration_folds": DEFAULT_CALIBRATION_FOLDS,
