@@ -15,7 +15,9 @@ class Cluster(Base):
     __tablename__ = "clusters"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    representative_post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"))
+    # The first member; named in the transaction that creates the cluster, just after its posts are
+    # stored (a cluster is created before them, so they go in with its id).
+    representative_post_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id"))
     # The representative's exact fingerprint (SHA-256 of its normalised text) and its MinHash
     # signature (triage/fingerprint.py: NUM_PERM little-endian uint32), which new posts are compared with.
     fingerprint: Mapped[str] = mapped_column(String(64))

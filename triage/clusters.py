@@ -8,13 +8,18 @@ Jaccard similarity decides, against the policy's `clusters.similarity`. The best
 it wins; posts of one batch match each other too. A post that matches nothing starts a cluster, its
 representative, and stores its band keys; each key belongs to the first cluster that stored it.
 
+The clusters are stored before the posts, so each post row goes in once, with its fingerprint,
+cluster and similarity: an UPDATE of the posts just stored would write each of them (and all its
+index entries) a second time. The new clusters then name their representative (their lowest post id).
+
 **Two copies at once.** On PostgreSQL, two transactions that store the same band key serialise on
 it: the second insert waits for the first transaction and then finds the key taken. A key taken by a
-cluster this transaction did not see when it matched means a copy committed meanwhile: the new
-clusters are rolled back to a savepoint and the batch is matched again, now seeing that cluster
-(ATTEMPTS times at most; then the posts keep their own clusters). Band keys go in sorted, in one
-statement per transaction, and member counts are raised in cluster order after them, so two intakes
-never wait for each other in a circle. SQLite runs one writer at a time.
+cluster this transaction did not see when it matched means a copy committed meanwhile; a post id
+the insert skipped means the same post was stored meanwhile. Either way the batch goes back to a
+savepoint and is matched again, now seeing that cluster or post (ATTEMPTS times at most; the last
+attempt keeps what it finds). Band keys go in sorted, in one statement per transaction, before the
+posts, and member counts are raised in cluster order after them, so two intakes never wait for each
+other in a circle. SQLite runs one writer at a time.
 
 What later work builds on: `posts.cluster_id` (indexed) lists a cluster's members,
 `posts.cluster_similarity` says how close each was to the representative when it joined,
@@ -22,11 +27,11 @@ What later work builds on: `posts.cluster_id` (indexed) lists a cluster's member
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from sqlalchemy import bindparam, insert, select, text, update
+from sqlalchemy import bindparam, func, insert, select, update
 
 import audit
 from models import Cluster, ClusterBand, Post, db, utcnow
@@ -39,49 +44,62 @@ ATTEMPTS = 3
 
 @dataclass
 class _Group:
-    """Posts of this batch that start one new cluster; the first is its representative."""
+    """Posts of this batch (external id, similarity) that start one new cluster; the first is its
+    representative."""
 
     sketch: Sketch
-    members: list[tuple[int, float]]
+    members: list[tuple[str, float]]
     keys: list[int] = field(default_factory=list)
     cluster_id: int | None = None
 
 
 @dataclass
 class _Plan:
-    """Where each matchable post of a batch goes: an existing cluster, or a new group."""
+    """Where each matchable post of a batch goes (by external id): a stored cluster, or a new group."""
 
-    joins: dict[int, tuple[int, float]] = field(default_factory=dict)
+    joins: dict[str, tuple[int, float]] = field(default_factory=dict)
     groups: list[_Group] = field(default_factory=list)
 
 
-def assign(posts: Sequence[tuple[int, str]], similarity: float, actor: str = "system") -> dict[int, int]:
-    """Fingerprint these new posts (id, text) and put each matchable one in a cluster, in the caller's
-    transaction; return {post id: cluster id}."""
-    if not posts:
-        return {}
-    sketches = {post_id: fingerprint.sketch(text_) for post_id, text_ in posts}
-    matchable = [(post_id, sketch) for post_id, sketch in sketches.items() if sketch.matchable]
-    plan = _Plan()
+def store_posts(rows: list[dict], similarity: float, insert_rows: Callable[[list[dict]], list[int]]) -> list[int]:
+    """Put the batch's new posts in their clusters and store the batch with `insert_rows` (the post
+    rows as intake built them, one per external id; it returns the new posts' ids), in the caller's
+    transaction; return what `insert_rows` returned.
+
+    Clusters come first and each post row goes in with its fingerprint, cluster and similarity, so no
+    post is written twice. When another transaction stored one of these ids meanwhile (the insert
+    skips it) or a cluster with one of these band keys, the batch starts again from a savepoint.
+    """
+    sketches: dict[str, Sketch] = {}
     postgres = db.session.get_bind().dialect.name == "postgresql"
     for attempt in range(ATTEMPTS):
+        known = set(db.session.scalars(select(Post.external_id).where(
+            Post.external_id.in_([row["external_id"] for row in rows]))))
+        fresh = [row["external_id"] for row in rows if row["external_id"] not in known]
+        for row in rows:
+            if row["external_id"] not in known and row["external_id"] not in sketches:
+                sketches[row["external_id"]] = fingerprint.sketch(row["text"])
+        matchable = [(external_id, sketches[external_id]) for external_id in fresh
+                     if sketches[external_id].matchable]
         owners, signatures = _candidates(matchable)
         plan = _plan(matchable, owners, signatures, similarity)
-        point = transaction.set_savepoint() if postgres and plan.groups else None
+        point = transaction.set_savepoint() if postgres and fresh and attempt < ATTEMPTS - 1 else None
         raced = _store_groups(plan.groups, owners)
-        if not raced or point is None or attempt == ATTEMPTS - 1:
+        _fill(rows, {external_id: sketches[external_id] for external_id in fresh}, plan)
+        new_ids = insert_rows(rows)
+        if point is None or (not raced and len(new_ids) == len(fresh)):
             break
         point.rewind()
-    placed = _place(sketches, plan)
     _count_joins(plan)
-    if placed:
-        audit.record(db.session, "posts_clustered", "batch", min(placed), {
-            "clusters": _members_by_cluster(placed),
-            "new_clusters": sorted(group.cluster_id for group in plan.groups)}, actor=actor)
-    return placed
+    _set_representatives(plan)
+    if plan.joins or plan.groups:
+        audit.record(db.session, "posts_clustered", "batch", min(new_ids), {
+            "clusters": _members_by_cluster(plan),
+            "new_clusters": sorted(group.cluster_id for group in plan.groups)}, actor="system")
+    return new_ids
 
 
-def _candidates(matchable: list[tuple[int, Sketch]]) -> tuple[dict[int, int], dict[int, np.ndarray]]:
+def _candidates(matchable: list[tuple[str, Sketch]]) -> tuple[dict[int, int], dict[int, np.ndarray]]:
     """The stored owners of the batch's band keys, and the signatures of those clusters."""
     keys = sorted({key for _, sketch in matchable for key in sketch.band_keys})
     if not keys:
@@ -94,13 +112,13 @@ def _candidates(matchable: list[tuple[int, Sketch]]) -> tuple[dict[int, int], di
     return owners, {cluster_id: fingerprint.as_signature(signature) for cluster_id, signature in rows}
 
 
-def _plan(matchable: list[tuple[int, Sketch]], owners: dict[int, int], signatures: dict[int, np.ndarray],
+def _plan(matchable: list[tuple[str, Sketch]], owners: dict[int, int], signatures: dict[int, np.ndarray],
           threshold: float) -> _Plan:
     """Match each post to the most similar stored cluster or earlier new group of the batch at or over
     the threshold (ties go to the stored cluster, then the oldest); else it starts a group."""
     plan = _Plan()
     in_batch: dict[int, int] = {}
-    for post_id, sketch in matchable:
+    for external_id, sketch in matchable:
         best: tuple[float, int, int] | None = None  # (similarity, preference, -id or -group index)
         for cluster_id in {owners[key] for key in sketch.band_keys if key in owners}:
             if cluster_id in signatures:
@@ -112,11 +130,11 @@ def _plan(matchable: list[tuple[int, Sketch]], owners: dict[int, int], signature
             if score >= threshold and (best is None or (score, 0, -index) > best):
                 best = (score, 0, -index)
         if best is not None and best[1] == 1:
-            plan.joins[post_id] = (-best[2], best[0])
+            plan.joins[external_id] = (-best[2], best[0])
         elif best is not None:
-            plan.groups[-best[2]].members.append((post_id, best[0]))
+            plan.groups[-best[2]].members.append((external_id, best[0]))
         else:
-            group = _Group(sketch, [(post_id, 1.0)])
+            group = _Group(sketch, [(external_id, 1.0)])
             for key in sketch.band_keys:
                 if key not in owners and key not in in_batch:
                     in_batch[key] = len(plan.groups)
@@ -131,7 +149,8 @@ def _store_groups(groups: list[_Group], owners: dict[int, int]) -> bool:
     if not groups:
         return False
     now = utcnow()
-    rows = [{"representative_post_id": group.members[0][0], "fingerprint": group.sketch.fingerprint,
+    # The representative is named once the posts are stored (_set_representatives).
+    rows = [{"representative_post_id": None, "fingerprint": group.sketch.fingerprint,
              "signature": fingerprint.signature_bytes(group.sketch.signature),
              "member_count": len(group.members), "created_at": now, "last_seen_at": now} for group in groups]
     table = Cluster.__table__
@@ -145,29 +164,26 @@ def _store_groups(groups: list[_Group], owners: dict[int, int]) -> bool:
     return any(row["band_key"] not in stored and row["band_key"] not in owners for row in bands)
 
 
-def _place(sketches: dict[int, Sketch], plan: _Plan) -> dict[int, int]:
-    """Write each new post's fingerprint, cluster and similarity; return {post id: cluster id}."""
-    placed: dict[int, tuple[int, float]] = dict(plan.joins)
+def _fill(rows: list[dict], sketches: dict[str, Sketch], plan: _Plan) -> None:
+    """Give each post row its fingerprint, cluster and similarity (None for posts already stored)."""
+    placed: dict[str, tuple[int, float]] = dict(plan.joins)
     for group in plan.groups:
-        placed.update({post_id: (group.cluster_id, score) for post_id, score in group.members})
-    rows = [{"pid": post_id, "fp": sketch.fingerprint, "cid": placed.get(post_id, (None, None))[0],
-             "sim": placed.get(post_id, (None, None))[1]} for post_id, sketch in sorted(sketches.items())]
-    if db.session.get_bind().dialect.name == "postgresql":
-        # One statement for the batch (an UPDATE per post cost a round trip each).
-        db.session.execute(_UNNEST_UPDATE, {
-            "pids": [r["pid"] for r in rows], "fps": [r["fp"] for r in rows],
-            "cids": [r["cid"] for r in rows], "sims": [r["sim"] for r in rows]})
-    else:
-        posts = Post.__table__
-        db.session.execute(update(posts).where(posts.c.id == bindparam("pid")).values(
-            fingerprint=bindparam("fp"), cluster_id=bindparam("cid"), cluster_similarity=bindparam("sim")), rows)
-    return {post_id: cluster_id for post_id, (cluster_id, _) in placed.items()}
+        placed.update({external_id: (group.cluster_id, score) for external_id, score in group.members})
+    for row in rows:
+        sketch = sketches.get(row["external_id"])
+        cluster_id, score = placed.get(row["external_id"], (None, None))
+        row.update(fingerprint=sketch.fingerprint if sketch else None, cluster_id=cluster_id,
+                   cluster_similarity=score)
 
 
-_UNNEST_UPDATE = text(
-    "UPDATE posts SET fingerprint = v.fp, cluster_id = v.cid, cluster_similarity = v.sim"
-    " FROM unnest(CAST(:pids AS integer[]), CAST(:fps AS varchar[]), CAST(:cids AS integer[]),"
-    " CAST(:sims AS double precision[])) AS v(pid, fp, cid, sim) WHERE posts.id = v.pid")
+def _set_representatives(plan: _Plan) -> None:
+    """Each new cluster's representative: its first post (the lowest id; posts are stored in batch order)."""
+    if not plan.groups:
+        return
+    table, posts = Cluster.__table__, Post.__table__
+    first = select(func.min(posts.c.id)).where(posts.c.cluster_id == table.c.id).scalar_subquery()
+    db.session.execute(update(table).where(table.c.id.in_([group.cluster_id for group in plan.groups]))
+                       .values(representative_post_id=first))
 
 
 def _count_joins(plan: _Plan) -> None:
@@ -184,9 +200,11 @@ def _count_joins(plan: _Plan) -> None:
         [{"cid": cluster_id, "n": n, "seen": now} for cluster_id, n in sorted(added.items())])
 
 
-def _members_by_cluster(placed: dict[int, int]) -> dict[str, list[int]]:
-    """{cluster id: its new members' post ids}, for the audit event."""
-    members: dict[str, list[int]] = {}
-    for post_id, cluster_id in sorted(placed.items()):
-        members.setdefault(str(cluster_id), []).append(post_id)
+def _members_by_cluster(plan: _Plan) -> dict[str, list[str]]:
+    """{cluster id: the external ids of its new members}, for the audit event."""
+    members: dict[str, list[str]] = {}
+    for external_id, (cluster_id, _) in plan.joins.items():
+        members.setdefault(str(cluster_id), []).append(external_id)
+    for group in plan.groups:
+        members[str(group.cluster_id)] = [external_id for external_id, _ in group.members]
     return members

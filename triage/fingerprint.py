@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -105,45 +106,53 @@ def _capitals() -> dict[int, str]:
             if chr(code).isupper() and len(target) == 1 and target.isupper()}
 
 
-def _visible(char: str) -> bool:
-    """False for what a reader never sees: format controls (zero-width, bidi, tags), combining marks,
-    variation selectors, private-use characters, invisible fillers."""
-    if ord(char) in _INVISIBLE:
-        return False
-    return unicodedata.category(char) not in ("Cf", "Mn", "Me", "Co", "Cs", "Cn")
+class _Fold(dict):
+    """str.translate's table for the decomposed, case-folded text, filled one character at a time as
+    texts bring new ones (so each costs a category lookup once per process): invisible characters and
+    combining marks dropped, emoji and other symbols to a space, homoglyphs to the ASCII they imitate."""
+
+    def __missing__(self, code: int) -> str | None:
+        char = chr(code)
+        category = unicodedata.category(char)
+        if code in _INVISIBLE or category in ("Cf", "Mn", "Me", "Co", "Cs", "Cn"):
+            target = None  # zero-width, bidi and tag characters, accents, private use, unassigned
+        elif category in ("So", "Sk"):
+            target = " "  # emoji, pictographs, skin-tone and other modifier symbols
+        else:
+            target = _homoglyphs().get(code, char)
+        self[code] = target
+        return target
 
 
-def _symbol(char: str) -> bool:
-    """Emoji, pictographs and other symbols (So), and the skin-tone and other modifier symbols (Sk)."""
-    return unicodedata.category(char) in ("So", "Sk")
+_FOLD = _Fold()
 
 
 def normalise(text: str) -> str:
     """The text as the matcher reads it: folded, invisible characters and emoji gone, URLs and
     mentions as placeholders, whitespace collapsed. Readable: for tests and for people."""
-    # Capitals first: the table knows some (Greek Κ → K) whose small letters it does not.
-    text = unicodedata.normalize("NFKC", text[:MAX_CHARS]).translate(_capitals())
-    # Decomposed, so combining marks (accents, "zalgo" stacks) come apart from their letters and go.
-    text = unicodedata.normalize("NFD", text.casefold())
-    text = "".join(char for char in text if _visible(char))
-    text = text.translate(_homoglyphs()).casefold()
-    text = unicodedata.normalize("NFC", text)
+    text = text[:MAX_CHARS]
+    if text.isascii():
+        text = text.lower()  # nothing to fold but case (most posts)
+    else:
+        # Capitals first: the table knows some (Greek Κ → K) whose small letters it does not.
+        text = unicodedata.normalize("NFKC", text).translate(_capitals())
+        # Decomposed, so combining marks (accents, "zalgo" stacks) come apart from their letters and go.
+        text = unicodedata.normalize("NFD", text.casefold()).translate(_FOLD).casefold()
+        text = unicodedata.normalize("NFC", text)
     text = _URL_RE.sub(f" {URL} ", text)
     text = _MENTION_RE.sub(f" {MENTION} ", text)
     text = _HASHTAG_RE.sub("", text)
-    text = "".join(" " if _symbol(char) else char for char in text)
     return _SPACES.sub(" ", text).strip()
+
+
+_NOT_KEPT = re.compile(f"[^\\w{_URL_MARK}{_MENTION_MARK}]|_")
+_RUNS = re.compile(r"(.)\1+", re.DOTALL)
 
 
 def compact(normalised: str) -> str:
     """The key: letters, digits and placeholders only, each run of one character cut to one."""
     marked = normalised.replace(URL, _URL_MARK).replace(MENTION, _MENTION_MARK)
-    kept = [char for char in marked if char.isalnum() or char in (_URL_MARK, _MENTION_MARK)]
-    out: list[str] = []
-    for char in kept:
-        if not out or out[-1] != char:
-            out.append(char)
-    return "".join(out)
+    return _RUNS.sub(r"\1", _NOT_KEPT.sub("", marked))
 
 
 def shingles(key: str) -> set[str]:
@@ -151,28 +160,66 @@ def shingles(key: str) -> set[str]:
     return {key[i:i + SHINGLE] for i in range(len(key) - SHINGLE + 1)}
 
 
-@lru_cache(maxsize=1)
-def _template() -> MinHash:
-    """An empty MinHash with the permutations drawn once (drawing them costs more than hashing a post)."""
-    return MinHash(num_perm=NUM_PERM, seed=SEED)
+def _identity(value: int) -> int:
+    return value
 
 
-def signature_of(grams: set[str]) -> np.ndarray:
-    """The MinHash values (uint32) of a set of shingles."""
-    minhash = _template().copy()
-    minhash.update_batch([gram.encode("utf-8", "surrogatepass") for gram in sorted(grams)])
-    return np.asarray(minhash.hashvalues, dtype=np.uint32)
+_minhashes = threading.local()
+
+
+def _minhash() -> MinHash:
+    """This thread's MinHash, emptied: the permutations are drawn once (drawing them, or copying an
+    empty MinHash, cost more than hashing a post). Its input is already one 32-bit hash per shingle
+    (shingle_hashes), which datasketch pre-mixes (MurmurHash3's finalizer) before permuting."""
+    minhash = getattr(_minhashes, "minhash", None)
+    if minhash is None:
+        minhash = _minhashes.minhash = MinHash(num_perm=NUM_PERM, seed=SEED, hashfunc=_identity)
+    minhash.clear()
+    return minhash
+
+
+_MIX = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0x27D4EB2F165667C5,
+                 0xFF51AFD7ED558CCD], dtype=np.uint64)
+
+
+def _avalanche(values: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 64-bit finalizer, element-wise (a bijection that spreads every input bit)."""
+    values = values ^ (values >> np.uint64(33))
+    values = values * np.uint64(0xFF51AFD7ED558CCD)
+    values = values ^ (values >> np.uint64(33))
+    values = values * np.uint64(0xC4CEB9FE1A85EC53)
+    return values ^ (values >> np.uint64(33))
+
+
+def shingle_hashes(key: str) -> np.ndarray:
+    """A 32-bit hash of each of the key's SHINGLE-grams, computed on its code points at once."""
+    codes = np.frombuffer(key.encode("utf-32-le", "surrogatepass"), dtype="<u4").astype(np.uint64)
+    count = len(codes) - SHINGLE + 1
+    if count <= 0:
+        return np.empty(0, dtype=np.uint64)
+    mixed = np.zeros(count, dtype=np.uint64)
+    for offset in range(SHINGLE):
+        mixed = _avalanche(mixed ^ (codes[offset:offset + count] * _MIX[offset]))
+    return mixed & np.uint64(0xFFFFFFFF)
+
+
+def signature_of(hashes: np.ndarray) -> np.ndarray:
+    """The MinHash values (uint32) of a key's shingle hashes."""
+    minhash = _minhash()
+    minhash.update_batch(hashes.tolist())
+    return np.array(minhash.hashvalues, dtype=np.uint32)
+
+
+_BAND_SALT = np.arange(1, BANDS + 1, dtype=np.uint64) * _MIX[4]
 
 
 def band_keys(signature: np.ndarray) -> list[int]:
-    """One signed 64-bit key per LSH band: the band's number and its ROWS values, hashed."""
-    values = np.ascontiguousarray(signature[:BANDS * ROWS], dtype="<u4")
-    keys = []
-    for band in range(BANDS):
-        digest = hashlib.blake2b(values[band * ROWS:(band + 1) * ROWS].tobytes(), digest_size=8,
-                                 person=band.to_bytes(2, "little")).digest()
-        keys.append(int.from_bytes(digest, "little", signed=True))
-    return keys
+    """One signed 64-bit key per LSH band: the band's number and its ROWS values, hashed together."""
+    rows = signature[:BANDS * ROWS].astype(np.uint64).reshape(BANDS, ROWS)
+    mixed = _BAND_SALT.copy()
+    for row in range(ROWS):
+        mixed = _avalanche(mixed ^ (rows[:, row] * _MIX[row]))
+    return mixed.view(np.int64).tolist()
 
 
 def similarity(first: np.ndarray | bytes, second: np.ndarray | bytes) -> float:
@@ -212,10 +259,10 @@ def sketch(text: str) -> Sketch:
     """The fingerprint, signature and band keys of a post's text."""
     key = compact(normalise(text))
     fingerprint = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
-    grams = shingles(key)
-    if not grams:
+    hashes = shingle_hashes(key)
+    if not len(hashes):
         return Sketch(fingerprint, None, ())
-    signature = signature_of(grams)
+    signature = signature_of(hashes)
     return Sketch(fingerprint, signature, tuple(band_keys(signature)))
 
 

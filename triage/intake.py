@@ -63,12 +63,16 @@ def _store_posts(posts: list[PostIn]) -> list[int]:
     unique: dict[str, PostIn] = {}
     for post in posts:
         unique.setdefault(post.id, post)
-    new_ids = insert_ignore(Post, [_post_row(p, now) for p in unique.values()], ("external_id",), Post.id)
+    rows = [_post_row(p, now) for p in unique.values()]
     policy = current_policy()
-    if new_ids and policy.clustering:
-        texts = db.session.execute(select(Post.id, Post.text).where(Post.id.in_(new_ids))).all()
-        clusters.assign(texts, policy.cluster_similarity)
-    return new_ids
+    if rows and policy.clustering:
+        return clusters.store_posts(rows, policy.cluster_similarity, _insert_posts)
+    return _insert_posts(rows)
+
+
+def _insert_posts(rows: list[dict]) -> list[int]:
+    """Insert post rows, skipping ids already stored; return the new posts' ids."""
+    return insert_ignore(Post, rows, ("external_id",), Post.id)
 
 
 def _store_authors(posts: list[PostIn]) -> None:

@@ -15,7 +15,7 @@ depends_on = None
 def upgrade():
     op.create_table('clusters',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('representative_post_id', sa.Integer(), nullable=False),
+    sa.Column('representative_post_id', sa.Integer(), nullable=True),
     sa.Column('fingerprint', sa.String(length=64), nullable=False),
     sa.Column('signature', sa.LargeBinary(), nullable=False),
     sa.Column('member_count', sa.Integer(), nullable=False),
