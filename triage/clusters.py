@@ -31,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, text, update
 
 import audit
 from models import Cluster, ClusterBand, Post, db, utcnow
@@ -71,14 +71,13 @@ def store_posts(rows: list[dict], similarity: float, insert_rows: Callable[[list
     skips it) or a cluster with one of these band keys, the batch starts again from a savepoint.
     """
     sketches: dict[str, Sketch] = {}
-    postgres = db.session.get_bind().dialect.name == "postgresql"
+    postgres = _postgres()
     for attempt in range(ATTEMPTS):
-        known = set(db.session.scalars(select(Post.external_id).where(
-            Post.external_id.in_([row["external_id"] for row in rows]))))
+        known = _known_posts(rows)
         fresh = [row["external_id"] for row in rows if row["external_id"] not in known]
-        for row in rows:
-            if row["external_id"] not in known and row["external_id"] not in sketches:
-                sketches[row["external_id"]] = fingerprint.sketch(row["text"])
+        todo = [row for row in rows if row["external_id"] not in known and row["external_id"] not in sketches]
+        sketches.update(zip([row["external_id"] for row in todo],
+                            fingerprint.sketches([row["text"] for row in todo]), strict=True))
         matchable = [(external_id, sketches[external_id]) for external_id in fresh
                      if sketches[external_id].matchable]
         owners, signatures = _candidates(matchable)
@@ -93,9 +92,10 @@ def store_posts(rows: list[dict], similarity: float, insert_rows: Callable[[list
     _count_joins(plan)
     _set_representatives(plan)
     if plan.joins or plan.groups:
+        # Which stored cluster each copy joined; a new cluster's members are its posts' cluster_id.
         audit.record(db.session, "posts_clustered", "batch", min(new_ids), {
-            "clusters": _members_by_cluster(plan),
-            "new_clusters": sorted(group.cluster_id for group in plan.groups)}, actor="system")
+            "joined": _joined(plan), "new_clusters": sorted(group.cluster_id for group in plan.groups)},
+            actor="system")
     return new_ids
 
 
@@ -104,12 +104,46 @@ def _candidates(matchable: list[tuple[str, Sketch]]) -> tuple[dict[int, int], di
     keys = sorted({key for _, sketch in matchable for key in sketch.band_keys})
     if not keys:
         return {}, {}
-    owners = dict(db.session.execute(
-        select(ClusterBand.band_key, ClusterBand.cluster_id).where(ClusterBand.band_key.in_(keys))).all())
-    if not owners:
-        return owners, {}
-    rows = db.session.execute(select(Cluster.id, Cluster.signature).where(Cluster.id.in_(set(owners.values()))))
+    if _postgres():
+        owners = dict(db.session.execute(_OWNERS, {"keys": _int_array(keys)}).all())
+        rows = db.session.execute(_SIGNATURES, {"ids": _int_array(set(owners.values()))}) if owners else []
+    else:
+        owners = dict(db.session.execute(
+            select(ClusterBand.band_key, ClusterBand.cluster_id).where(ClusterBand.band_key.in_(keys))).all())
+        rows = db.session.execute(select(Cluster.id, Cluster.signature).where(Cluster.id.in_(set(owners.values()))))
     return owners, {cluster_id: fingerprint.as_signature(signature) for cluster_id, signature in rows}
+
+
+# PostgreSQL: a batch's keys travel as one array literal (psycopg dumps a list of ten thousand ints
+# element by element, and an IN list of as many parameters cost more to build than to run).
+_OWNERS = text("SELECT band_key, cluster_id FROM cluster_bands WHERE band_key = ANY(CAST(:keys AS bigint[]))")
+_SIGNATURES = text("SELECT id, signature FROM clusters WHERE id = ANY(CAST(:ids AS integer[]))")
+_KNOWN = text("SELECT external_id FROM posts WHERE external_id = ANY(:ids)")
+_NEW_IDS = text("SELECT nextval(pg_get_serial_sequence('clusters', 'id')) FROM generate_series(1, :n)")
+_NEW_CLUSTERS = text(
+    "INSERT INTO clusters (id, fingerprint, signature, member_count, created_at, last_seen_at)"
+    " SELECT v.id, v.fp, v.sig, v.n, :now, :now FROM unnest(CAST(:ids AS integer[]), CAST(:fps AS varchar[]),"
+    " CAST(:sigs AS bytea[]), CAST(:counts AS integer[])) AS v(id, fp, sig, n)")
+_NEW_BANDS = text(
+    "INSERT INTO cluster_bands (band_key, cluster_id) SELECT * FROM unnest(CAST(:keys AS bigint[]),"
+    " CAST(:ids AS integer[])) ON CONFLICT (band_key) DO NOTHING")
+
+
+def _postgres() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def _int_array(values) -> str:
+    """A PostgreSQL array literal of integers."""
+    return "{" + ",".join(str(int(value)) for value in values) + "}"
+
+
+def _known_posts(rows: list[dict]) -> set[str]:
+    """The batch's external ids already stored."""
+    ids = [row["external_id"] for row in rows]
+    if _postgres():
+        return set(db.session.scalars(_KNOWN, {"ids": ids}))
+    return set(db.session.scalars(select(Post.external_id).where(Post.external_id.in_(ids))))
 
 
 def _plan(matchable: list[tuple[str, Sketch]], owners: dict[int, int], signatures: dict[int, np.ndarray],
@@ -144,24 +178,38 @@ def _plan(matchable: list[tuple[str, Sketch]], owners: dict[int, int], signature
 
 
 def _store_groups(groups: list[_Group], owners: dict[int, int]) -> bool:
-    """Insert the new clusters and their free band keys; True when a key was taken meanwhile by a
-    cluster stored after the match (a copy committed by another transaction)."""
+    """Insert the new clusters and their free band keys (sorted); True when a key was taken meanwhile
+    by a cluster stored after the match (a copy committed by another transaction)."""
     if not groups:
         return False
     now = utcnow()
     # The representative is named once the posts are stored (_set_representatives).
-    rows = [{"representative_post_id": None, "fingerprint": group.sketch.fingerprint,
-             "signature": fingerprint.signature_bytes(group.sketch.signature),
-             "member_count": len(group.members), "created_at": now, "last_seen_at": now} for group in groups]
-    table = Cluster.__table__
-    ids = db.session.scalars(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows).all()
-    bands = []
+    if _postgres():
+        ids = list(db.session.scalars(_NEW_IDS, {"n": len(groups)}))
+        db.session.execute(_NEW_CLUSTERS, {
+            "ids": _int_array(ids), "fps": [group.sketch.fingerprint for group in groups],
+            "sigs": [fingerprint.signature_bytes(group.sketch.signature) for group in groups],
+            "counts": _int_array(len(group.members) for group in groups), "now": now})
+    else:
+        table = Cluster.__table__
+        ids = db.session.scalars(insert(table).returning(table.c.id, sort_by_parameter_order=True), [{
+            "representative_post_id": None, "fingerprint": group.sketch.fingerprint,
+            "signature": fingerprint.signature_bytes(group.sketch.signature), "member_count": len(group.members),
+            "created_at": now, "last_seen_at": now} for group in groups]).all()
+    bands: list[tuple[int, int]] = []
     for group, cluster_id in zip(groups, ids, strict=True):
         group.cluster_id = cluster_id
-        bands.extend({"band_key": key, "cluster_id": cluster_id} for key in group.keys)
-    bands.sort(key=lambda row: row["band_key"])
-    stored = set(insert_ignore(ClusterBand, bands, ("band_key",), ClusterBand.band_key))
-    return any(row["band_key"] not in stored and row["band_key"] not in owners for row in bands)
+        bands.extend((key, cluster_id) for key in group.keys)
+    if not bands:
+        return False
+    bands.sort()
+    if _postgres():
+        stored = db.session.execute(_NEW_BANDS, {"keys": _int_array(key for key, _ in bands),
+                                                 "ids": _int_array(cluster_id for _, cluster_id in bands)}).rowcount
+        return stored < len(bands)  # the keys owned before the match were left out of the groups' keys
+    inserted = insert_ignore(ClusterBand, [{"band_key": key, "cluster_id": cluster_id} for key, cluster_id in bands],
+                             ("band_key",), ClusterBand.band_key)
+    return len(inserted) < len(bands)
 
 
 def _fill(rows: list[dict], sketches: dict[str, Sketch], plan: _Plan) -> None:
@@ -200,11 +248,9 @@ def _count_joins(plan: _Plan) -> None:
         [{"cid": cluster_id, "n": n, "seen": now} for cluster_id, n in sorted(added.items())])
 
 
-def _members_by_cluster(plan: _Plan) -> dict[str, list[str]]:
-    """{cluster id: the external ids of its new members}, for the audit event."""
+def _joined(plan: _Plan) -> dict[str, list[str]]:
+    """{stored cluster id: the external ids of the batch's posts that joined it}, for the audit event."""
     members: dict[str, list[str]] = {}
     for external_id, (cluster_id, _) in plan.joins.items():
         members.setdefault(str(cluster_id), []).append(external_id)
-    for group in plan.groups:
-        members[str(group.cluster_id)] = [external_id for external_id, _ in group.members]
     return members

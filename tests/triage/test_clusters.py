@@ -125,7 +125,7 @@ def test_each_batch_records_which_cluster_each_new_post_joined(api):
                                 .order_by(AuditEvent.id)).all()
     assert len(events) == 2
     first, second = (posts[name].cluster_id for name in ("p1", "p3"))
-    assert events[1].payload == {"clusters": {str(first): ["p2"], str(second): ["p3"]}, "new_clusters": [second]}
+    assert events[1].payload == {"joined": {str(first): ["p2"]}, "new_clusters": [second]}
 
 
 def test_a_large_cluster_still_matches_by_its_representative(api):

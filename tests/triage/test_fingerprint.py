@@ -1,6 +1,8 @@
 """Fingerprints: copies dressed up to dodge matching still match; quotes and padding do not."""
 from __future__ import annotations
 
+import random
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -187,3 +189,15 @@ def test_a_text_wrapped_in_twice_its_length_of_other_words_never_matches_it(word
     text = " ".join(words)
     assert len(text) <= 250
     assert jaccard(text, f"{CONDEMNATION[:300]} {text} {CONDEMNATION[300:]}") < DEFAULT
+
+
+def test_batch_signatures_are_the_values_datasketch_computes():
+    rng = random.Random(5)
+    words = ["kill", "vote", "river", "mayor", "house", "quiet"]
+    texts = [" ".join(rng.choice(words) for _ in range(rng.randint(2, 60))) for _ in range(300)]
+    keys = [fingerprint.compact(normalise(text)) for text in texts]
+    hashes = [h for h in fingerprint.shingle_hashes(keys) if len(h)]
+    batch = fingerprint.signatures_of(hashes)
+    assert batch.shape == (len(hashes), fingerprint.NUM_PERM)
+    for row, values in zip(batch, hashes, strict=True):
+        assert (row == fingerprint.signature_of(values)).all()
