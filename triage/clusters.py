@@ -10,7 +10,7 @@ representative, and stores its band keys; each key belongs to the first cluster 
 
 The clusters are stored before the posts, so each post row goes in once, with its fingerprint,
 cluster and similarity: an UPDATE of the posts just stored would write each of them (and all its
-index entries) a second time. The new clusters then name their representative (their lowest post id).
+index entries) a second time. The new clusters then name their representative (their first post).
 
 **Two copies at once.** On PostgreSQL, two transactions that store the same band key serialise on
 it: the second insert waits for the first transaction and then finds the key taken. A key taken by a
@@ -31,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy import bindparam, insert, select, text, update
 
 import audit
 from models import Cluster, ClusterBand, Post, db, utcnow
@@ -91,7 +91,7 @@ def store_posts(rows: list[dict], similarity: float, insert_rows: Callable[[list
         point.rewind()
     _count_joins(plan)
     _set_representatives(plan)
-    if plan.joins or plan.groups:
+    if new_ids and (plan.joins or plan.groups):
         # Which stored cluster each copy joined; a new cluster's members are its posts' cluster_id.
         audit.record(db.session, "posts_clustered", "batch", min(new_ids), {
             "joined": _joined(plan), "new_clusters": sorted(group.cluster_id for group in plan.groups)},
@@ -124,6 +124,10 @@ _NEW_CLUSTERS = text(
     "INSERT INTO clusters (id, fingerprint, signature, member_count, created_at, last_seen_at)"
     " SELECT v.id, v.fp, v.sig, v.n, :now, :now FROM unnest(CAST(:ids AS integer[]), CAST(:fps AS varchar[]),"
     " CAST(:sigs AS bytea[]), CAST(:counts AS integer[])) AS v(id, fp, sig, n)")
+_REPRESENTATIVES = text(
+    "UPDATE clusters SET representative_post_id = posts.id FROM unnest(CAST(:ids AS integer[]),"
+    " CAST(:posts AS varchar[])) AS v(cluster_id, external_id) JOIN posts ON posts.external_id = v.external_id"
+    " WHERE clusters.id = v.cluster_id")
 _NEW_BANDS = text(
     "INSERT INTO cluster_bands (band_key, cluster_id) SELECT * FROM unnest(CAST(:keys AS bigint[]),"
     " CAST(:ids AS integer[])) ON CONFLICT (band_key) DO NOTHING")
@@ -225,13 +229,17 @@ def _fill(rows: list[dict], sketches: dict[str, Sketch], plan: _Plan) -> None:
 
 
 def _set_representatives(plan: _Plan) -> None:
-    """Each new cluster's representative: its first post (the lowest id; posts are stored in batch order)."""
+    """Each new cluster's representative: its first post, found by its external id (unique index)."""
     if not plan.groups:
         return
+    if _postgres():
+        db.session.execute(_REPRESENTATIVES, {"ids": _int_array(group.cluster_id for group in plan.groups),
+                                              "posts": [group.members[0][0] for group in plan.groups]})
+        return
     table, posts = Cluster.__table__, Post.__table__
-    first = select(func.min(posts.c.id)).where(posts.c.cluster_id == table.c.id).scalar_subquery()
-    db.session.execute(update(table).where(table.c.id.in_([group.cluster_id for group in plan.groups]))
-                       .values(representative_post_id=first))
+    first = select(posts.c.id).where(posts.c.external_id == bindparam("post")).scalar_subquery()
+    db.session.execute(update(table).where(table.c.id == bindparam("cid")).values(representative_post_id=first),
+                       [{"cid": group.cluster_id, "post": group.members[0][0]} for group in plan.groups])
 
 
 def _count_joins(plan: _Plan) -> None:
