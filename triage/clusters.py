@@ -83,7 +83,7 @@ def store_posts(rows: list[dict], similarity: float, insert_rows: Callable[[list
         owners, signatures = _candidates(matchable)
         plan = _plan(matchable, owners, signatures, similarity)
         point = transaction.set_savepoint() if postgres and fresh and attempt < ATTEMPTS - 1 else None
-        raced = _store_groups(plan.groups, owners)
+        raced = _store_groups(plan.groups, similarity)
         _fill(rows, {external_id: sketches[external_id] for external_id in fresh}, plan)
         new_ids = insert_rows(rows)
         if point is None or (not raced and len(new_ids) == len(fresh)):
@@ -101,7 +101,11 @@ def store_posts(rows: list[dict], similarity: float, insert_rows: Callable[[list
 
 def _candidates(matchable: list[tuple[str, Sketch]]) -> tuple[dict[int, int], dict[int, np.ndarray]]:
     """The stored owners of the batch's band keys, and the signatures of those clusters."""
-    keys = sorted({key for _, sketch in matchable for key in sketch.band_keys})
+    return _owners(sorted({key for _, sketch in matchable for key in sketch.band_keys}))
+
+
+def _owners(keys: list[int]) -> tuple[dict[int, int], dict[int, np.ndarray]]:
+    """The clusters that own these band keys ({key: cluster id}) and their signatures."""
     if not keys:
         return {}, {}
     if _postgres():
@@ -130,7 +134,7 @@ _REPRESENTATIVES = text(
     " WHERE clusters.id = v.cluster_id")
 _NEW_BANDS = text(
     "INSERT INTO cluster_bands (band_key, cluster_id) SELECT * FROM unnest(CAST(:keys AS bigint[]),"
-    " CAST(:ids AS integer[])) ON CONFLICT (band_key) DO NOTHING")
+    " CAST(:ids AS integer[])) ON CONFLICT (band_key) DO NOTHING RETURNING band_key")
 
 
 def _postgres() -> bool:
@@ -181,9 +185,9 @@ def _plan(matchable: list[tuple[str, Sketch]], owners: dict[int, int], signature
     return plan
 
 
-def _store_groups(groups: list[_Group], owners: dict[int, int]) -> bool:
+def _store_groups(groups: list[_Group], threshold: float) -> bool:
     """Insert the new clusters and their free band keys (sorted); True when a key was taken meanwhile
-    by a cluster stored after the match (a copy committed by another transaction)."""
+    by a similar cluster stored after the match (a copy committed by another transaction)."""
     if not groups:
         return False
     now = utcnow()
@@ -208,12 +212,24 @@ def _store_groups(groups: list[_Group], owners: dict[int, int]) -> bool:
         return False
     bands.sort()
     if _postgres():
-        stored = db.session.execute(_NEW_BANDS, {"keys": _int_array(key for key, _ in bands),
-                                                 "ids": _int_array(cluster_id for _, cluster_id in bands)}).rowcount
-        return stored < len(bands)  # the keys owned before the match were left out of the groups' keys
-    inserted = insert_ignore(ClusterBand, [{"band_key": key, "cluster_id": cluster_id} for key, cluster_id in bands],
-                             ("band_key",), ClusterBand.band_key)
-    return len(inserted) < len(bands)
+        stored = set(db.session.scalars(_NEW_BANDS, {"keys": _int_array(key for key, _ in bands),
+                                                     "ids": _int_array(cluster_id for _, cluster_id in bands)}))
+    else:
+        stored = set(insert_ignore(ClusterBand, [{"band_key": key, "cluster_id": cluster_id}
+                                                 for key, cluster_id in bands], ("band_key",), ClusterBand.band_key))
+    # The keys owned before the match were left out of the groups' keys: a key refused now was
+    # stored since, by a new cluster of another transaction, which matters only if it is similar.
+    taken = {key: cluster_id for key, cluster_id in bands if key not in stored}
+    return bool(taken) and _similar_taken(groups, taken, threshold)
+
+
+def _similar_taken(groups: list[_Group], taken: dict[int, int], threshold: float) -> bool:
+    """Whether a cluster that took one of these keys meanwhile is similar enough to its group to join:
+    a copy stored by another transaction (rather than an unrelated post whose band happened to match)."""
+    owners, signatures = _owners(sorted(taken))
+    mine = {group.cluster_id: group.sketch.signature for group in groups}
+    return any(fingerprint.similarity(mine[cluster_id], signatures[owners[key]]) >= threshold
+               for key, cluster_id in taken.items() if owners.get(key) in signatures)
 
 
 def _fill(rows: list[dict], sketches: dict[str, Sketch], plan: _Plan) -> None:
