@@ -10,8 +10,10 @@ Pure functions (no Flask, no database). `sketch(text)` gives a post's `Sketch`:
   that is not a letter, a digit or a placeholder dropped and runs of one character cut to one. So
   "I w i l l  k i l l", "I wіll kіll" (Cyrillic і), "I\u200bwill kill 🔪" and "I wiiill KILL" share it.
 - `fingerprint`: the SHA-256 of the key: exact copies, once normalised.
-- `signature`: a MinHash (`datasketch`, NUM_PERM permutations) of the key's character SHINGLE-grams,
-  and `band_keys`: LSH bands of it (BANDS bands of ROWS values, each hashed to a signed 64-bit key).
+- `signature`: a MinHash (`datasketch`, NUM_PERM permutations, its default affine32 scheme) of the
+  key's character SHINGLE-grams, and `band_keys`: LSH bands of it (BANDS bands of ROWS values, each
+  hashed to a signed 64-bit key). `sketches(texts)` computes a batch's MinHash values at once with
+  numpy from datasketch's own permutations; a test holds them equal to datasketch's update_batch.
 
 **Which measure, and why Jaccard.** Two posts are near-duplicates when the Jaccard similarity of their
 shingle sets, |A ∩ B| / |A ∪ B|, reaches the policy's `clusters.similarity` (default 0.6), estimated
@@ -31,8 +33,8 @@ mention) score 1.0; copies with a link or hashtags or a sentence added, a word c
 letter by letter score 0.81-0.99, with two words changed 0.65; the threat quoted in counter-speech or
 news scores 0.36-0.38, a lawful post built from the threat's words 0.27, unrelated posts under 0.01.
 0.6 sits between the two groups. A quote with only a word or two of comment around it ("Reported:
-<threat>") still scores about 0.78: to the matcher it is a copy, which is why the later steps that act
-on a cluster (items 2-3 of the clusters issue) keep a juror's confirmation below a higher similarity.
+<threat>") still scores about 0.78: to the matcher it is a copy, which is why the later steps that will
+act on a cluster (items 2-3 of the clusters issue) ask a juror to confirm below a higher similarity.
 
 **Shingles of 4 characters** over the key, which has no spaces, so "k i l l" and "kill" agree: 3-grams
 made unrelated English posts share more, 5-grams let one changed word of a short post cost more.
@@ -45,9 +47,10 @@ comparison in memory then rules them out. A lookup is 10 equality matches on a p
 the number of clusters. Each new cluster writes one index entry per band, the main cost of
 clustering at intake: 10 bands of 2 find as much as 20 bands of 3 (0.93 at 0.5, 0.99 at 0.6) or 32
 of 4 (0.87, 0.99) for half or a third of the writes, at the price of more false candidates between
-posts of similarity 0.2-0.4, which cost a comparison each. The parameters are part of the stored
-keys: changing NUM_PERM, BANDS, ROWS, SHINGLE, SEED or the normalisation means recomputing them for
-every cluster.
+posts of similarity 0.2-0.4, which cost a comparison each, and of unrelated posts sharing a band key
+more often (two intakes storing one key at once wait for each other: triage/clusters.py). The
+parameters are part of the stored keys: changing NUM_PERM, BANDS, ROWS, SHINGLE, SEED or the
+normalisation means recomputing them for every cluster.
 
 Keys shorter than a shingle (an emoji, "ok", a bare link) get no signature: they would cluster
 unrelated posts together.
