@@ -18,6 +18,7 @@ from models.case import (
     Vote,
     VoteDisclosure,
 )
+from models.cluster import Cluster, ClusterBand
 from models.database import db
 from models.lead import JurorInvite, MutedReporter, ShadowDecision, ShadowPolicy
 from models.panel import AccountLink, GoldAnswer, RelationshipCheck
@@ -33,7 +34,8 @@ __all__ = [
     "APPEAL_CHANNELS", "APPEAL_STATES", "Appeal",
     "ACCOUNT_STATES", "ACTION_STATES", "ASSIGNMENT_STATES", "CASE_ORIGINS", "CASE_STATES", "DECISIONS", "LOCALES",
     "OPEN_CASE_STATES", "POST_STATES", "ROLES", "USER_STATES", "VERDICT_METHODS", "VOTES_SHOWN_STATES",
-    "Account", "AccountLink", "Action", "Assignment", "AuditEvent", "Base", "Case", "GoldAnswer", "JurorInvite",
+    "Account", "AccountLink", "Action", "Assignment", "AuditEvent", "Base", "Case", "Cluster", "ClusterBand",
+    "GoldAnswer", "JurorInvite",
     "JurorReliability", "MutedReporter", "Policy", "Post", "RelationshipCheck", "ReliabilityRun", "Report",
     "SandboxAction", "SandboxFollow", "SandboxPost", "Score", "ShadowDecision", "ShadowPolicy", "SignatureNonce",
     "Strike", "SyncCursor",

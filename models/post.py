@@ -30,6 +30,14 @@ class Post(Base):
     # Set once scored: the sweeper re-enqueues posts whose scoring job was lost.
     scored_at: Mapped[datetime | None] = mapped_column(index=True)
     score_requested_at: Mapped[datetime | None]
+    # Near-duplicates (triage/clusters.py): the SHA-256 of the normalised text, the cluster the post
+    # joined at intake and its estimated similarity to the cluster's representative (1.0 for the
+    # representative itself). None for posts stored before clustering or while it is off, and
+    # (cluster) for texts too short to match.
+    fingerprint: Mapped[str | None] = mapped_column(String(64))
+    # use_alter: clusters name their representative post, so the two tables refer to each other.
+    cluster_id: Mapped[int | None] = mapped_column(ForeignKey("clusters.id", use_alter=True), index=True)
+    cluster_similarity: Mapped[float | None] = mapped_column(Float)
 
 
 class Report(Base):

@@ -21,7 +21,7 @@ import audit
 from models import Account, Case, Post, Report, Score, db, utcnow
 from models.sql import insert_ignore, upsert_filling
 from network import RelationshipSource
-from triage import cases, follow_links, jobs, outbox, shadow, transaction
+from triage import cases, clusters, follow_links, jobs, outbox, shadow, transaction
 from triage.policy import PolicyInForce, current_policy
 from triage.schemas import IntakeError, PostIn, ReportIn
 
@@ -56,13 +56,23 @@ def _post_row(post: PostIn, now) -> dict:
 
 
 def _store_posts(posts: list[PostIn]) -> list[int]:
-    """Insert new posts (first occurrence of each id wins) and their authors' accounts; return the new posts' ids."""
+    """Insert new posts (first occurrence of each id wins) and their authors' accounts, and put the new
+    posts in their near-duplicate clusters; return the new posts' ids."""
     _store_authors(posts)
     now = utcnow()
     unique: dict[str, PostIn] = {}
     for post in posts:
         unique.setdefault(post.id, post)
-    return insert_ignore(Post, [_post_row(p, now) for p in unique.values()], ("external_id",), Post.id)
+    rows = [_post_row(p, now) for p in unique.values()]
+    policy = current_policy()
+    if rows and policy.clustering:
+        return clusters.store_posts(rows, policy.cluster_similarity, _insert_posts)
+    return _insert_posts(rows)
+
+
+def _insert_posts(rows: list[dict]) -> list[int]:
+    """Insert post rows, skipping ids already stored; return the new posts' ids."""
+    return insert_ignore(Post, rows, ("external_id",), Post.id)
 
 
 def _store_authors(posts: list[PostIn]) -> None:

@@ -71,7 +71,14 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "strikes": DEFAULT_STRIKES,
     # Jurors judge the post, not its author: on, the case page shows the author's earlier removals.
     "show_author_removals": False,
+    # Near-duplicates (triage/clusters.py): at intake each new post joins the cluster whose
+    # representative it matches at this estimated Jaccard similarity of their normalised texts'
+    # shingles or more (0.5-1; triage/fingerprint.py says why 0.6), or starts a cluster of its own.
+    "clusters": {"enabled": True, "similarity": 0.6},
 }
+
+# Below 0.5 the LSH bands (triage/fingerprint.py) would miss too many clusters that reach the threshold.
+CLUSTER_SIMILARITY_MIN = 0.5
 
 
 class PolicyError(ValueError):
@@ -182,6 +189,16 @@ class PolicyInForce:
         """The strike ladder (the defaults for versions published before it existed)."""
         return StrikePolicy.from_settings(self.settings.get("strikes"))
 
+    @property
+    def clustering(self) -> bool:
+        """Whether intake assigns new posts to near-duplicate clusters."""
+        return bool(self.settings.get("clusters", DEFAULT_SETTINGS["clusters"])["enabled"])
+
+    @property
+    def cluster_similarity(self) -> float:
+        """Least estimated similarity to a cluster's representative for a post to join it."""
+        return float(self.settings.get("clusters", DEFAULT_SETTINGS["clusters"])["similarity"])
+
     def weight(self, name: str) -> float:
         """One priority weight."""
         return float(self.settings["priority_weights"][name])
@@ -237,6 +254,7 @@ def validate_settings(settings: dict[str, Any]) -> dict[str, Any]:
             raise PolicyError(f"daily_exposure_caps.{code}: a rule code and a cap >= 0")
     if not isinstance(merged["show_author_removals"], bool):
         raise PolicyError("show_author_removals must be true or false")
+    _validate_clusters(merged["clusters"])
     try:
         merged["strikes"] = validate_strikes(merged["strikes"])
     except StrikeSettingsError as error:
@@ -270,6 +288,18 @@ def _critical(group: Any) -> dict[str, Any]:
     if isinstance(reporters, bool) or not isinstance(reporters, int) or not 0 <= reporters <= 1000:
         raise PolicyError("critical.reporters must be a whole number from 0 (never) to 1000")
     return {"threat_score": float(score), "reporters": reporters}
+
+
+def _validate_clusters(group: Any) -> None:
+    """The `clusters` group: exactly `enabled` (true or false) and `similarity` (a number from 0.5 to 1)."""
+    if not isinstance(group, dict) or set(group) != {"enabled", "similarity"}:
+        raise PolicyError("clusters must hold exactly enabled and similarity")
+    if not isinstance(group["enabled"], bool):
+        raise PolicyError("clusters.enabled must be true or false")
+    value = group["similarity"]
+    if isinstance(value, bool) or not isinstance(value, int | float) or not (
+            CLUSTER_SIMILARITY_MIN <= float(value) <= 1.0):
+        raise PolicyError(f"clusters.similarity must be a number from {CLUSTER_SIMILARITY_MIN} to 1")
 
 
 # Versions change a few times a month, yet nearly every request reads the one in force: each

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 from flask_migrate import upgrade
-from sqlalchemy import func, select, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
 import audit
@@ -77,8 +77,11 @@ def test_migration_0010_keeps_each_jurors_newest_active_seat_and_gives_the_other
                 "INSERT INTO users (id, username, password_hash, role, state, languages, opted_out_categories,"
                 " created_at, failed_logins) VALUES (:id, :name, 'x', 'juror', 'active', '[\"en\"]', '[]',"
                 " CURRENT_TIMESTAMP, 0)"), {"id": user_id, "name": name})
+        # Posts too: only the columns 0009 has (the model has the clusters' since 0015).
+        db.session.execute(insert(Post.__table__), [{
+            "id": i, "external_id": f"p{i}", "author_id": "a", "text": "t", "content_hash": f"h{i}", "state": "visible",
+            "received_at": now} for i in (1, 2, 3)])
         for i in (1, 2, 3):
-            db.session.add(Post(id=i, external_id=f"p{i}", author_id="a", text="t", content_hash=f"h{i}"))
             db.session.add(Case(id=i, post_id=i, origin="reported", state="in_review", panel_size=3, open_seats=2,
                                 policy_version=1, sla_deadline=now))
         db.session.flush()
