@@ -74,7 +74,9 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     # Near-duplicates (triage/clusters.py): at intake each new post joins the cluster whose
     # representative it matches at this estimated Jaccard similarity of their normalised texts'
     # shingles or more (0.5-1; triage/fingerprint.py says why 0.6), or starts a cluster of its own.
-    "clusters": {"enabled": True, "similarity": 0.6},
+    # Off by default for now: in the intake request it costs most of intake's speed (benchmarks/
+    # RESULTS.md, "Issue 23: clusters"); it moves to the scoring job, and on, with one case per cluster.
+    "clusters": {"enabled": False, "similarity": 0.6},
 }
 
 # Below 0.5 the LSH bands (triage/fingerprint.py) would miss too many clusters that reach the threshold.

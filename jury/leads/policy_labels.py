@@ -48,6 +48,12 @@ _EXACT: dict[str, tuple[str, str, str, str]] = {
     "critical.reporters": ("opens", "Critical lane: reporters of a violent threat",
                            "This many different people reporting a post as a violent threat put it in the "
                            "critical lane (0: reports alone never do).", "people"),
+    "clusters.enabled": ("opens", "Near-duplicate clusters",
+                         "Put each new post in a cluster of near-copies of it (off by default: it slows intake "
+                         "until it runs in the scoring job).", ""),
+    "clusters.similarity": ("opens", "Cluster similarity",
+                            "How close a post must be to a cluster's first post to join it; a threat quoted in a "
+                            "longer text stays apart.", "0.5–1"),
     "priority_weights.severity": ("opens", "Queue order: weight of severity",
                                   "How much each severity step (0–3) raises a case in the queue.", "points"),
     "priority_weights.reports": ("opens", "Queue order: weight of reports",

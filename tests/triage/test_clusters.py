@@ -33,6 +33,13 @@ def all_clusters() -> list[Cluster]:
     return list(db.session.scalars(select(Cluster).order_by(Cluster.id)))
 
 
+@pytest.fixture(autouse=True)
+def clustering_on(monkeypatch):
+    """Clustering is off by default (it slows intake until it moves to the scoring job): on here,
+    in the policy version each test's app starts with."""
+    monkeypatch.setitem(DEFAULT_SETTINGS, "clusters", {**DEFAULT_SETTINGS["clusters"], "enabled": True})
+
+
 def set_clusters(**group) -> None:
     publish_policy({**current_policy(fresh=True).settings, "clusters": {**DEFAULT_SETTINGS["clusters"], **group}},
                    reason="test", actor="test")

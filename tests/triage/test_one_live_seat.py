@@ -77,13 +77,15 @@ def test_migration_0010_keeps_each_jurors_newest_active_seat_and_gives_the_other
                 "INSERT INTO users (id, username, password_hash, role, state, languages, opted_out_categories,"
                 " created_at, failed_logins) VALUES (:id, :name, 'x', 'juror', 'active', '[\"en\"]', '[]',"
                 " CURRENT_TIMESTAMP, 0)"), {"id": user_id, "name": name})
-        # Posts too: only the columns 0009 has (the model has the clusters' since 0015).
+        # Posts too: only the columns 0009 has (the model has the clusters' since 0016).
         db.session.execute(insert(Post.__table__), [{
             "id": i, "external_id": f"p{i}", "author_id": "a", "text": "t", "content_hash": f"h{i}", "state": "visible",
             "received_at": now} for i in (1, 2, 3)])
-        for i in (1, 2, 3):
-            db.session.add(Case(id=i, post_id=i, origin="reported", state="in_review", panel_size=3, open_seats=2,
-                                policy_version=1, sla_deadline=now))
+        # Cases as well (the model has the critical lane's columns since 0015).
+        db.session.execute(insert(Case.__table__), [{
+            "id": i, "post_id": i, "review_round": 0, "origin": "reported", "state": "in_review", "severity": 0,
+            "report_count": 0, "base_priority": 0.0, "priority": 0.0, "panel_size": 3, "open_seats": 2,
+            "policy_version": 1, "opened_at": now, "sla_deadline": now, "lock_version": 0} for i in (1, 2, 3)])
         db.session.flush()
         # Ann was dealt two seats at once (two tabs); Bob holds one.
         for seat_id, case_id, juror_id, leased in [(1, 1, 1, now - timedelta(seconds=5)), (2, 2, 1, now),
