@@ -51,7 +51,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     # by more than `vote_cost` (0: the fixed rule, add seats until `confidence`, escalate at the
     # cap); a lead only while that chance is over `lead_cost` and votes would not lower it more
     # cheaply; else the panel decides at its leaning, and its statement says how sure it was.
-    "vote_cost": 0.02,
+    "vote_cost": 0.024,
     "lead_cost": 0.25,
     # The leads' capacity: most cases waiting for a lead at once. When full, a panel that would
     # escalate widens further or decides at its leaning (a split quorum panel: its majority).
