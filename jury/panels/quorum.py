@@ -142,4 +142,3 @@ def decide_when_leads_full(tally: Tally, panel_size: int, largest_panel: int) ->
     if panel_size < largest_panel:
         return Decision("widen")
     return Decision("keep", reason="leads_full")
-
