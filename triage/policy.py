@@ -52,7 +52,17 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "verdict_method": "quorum",
     "confidence": 0.95,
     "min_votes": 2,
-    "max_panel_size": 6,
+    "max_panel_size": 12,
+    # Weighted panels below `confidence` once every seat has voted (jury/panels/vote_value.py): one
+    # more juror is asked only while their vote is expected to lower the chance of a wrong verdict
+    # by more than `vote_cost` (0: the fixed rule, add seats until `confidence`, escalate at the
+    # cap); a lead only while that chance is over `lead_cost` and votes would not lower it more
+    # cheaply; else the panel decides at its leaning, and its statement says how sure it was.
+    "vote_cost": 0.024,
+    "lead_cost": 0.25,
+    # The leads' capacity: most cases waiting for a lead at once. When full, a panel that would
+    # escalate widens further or decides at its leaning (a split quorum panel: its majority).
+    "max_open_escalations": 20,
     # Full re-estimation of juror reliabilities after this many new verdicts (by the sweeper).
     "reestimate_every_verdicts": 50,
     "lease_minutes": 10,
@@ -133,7 +143,23 @@ class PolicyInForce:
     @property
     def max_panel_size(self) -> int:
         """Most seats a weighted panel grows to before it escalates."""
-        return int(self.settings.get("max_panel_size", 6))
+        return int(self.settings.get("max_panel_size", 6))  # 6: the default before vote_cost
+
+    @property
+    def vote_cost(self) -> float:
+        """Least drop in the chance of a wrong weighted verdict one more vote must buy (0: fixed rule)."""
+        return float(self.settings.get("vote_cost", 0.0))
+
+    @property
+    def lead_cost(self) -> float:
+        """Chance of a wrong verdict above which a lead is worth calling (0.5: never)."""
+        return float(self.settings.get("lead_cost", DEFAULT_SETTINGS["lead_cost"]))
+
+    @property
+    def max_open_escalations(self) -> int | None:
+        """Most cases waiting for a lead at once (None: no cap, for versions before the setting)."""
+        cap = self.settings.get("max_open_escalations")
+        return None if cap is None else int(cap)
 
     @property
     def opening_seats(self) -> int:
@@ -237,6 +263,12 @@ def validate_settings(settings: dict[str, Any]) -> dict[str, Any]:
         raise PolicyError("confidence must be over 0.5 and under 1")
     if not 1 <= int(merged["min_votes"]) <= int(merged["max_panel_size"]) <= 25:
         raise PolicyError("need 1 <= min_votes <= max_panel_size <= 25")
+    if not 0.0 <= float(merged["vote_cost"]) < 0.5:
+        raise PolicyError("vote_cost must be at least 0 and under 0.5")
+    if not 0.0 < float(merged["lead_cost"]) <= 0.5:
+        raise PolicyError("lead_cost must be over 0 and at most 0.5")
+    if int(merged["max_open_escalations"]) < 0:
+        raise PolicyError("max_open_escalations must be at least 0")
     if int(merged["reestimate_every_verdicts"]) < 1:
         raise PolicyError("reestimate_every_verdicts must be at least 1")
     if int(merged["lease_minutes"]) < 1:

@@ -14,7 +14,10 @@ The model (documented in README.md):
   dealt nothing ends the session.
 - Escalations: a lead decides an escalated case `lead_minutes` later through the real escalation
   path, and is taken to be right (the lead sees everything and can ask around); escalations are
-  counted in `escalation_rate`, so their cost is visible.
+  counted in `escalation_rate`, so their cost is visible, and `accuracy_without_leads` counts each
+  escalated case at the panel's leaning instead: the jury on its own.
+- Policy: the defaults (DEFAULT_SETTINGS) with the run's verdict method, and `settings` on top
+  (checked as a lead's change is).
 - Reliabilities (weighted policy): the same full re-estimation the sweeper's job runs, every
   `reestimate_every_verdicts` verdicts of the policy.
 Time is a simulated clock in minutes; the database sees wall-clock time, which only stamps rows.
@@ -39,10 +42,10 @@ from flask import Flask
 from sqlalchemy import event, insert, select
 
 from jury.panels import juror_reliability, verdicts, voting
-from models import Case, JurorReliability, Post, ReliabilityRun, Score, User, Verdict, Vote, db, utcnow
+from models import AuditEvent, Case, JurorReliability, Post, ReliabilityRun, Score, User, Verdict, Vote, db, utcnow
 from models.errors import Conflict
 from triage import cases, dealing, transaction
-from triage.policy import DEFAULT_SETTINGS, PolicyInForce, current_policy, publish_policy
+from triage.policy import DEFAULT_SETTINGS, PolicyInForce, current_policy, publish_policy, validate_settings
 
 VOTE_RULE = "harassment"
 
@@ -68,6 +71,8 @@ class SimulationConfig:
     # The ceiling: the weighted policy told every juror's true accuracy and the model's true
     # calibration instead of estimating them.
     oracle: bool = False
+    # Policy settings over the defaults, e.g. {"vote_cost": 0, "max_panel_size": 6}.
+    settings: dict[str, Any] = field(default_factory=dict)
 
     def check(self) -> None:
         """Raise ValueError on inputs the model cannot run."""
@@ -83,6 +88,9 @@ class SimulationConfig:
             raise ValueError("policy must be quorum or weighted")
         if self.oracle and self.policy != "weighted":
             raise ValueError("the oracle is a weighted policy")
+        if "verdict_method" in self.settings:
+            raise ValueError("choose the verdict method with the policy, not a setting")
+        validate_settings(dict(self.settings))  # a PolicyError is a ValueError
 
 
 def parse_range(text: str) -> tuple[float, float]:
@@ -177,7 +185,7 @@ class Simulation:
     def _setup(self) -> None:
         """Policy, jurors, a lead, posts with their model scores."""
         config = self.config
-        settings = dict(DEFAULT_SETTINGS, verdict_method=config.policy)
+        settings = dict(DEFAULT_SETTINGS, **config.settings, verdict_method=config.policy)
         with transaction.atomic():
             self.policy = publish_policy(settings, reason="simulation", actor="simulation")
         n_bad = int(config.jurors * config.spammer_share + 0.5)
@@ -346,6 +354,9 @@ class Simulation:
         minutes = [run.decided_at[row.case_id] - self.arrived_at[row.post_id] for row in rows
                    if row.case_id in run.decided_at]
         decided = len(rows)
+        # Verdicts the panel took at its leaning, below its confidence (jury.panels.quorum.Decision.reason).
+        at_leaning = sum("at_leaning" in payload for payload in db.session.scalars(
+            select(AuditEvent.payload).where(AuditEvent.event_type == "verdict_reached")))
         return {
             **{key: value for key, value in asdict(config).items()},
             "juror_accuracy": [config.accuracy_low, config.accuracy_high],
@@ -355,6 +366,7 @@ class Simulation:
             # Escalated cases decided by the panel's leaning instead of a lead: the jury on its own.
             "accuracy_without_leads": round((jury_right + leaning_right) / decided, 4) if decided else None,
             "escalation_rate": round(len(run.escalated) / decided, 4) if decided else None,
+            "decided_at_leaning_rate": round(at_leaning / decided, 4) if decided else None,
             "median_minutes_to_verdict": round(statistics.median(minutes), 2) if minutes else None,
             "cases_decided": decided,
             "cases_undecided": config.cases - decided,

@@ -19,7 +19,8 @@ from sqlalchemy import bindparam, func, select
 
 import audit
 from jury.panels import dawid_skene as ds
-from models import Case, GoldAnswer, JurorReliability, ReliabilityRun, Score, Verdict, Vote, db, utcnow
+from jury.panels import vote_value
+from models import Case, GoldAnswer, JurorReliability, ReliabilityRun, Score, User, Verdict, Vote, db, utcnow
 from triage import jobs, transaction
 
 log = logging.getLogger(__name__)
@@ -113,6 +114,31 @@ def case_posterior(case: Case, votes: list[tuple[int, str, str | None]] | None =
     weights = ds.explain(prior_log_odds, terms)
     weights["model_feature"] = None if feature is None else round(feature, 4)
     return CasePosterior(weights["posterior"], weights["prior"], weights)
+
+
+_PLANS = "jury.panel_plans"
+_POOL_STATE = select(func.count(), func.max(JurorReliability.estimated_at)).select_from(JurorReliability)
+
+
+def panel_plans(policy_version: int, vote_cost: float, lead_cost: float, min_votes: int,
+                max_votes: int) -> tuple[vote_value.Plan, vote_value.Plan]:
+    """The stopping plans (with a lead to call, and without) for the active jurors' stored matrices.
+
+    Built once per re-estimation and policy version in each process: the plan only changes when the
+    matrices or the settings do. Each juror weighs by the votes behind their estimate (at least
+    one), since the next seat goes to whoever asks, and busy jurors ask more often.
+    """
+    key = (policy_version, vote_cost, lead_cost, min_votes, max_votes, *db.session.execute(_POOL_STATE).one())
+    cache = current_app.extensions.setdefault(_PLANS, {})
+    if cache.get("key") != key:
+        rows = db.session.execute(select(JurorReliability).join(User, User.id == JurorReliability.juror_id)
+                                  .where(User.state == "active")).scalars()
+        pool = vote_value.pool_of((ds.JurorMatrix(row.sensitivity, row.specificity, row.votes), max(row.votes, 1.0))
+                                  for row in rows)
+        cache["plans"] = tuple(vote_value.plan(pool, vote_cost=vote_cost, lead_cost=cost, min_votes=min_votes,
+                                               max_votes=max_votes) for cost in (lead_cost, None))
+        cache["key"] = key
+    return cache["plans"]
 
 
 def verdicts_since_last_run() -> int:

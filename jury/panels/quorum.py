@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from jury.panels.vote_value import ESCALATE, VOTE, Plan
 from models.rules import RULE_CODES, rule_severity
 
 
@@ -43,6 +44,10 @@ class Decision:
 
     kind: str  # pending | remove | keep | widen | escalate
     rule: str | None = None
+    # Why a panel decided below its confidence or without its supermajority (None: it reached it):
+    # "votes_not_worth" (more votes were not expected to change it), "panel_full" (the largest
+    # panel, and the case not worth a lead), "leads_full" (the leads' desk was full).
+    reason: str | None = None
 
 
 def winning_rule(rules: dict[str, int]) -> str | None:
@@ -89,3 +94,51 @@ def decide_weighted(tally: Tally, posterior: float, panel_size: int, max_panel_s
     if panel_size < max_panel_size:
         return Decision("widen")
     return Decision("escalate")
+
+
+def at_leaning(tally: Tally, log_odds: float, reason: str) -> Decision:
+    """The side the panel leans to (a panel with no leaning keeps the post: no removal without one)."""
+    if log_odds > 0:
+        return Decision("remove", winning_rule(tally.rules), reason)
+    return Decision("keep", reason=reason)
+
+
+def decide_by_value(tally: Tally, posterior: float, log_odds: float, panel_size: int, confidence: float,
+                    with_lead: Plan, without_lead: Plan, leads_free: Callable[[], bool]) -> Decision:
+    """Decide on the reliability-weighted posterior (its log-odds for the plan), asking for one
+    more vote or a lead only when it is worth it.
+
+    A side that reaches `confidence` (with the plan's minimum of votes) wins at once, as in
+    decide_weighted. Otherwise, once every seat has voted, the plan (jury.panels.vote_value) says
+    whether one more juror's vote is worth its cost (the panel gains one seat), a lead is worth
+    more (escalate: only while `leads_free()`, else the plan without leads decides), or the
+    panel decides at its leaning with the confidence it has, and the decision says why.
+    """
+    votes = tally.total
+    if votes >= with_lead.min_votes:
+        if posterior >= confidence:
+            return Decision("remove", winning_rule(tally.rules))
+        if 1.0 - posterior >= confidence:
+            return Decision("keep")
+    if votes < panel_size:
+        return Decision("pending")
+    action, reason = with_lead.action(log_odds, votes), None
+    if action == ESCALATE and not leads_free():
+        action, reason = without_lead.action(log_odds, votes), "leads_full"
+    if action == VOTE:
+        return Decision("widen")
+    if action == ESCALATE:
+        return Decision("escalate")
+    if reason is None:
+        reason = "panel_full" if votes >= with_lead.max_votes else "votes_not_worth"
+    return at_leaning(tally, log_odds, reason)
+
+
+def decide_when_leads_full(tally: Tally, panel_size: int, largest_panel: int) -> Decision:
+    """A split quorum panel that would escalate while the leads' desk is full: the majority decides;
+    a tie gains one seat (up to `largest_panel`), and a tie at that size keeps the post."""
+    if tally.remove != tally.keep:
+        return at_leaning(tally, tally.remove - tally.keep, "leads_full")
+    if panel_size < largest_panel:
+        return Decision("widen")
+    return Decision("keep", reason="leads_full")

@@ -22,9 +22,25 @@ METHOD_WORDS = {
 }
 
 
+# Why a panel decided without reaching its confidence or supermajority (quorum.Decision.reason).
+LEANING_WORDS = {
+    "votes_not_worth": "more votes were not expected to change the outcome",
+    "panel_full": "the panel had reached its largest size",
+    "leads_full": "the panel was split and no trust-and-safety lead was free to decide it",
+}
+
+
+def leaning_sentence(reason: str | None, sure: float | None) -> str:
+    """The honest rider of a verdict taken at the panel's leaning ('' for a verdict that was not)."""
+    if reason is None:
+        return ""
+    how_sure = f", an estimated {sure:.0%} likely to be right" if sure is not None else ""
+    return f" The panel decided at its leaning{how_sure}, because {LEANING_WORDS[reason]}."
+
+
 def statement_of_reasons(outcome: str, rule: str | None, tally: Tally, method: str, origin: str,
-                         report_count: int = 0) -> str:
-    """A plain-language reason the network can show the author."""
+                         report_count: int = 0, leaning: str = "") -> str:
+    """A plain-language reason the network can show the author (`leaning`: leaning_sentence's rider)."""
     if origin == "reported":
         source = "after user reports"
     elif report_count:
@@ -35,22 +51,27 @@ def statement_of_reasons(outcome: str, rule: str | None, tally: Tally, method: s
     if outcome == "remove":
         title = RULES_BY_CODE[rule].title if rule in RULES_BY_CODE else "the network's rules"
         return (f"Removed for breaking the rule '{title}'. The post was reviewed {source} "
-                f"and decided by {METHOD_WORDS[method]} ({votes}).")
+                f"and decided by {METHOD_WORDS[method]} ({votes}).{leaning}")
     return (f"Kept: the post was reviewed {source} and found not to break the rules by "
-            f"{METHOD_WORDS[method]} ({votes}).")
+            f"{METHOD_WORDS[method]} ({votes}).{leaning}")
 
 
 def record_verdict(case: Case, outcome: str, rule: str | None, tally: Tally, *, method: str,
                    policy_version: int, actor: str, decided_by: User | None = None,
-                   explained: juror_reliability.CasePosterior | None = None) -> Verdict:
+                   explained: juror_reliability.CasePosterior | None = None, reason: str | None = None) -> Verdict:
     """Store the verdict and close the case; its consequences follow in a job (caller commits).
 
     The verdict is part of the deciding vote's transaction. What follows from it (the network
     actions, the posterior when the method did not need one, a retraining check) is queued as
     one `follow_up` job, so the juror whose vote decided the case does not wait for it. The job
-    runs inline without Redis; the sweeper queues it again if it is lost.
+    runs inline without Redis; the sweeper queues it again if it is lost. `reason`: why the panel
+    decided at its leaning (quorum.Decision.reason), told in the statement with how sure it was.
     """
-    statement = statement_of_reasons(outcome, rule, tally, method, case.origin, case.report_count)
+    sure = None
+    if explained is not None:
+        sure = explained.posterior if outcome == "remove" else explained.keep_posterior
+    statement = statement_of_reasons(outcome, rule, tally, method, case.origin, case.report_count,
+                                     leaning_sentence(reason, sure))
     now = utcnow()
     verdict = Verdict(case_id=case.id, outcome=outcome, rule=rule, tally=tally.as_dict(), method=method,
                       policy_version=policy_version, decided_by_id=decided_by.id if decided_by else None,
@@ -64,6 +85,8 @@ def record_verdict(case: Case, outcome: str, rule: str | None, tally: Tally, *, 
                "method": method, "policy_version": policy_version}
     if explained is not None:  # the posterior that decided it (weighted); others get theirs in the follow-up
         payload["posterior"] = explained.posterior
+    if reason is not None:
+        payload["at_leaning"] = reason
     audit.record(db.session, "verdict_reached", "case", case.id, payload, actor=actor)
     if case.origin == "appeal":
         # An appeal's outcome is applied by the appeals service (a reversal needs a lead's sign-off).

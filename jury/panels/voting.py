@@ -3,17 +3,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 
 import audit
-from jury.panels import juror_reliability, verdicts
+from jury.panels import juror_reliability, quorum, verdicts
 from jury.panels.quorum import Decision, Tally, decide, decide_weighted
 from models import OPEN_CASE_STATES, Assignment, Case, User, Vote, db, utcnow
 from models.errors import NO_SUCH_CASE, Conflict, DomainError, NotFound
 from models.rules import RULE_CODES
 from triage import gold, transaction
 from triage.dealing import lock_and_load_case, release
-from triage.policy import current_policy
+from triage.policy import PolicyInForce, current_policy
 
 NOTE_MAX_CHARS = 2000
 
@@ -167,17 +167,16 @@ def apply_quorum(case: Case, actor: str, votes: list[tuple[int, str, str | None]
     tally = Tally.of((decision, rule) for _, decision, rule in votes)
     weighted = policy.verdict_method == "weighted"
     explained = juror_reliability.case_posterior(case, votes) if weighted else None
-    if weighted:
-        decision = decide_weighted(tally, explained.posterior, case.panel_size, policy.max_panel_size,
-                                   policy.confidence, policy.min_votes)
-    else:
-        decision = decide(tally, case.panel_size, policy.widened_panel_size, policy.supermajority)
+    decision = _decision(case, policy, tally, explained)
     if decision.kind in ("remove", "keep"):
         verdicts.record_verdict(case, decision.kind, decision.rule, tally, method="weighted" if weighted else "quorum",
-                                policy_version=policy.version, actor=actor, explained=explained)
+                                policy_version=policy.version, actor=actor, explained=explained,
+                                reason=decision.reason)
     elif decision.kind == "widen":
-        # Weighted panels grow one seat at a time; a split quorum panel widens once to its larger size.
-        new_size = case.panel_size + 1 if weighted else policy.widened_panel_size
+        # Weighted panels grow one seat at a time; a split quorum panel widens once to its larger
+        # size, and one seat at a time beyond it while the leads' desk is full.
+        new_size = policy.widened_panel_size if not weighted and case.panel_size < policy.widened_panel_size \
+            else case.panel_size + 1
         case.open_seats += new_size - case.panel_size
         case.panel_size = new_size
         payload = {"panel_size": case.panel_size, "tally": tally.as_dict()}
@@ -191,6 +190,36 @@ def apply_quorum(case: Case, actor: str, votes: list[tuple[int, str, str | None]
             payload["posterior"] = explained.posterior
         audit.record(db.session, "case_escalated", "case", case.id, payload, actor=actor)
     return decision
+
+
+def _decision(case: Case, policy: PolicyInForce, tally: Tally,
+              explained: juror_reliability.CasePosterior | None) -> Decision:
+    """What the policy's verdict method makes of the tally (and, weighted, of the posterior)."""
+    if explained is None:
+        decision = decide(tally, case.panel_size, policy.widened_panel_size, policy.supermajority)
+        if decision.kind == "escalate" and not leads_free(policy):
+            largest = max(policy.max_panel_size, policy.widened_panel_size)
+            decision = quorum.decide_when_leads_full(tally, case.panel_size, largest)
+        return decision
+    if policy.vote_cost <= 0:
+        decision = decide_weighted(tally, explained.posterior, case.panel_size, policy.max_panel_size,
+                                   policy.confidence, policy.min_votes)
+        if decision.kind == "escalate" and not leads_free(policy):
+            decision = quorum.at_leaning(tally, explained.weights["log_odds"], "leads_full")
+        return decision
+    with_lead, without_lead = juror_reliability.panel_plans(policy.version, policy.vote_cost, policy.lead_cost,
+                                                            policy.min_votes, policy.max_panel_size)
+    return quorum.decide_by_value(tally, explained.posterior, explained.weights["log_odds"], case.panel_size,
+                                  policy.confidence, with_lead, without_lead, lambda: leads_free(policy))
+
+
+_OPEN_ESCALATIONS = select(func.count()).select_from(Case).where(Case.state == "escalated")
+
+
+def leads_free(policy: PolicyInForce) -> bool:
+    """Whether the leads' desk has room for one more escalated case (policy max_open_escalations)."""
+    cap = policy.max_open_escalations
+    return cap is None or (db.session.scalar(_OPEN_ESCALATIONS) or 0) < cap
 
 
 def skip(case_id: int, juror: User) -> None:

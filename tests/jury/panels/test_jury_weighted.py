@@ -23,7 +23,8 @@ def use_policy(**settings):
 
 @pytest.fixture
 def weighted():
-    use_policy(verdict_method="weighted", confidence=0.95, min_votes=2, max_panel_size=4)
+    # The fixed rule (vote_cost 0): add seats until `confidence`, escalate at the cap.
+    use_policy(verdict_method="weighted", confidence=0.95, min_votes=2, max_panel_size=4, vote_cost=0)
 
 
 @pytest.fixture
