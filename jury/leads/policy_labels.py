@@ -88,6 +88,16 @@ _EXACT: dict[str, tuple[str, str, str, str]] = {
                   "votes"),
     "max_panel_size": ("verdict", "Largest panel (weighted)",
                        "Votes after which an undecided weighted panel goes to a lead.", "votes"),
+    "vote_cost": ("verdict", "Worth of one more vote (weighted)",
+                  "An undecided weighted panel asks one more juror only while that vote is expected to lower the "
+                  "chance of a wrong verdict by more than this (0: add seats until confident, then a lead).",
+                  "0–0.5"),
+    "lead_cost": ("verdict", "When a lead is worth calling (weighted)",
+                  "A panel goes to a lead only while the chance its leaning is wrong is above this; else it "
+                  "decides at its leaning and says how sure it was.", "0–0.5"),
+    "max_open_escalations": ("verdict", "Leads' desk",
+                             "Most cases waiting for a lead at once; when full, panels widen or decide at their "
+                             "leaning.", "cases"),
     "strikes.window_days": ("strikes", "Strikes count for", "A strike stops counting this long after its removal.",
                             "days"),
     "strikes.ladder": ("strikes", "Ladder", "The measures the active strike weight calls for, as JSON: "
