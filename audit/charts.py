@@ -92,7 +92,9 @@ def line_chart(series: Sequence[Series], *, title: str, width: int = 560, height
         parts.append(f'<text x="{left - 6}" y="{_fmt(sy(fy) + 4)}" text-anchor="end" font-size="11">'
                      f'{escape(f"{fy:g}")}</text>')
     for fx, label in ticks:
-        parts.append(f'<text x="{_fmt(sx(fx))}" y="{top + plot_h + 16}" text-anchor="middle" font-size="11">'
+        # The first and last labels are drawn inward, so that neither is cut at the chart's edge.
+        anchor = "start" if fx <= x0 else "end" if fx >= x1 else "middle"
+        parts.append(f'<text x="{_fmt(sx(fx))}" y="{top + plot_h + 16}" text-anchor="{anchor}" font-size="11">'
                      f'{escape(label)}</text>')
     if x_label:
         parts.append(f'<text x="{left + plot_w / 2}" y="{height - 6}" text-anchor="middle" font-size="12">'

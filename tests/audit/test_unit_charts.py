@@ -37,3 +37,10 @@ def test_bar_chart_is_well_formed_svg_with_escaped_labels():
     labels = [t.text for t in root.findall(f"{NS}text")]
     assert hostile in labels and "05-02" in labels
     assert root.find(f"{NS}rect/{NS}title").text == f"{hostile} {hostile}: 3"
+
+
+def test_clock_ticks_at_the_edges_are_drawn_inward_so_none_is_cut():
+    svg = str(line_chart([Series("votes", [(-23, 1), (0, 3)], "#000")], title="t", x_range=(-23, 0),
+                         y_range=(0, 4), x_ticks=[(-23, "02:00"), (-12, "13:00"), (0, "01:00")]))
+    labels = {el.text: el.get("text-anchor") for el in ET.fromstring(svg).iter(f"{NS}text")}
+    assert labels["02:00"] == "start" and labels["13:00"] == "middle" and labels["01:00"] == "end"
