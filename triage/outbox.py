@@ -189,9 +189,12 @@ def _send(claimed: list[Action]) -> list[_Attempt]:
                      _request(action, cases.get(action.case_id))) for action in claimed]
         tx.keep(*cases.values())
     attempts = []
+    # Each adapter once for the batch (the network's only when one of its actions is in it).
+    adapters = {kind: (oncall_adapter() if kind == ALERT_TYPE else network_adapter())
+                for kind in {ALERT_TYPE if a.type == ALERT_TYPE else "network" for a in claimed}}
     for attempt, request in prepared:
         attempts.append(attempt)
-        adapter = oncall_adapter() if attempt.action.type == ALERT_TYPE else network_adapter()
+        adapter = adapters[ALERT_TYPE if attempt.action.type == ALERT_TYPE else "network"]
         if adapter is None:
             attempt.result = DeliveryResult(Outcome.PERMANENT, None, "ONCALL_WEBHOOK_URL is not set: set it (and "
                                             "ONCALL_WEBHOOK_SECRET) and retry this alert")
