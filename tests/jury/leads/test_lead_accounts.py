@@ -137,6 +137,7 @@ def test_the_page_for_leads(app, client, lead):
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert "alice@example.social" in html and 'id="timeline"' in html and 'class="strike-active"' in html
+    assert "<td>Spam or scams</td>" in html and "<td>spam</td>" not in html  # rules as words
     assert f'href="/cases/{ids["c2"]}"' in html
     assert client.get("/lead/accounts/nobody").status_code == 404
     reporter = client.get("/lead/accounts/rep-1").get_data(as_text=True)
