@@ -25,7 +25,8 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 import audit
 from models import Account, Action, Case, Post, Report, Score, db
@@ -59,10 +60,14 @@ def reason_for(reports: Iterable[tuple[str, str]], labels: Mapping[str, float] |
 
 def enter(case: Case, post: Post, reason: str, now: datetime, actor: str = "system") -> None:
     """Put an open case in the lane, once: mark it, keep the evidence, hide the post, alert on-call.
-    The caller has already set its severity, SLA and priority (``triage.cases``)."""
-    if case.critical_at is not None:
+    The caller has already set its severity, SLA and priority (``triage.cases``).
+
+    Once even when two report batches push the same post over the bar at the same moment: the mark
+    is a conditional update, and only the transaction that changed the row goes on. On PostgreSQL the
+    other waits for the first's row lock, then finds ``critical_at`` set and adds nothing (no second
+    hide, alert or evidence)."""
+    if case.critical_at is not None or not _mark(case, reason[:REASON_CHARS], now):
         return
-    case.critical_at, case.critical_reason = now, reason[:REASON_CHARS]
     audit.record(db.session, "critical_case", "case", case.id, evidence(case, post, reason), actor=actor)
     specs = []
     if post.state == "visible" and not _hiding(case.id):
@@ -71,6 +76,19 @@ def enter(case: Case, post: Post, reason: str, now: datetime, actor: str = "syst
         specs.append(outbox.ActionSpec(outbox.ALERT_TYPE, post.author_id, reason[:REASON_CHARS]))
     if specs:
         outbox.create_actions(case, post, specs, actor=actor)
+
+
+def _mark(case: Case, reason: str, now: datetime) -> bool:
+    """Set the case's lane mark unless another transaction set it first; whether this one did."""
+    changed = db.session.execute(
+        update(Case).where(Case.id == case.id, Case.critical_at.is_(None))
+        .values(critical_at=now, critical_reason=reason).execution_options(synchronize_session=False))
+    if changed.rowcount != 1:
+        db.session.refresh(case, ["critical_at", "critical_reason"])
+        return False
+    set_committed_value(case, "critical_at", now)
+    set_committed_value(case, "critical_reason", reason)
+    return True
 
 
 def _hiding(case_id: int) -> bool:

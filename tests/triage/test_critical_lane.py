@@ -195,3 +195,52 @@ def test_the_alert_matches_the_schema_the_openapi_document_publishes(api, client
     [alert] = pager.seen
     jsonschema.validate({k: v for k, v in alert.items() if k != "key"}, schema)
     assert set(schema["required"]) <= set(alert)
+
+
+# --- two report batches at once, on PostgreSQL ----------------------------------------------
+
+
+@pytest.mark.postgres
+def test_two_report_batches_that_each_open_the_lane_at_once_enter_it_once(pg_app, monkeypatch):
+    """Each batch adds the second violent-threat report in its own transaction and reads the post's
+    reports before the other commits, so each sees two reporters and the case not yet in the lane:
+    the case still enters it once (one evidence event, one hide)."""
+    from triage import cases, intake
+    from triage.schemas import PostIn, ReportIn
+
+    intake.ingest_posts([PostIn(id="lane-race", author_id="author-1", text=LAWFUL)])
+    intake.ingest_reports([ReportIn(id="r0", post_id="lane-race", reporter_id="first", reason="violence_threat")])
+    assert case_of("lane-race").critical_at is None
+    read = threading.Barrier(2, timeout=30)
+    real = cases.reports_of
+
+    def reports_then_wait(post_ids):
+        found = real(post_ids)
+        read.wait()  # both batches have read two reporters before either marks the case
+        return found
+
+    monkeypatch.setattr(cases, "reports_of", reports_then_wait)
+    errors: list[BaseException] = []
+
+    def send(n: int) -> None:
+        with pg_app.app_context():
+            try:
+                intake.ingest_reports([ReportIn(id=f"r{n + 1}", post_id="lane-race", reporter_id=f"second-{n}",
+                                                reason="violence_threat")])
+            except BaseException as error:  # noqa: BLE001 - reported by the assertion below
+                errors.append(error)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert errors == []
+    case = case_of("lane-race")
+    assert case.critical_at is not None
+    evidence = db.session.scalars(select(AuditEvent).where(AuditEvent.event_type == "critical_case",
+                                                           AuditEvent.subject_id == str(case.id))).all()
+    assert len(evidence) == 1
+    assert len(actions(case.id, "hide_post")) == 1
