@@ -62,6 +62,10 @@ class Case(Base):
     # and what said so; None for every other case.
     critical_at: Mapped[datetime | None] = mapped_column(index=True)
     critical_reason: Mapped[str | None] = mapped_column(String(200))
+    # One case per near-duplicate cluster (jury.panels.cluster_verdicts): the cluster this case
+    # decides for. Its post is the one the jurors see; the other members waiting for review open no
+    # case of their own, their reports add to this one, and its verdict is applied to each of them.
+    cluster_id: Mapped[int | None] = mapped_column(ForeignKey("clusters.id"), index=True)
 
     post: Mapped[Post] = relationship(lazy="joined")
 
@@ -139,5 +143,7 @@ class Verdict(Base):
     # sequential id. Verdicts from before it existed keep links that name their id.
     appeal_ref: Mapped[str | None] = mapped_column(String(32), index=True, unique=True,
                                                    default=lambda: secrets.token_urlsafe(16))
+    # A cluster member's verdict (method "cluster"): the verdict on its cluster's case it follows.
+    source_verdict_id: Mapped[int | None] = mapped_column(ForeignKey("verdicts.id"), index=True)
 
     case: Mapped[Case] = relationship()

@@ -26,6 +26,13 @@ class Cluster(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # When its latest member arrived.
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The standing verdict (jury.panels.cluster_verdicts): the removal on the cluster's case, which
+    # later copies are hidden and removed under; None while none stands (or after a lead reversed it).
+    verdict_id: Mapped[int | None] = mapped_column(ForeignKey("verdicts.id", use_alter=True))
+    # When a spot check's juror disagreed: later copies are then hidden and confirmed by a juror one
+    # by one, until a lead resumes auto-apply. When a lead reversed the cluster's verdict.
+    paused_at: Mapped[datetime | None]
+    reversed_at: Mapped[datetime | None]
 
 
 class ClusterBand(Base):

@@ -22,6 +22,10 @@
     if (!text) { return; }
     text.classList.remove("blurred");
     text.dataset.blurred = "false";
+    // The near-copies beside it were blurred with it.
+    document.querySelectorAll(".variants .blurred").forEach(function (variant) {
+      variant.classList.remove("blurred");
+    });
     if (button) { button.hidden = true; }
     var why = byId("blur-why");
     if (why) { why.hidden = true; }

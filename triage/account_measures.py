@@ -30,9 +30,9 @@ from triage.strikes import Measure, StrikePolicy, after, after_withdrawal, measu
 
 log = logging.getLogger(__name__)
 
-# Origins whose removals strike: first-instance decisions (gold cases are never decided; an appeal
-# decides about a strike already counted).
-STRIKING_ORIGINS = ("reported", "auto_flagged")
+# Origins whose removals strike: first-instance decisions, a cluster member's among them (gold cases
+# are never decided; an appeal decides about a strike already counted, a spot check about a member's).
+STRIKING_ORIGINS = ("reported", "auto_flagged", "cluster", "confirm")
 # How many removals a statement names (the rest are counted).
 LISTED_REMOVALS = 10
 ID_CHARS = 64

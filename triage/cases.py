@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, distinct, exists, func, select, text
 
 import audit
-from models import OPEN_CASE_STATES, Case, MutedReporter, Report, Score, db, utcnow
+from models import OPEN_CASE_STATES, Case, MutedReporter, Post, Report, Score, db, utcnow
 from models.sql import insert_ignore
-from triage import critical, reporters, transaction
+from triage import cluster_cases, critical, reporters, transaction
 from triage import priority as prio
 from triage.categories import case_category
 from triage.policy import SEVERITY_NAMES, PolicyInForce
@@ -69,21 +69,25 @@ def open_or_refresh(post_ids: Iterable[int], origin: str, policy: PolicyInForce,
                     labels: dict[int, dict[str, float]] | None = None) -> list[Case]:
     """Make sure each post has its first-round case, and refresh open cases' priority.
 
-    One case per post: later reports raise its priority rather than opening another.
-    `labels`: the posts' latest scores when the caller has just computed them (else they are read).
-    Returns the cases that are open after the call.
+    One case per post, and one per near-duplicate cluster (triage.cluster_cases): later reports
+    raise its priority rather than opening another. `labels`: the posts' latest scores when the
+    caller has just computed them (else they are read). Returns the cases that are open after the call.
     """
     ids = sorted(set(post_ids))
     if not ids:
         return []
     now = utcnow()
+    routes, cluster_of = cluster_cases.route(ids) if policy.clustering else ({i: i for i in ids}, {})
+    ids = sorted(set(routes.values()))
     reports = reports_of(ids)
-    labels = latest_labels(ids) if labels is None else labels
+    for post_id, more in _member_reports(cluster_of).items():
+        reports[post_id].extend(more)
+    labels = _with_members(routes, labels)
     weigh = _reporter_weigher(reports, policy)
     lane = {post_id: critical.reason_for(reports.get(post_id, []), labels.get(post_id), policy.settings["critical"])
             for post_id in ids}
     rows = [_case_row(post_id, reports.get(post_id, []), labels.get(post_id), origin, policy, now, weigh,
-                      lane[post_id] is not None) for post_id in ids]
+                      lane[post_id] is not None) | {"cluster_id": cluster_of.get(post_id)} for post_id in ids]
     created = set(insert_ignore(Case, rows, ("post_id", "review_round"), Case.post_id))
     cases = db.session.scalars(
         select(Case).where(Case.post_id.in_(ids), Case.review_round == 0)
@@ -103,6 +107,8 @@ def open_or_refresh(post_ids: Iterable[int], origin: str, policy: PolicyInForce,
             entering.append((case, case.sla_deadline))
         if case.state in OPEN_CASE_STATES and case.category != row["category"]:
             case.category = row["category"]
+        if case.state in OPEN_CASE_STATES and case.cluster_id is None and row["cluster_id"] is not None:
+            case.cluster_id = row["cluster_id"]  # its post joined a cluster after the case opened
         if case.post_id in created:
             events.append(audit.EventSpec("case_opened", "case", case.id, {
                 "post_id": case.post_id, "origin": case.origin, "severity": case.severity,
@@ -121,6 +127,37 @@ def open_or_refresh(post_ids: Iterable[int], origin: str, policy: PolicyInForce,
         case.sla_deadline = min(deadline, now + timedelta(hours=policy.sla_hours(CRITICAL_SEVERITY)))
         critical.enter(case, case.post, lane[case.post_id], now, actor)
     return open_cases
+
+
+def _member_reports(cluster_of: dict[int, int]) -> dict[int, list[tuple[str, str]]]:
+    """The (reporter, reason) pairs of each cluster case's other members without a case of their own,
+    whose reports count on the cluster's case (muted reporters count nothing)."""
+    if not cluster_of:
+        return {}
+    own_case = exists().where(Case.post_id == Post.id, Case.review_round == 0)
+    rows = db.session.execute(
+        select(Post.cluster_id, Report.reporter_id, Report.reason).join(Post, Post.id == Report.post_id)
+        .where(Post.cluster_id.in_(set(cluster_of.values())), Post.id.not_in(list(cluster_of)), ~own_case,
+               reporter_not_muted()))
+    post_of = {cluster_id: post_id for post_id, cluster_id in cluster_of.items()}
+    found: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for cluster_id, reporter, reason in rows:
+        found[post_of[cluster_id]].append((reporter, reason))
+    return found
+
+
+def _with_members(routes: dict[int, int], labels: dict[int, dict[str, float]] | None) -> dict[int, dict[str, float]]:
+    """Each case post's scores: its own (read when the caller has none), raised to the highest of the
+    members routed to it in this batch, so a graver copy makes its cluster's case graver."""
+    known = dict(labels or {})
+    missing = [post_id for post_id in set(routes.values()) if post_id not in known]
+    known.update(latest_labels(missing))
+    combined = {post_id: dict(known.get(post_id) or {}) for post_id in set(routes.values())}
+    for member, target in routes.items():
+        if member != target:
+            for label, value in (known.get(member) or {}).items():
+                combined[target][label] = max(float(value), float(combined[target].get(label, 0.0)))
+    return {post_id: value for post_id, value in combined.items() if value or post_id in known}
 
 
 def _reporter_weigher(reports: dict[int, list[tuple[str, str]]],

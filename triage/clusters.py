@@ -1,5 +1,6 @@
-"""Near-duplicate clusters: at intake every new post joins the cluster whose representative it copies,
-or starts one, in the transaction that stores it.
+"""Near-duplicate clusters: every new post joins the cluster whose representative it copies, or starts
+one: in the scoring job's transaction (`assign`), or for a post a report carries, in the intake
+transaction that stores it (`store_posts`), so its case can join its cluster's.
 
 Matching a post costs a few indexed statements for the whole batch, whatever the number of clusters:
 its LSH band keys (triage/fingerprint.py) are looked up in `cluster_bands` (primary key), the
@@ -32,6 +33,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from sqlalchemy import bindparam, insert, select, text, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 import audit
 from models import Cluster, ClusterBand, Post, db, utcnow
@@ -61,7 +63,34 @@ class _Plan:
     groups: list[_Group] = field(default_factory=list)
 
 
-def store_posts(rows: list[dict], similarity: float, insert_rows: Callable[[list[dict]], list[int]]) -> list[int]:
+def assign(posts: list[Post], similarity: float) -> list[int]:
+    """Put posts already stored (and locked by the caller: the scoring job's batch) that have no
+    fingerprint yet in their clusters, in the caller's transaction; return their ids.
+
+    The same matching as `store_posts`, with the posts' rows updated instead of inserted: the
+    scoring job clusters what intake stored, so the intake request does not wait for it."""
+    todo = {post.external_id: post for post in posts if post.fingerprint is None}
+    if not todo:
+        return []
+    rows = [{"external_id": post.external_id, "text": post.text} for post in todo.values()]
+
+    def update_rows(filled: list[dict]) -> list[int]:
+        db.session.execute(
+            update(Post.__table__).where(Post.__table__.c.id == bindparam("pid")).values(
+                fingerprint=bindparam("fp"), cluster_id=bindparam("cid"), cluster_similarity=bindparam("sim")),
+            [{"pid": todo[row["external_id"]].id, "fp": row["fingerprint"], "cid": row["cluster_id"],
+              "sim": row["cluster_similarity"]} for row in filled])
+        for row in filled:
+            post = todo[row["external_id"]]
+            for name in ("fingerprint", "cluster_id", "cluster_similarity"):
+                set_committed_value(post, name, row[name])
+        return [todo[row["external_id"]].id for row in filled]
+
+    return store_posts(rows, similarity, update_rows, stored=True)
+
+
+def store_posts(rows: list[dict], similarity: float, insert_rows: Callable[[list[dict]], list[int]],
+                stored: bool = False) -> list[int]:
     """Put the batch's new posts in their clusters and store the batch with `insert_rows` (the post
     rows as intake built them, one per external id; it returns the new posts' ids), in the caller's
     transaction; return what `insert_rows` returned.
@@ -69,11 +98,12 @@ def store_posts(rows: list[dict], similarity: float, insert_rows: Callable[[list
     Clusters come first and each post row goes in with its fingerprint, cluster and similarity, so no
     post is written twice. When another transaction stored one of these ids meanwhile (the insert
     skips it) or a cluster with one of these band keys, the batch starts again from a savepoint.
+    `stored`: the rows are stored already and `insert_rows` updates them (`assign`).
     """
     sketches: dict[str, Sketch] = {}
     postgres = _postgres()
     for attempt in range(ATTEMPTS):
-        known = _known_posts(rows)
+        known = set() if stored else _known_posts(rows)
         fresh = [row["external_id"] for row in rows if row["external_id"] not in known]
         todo = [row for row in rows if row["external_id"] not in known and row["external_id"] not in sketches]
         sketches.update(zip([row["external_id"] for row in todo],

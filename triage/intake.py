@@ -21,7 +21,7 @@ import audit
 from models import Account, Case, Post, Report, Score, db, utcnow
 from models.sql import insert_ignore, upsert_filling
 from network import RelationshipSource
-from triage import cases, clusters, follow_links, jobs, outbox, shadow, transaction
+from triage import cases, cluster_cases, clusters, follow_links, jobs, outbox, shadow, transaction
 from triage.policy import PolicyInForce, current_policy
 from triage.schemas import IntakeError, PostIn, ReportIn
 
@@ -55,9 +55,10 @@ def _post_row(post: PostIn, now) -> dict:
     }
 
 
-def _store_posts(posts: list[PostIn]) -> list[int]:
-    """Insert new posts (first occurrence of each id wins) and their authors' accounts, and put the new
-    posts in their near-duplicate clusters; return the new posts' ids."""
+def _store_posts(posts: list[PostIn], cluster: bool = False) -> list[int]:
+    """Insert new posts (first occurrence of each id wins) and their authors' accounts; return the new
+    posts' ids. `cluster`: put them in their near-duplicate clusters now (a post a report carries, so
+    its case joins its cluster's); other posts are clustered by the scoring job."""
     _store_authors(posts)
     now = utcnow()
     unique: dict[str, PostIn] = {}
@@ -65,7 +66,7 @@ def _store_posts(posts: list[PostIn]) -> list[int]:
         unique.setdefault(post.id, post)
     rows = [_post_row(p, now) for p in unique.values()]
     policy = current_policy()
-    if rows and policy.clustering:
+    if rows and cluster and policy.clustering:
         return clusters.store_posts(rows, policy.cluster_similarity, _insert_posts)
     return _insert_posts(rows)
 
@@ -93,6 +94,15 @@ def _store_authors(posts: list[PostIn]) -> None:
                    fill_columns=("handle", "display_name"), touch_columns=("updated_at",))
 
 
+def _hold_carried_copies(post_ids: list[int]) -> None:
+    """Hide a reported post that copies a removed cluster as it arrives (the scoring job does this for
+    the posts it clusters)."""
+    policy = current_policy()
+    if post_ids and policy.clustering:
+        cluster_cases.hold_later_copies(db.session.scalars(select(Post).where(Post.id.in_(post_ids))).all(),
+                                        policy, actor="network")
+
+
 def _defer_scoring(post_ids: list[int]) -> None:
     """Have the new posts scored: by the scoring job already waiting to start, or a new one."""
     if post_ids:
@@ -113,7 +123,8 @@ def ingest_posts(posts: list[PostIn], actor: str = "network") -> IntakeCounts:
 def ingest_reports(reports: list[ReportIn], actor: str = "network") -> IntakeCounts:
     """Store a batch of reports (and the posts they carry) and open or re-rank their cases."""
     with transaction.atomic():
-        new_post_ids = _store_posts([r.post for r in reports if r.post is not None])
+        new_post_ids = _store_posts([r.post for r in reports if r.post is not None], cluster=True)
+        _hold_carried_copies(new_post_ids)
         wanted = {r.post_id for r in reports}
         known = dict(db.session.execute(
             select(Post.external_id, Post.id).where(Post.external_id.in_(wanted))
@@ -291,7 +302,11 @@ def _score(posts: list[Post]) -> int:
                        execution_options={"synchronize_session": False})
     for post in posts:
         set_committed_value(post, "scored_at", now)
-    _triage(posts, results, policy, makers, detected, reported)
+    held: set[int] = set()
+    if policy.clustering:
+        clusters.assign(posts, policy.cluster_similarity)
+        held = cluster_cases.hold_later_copies(posts, policy)
+    _triage(posts, results, policy, makers, detected, reported, held)
     _cache_follow_links(posts)
     return len(posts)
 
@@ -320,8 +335,9 @@ def _cache_follow_links(posts: list[Post]) -> None:
 
 
 def _triage(posts: list[Post], results: list[dict[str, float]], policy: PolicyInForce, makers: list[Scorer],
-            detected: dict[int, str | None], reported: set[int]) -> None:
-    """Open cases for flagged or reported posts and hide the gravest in the interim."""
+            detected: dict[int, str | None], reported: set[int], held: set[int]) -> None:
+    """Open cases for flagged or reported posts and hide the gravest in the interim (`held`: later
+    copies of a removed cluster, hidden already)."""
     flagged: dict[int, list[str]] = {}
     to_hide: dict[int, list[str]] = {}
     events = []
@@ -343,8 +359,13 @@ def _triage(posts: list[Post], results: list[dict[str, float]], policy: PolicyIn
     labels_by_post = {post.id: labels for post, labels in zip(posts, results, strict=True)}
     open_cases = cases.open_or_refresh(flagged, "auto_flagged", policy, "system", labels=labels_by_post)
     by_post = {case.post_id: case for case in open_cases}
+    # A copy that went to its cluster's case is hidden (if it must be) on that case.
+    by_cluster = {case.cluster_id: case for case in open_cases if case.cluster_id is not None
+                  and case.origin not in (cluster_cases.MEMBER, cluster_cases.CONFIRM)}
     for post in posts:
-        case = by_post.get(post.id)
+        if post.id in held:
+            continue
+        case = by_post.get(post.id) or by_cluster.get(post.cluster_id)
         # A case in the critical lane was hidden as it joined it (triage.critical).
         if case is not None and post.id in to_hide and post.state == "visible" and case.critical_at is None:
             _hide_pending_review(post, case, to_hide[post.id])

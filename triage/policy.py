@@ -81,12 +81,14 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "strikes": DEFAULT_STRIKES,
     # Jurors judge the post, not its author: on, the case page shows the author's earlier removals.
     "show_author_removals": False,
-    # Near-duplicates (triage/clusters.py): at intake each new post joins the cluster whose
-    # representative it matches at this estimated Jaccard similarity of their normalised texts'
-    # shingles or more (0.5-1; triage/fingerprint.py says why 0.6), or starts a cluster of its own.
-    # Off by default for now: in the intake request it costs most of intake's speed (benchmarks/
-    # RESULTS.md, "Issue 23: clusters"); it moves to the scoring job, and on, with one case per cluster.
-    "clusters": {"enabled": False, "similarity": 0.6},
+    # Near-duplicates (triage/clusters.py, jury/panels/cluster_verdicts.py). Each post joins the cluster
+    # whose representative it matches at `similarity` (estimated Jaccard similarity of the normalised
+    # texts' shingles, 0.5-1; triage/fingerprint.py says why 0.6) or starts one: in the scoring job
+    # (a post a report carries, at intake). Members waiting for review share one case. Once a
+    # cluster's case removes its post, a later copy is hidden at once and removed under that verdict
+    # at `auto_remove_similarity` or more, else confirmed by one juror; `spot_check_share` of the
+    # copies removed that way go to one juror as a spot check.
+    "clusters": {"enabled": True, "similarity": 0.6, "auto_remove_similarity": 0.8, "spot_check_share": 0.05},
 }
 
 # Below 0.5 the LSH bands (triage/fingerprint.py) would miss too many clusters that reach the threshold.
@@ -220,12 +222,17 @@ class PolicyInForce:
     @property
     def clustering(self) -> bool:
         """Whether intake assigns new posts to near-duplicate clusters."""
-        return bool(self.settings.get("clusters", DEFAULT_SETTINGS["clusters"])["enabled"])
+        return bool(self.cluster_settings["enabled"])
 
     @property
     def cluster_similarity(self) -> float:
         """Least estimated similarity to a cluster's representative for a post to join it."""
-        return float(self.settings.get("clusters", DEFAULT_SETTINGS["clusters"])["similarity"])
+        return float(self.cluster_settings["similarity"])
+
+    @property
+    def cluster_settings(self) -> dict[str, Any]:
+        """The `clusters` group, completed with the defaults of settings a newer release added."""
+        return {**DEFAULT_SETTINGS["clusters"], **self.settings.get("clusters", {})}
 
     def weight(self, name: str) -> float:
         """One priority weight."""
@@ -288,7 +295,7 @@ def validate_settings(settings: dict[str, Any]) -> dict[str, Any]:
             raise PolicyError(f"daily_exposure_caps.{code}: a rule code and a cap >= 0")
     if not isinstance(merged["show_author_removals"], bool):
         raise PolicyError("show_author_removals must be true or false")
-    _validate_clusters(merged["clusters"])
+    merged["clusters"] = _validate_clusters(merged["clusters"])
     try:
         merged["strikes"] = validate_strikes(merged["strikes"])
     except StrikeSettingsError as error:
@@ -324,16 +331,29 @@ def _critical(group: Any) -> dict[str, Any]:
     return {"threat_score": float(score), "reporters": reporters}
 
 
-def _validate_clusters(group: Any) -> None:
-    """The `clusters` group: exactly `enabled` (true or false) and `similarity` (a number from 0.5 to 1)."""
-    if not isinstance(group, dict) or set(group) != {"enabled", "similarity"}:
-        raise PolicyError("clusters must hold exactly enabled and similarity")
+def _validate_clusters(group: Any) -> dict[str, Any]:
+    """The `clusters` group, completed with the defaults of the settings it leaves out: `enabled` (true or
+    false), `similarity` and `auto_remove_similarity` (0.5 to 1, the second at least the first) and
+    `spot_check_share` (0 to 1)."""
+    if not isinstance(group, dict) or not set(group) <= set(DEFAULT_SETTINGS["clusters"]):
+        raise PolicyError("clusters may hold only enabled, similarity, auto_remove_similarity and spot_check_share")
+    given, group = group, {**DEFAULT_SETTINGS["clusters"], **group}
+    if "auto_remove_similarity" not in given and isinstance(group["similarity"], int | float):
+        # Never below the similarity a post joins at (a lead who raises one need not raise both).
+        group["auto_remove_similarity"] = max(group["auto_remove_similarity"], group["similarity"])
     if not isinstance(group["enabled"], bool):
         raise PolicyError("clusters.enabled must be true or false")
-    value = group["similarity"]
-    if isinstance(value, bool) or not isinstance(value, int | float) or not (
-            CLUSTER_SIMILARITY_MIN <= float(value) <= 1.0):
+    for name in ("similarity", "auto_remove_similarity", "spot_check_share"):
+        value = group[name]
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise PolicyError(f"clusters.{name} must be a number")
+    if not CLUSTER_SIMILARITY_MIN <= float(group["similarity"]) <= 1.0:
         raise PolicyError(f"clusters.similarity must be a number from {CLUSTER_SIMILARITY_MIN} to 1")
+    if not float(group["similarity"]) <= float(group["auto_remove_similarity"]) <= 1.0:
+        raise PolicyError("clusters.auto_remove_similarity must be from clusters.similarity to 1")
+    if not 0.0 <= float(group["spot_check_share"]) <= 1.0:
+        raise PolicyError("clusters.spot_check_share must be from 0 to 1")
+    return group
 
 
 # Versions change a few times a month, yet nearly every request reads the one in force: each

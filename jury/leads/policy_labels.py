@@ -49,11 +49,18 @@ _EXACT: dict[str, tuple[str, str, str, str]] = {
                            "This many different people reporting a post as a violent threat put it in the "
                            "critical lane (0: reports alone never do).", "people"),
     "clusters.enabled": ("opens", "Near-duplicate clusters",
-                         "Put each new post in a cluster of near-copies of it (off by default: it slows intake "
-                         "until it runs in the scoring job).", ""),
+                         "Put each new post in a cluster of near-copies of it; copies waiting for review share "
+                         "one case, and its verdict applies to each of them.", ""),
     "clusters.similarity": ("opens", "Cluster similarity",
                             "How close a post must be to a cluster's first post to join it; a threat quoted in a "
                             "longer text stays apart.", "0.5–1"),
+    "clusters.auto_remove_similarity": ("opens", "Remove later copies without a juror from",
+                                        "A new copy of a removed post at least this close is removed under the "
+                                        "standing verdict; a looser copy is hidden and one juror confirms it.",
+                                        "0.5–1"),
+    "clusters.spot_check_share": ("opens", "Spot checks of copies removed without a juror",
+                                  "This share of them goes to one juror; a juror who disagrees pauses the "
+                                  "cluster's removals and tells a lead.", "0–1"),
     "priority_weights.severity": ("opens", "Queue order: weight of severity",
                                   "How much each severity step (0–3) raises a case in the queue.", "points"),
     "priority_weights.reports": ("opens", "Queue order: weight of reports",

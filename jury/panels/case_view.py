@@ -12,6 +12,7 @@ from models import (
     Appeal,
     Assignment,
     Case,
+    Cluster,
     GoldAnswer,
     Post,
     Report,
@@ -52,6 +53,22 @@ class CaseView:
     votes: list[Vote]  # empty unless the viewer may see them
     seated: bool  # the viewer holds or held a seat on this case
     appeal_statement: str | None = None  # on an appeal case: what the appellant wrote
+    cluster: ClusterContext | None = None  # on a case that decides for near-copies, or checks one
+
+
+@dataclass(frozen=True)
+class ClusterContext:
+    """What a juror sees of a post's near-copies: how many there are, a few of them, and for a copy
+    held under a standing removal, the rule it was removed for."""
+
+    size: int
+    variants: list[str]
+    standing_rule: str | None = None  # confirm and spot-check cases: the rule the cluster was removed for
+
+
+# Variants shown beside the post, each cut to this many characters.
+VARIANTS_SHOWN = 3
+VARIANT_CHARS = 500
 
 
 # Built once: the juror's screen runs them for every case (see triage.dealing).
@@ -104,7 +121,7 @@ def case_view(case_id: int, viewer: User) -> CaseView:
         blurred=float(scores.get("toxicity", 0.0)) >= BLUR_AT or case.severity >= 2,
         lease_expires_at=assignment.expires_at if assignment and assignment.state == "active" else None,
         verdict=verdict, votes=votes, seated=assignment is not None,
-        appeal_statement=_appeal_statement(case),
+        appeal_statement=_appeal_statement(case), cluster=_cluster_context(case, post),
     )
 
 
@@ -138,6 +155,24 @@ def _appeal_statement(case: Case) -> str | None:
     if case.origin != "appeal":
         return None
     return db.session.scalar(select(Appeal.statement).where(Appeal.appeal_case_id == case.id))
+
+
+def _cluster_context(case: Case, post: Post) -> ClusterContext | None:
+    """The post's near-copies, for a case that decides for its cluster or checks a copy of one."""
+    if case.cluster_id is None or case.origin == "gold":
+        return None
+    cluster = db.session.get(Cluster, case.cluster_id)
+    if cluster is None:
+        return None
+    variants = db.session.scalars(
+        select(func.substr(Post.text, 1, VARIANT_CHARS)).where(Post.cluster_id == cluster.id, Post.id != post.id,
+                                                                Post.text != post.text)
+        .order_by(Post.id).limit(VARIANTS_SHOWN)).all()
+    standing = None
+    if case.origin in ("confirm", "spot_check"):
+        standing = db.session.scalar(select(Verdict.rule).where(Verdict.id == cluster.verdict_id)) \
+            if cluster.verdict_id else None
+    return ClusterContext(size=cluster.member_count, variants=list(variants), standing_rule=standing)
 
 
 def _gold_disguise(case: Case) -> tuple[str, str]:

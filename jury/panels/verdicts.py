@@ -5,55 +5,15 @@ from sqlalchemy import select
 
 import audit
 from jury.appeals import review as appeals
-from jury.panels import juror_reliability
+from jury.panels import cluster_verdicts, juror_reliability, statements
 from jury.panels.quorum import Tally
-from models import Action, Case, Post, Report, User, Verdict, Vote, db, utcnow
+from models import Case, Post, User, Verdict, Vote, db, utcnow
 from models.errors import Conflict, DomainError, NotFound
-from models.rules import RULE_CODES, RULES_BY_CODE
+from models.rules import RULE_CODES
 from triage import account_measures, jobs, outbox, training, transaction
+from triage.cluster_cases import SPOT_CHECK
 from triage.dealing import lock_and_load_case
 from triage.policy import current_policy
-
-METHOD_WORDS = {
-    "quorum": "a panel of volunteer jurors",
-    "weighted": "a panel of volunteer jurors (reliability-weighted)",
-    "lead": "a trust-and-safety lead after the jury panel split",
-    "auto": "an automated rule",
-}
-
-
-# Why a panel decided without reaching its confidence or supermajority (quorum.Decision.reason).
-LEANING_WORDS = {
-    "votes_not_worth": "more votes were not expected to change the outcome",
-    "panel_full": "the panel had reached its largest size",
-    "leads_full": "the panel was split and no trust-and-safety lead was free to decide it",
-}
-
-
-def leaning_sentence(reason: str | None, sure: float | None) -> str:
-    """The honest rider of a verdict taken at the panel's leaning ('' for a verdict that was not)."""
-    if reason is None:
-        return ""
-    how_sure = f", an estimated {sure:.0%} likely to be right" if sure is not None else ""
-    return f" The panel decided at its leaning{how_sure}, because {LEANING_WORDS[reason]}."
-
-
-def statement_of_reasons(outcome: str, rule: str | None, tally: Tally, method: str, origin: str,
-                         report_count: int = 0, leaning: str = "") -> str:
-    """A plain-language reason the network can show the author (`leaning`: leaning_sentence's rider)."""
-    if origin == "reported":
-        source = "after user reports"
-    elif report_count:
-        source = "after an automated model flagged it and users reported it"
-    else:
-        source = "after an automated model flagged it"
-    votes = f"{tally.remove} of {tally.total} votes to remove" if tally.total else "no panel votes"
-    if outcome == "remove":
-        title = RULES_BY_CODE[rule].title if rule in RULES_BY_CODE else "the network's rules"
-        return (f"Removed for breaking the rule '{title}'. The post was reviewed {source} "
-                f"and decided by {METHOD_WORDS[method]} ({votes}).{leaning}")
-    return (f"Kept: the post was reviewed {source} and found not to break the rules by "
-            f"{METHOD_WORDS[method]} ({votes}).{leaning}")
 
 
 def record_verdict(case: Case, outcome: str, rule: str | None, tally: Tally, *, method: str,
@@ -70,8 +30,8 @@ def record_verdict(case: Case, outcome: str, rule: str | None, tally: Tally, *, 
     sure = None
     if explained is not None:
         sure = explained.posterior if outcome == "remove" else explained.keep_posterior
-    statement = statement_of_reasons(outcome, rule, tally, method, case.origin, case.report_count,
-                                     leaning_sentence(reason, sure))
+    statement = statements.statement_of_reasons(outcome, rule, tally, method, case.origin, case.report_count,
+                                                statements.leaning_sentence(reason, sure))
     now = utcnow()
     verdict = Verdict(case_id=case.id, outcome=outcome, rule=rule, tally=tally.as_dict(), method=method,
                       policy_version=policy_version, decided_by_id=decided_by.id if decided_by else None,
@@ -121,42 +81,23 @@ def follow_up(verdict_id: int) -> bool:
             explained = juror_reliability.case_posterior(case)
             verdict.posterior, verdict.weights = explained.posterior, explained.weights
         action_ids = []
-        if case.origin != "appeal":
+        if case.origin == SPOT_CHECK:
+            action_ids = cluster_verdicts.after_spot_check(verdict, case)
+        elif case.origin != "appeal":
             post = db.session.get(Post, case.post_id)
-            specs = [outbox.ActionSpec(action_type, account, text, verdict.rule)
-                     for action_type, account, text in _actions_for(verdict.outcome, post, case, verdict.statement)]
+            specs = [outbox.ActionSpec(action_type, account, text, verdict.rule) for action_type, account, text
+                     in statements.actions_for(verdict.outcome, post, case, verdict.statement)]
             # Delivered by this job, after its commit, rather than by a job each (see deliver_each).
             actions = outbox.add_actions(case, post, specs, actor="system", verdict_id=verdict.id)
             # The removal's strike, and the warning or suspension it calls for, in this transaction.
             measure = account_measures.strike_for_removal(verdict, case, post)
             action_ids = [action.id for action in [*actions, measure] if action is not None]
+            # A cluster's case: its removal stands for the cluster, and its members follow it.
+            cluster_verdicts.after_case_verdict(verdict, case)
         verdict.followed_up_at = utcnow()
         training.schedule_if_due()
     outbox.deliver_each(action_ids)
     return True
-
-
-def _actions_for(outcome: str, post: Post, case: Case, statement: str) -> list[tuple[str, str, str]]:
-    """The network operations a verdict needs: the post itself, then each reporter told."""
-    actions = []
-    if outcome == "remove":
-        actions.append(("remove_post", post.author_id, statement))
-    elif post.state == "hidden" or _hide_pending(case):
-        actions.append(("unhide_post", post.author_id, statement))
-    reporters = db.session.scalars(
-        select(Report.reporter_id).where(Report.post_id == post.id).distinct().order_by(Report.reporter_id)
-    ).all()
-    told = ("The post you reported was removed." if outcome == "remove"
-            else "The post you reported was reviewed and kept.")
-    actions.extend(("notify", reporter, told) for reporter in reporters)
-    return actions
-
-
-def _hide_pending(case: Case) -> bool:
-    """Whether an interim hide was queued for this case (it may not have landed yet)."""
-    return db.session.scalar(
-        select(Action.id).where(Action.case_id == case.id, Action.type == "hide_post").limit(1)
-    ) is not None
 
 
 def escalated_cases() -> list[Case]:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, func, insert, select, update
 
 import audit
-from jury.panels import juror_reliability, quorum, verdicts
+from jury.panels import cluster_verdicts, juror_reliability, quorum, verdicts
 from jury.panels.quorum import Decision, Tally, decide, decide_weighted
 from models import OPEN_CASE_STATES, Assignment, Case, User, Vote, db, utcnow
 from models.errors import NO_SUCH_CASE, Conflict, DomainError, NotFound
@@ -167,7 +167,10 @@ def apply_quorum(case: Case, actor: str, votes: list[tuple[int, str, str | None]
     tally = Tally.of((decision, rule) for _, decision, rule in votes)
     weighted = policy.verdict_method == "weighted"
     explained = juror_reliability.case_posterior(case, votes) if weighted else None
-    decision = _decision(case, policy, tally, explained)
+    if case.origin in cluster_verdicts.ONE_JUROR:
+        decision = cluster_verdicts.one_juror_decision(case, tally, actor)
+    else:
+        decision = _decision(case, policy, tally, explained)
     if decision.kind in ("remove", "keep"):
         verdicts.record_verdict(case, decision.kind, decision.rule, tally, method="weighted" if weighted else "quorum",
                                 policy_version=policy.version, actor=actor, explained=explained,

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from models import AuditEvent, Cluster, ClusterBand, Post, db
 from tests.conftest import post_payload, report_payload
 from triage import clusters, fingerprint
-from triage.policy import DEFAULT_SETTINGS, current_policy, publish_policy
+from triage.policy import current_policy, publish_policy
 
 THREAT = ("I know where you live @mayor_jones. Tonight I will come to your house and kill you and your "
           "family. Nobody will stop me.")
@@ -33,15 +33,10 @@ def all_clusters() -> list[Cluster]:
     return list(db.session.scalars(select(Cluster).order_by(Cluster.id)))
 
 
-@pytest.fixture(autouse=True)
-def clustering_on(monkeypatch):
-    """Clustering is off by default (it slows intake until it moves to the scoring job): on here,
-    in the policy version each test's app starts with."""
-    monkeypatch.setitem(DEFAULT_SETTINGS, "clusters", {**DEFAULT_SETTINGS["clusters"], "enabled": True})
-
-
 def set_clusters(**group) -> None:
-    publish_policy({**current_policy(fresh=True).settings, "clusters": {**DEFAULT_SETTINGS["clusters"], **group}},
+    """Publish these cluster settings (the others at their defaults; removal without a juror from the
+    joining similarity up, at least)."""
+    publish_policy({**current_policy(fresh=True).settings, "clusters": {"enabled": True, **group}},
                    reason="test", actor="test")
     db.session.commit()
 
@@ -146,15 +141,22 @@ def test_a_large_cluster_still_matches_by_its_representative(api):
 
 
 @pytest.mark.postgres
-@pytest.mark.parametrize(("texts", "same_id"), [
+@pytest.mark.parametrize(("texts", "carried"), [
     ([THREAT, THREAT], False), ([THREAT, COPIES[0], COPIES[2], COPIES[4]], False), ([THREAT, THREAT], True)],
-    ids=["two identical copies", "four near-copies", "one post sent twice"])
-def test_copies_arriving_at_once_in_separate_transactions_end_in_one_cluster(pg_app, monkeypatch, texts, same_id):
-    """Each intake reads the clusters before any of them stores one (held at a barrier), so each
-    finds none: the band keys' unique index makes them wait for each other, and the later ones match again."""
+    ids=["two identical copies scored at once", "four near-copies scored at once", "one post carried by two reports"])
+def test_copies_arriving_at_once_in_separate_transactions_end_in_one_cluster(pg_app, monkeypatch, texts, carried):
+    """Each transaction reads the clusters before any of them stores one (held at a barrier), so each
+    finds none: the band keys' unique index makes them wait for each other, and the later ones match
+    again. Posts are clustered by the scoring job (each job here scores one post), and a post a report
+    carries at intake."""
     from triage import intake
-    from triage.schemas import PostIn
+    from triage.schemas import PostIn, ReportIn
 
+    if not carried:
+        # Stored first, unscored: each thread's scoring job then clusters its own post.
+        monkeypatch.setattr(intake, "_defer_scoring", lambda ids: None)
+        intake.ingest_posts([PostIn(id=f"race{n}", author_id=f"a{n}", text=text) for n, text in enumerate(texts)])
+        ids = dict(db.session.execute(select(Post.external_id, Post.id)).all())
     start = threading.Barrier(len(texts), timeout=30)
     read = threading.Barrier(len(texts), timeout=30)
     first_read = threading.local()
@@ -166,7 +168,7 @@ def test_copies_arriving_at_once_in_separate_transactions_end_in_one_cluster(pg_
         reads.append(1)
         if not getattr(first_read, "done", False):
             first_read.done = True
-            read.wait()  # every intake has matched against the same (empty) store
+            read.wait()  # every transaction has matched against the same (empty) store
         return found
 
     monkeypatch.setattr(clusters, "_candidates", candidates_then_wait)
@@ -176,7 +178,11 @@ def test_copies_arriving_at_once_in_separate_transactions_end_in_one_cluster(pg_
         with pg_app.app_context():
             try:
                 start.wait()
-                intake.ingest_posts([PostIn(id="race" if same_id else f"race{n}", author_id=f"a{n}", text=texts[n])])
+                if carried:
+                    intake.ingest_reports([ReportIn(id=f"r{n}", post_id="race", reporter_id=f"r{n}", reason="spam",
+                                                    post=PostIn(id="race", author_id=f"a{n}", text=texts[n]))])
+                else:
+                    intake.score_posts([ids[f"race{n}"]])
             except BaseException as error:  # noqa: BLE001 - reported by the assertion below
                 errors.append(error)
             finally:
@@ -188,11 +194,11 @@ def test_copies_arriving_at_once_in_separate_transactions_end_in_one_cluster(pg_
     for thread in threads:
         thread.join(120)
     assert errors == []
-    assert len(reads) > len(texts)  # the later intakes matched again
+    assert len(reads) > len(texts)  # the later transactions matched again
     [cluster] = all_clusters()
     posts = posts_by_id()
-    assert len(posts) == cluster.member_count == (1 if same_id else len(texts))
+    assert len(posts) == cluster.member_count == (1 if carried else len(texts))
     assert {post.cluster_id for post in posts.values()} == {cluster.id}
-    assert cluster.representative_post_id == min(post.id for post in posts.values())
+    assert cluster.representative_post_id in {post.id for post in posts.values()}
     assert db.session.scalar(select(func.count()).select_from(ClusterBand).where(
         ClusterBand.cluster_id != cluster.id)) == 0

@@ -208,6 +208,11 @@ def test_two_report_batches_that_each_open_the_lane_at_once_enter_it_once(pg_app
     from triage import cases, intake
     from triage.schemas import PostIn, ReportIn
 
+    # Unclustered: a clustered post's batches take its cluster's lock first (triage.cluster_cases),
+    # which serialises them before they read the reports.
+    publish_policy({**current_policy(fresh=True).settings, "clusters": {"enabled": False}}, reason="test",
+                   actor="test")
+    db.session.commit()
     intake.ingest_posts([PostIn(id="lane-race", author_id="author-1", text=LAWFUL)])
     intake.ingest_reports([ReportIn(id="r0", post_id="lane-race", reporter_id="first", reason="violence_threat")])
     assert case_of("lane-race").critical_at is None

@@ -1,0 +1,235 @@
+"""One verdict for a flood of copies, on both databases: copies share one case, its verdict reaches
+each copy as its own decision (action, statement, appeal, strike), later copies are held and removed
+under it or confirmed by a juror, spot checks can pause it, and a lead can reverse it."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+import audit
+from jury.appeals import review as appeals
+from jury.demo import sandbox_network as sandbox
+from jury.panels import cluster_verdicts, verdicts, voting
+from models import Action, Case, Cluster, Post, SandboxAction, Strike, Verdict, db
+from models.errors import Conflict, Forbidden
+from tests.conftest import post_payload, report_payload
+from triage import dealing
+from triage.fingerprint import similarity, sketch
+from triage.policy import current_policy, publish_policy
+
+THREAT = ("I know where you live @mayor_jones. Tonight I will come to your house and kill you and your "
+          "family. Nobody will stop me.")
+COPIES = [
+    THREAT.replace("o", "о").replace("e", "е"),  # Cyrillic homoglyphs
+    THREAT.replace("@mayor_jones", "@council_smith") + " 🔪🔪 #justice",
+    " ".join(THREAT),  # spaced out
+]
+LOOSE = THREAT.replace("Tonight", "Tomorrow night").replace("family", "children")  # about 0.7 alike
+QUOTE = (f'Someone just posted this at our mayor: "{THREAT}" This is disgusting and criminal. I reported it to '
+         "the police and so should you. Threats like this have no place in our town.")
+LAWFUL = "The harbour market opens at nine on Saturday; bring your own bags and come early for the fish."
+
+
+def send(api, pid: str, text: str, author: str) -> None:
+    sandbox.add_posts([{"id": pid, "author_id": author, "text": text}])
+    assert api.posts(post_payload(pid, text, author=author)).status_code == 202
+
+
+def report(api, pid: str, reporter: str) -> None:
+    answer = api.reports(report_payload(f"r-{pid}-{reporter}", pid, reporter=reporter, reason="violence_threat"))
+    assert answer.status_code == 202, answer.get_data(as_text=True)
+
+
+def post(pid: str) -> Post:
+    db.session.expire_all()
+    return db.session.scalar(select(Post).where(Post.external_id == pid))
+
+
+def first_case(pid: str) -> Case | None:
+    return db.session.scalar(select(Case).join(Post, Post.id == Case.post_id)
+                             .where(Post.external_id == pid, Case.review_round == 0))
+
+
+def network(kind: str) -> list[SandboxAction]:
+    db.session.expire_all()
+    return list(db.session.scalars(select(SandboxAction).where(SandboxAction.type == kind).order_by(SandboxAction.id)))
+
+
+def set_clusters(**group) -> None:
+    publish_policy({**current_policy(fresh=True).settings, "clusters": {"enabled": True, **group}},
+                   reason="test", actor="test")
+    db.session.commit()
+
+
+def flood(api) -> Case:
+    """The threat and three copies by four authors, two of them reported: one case for all."""
+    send(api, "t0", THREAT, "a0")
+    for n, text in enumerate(COPIES, start=1):
+        send(api, f"t{n}", text, f"a{n}")
+    send(api, "quote", QUOTE, "journalist")
+    report(api, "t0", "ann")
+    report(api, "t2", "bob")
+    report(api, "t3", "cy")
+    case = first_case("t0")
+    assert case.cluster_id == post("t3").cluster_id
+    # The copies opened no case of their own (the quote, a post of its own, may have).
+    assert [first_case(f"t{n}") for n in range(1, 4)] == [None, None, None]
+    return case
+
+
+def serve(case_id: int, jurors, decision: str, rule: str | None = None) -> None:
+    """Each juror votes `decision` on the case, keeping whatever else they are dealt first."""
+    for juror in jurors:
+        while (assignment := dealing.deal_next(juror)) is not None and assignment.case_id != case_id:
+            voting.cast_vote(assignment.case_id, juror, "keep")
+        assert assignment is not None, "the case was never dealt"
+        voting.cast_vote(case_id, juror, decision, rule)
+    db.session.expire_all()
+
+
+def remove(case: Case, jurors) -> Verdict:
+    serve(case.id, jurors, "remove", "violence_threat")
+    return db.session.scalar(select(Verdict).where(Verdict.case_id == case.id))
+
+
+def test_copies_share_one_case_whose_reports_add_up_and_jurors_see_the_variants(api, client, jurors, auth):
+    case = flood(api)
+    assert case.report_count == 3
+    assert post("quote").cluster_id != case.cluster_id
+    juror = jurors[0]
+    assert dealing.deal_next(juror).case_id == case.id
+    auth.login(juror.username)
+    page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert 'id="cluster"' in page and "4 posts share this text" in page
+    assert "council_smith" in page  # a variant, escaped like the post
+    assert "<script" not in page.split('id="cluster"')[1].split("</section>")[0]
+
+
+def test_the_verdict_reaches_every_copy_as_its_own_decision(live_server, api, jurors):
+    case = flood(api)
+    verdict = remove(case, jurors[:3])
+    assert verdict.outcome == "remove"
+    cluster = db.session.get(Cluster, case.cluster_id)
+    assert cluster.verdict_id == verdict.id
+    members = db.session.scalars(select(Verdict).where(Verdict.source_verdict_id == verdict.id)).all()
+    assert len(members) == 3 and {m.method for m in members} == {"cluster"}
+    assert all("near-copy" in m.statement and "Violence" in m.statement for m in members)
+    assert len({m.appeal_ref for m in [verdict, *members]}) == 4  # each its own appeal link
+    removed = {a.post_id for a in network("remove_post")}
+    assert removed == {"t0", "t1", "t2", "t3"}
+    assert post("quote").state != "removed" and "quote" not in removed  # counter-speech is not removed with it
+    strikes = db.session.scalars(select(Strike.account_id)).all()
+    assert len(strikes) == 4  # one on each author
+    told = {a.account_id for a in network("notify")}
+    assert {"ann", "bob", "cy"} <= told  # each copy's reporters hear of it
+    audit.seal(db.session)
+    assert audit.verify_chain(db.session)[1] is None
+
+
+def test_a_successful_appeal_on_one_copy_restores_that_copy_only(live_server, api, jurors, lead):
+    verdict = remove(flood(api), jurors[:3])
+    member = db.session.scalar(select(Verdict).join(Case, Case.id == Verdict.case_id)
+                               .join(Post, Post.id == Case.post_id).where(Post.external_id == "t2"))
+    appeal = appeals.file_appeal(member.id, "a2", "I was quoting it to report it.", channel="link",
+                                 actor="appellant")
+    serve(appeal.appeal_case_id, jurors[3:8], "keep")
+    appeals.sign_off(appeal.id, lead, True, "The copy was a report.")
+    assert [a.post_id for a in network("restore_post")] == ["t2"]
+    assert post("t2").state == "restored" and post("t1").state == "removed"
+    assert db.session.get(Cluster, post("t0").cluster_id).verdict_id == verdict.id  # the rest stands
+
+
+def test_a_later_copy_is_hidden_at_once_and_removed_under_the_standing_verdict(live_server, api, jurors):
+    verdict = remove(flood(api), jurors[:3])
+    send(api, "late", THREAT.replace("@mayor_jones", "@mayor_jones_"), "a9")
+    late = first_case("late")
+    assert late.origin == "cluster" and late.state in ("decided", "actioned")
+    held = [a for a in network("hide_post") if a.post_id == "late"]
+    assert held and held[0].id < next(a.id for a in network("remove_post") if a.post_id == "late")
+    assert db.session.scalar(select(Verdict.source_verdict_id).where(Verdict.case_id == late.id)) == verdict.id
+    assert db.session.scalar(select(func.count()).select_from(Strike).where(Strike.account_id.is_not(None))) == 5
+
+
+def test_a_looser_copy_is_hidden_and_one_juror_confirms_it(live_server, api, jurors):
+    assert 0.6 <= similarity(sketch(THREAT).signature, sketch(LOOSE).signature) < 0.8
+    remove(flood(api), jurors[:3])
+    send(api, "loose", LOOSE, "a8")
+    case = first_case("loose")
+    assert (case.origin, case.panel_size, case.state) == ("confirm", 1, "queued")
+    assert "loose" in [a.post_id for a in network("hide_post")]
+    serve(case.id, jurors[4:5], "remove", "violence_threat")
+    assert "loose" in {a.post_id for a in network("remove_post")}
+
+
+def test_a_juror_who_disagrees_with_a_spot_check_pauses_the_cluster_and_tells_a_lead(live_server, api, jurors, lead):
+    set_clusters(spot_check_share=1.0)
+    remove(flood(api), jurors[:3])
+    checks = db.session.scalars(select(Case).where(Case.origin == "spot_check")).all()
+    assert len(checks) == 3 and all(c.panel_size == 1 and c.review_round == 1 for c in checks)
+    check = checks[0]
+    serve(check.id, jurors[5:6], "keep")
+    assert db.session.get(Case, check.id).state == "escalated"
+    cluster = db.session.get(Cluster, check.cluster_id)
+    assert cluster.paused_at is not None
+    # Paused: even a close copy now waits for a juror.
+    send(api, "late", THREAT, "a9")
+    assert first_case("late").origin == "confirm"
+    # The lead agrees with the juror: that copy is restored; the cluster stays paused.
+    verdicts.decide_escalation(check.id, lead, "keep", None, "A report of the threat, not the threat.")
+    restored = [a.post_id for a in network("restore_post")]
+    assert restored == [post_of(check).external_id]
+    assert db.session.get(Cluster, check.cluster_id).paused_at is not None
+
+
+def post_of(case: Case) -> Post:
+    return db.session.get(Post, case.post_id)
+
+
+def test_a_lead_reverses_a_clusters_verdict_for_every_copy(live_server, api, jurors, lead, make_user):
+    verdict = remove(flood(api), jurors[:3])
+    cluster_id = post("t0").cluster_id
+    with pytest.raises(Forbidden):
+        cluster_verdicts.reverse(cluster_id, jurors[0], "no")
+    with pytest.raises(Conflict, match="Say why"):
+        cluster_verdicts.reverse(cluster_id, lead, "   ")
+    cluster_verdicts.reverse(cluster_id, lead, "The 'threat' was a line from a play.")
+    assert {a.post_id for a in network("restore_post")} == {"t0", "t1", "t2", "t3"}
+    assert all(post(f"t{n}").state == "restored" for n in range(4))
+    assert db.session.scalar(select(func.count()).select_from(Strike).where(Strike.withdrawn_at.is_(None))) == 0
+    with pytest.raises(Conflict, match="No removal stands"):
+        cluster_verdicts.reverse(cluster_id, lead, "again")
+    # No removal stands now: a new copy is not held.
+    send(api, "after", THREAT, "a7")
+    assert first_case("after").origin not in ("cluster", "confirm")
+    assert db.session.scalar(select(func.count()).select_from(Verdict).where(
+        Verdict.source_verdict_id == verdict.id)) == 3
+
+
+def test_a_kept_post_shows_its_hidden_copies_again_and_tells_their_reporters(live_server, api, jurors):
+    case = flood(api)
+    serve(case.id, jurors[:3], "keep")
+    verdict = db.session.scalar(select(Verdict).where(Verdict.case_id == case.id))
+    assert verdict.outcome == "keep"
+    assert db.session.get(Cluster, case.cluster_id).verdict_id is None
+    assert network("remove_post") == []
+    kept = db.session.scalars(select(Verdict).where(Verdict.source_verdict_id == verdict.id)).all()
+    kept_posts = {db.session.get(Case, v.case_id).post.external_id for v in kept}
+    assert {"t2", "t3"} <= kept_posts and "quote" not in kept_posts
+    assert {"bob", "cy"} <= {a.account_id for a in network("notify")}
+    # Every copy hidden in the interim is shown again.
+    hidden = {a.post_id for a in network("hide_post")} - {"quote"}
+    assert hidden <= {a.post_id for a in network("unhide_post")}
+
+
+def test_a_huge_cluster_is_decided_a_chunk_per_transaction_and_nothing_is_missed(live_server, api, jurors, monkeypatch):
+    monkeypatch.setattr(cluster_verdicts, "CHUNK", 3)
+    monkeypatch.setattr(cluster_verdicts, "MAX_CHUNKS", 2)
+    case = flood(api)
+    for n in range(4, 14):
+        send(api, f"t{n}", THREAT + " " * n, f"a{n}")  # ten more identical copies
+    verdict = remove(case, jurors[:3])
+    decided = db.session.scalar(select(func.count()).select_from(Verdict).where(
+        Verdict.source_verdict_id == verdict.id))
+    assert decided == 13
+    assert len({a.post_id for a in network("remove_post")}) == 14
+    assert db.session.scalar(select(func.count()).select_from(Action).where(Action.state == "dead")) == 0
