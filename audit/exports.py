@@ -138,7 +138,7 @@ def decisions(session: Session, start: datetime, end: datetime) -> list[Decision
             "territorial_scope": "worldwide (the whole network)", "duration": "indefinite",
             "facts_and_circumstances": facts, "source": "notice" if notice else "own initiative",
             "report_count": reports.get(post.id, 0), "automated_detection": detected,
-            "automated_decision": verdict.method == "auto", "decision_method": verdict.method,
+            "automated_decision": verdict.method in ("auto", "cluster"), "decision_method": verdict.method,
             "ground_type": ("legal" if rule_code == "illegal" else "contractual") if measure != "none" else "",
             "ground": f"{rule.title}: {rule.summary}" if rule and measure != "none" else "",
             "rule": rule_code or "", "dsa_category": rule.dsa_category if rule else "",

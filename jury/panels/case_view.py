@@ -61,6 +61,7 @@ class ClusterContext:
     """What a juror sees of a post's near-copies: how many there are, a few of them, and for a copy
     held under a standing removal, the rule it was removed for."""
 
+    id: int
     size: int
     variants: list[str]
     standing_rule: str | None = None  # confirm and spot-check cases: the rule the cluster was removed for
@@ -172,7 +173,7 @@ def _cluster_context(case: Case, post: Post) -> ClusterContext | None:
     if case.origin in ("confirm", "spot_check"):
         standing = db.session.scalar(select(Verdict.rule).where(Verdict.id == cluster.verdict_id)) \
             if cluster.verdict_id else None
-    return ClusterContext(size=cluster.member_count, variants=list(variants), standing_rule=standing)
+    return ClusterContext(id=cluster.id, size=cluster.member_count, variants=list(variants), standing_rule=standing)
 
 
 def _gold_disguise(case: Case) -> tuple[str, str]:

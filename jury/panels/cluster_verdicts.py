@@ -249,6 +249,22 @@ def reverse(cluster_id: int, lead: User, reason: str) -> Cluster:
     return cluster
 
 
+def resume(cluster_id: int, lead: User) -> Cluster:
+    """A lead lets a paused cluster's later copies be removed without a juror again (commits)."""
+    if not lead.is_lead:
+        raise Forbidden("Only leads resume a cluster's removals.")
+    with transaction.atomic():
+        cluster = db.session.get(Cluster, cluster_id, with_for_update=True, populate_existing=True)
+        if cluster is None:
+            raise NotFound("No such cluster.")
+        if cluster.paused_at is None or cluster.verdict_id is None:
+            raise Conflict("This cluster's removals are not paused.")
+        cluster.paused_at = None
+        audit.record(db.session, "cluster_resumed", "cluster", cluster.id, {"verdict_id": cluster.verdict_id},
+                     actor=f"user:{lead.id}")
+    return cluster
+
+
 def reverse_job(verdict_id: int, reason: str, actor: str) -> int:
     """Restore the posts a reversed cluster verdict removed (its own and its members'), CHUNK per
     transaction; how many."""

@@ -134,6 +134,19 @@ class ReferralForm(JuryForm):
     submit = SubmitField("Export the referral packet")
 
 
+class ClusterReverseForm(JuryForm):
+    """Reverse a cluster's standing removal for every copy it removed, with the reason the authors read."""
+
+    reason = TextAreaField("Why (each author reads it)", validators=[DataRequired(), Length(max=2000)])
+    submit = SubmitField("Reverse for every copy")
+
+
+class ClusterResumeForm(JuryForm):
+    """Let a paused cluster's later copies be removed without a juror again."""
+
+    submit = SubmitField("Resume removing later copies")
+
+
 class RetrainForm(JuryForm):
     """Retrain the site model on the jury's verdicts now."""
 

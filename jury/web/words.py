@@ -26,12 +26,16 @@ CASE_ORIGINS = {
     "auto_flagged": _l("flagged by the model"),
     "appeal": _l("appeal"),
     "gold": _l("known-answer case"),
+    "cluster": _l("near-copy of a decided post"),
+    "confirm": _l("near-copy to confirm"),
+    "spot_check": _l("spot check of a near-copy"),
 }
 VERDICT_METHODS = {
     "quorum": _l("panel majority"),
     "weighted": _l("panel, weighted by each juror's reliability"),
     "lead": _l("a lead's decision"),
     "auto": _l("automatic"),
+    "cluster": _l("the decision on a near-copy, applied"),
 }
 DECISIONS = {"remove": _l("Remove"), "keep": _l("Keep")}
 SCORE_LABELS = {

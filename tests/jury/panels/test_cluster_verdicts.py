@@ -233,3 +233,32 @@ def test_a_huge_cluster_is_decided_a_chunk_per_transaction_and_nothing_is_missed
     assert decided == 13
     assert len({a.post_id for a in network("remove_post")}) == 14
     assert db.session.scalar(select(func.count()).select_from(Action).where(Action.state == "dead")) == 0
+
+
+def test_the_leads_cluster_page_reverses_and_resumes_and_keeps_a_missing_reason_at_its_field(
+        live_server, api, jurors, lead, auth, client):
+    set_clusters(spot_check_share=1.0)
+    remove(flood(api), jurors[:3])
+    cluster_id = post("t0").cluster_id
+    serve(db.session.scalars(select(Case.id).where(Case.origin == "spot_check")).first(), jurors[5:6], "keep")
+    auth.login(jurors[0].username)
+    assert client.get(f"/lead/clusters/{cluster_id}").status_code == 403
+    auth.logout()
+    auth.login(lead.username)
+    page = client.get(f"/lead/clusters/{cluster_id}").get_data(as_text=True)
+    assert "4 posts" in page and 'id="paused"' in page and "Violence" in page
+    assert "council_smith" in page and "a1" in page  # members with their authors' links
+    # A reversal without a reason is refused at its field; nothing changes.
+    answer = client.post(f"/lead/clusters/{cluster_id}/reverse", data={"reason": "  "})
+    assert answer.status_code == 400 and 'id="reason-error"' in answer.get_data(as_text=True)
+    assert db.session.get(Cluster, cluster_id).verdict_id is not None
+    assert client.post(f"/lead/clusters/{cluster_id}/resume").status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Cluster, cluster_id).paused_at is None
+    assert client.post(f"/lead/clusters/{cluster_id}/resume").status_code == 409  # not paused now
+    answer = client.post(f"/lead/clusters/{cluster_id}/reverse", data={"reason": "<b>A line from a play</b>"},
+                         follow_redirects=True)
+    assert answer.status_code == 200 and "Reversed" in answer.get_data(as_text=True)
+    assert "Reversed by a lead" in answer.get_data(as_text=True)
+    assert {a.post_id for a in network("restore_post")} >= {"t0", "t1", "t2", "t3"}
+    assert client.get("/lead/clusters/999999").status_code == 404
