@@ -18,7 +18,7 @@ from jury import create_app
 from jury.demo.devserver import LiveServer
 from models import Base, db
 from network.signing import SIGNATURE_HEADER, sign
-from triage.policy import current_policy
+from triage.policy import DEFAULT_SETTINGS, current_policy
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -143,6 +143,15 @@ def make_app(backend: str, tmp_path: Path, request, **extra):
         current_policy()
         db.session.commit()
     return app
+
+
+@pytest.fixture(autouse=True)
+def one_case_per_post(request, monkeypatch):
+    """Most tests send one short text as many posts to get as many cases; with near-duplicate clusters
+    on (Jury's default) those posts would share one case. They run with clustering off in the policy
+    version their app starts with; tests marked `clusters` run the defaults."""
+    if request.node.get_closest_marker("clusters") is None:
+        monkeypatch.setitem(DEFAULT_SETTINGS, "clusters", {**DEFAULT_SETTINGS["clusters"], "enabled": False})
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -5,6 +5,8 @@ import pytest
 
 from triage.policy import DEFAULT_SETTINGS, PolicyError, PolicyInForce, current_policy, validate_settings
 
+pytestmark = pytest.mark.clusters
+
 
 @pytest.mark.parametrize(("group", "message"), [
     ({"enabled": True, "similarity": 0.4}, "clusters.similarity must be a number from 0.5 to 1"),

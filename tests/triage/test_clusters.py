@@ -11,6 +11,8 @@ from tests.conftest import post_payload, report_payload
 from triage import clusters, fingerprint
 from triage.policy import current_policy, publish_policy
 
+pytestmark = pytest.mark.clusters
+
 THREAT = ("I know where you live @mayor_jones. Tonight I will come to your house and kill you and your "
           "family. Nobody will stop me.")
 COPIES = [

@@ -2,6 +2,7 @@
 enough demo jurors to fill the appeal's fresh panel, and a printout that says what to try, in order."""
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from jury.appeals import review as appeals
@@ -9,6 +10,9 @@ from jury.demo import seed
 from jury.panels import voting
 from models import Account, Appeal, Case, Post, User, db
 from triage import dealing
+
+# The demo runs Jury's defaults, near-duplicate clusters on.
+pytestmark = pytest.mark.clusters
 
 
 def user(name: str) -> User:

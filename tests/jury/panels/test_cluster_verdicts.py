@@ -17,6 +17,8 @@ from triage import dealing
 from triage.fingerprint import similarity, sketch
 from triage.policy import current_policy, publish_policy
 
+pytestmark = pytest.mark.clusters
+
 THREAT = ("I know where you live @mayor_jones. Tonight I will come to your house and kill you and your "
           "family. Nobody will stop me.")
 COPIES = [
