@@ -1,4 +1,5 @@
-"""Near-duplicate clusters: the cost of matching one post as the store grows, and intake with clustering on and off.
+"""Near-duplicate clusters: the cost of matching one post as the store grows, and intake and scoring with
+clustering on and off.
 
 What runs, on a fresh PostgreSQL database migrated with the project's migrations:
 
@@ -19,7 +20,16 @@ What runs, on a fresh PostgreSQL database migrated with the project's migrations
    with the policy's `clusters.enabled` switched between rounds: off, on, off, on... (--repeat
    rounds each, the medians compared; target: on at least 0.8 of off). The posts: --posts per round
    in batches of 500, a quarter of them copies of earlier posts of the round (a word, a mention or
-   emoji changed), the rest new texts of 8-40 words from a vocabulary of 3,000.
+   emoji changed), the rest new texts of 8-40 words from a vocabulary of 3,000. Intake stores the
+   posts; clustering runs in the scoring job (a post a report carries is clustered at intake), so
+   this is the intake request's cost of clustering: the policy read, and nothing else.
+3. **The scoring job with clustering on and off.** The posts part 2 stored are still unscored (no
+   worker runs). They are scored in-process through `triage.intake.score_posts`, 200 a transaction
+   as the coalesced job takes them, --score-posts at a time with clustering off, then on, in turn
+   (--repeat rounds each): the model, the scores' rows, the cases, and with clustering on the
+   fingerprints, the cluster lookups, the new clusters' band keys and the posts' cluster columns.
+   Reported: posts/s of each round and the ratio of the medians. No target: the issue's asks intake
+   (part 2); this is where the cost went.
 
 Prints one JSON object on stdout; progress on stderr.
 
@@ -244,6 +254,38 @@ def intake_rounds(app, env: dict, args: argparse.Namespace, rng: random.Random, 
             "server_error_log_lines": len(errors), "warmup": warm}
 
 
+def scoring_rounds(app, args: argparse.Namespace) -> dict:
+    """Part 3: the unscored posts part 2 stored, scored in-process, clustering off and on in turn."""
+    from sqlalchemy import select
+
+    from models import Post, db
+    from triage import intake as triage_intake
+
+    with app.app_context():
+        waiting = list(db.session.scalars(select(Post.id).where(Post.scored_at.is_(None)).order_by(Post.id)))
+        db.session.remove()
+    modes = [enabled for _ in range(args.repeat) for enabled in (False, True)]
+    if len(waiting) < len(modes) * args.score_posts:
+        raise common.BenchError(f"{len(waiting)} unscored posts: too few for {len(modes)} rounds of {args.score_posts}")
+    rounds = {False: [], True: []}
+    for number, enabled in enumerate(modes):
+        set_clustering(app, enabled)
+        ids = waiting[number * args.score_posts:(number + 1) * args.score_posts]
+        with app.app_context():
+            triage_intake.score_posts(ids[:200])  # the policy and the model loaded before the clock starts
+            began = time.perf_counter()
+            for start in range(200, len(ids), 200):
+                triage_intake.score_posts(ids[start:start + 200])
+            wall_s = time.perf_counter() - began
+            db.session.remove()
+        rounds[enabled].append(round((len(ids) - 200) / wall_s, 1))
+        common.progress(f"  scoring round {number + 1}/{len(modes)} clustering {'on' if enabled else 'off'}: "
+                        f"{rounds[enabled][-1]} posts/s")
+    off, on = statistics.median(rounds[False]), statistics.median(rounds[True])
+    return {"posts_per_round": args.score_posts, "off_posts_per_s": rounds[False], "on_posts_per_s": rounds[True],
+            "off_median_posts_per_s": off, "on_median_posts_per_s": on, "ratio_on_to_off": round(on / off, 3)}
+
+
 def run(args: argparse.Namespace) -> dict:
     """Both parts; returns the result mapping."""
     rng = random.Random(args.seed)
@@ -258,8 +300,13 @@ def run(args: argparse.Namespace) -> dict:
         common.progress("intake through the API, clustering off and on in turn")
         began = time.perf_counter()
         throughput = intake_rounds(app, env, args, rng, words)
-        return {"benchmark": "clusters", "matching": match, "intake": throughput,
-                "seconds": {"matching": round(match_s, 1), "intake": round(time.perf_counter() - began, 1)},
+        intake_s = time.perf_counter() - began
+        common.progress("the scoring job, clustering off and on in turn")
+        began = time.perf_counter()
+        scoring = scoring_rounds(app, args)
+        return {"benchmark": "clusters", "matching": match, "intake": throughput, "scoring": scoring,
+                "seconds": {"matching": round(match_s, 1), "intake": round(intake_s, 1),
+                            "scoring": round(time.perf_counter() - began, 1)},
                 "config": {"server": f"gunicorn -w {args.workers} --threads {args.threads}",
                            "postgresql": common.server_settings(args.pg)},
                 "machine": {**common.machine(), "load_average_before": load_before}}
@@ -276,11 +323,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--posts", type=int, default=10_000, help="posts per intake round (default: %(default)s)")
     parser.add_argument("--repeat", type=int, default=3, help="intake rounds with clustering off, and on (default: 3)")
     parser.add_argument("--clients", type=int, default=4, help="concurrent client threads (default: %(default)s)")
+    parser.add_argument("--score-posts", type=int, default=2000,
+                        help="posts scored per round in part 3 (default: %(default)s)")
     common.add_common_arguments(parser)
     parser.set_defaults(db_name="jury_bench_clusters")
     args = parser.parse_args(argv)
-    if args.max < 1000 or args.queries < 10 or args.posts < 1 or args.repeat < 1 or args.clients < 1:
-        parser.error("need max >= 1000, queries >= 10, posts >= 1, repeat >= 1, clients >= 1")
+    if args.max < 1000 or args.queries < 10 or args.posts < 1 or args.repeat < 1 or args.clients < 1 \
+            or args.score_posts < 400:
+        parser.error("need max >= 1000, queries >= 10, posts >= 1, repeat >= 1, clients >= 1, score-posts >= 400")
     common.install_signal_handlers()
     try:
         result = run(args)
