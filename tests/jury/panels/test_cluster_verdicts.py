@@ -3,6 +3,9 @@ each copy as its own decision (action, statement, appeal, strike), later copies 
 under it or confirmed by a juror, spot checks can pause it, and a lead can reverse it."""
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 from sqlalchemy import func, select
 
@@ -264,3 +267,58 @@ def test_the_leads_cluster_page_reverses_and_resumes_and_keeps_a_missing_reason_
     assert "Reversed by a lead" in answer.get_data(as_text=True)
     assert {a.post_id for a in network("restore_post")} >= {"t0", "t1", "t2", "t3"}
     assert client.get("/lead/clusters/999999").status_code == 404
+
+
+@pytest.mark.postgres
+def test_reports_on_two_copies_at_once_open_one_case_for_their_cluster(pg_app, monkeypatch):
+    """Two report batches, each on a different copy of one unreported post, in two transactions at
+    the same moment: the cluster's lock makes the second wait and join the first one's case."""
+    from triage import cases, intake
+    from triage.schemas import PostIn, ReportIn
+
+    set_clusters()
+    intake.ingest_posts([PostIn(id=f"m{n}", author_id=f"a{n}", text=LAWFUL + " " * n) for n in range(2)])
+    assert len({post(f"m{n}").cluster_id for n in range(2)} - {None}) == 1
+    start = threading.Barrier(2, timeout=30)
+    errors: list[BaseException] = []
+
+    def send(n: int) -> None:
+        with pg_app.app_context():
+            try:
+                start.wait()
+                intake.ingest_reports([ReportIn(id=f"r{n}", post_id=f"m{n}", reporter_id=f"x{n}", reason="spam")])
+            except BaseException as error:  # noqa: BLE001 - reported by the assertion below
+                errors.append(error)
+            finally:
+                db.session.remove()
+
+    real = cases.reports_of
+
+    def slow_reports(ids):
+        time.sleep(0.3)  # the first batch holds its cluster's lock a while: the second must wait for it
+        return real(ids)
+
+    monkeypatch.setattr(cases, "reports_of", slow_reports)
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert errors == []
+    db.session.expire_all()
+    [case] = db.session.scalars(select(Case).where(Case.review_round == 0)).all()
+    assert case.report_count == 2 and case.cluster_id == post("m0").cluster_id
+
+
+def test_a_cluster_of_100000_shows_its_first_members_and_its_exact_size(api, lead, auth, client):
+    set_clusters()
+    send(api, "big0", THREAT, "a0")
+    for n in range(1, 120):
+        api.posts(post_payload(f"big{n}", THREAT + " " * (n % 7), author=f"a{n}"))
+    cluster = db.session.get(Cluster, post("big0").cluster_id)
+    cluster.member_count = 100_000
+    db.session.commit()
+    auth.login(lead.username)
+    page = client.get(f"/lead/clusters/{cluster.id}").get_data(as_text=True)
+    assert "100000 posts" in page and "(the first 100)" in page
+    assert page.count('<td class="text">') == 100
