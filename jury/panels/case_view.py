@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, distinct, func, select
+from sqlalchemy import and_, bindparam, distinct, exists, func, select
 from sqlalchemy.orm import contains_eager
 
 from models import (
@@ -100,7 +100,8 @@ def case_view(case_id: int, viewer: User) -> CaseView:
     case, post, assignment, verdict, labels, model_name, model_version = row
     if not viewer.is_lead and assignment is None:
         raise NotFound(NO_SUCH_CASE)  # the same answer as a missing id
-    reports = db.session.execute(_REPORTS, {"post_id": post.id}).all()
+    reports = db.session.execute(_cluster_reports(case) if _decides_for_cluster(case) else _REPORTS,
+                                 {"post_id": post.id}).all()
     scores = labels if model_name is not None else {}
     model = f"{model_name}:{model_version}" if model_name is not None else None
     votes = []
@@ -156,6 +157,20 @@ def _appeal_statement(case: Case) -> str | None:
     if case.origin != "appeal":
         return None
     return db.session.scalar(select(Appeal.statement).where(Appeal.appeal_case_id == case.id))
+
+
+def _decides_for_cluster(case: Case) -> bool:
+    """Whether the case is its cluster's: its copies' reports count on it, so the juror reads them."""
+    return case.cluster_id is not None and case.review_round == 0 and case.origin not in ("cluster", "confirm")
+
+
+def _cluster_reports(case: Case):
+    """The reports of the case's post and of its copies that have no case of their own."""
+    own_case = exists().where(Case.post_id == Post.id, Case.review_round == 0)
+    members = select(Post.id).where(Post.cluster_id == case.cluster_id, ~own_case)
+    return (select(Report.reason, Report.comment)
+            .where((Report.post_id == bindparam("post_id")) | Report.post_id.in_(members))
+            .order_by(Report.received_at).limit(50))
 
 
 def _cluster_context(case: Case, post: Post) -> ClusterContext | None:

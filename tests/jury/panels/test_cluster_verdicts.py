@@ -106,6 +106,7 @@ def test_copies_share_one_case_whose_reports_add_up_and_jurors_see_the_variants(
     auth.login(juror.username)
     page = client.get(f"/cases/{case.id}").get_data(as_text=True)
     assert 'id="cluster"' in page and "4 posts share this text" in page
+    assert "3 reports" in page and page.count("<li><strong>Violence") == 3  # the copies' reports too
     assert "council_smith" in page  # a variant, escaped like the post
     assert "<script" not in page.split('id="cluster"')[1].split("</section>")[0]
 
