@@ -43,6 +43,8 @@ CHUNK = 200
 MAX_CHUNKS = 25
 REVERSE_JOB = "jury.panels.cluster_verdicts.reverse_job"
 REASON_CHARS = 2000
+# How far back the sweeper looks for a cluster removal whose copies still wait (requeue_lost).
+RECOVER_HOURS = 24
 ONE_JUROR = (CONFIRM, SPOT_CHECK)
 
 
@@ -81,6 +83,26 @@ def apply_job(verdict_id: int) -> int:
     with transaction.atomic(durable=True):
         jobs.defer("actions", APPLY_JOB, verdict_id)  # more may wait: the next job goes on
     return done
+
+
+def requeue_lost(now=None) -> int:
+    """Queue the application again for removals whose job was lost (the sweeper): clusters with a
+    later copy held longer than LOST_AFTER, or decided in the last RECOVER_HOURS with copies still
+    waiting. A job run twice decides nothing twice (the cluster's lock, one first-round case a post)."""
+    now = now or utcnow()
+    stale = now - jobs.lost_after()
+    held = select(Cluster.verdict_id).join(Case, Case.cluster_id == Cluster.id).where(
+        Case.origin == MEMBER, Case.review_round == 0, Case.state == "queued", Case.opened_at <= stale,
+        Cluster.verdict_id.is_not(None))
+    own_case = exists().where(Case.post_id == Post.id, Case.review_round == 0)
+    waiting = select(Cluster.verdict_id).join(Verdict, Verdict.id == Cluster.verdict_id).where(
+        Verdict.decided_at >= now - timedelta(hours=RECOVER_HOURS), Verdict.followed_up_at <= stale,
+        exists().where(Post.cluster_id == Cluster.id, ~own_case))
+    with transaction.atomic(durable=True):
+        ids = sorted(set(db.session.scalars(held.distinct())) | set(db.session.scalars(waiting)))
+        for verdict_id in ids:
+            jobs.defer("actions", APPLY_JOB, verdict_id)
+    return len(ids)
 
 
 def _lock_cluster(cluster_id: int) -> Cluster:

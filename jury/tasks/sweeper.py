@@ -8,7 +8,7 @@ from flask import Flask
 from sqlalchemy import and_, or_, select, update
 
 import audit
-from jury.panels import juror_reliability, verdicts
+from jury.panels import cluster_verdicts, juror_reliability, verdicts
 from models import Action, Post, Verdict, db, utcnow
 from triage import account_measures, cases, dealing, jobs, transaction
 from triage.intake import SCORING_CHUNK
@@ -82,6 +82,7 @@ def sweep() -> dict[str, int]:
     expired = dealing.expire_leases()
     unscored = requeue_unscored()
     followed_up = requeue_follow_ups()
+    clusters = cluster_verdicts.requeue_lost()
     actions = requeue_actions()
     lifted = account_measures.lift_expired()
     policy = current_policy()
@@ -89,7 +90,7 @@ def sweep() -> dict[str, int]:
     with transaction.atomic(durable=True):
         reestimating = juror_reliability.schedule_if_due(policy.reestimate_every)
     return {"expired_leases": expired, "rescored_posts": unscored, "requeued_follow_ups": followed_up,
-            "requeued_actions": actions, "lifted_suspensions": lifted,
+            "requeued_cluster_removals": clusters, "requeued_actions": actions, "lifted_suspensions": lifted,
             "reprioritised_cases": refreshed, "reliability_reestimated": int(reestimating)}
 
 
@@ -116,7 +117,8 @@ def run_forever(app: Flask, interval: float, stop: threading.Event | None = None
         try:
             with app.app_context():
                 counts = sweep()
-            if any(counts[k] for k in ("expired_leases", "rescored_posts", "requeued_follow_ups", "requeued_actions")):
+            if any(counts[k] for k in ("expired_leases", "rescored_posts", "requeued_follow_ups",
+                                       "requeued_cluster_removals", "requeued_actions")):
                 log.info("sweep: %s", counts)
         except Exception:  # keep sweeping: a database blip must not end recovery for good
             log.exception("sweep failed")

@@ -333,3 +333,30 @@ def test_a_cluster_of_100000_shows_its_first_members_and_its_exact_size(api, lea
     assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "<img src=x>" not in page
     assert page.count('<td class="text">') == 100
+
+
+def test_a_lost_application_is_queued_again_by_the_sweeper(live_server, api, jurors, monkeypatch):
+    from datetime import timedelta
+
+    from jury.tasks import sweeper
+    from models import utcnow
+    from triage import jobs
+
+    real_defer = jobs.defer
+
+    def lose_cluster_jobs(queue, name, *args):
+        if name != cluster_verdicts.APPLY_JOB:
+            real_defer(queue, name, *args)
+
+    monkeypatch.setattr(jobs, "defer", lose_cluster_jobs)
+    verdict = remove(flood(api), jurors[:3])
+    assert db.session.scalar(select(func.count()).select_from(Verdict).where(
+        Verdict.source_verdict_id == verdict.id)) == 0  # the job never ran
+    monkeypatch.setattr(jobs, "defer", real_defer)
+    assert cluster_verdicts.requeue_lost() == 0  # not lost yet: it may still be on its way
+    later = utcnow() + jobs.lost_after() + timedelta(seconds=1)
+    assert cluster_verdicts.requeue_lost(later) == 1
+    assert db.session.scalar(select(func.count()).select_from(Verdict).where(
+        Verdict.source_verdict_id == verdict.id)) == 3
+    assert cluster_verdicts.requeue_lost(later) == 0  # nothing waits now
+    assert sweeper.sweep()["requeued_cluster_removals"] == 0
