@@ -36,6 +36,7 @@ _earlier, _earlier_seat = aliased(Case), aliased(Assignment)
 _seen, _seen_seat = aliased(Case), aliased(Assignment)
 _disclosed = aliased(Case)
 _appealed_post, _struck_seat = aliased(Post), aliased(Assignment)
+_copy_case, _copy_seat = aliased(Case), aliased(Assignment)
 # Jurors in these states are dealt gold (known-answer) cases only.
 TRAINING_STATES = ("probation", "paused")
 
@@ -153,7 +154,11 @@ def fairness_conditions(juror: User, policy: PolicyInForce) -> list[ColumnElemen
                  # that crossed a threshold appeals the account measure it called for.
                  ~exists().where(_appealed_post.id == Case.post_id, Account.external_id == _appealed_post.author_id,
                                  Strike.account_id == Account.id, Verdict.id == Strike.verdict_id,
-                                 _struck_seat.case_id == Verdict.case_id, _struck_seat.juror_id == juror_id))),
+                                 _struck_seat.case_id == Verdict.case_id, _struck_seat.juror_id == juror_id),
+                 # Nor, on a near-copy's spot check or appeal, anyone who sat on a case of its cluster.
+                 or_(Case.cluster_id.is_(None),
+                     ~exists().where(_copy_case.cluster_id == Case.cluster_id, _copy_case.id != Case.id,
+                                     _copy_seat.case_id == _copy_case.id, _copy_seat.juror_id == juror_id)))),
     ]
     if "account" in param:
         conditions.append(~exists().where(and_(Report.post_id == Case.post_id, Report.reporter_id == param["account"])))
@@ -243,6 +248,12 @@ def explain(case: Case, juror: User, policy: PolicyInForce) -> list[Exclusion]:
             .where(Account.external_id == post.author_id, Assignment.juror_id == juror.id).limit(1)) is not None:
         reasons.append(Exclusion("struck_author", "sat on a removal behind the author's strikes: the appeal may "
                                                   "lift an account measure, so it gets a fresh panel"))
+    if case.review_round > 0 and case.cluster_id is not None and db.session.scalar(
+            select(Assignment.id).join(Case, Case.id == Assignment.case_id).where(
+                Case.cluster_id == case.cluster_id, Case.id != case.id, Assignment.juror_id == juror.id)
+            .limit(1)) is not None:
+        reasons.append(Exclusion("cluster_panel", "sat on a case of this post's near-copies: a spot check or an "
+                                                  "appeal of a copy gets jurors who did not decide them"))
     if db.session.scalar(select(VoteDisclosure.case_id).join(Case, Case.id == VoteDisclosure.case_id).where(
             Case.post_id == case.post_id, VoteDisclosure.user_id == juror.id).limit(1)) is not None:
         reasons.append(Exclusion("saw_votes", "has read the votes of a panel on this post"))

@@ -147,7 +147,9 @@ def _open_appeal_case(original: Case, actor: str) -> Case:
                 severity=original.severity, report_count=original.report_count, base_priority=base,
                 priority=base, panel_size=policy.appeal_panel_size, open_seats=policy.appeal_panel_size,
                 policy_version=policy.version, opened_at=now,
-                sla_deadline=now + timedelta(hours=policy.sla_hours(original.severity)), lock_version=0)
+                sla_deadline=now + timedelta(hours=policy.sla_hours(original.severity)), lock_version=0,
+                # A near-copy's appeal: nobody who decided a case of its cluster sits on it (triage.exclusions).
+                cluster_id=original.cluster_id)
     db.session.add(case)
     db.session.flush()
     audit.record(db.session, "case_opened", "case", case.id, {

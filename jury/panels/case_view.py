@@ -175,8 +175,8 @@ def _cluster_reports(case: Case):
 
 def _cluster_context(case: Case, post: Post) -> ClusterContext | None:
     """The post's near-copies, for a case that decides for its cluster or checks a copy of one."""
-    if case.cluster_id is None or case.origin == "gold":
-        return None
+    if case.cluster_id is None or case.origin in ("gold", "appeal"):
+        return None  # an appeal judges its own post
     cluster = db.session.get(Cluster, case.cluster_id)
     if cluster is None:
         return None

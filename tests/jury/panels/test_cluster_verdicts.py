@@ -360,3 +360,22 @@ def test_a_lost_application_is_queued_again_by_the_sweeper(live_server, api, jur
         Verdict.source_verdict_id == verdict.id)) == 3
     assert cluster_verdicts.requeue_lost(later) == 0  # nothing waits now
     assert sweeper.sweep()["requeued_cluster_removals"] == 0
+
+
+def test_a_copys_spot_check_and_appeal_go_to_jurors_who_did_not_decide_its_cluster(live_server, api, jurors):
+    from triage import exclusions
+
+    set_clusters(spot_check_share=1.0)
+    verdict = remove(flood(api), jurors[:3])
+    check = db.session.scalars(select(Case).where(Case.origin == "spot_check")).first()
+    policy = current_policy()
+    for juror in jurors[:3]:
+        assert "cluster_panel" in {reason.code for reason in exclusions.explain(check, juror, policy)}
+        assert all(a.case_id not in {c.id for c in db.session.scalars(select(Case).where(Case.origin == "spot_check"))}
+                   for a in [dealing.deal_next(juror)] if a is not None)
+    assert "cluster_panel" not in {reason.code for reason in exclusions.explain(check, jurors[3], policy)}
+    member = db.session.scalar(select(Verdict).where(Verdict.source_verdict_id == verdict.id))
+    appeal = appeals.file_appeal(member.id, db.session.get(Case, member.case_id).post.author_id, "Look again.",
+                                 channel="link", actor="appellant")
+    appeal_case = db.session.get(Case, appeal.appeal_case_id)
+    assert "cluster_panel" in {reason.code for reason in exclusions.explain(appeal_case, jurors[0], policy)}
