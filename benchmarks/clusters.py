@@ -240,23 +240,18 @@ def intake_rounds(app, env: dict, args: argparse.Namespace, rng: random.Random, 
             common.progress(f"  round {number + 1}/{len(modes)} clustering {'on' if enabled else 'off'}: "
                             f"{rounds[enabled][-1]['posts_per_s']} posts/s")
         errors = server.error_lines()
-    with psycopg.connect(env["DATABASE_URL"]) as conn:
-        clustered, joined = conn.execute(
-            "SELECT count(cluster_id), count(*) FILTER (WHERE cluster_similarity < 1) FROM posts"
-            " WHERE external_id LIKE %s", ("round%",)).fetchone()
     off = statistics.median(r["posts_per_s"] for r in rounds[False])
     on = statistics.median(r["posts_per_s"] for r in rounds[True])
     return {"posts_per_round": args.posts, "rounds_each": args.repeat, "clients": args.clients,
             "off": rounds[False], "on": rounds[True], "off_median_posts_per_s": off,
             "on_median_posts_per_s": on, "ratio_on_to_off": round(on / off, 3),
             "target_ratio_at_least": TARGET_INTAKE_RATIO, "meets_target": on / off >= TARGET_INTAKE_RATIO,
-            "posts_clustered_in_on_rounds": clustered, "posts_that_joined_an_earlier_post": joined,
             "server_error_log_lines": len(errors), "warmup": warm}
 
 
 def scoring_rounds(app, args: argparse.Namespace) -> dict:
     """Part 3: the unscored posts part 2 stored, scored in-process, clustering off and on in turn."""
-    from sqlalchemy import select
+    from sqlalchemy import func, select
 
     from models import Post, db
     from triage import intake as triage_intake
@@ -282,7 +277,16 @@ def scoring_rounds(app, args: argparse.Namespace) -> dict:
         common.progress(f"  scoring round {number + 1}/{len(modes)} clustering {'on' if enabled else 'off'}: "
                         f"{rounds[enabled][-1]} posts/s")
     off, on = statistics.median(rounds[False]), statistics.median(rounds[True])
-    return {"posts_per_round": args.score_posts, "off_posts_per_s": rounds[False], "on_posts_per_s": rounds[True],
+    clustered_ids = [i for number, enabled in enumerate(modes) if enabled
+                     for i in waiting[number * args.score_posts:(number + 1) * args.score_posts]]
+    with app.app_context():
+        clustered, joined = db.session.execute(
+            select(func.count(Post.cluster_id), func.count().filter(Post.cluster_similarity < 1))
+            .where(Post.id.in_(clustered_ids))).one()
+        db.session.remove()
+    return {"posts_per_round": args.score_posts, "posts_clustered_in_on_rounds": clustered,
+            "posts_that_joined_an_earlier_post": joined, "off_posts_per_s": rounds[False],
+            "on_posts_per_s": rounds[True],
             "off_median_posts_per_s": off, "on_median_posts_per_s": on, "ratio_on_to_off": round(on / off, 3)}
 
 

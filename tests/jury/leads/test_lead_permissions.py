@@ -7,13 +7,13 @@ from datetime import timedelta
 import pytest
 from flask import Flask
 
-from models import Action, Case, Policy, Post, Score, ShadowPolicy, User, Verdict, db, utcnow
+from models import Action, Case, Cluster, Policy, Post, Score, ShadowPolicy, User, Verdict, db, utcnow
 from tests.conftest import make_app, sign_in
 
 # A value for each URL argument of the lead routes (the seeded rows have these ids).
 ARGUMENTS = {"case_id": 1, "action_id": 1, "version": 1, "shadow_id": 1, "action": "pause", "appeal_id": 1,
              "kind": "transparency.json", "verdict_id": 1,
-             "external_id": "a"}
+             "external_id": "a", "cluster_id": 1}
 
 
 def lead_routes(app: Flask) -> list[tuple[str, str]]:
@@ -41,6 +41,10 @@ def seed(app: Flask) -> int:
     db.session.add(post)
     db.session.flush()
     db.session.add(Score(post_id=post.id, model_name="m", model_version="1", labels={"toxicity": 0.5}))
+    cluster = Cluster(fingerprint="f", signature=bytes(512), member_count=1, representative_post_id=post.id)
+    db.session.add(cluster)
+    db.session.flush()
+    post.cluster_id = cluster.id
     case = Case(post_id=post.id, origin="reported", state="escalated", panel_size=3, open_seats=0,
                 policy_version=1, sla_deadline=now + timedelta(hours=4))
     db.session.add(case)
