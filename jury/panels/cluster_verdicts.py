@@ -116,7 +116,10 @@ def _waiting(cluster: Cluster, case: Case, outcome: str) -> list[tuple[Post, Cas
     own_case = exists().where(Case.post_id == Post.id, Case.review_round == 0)
     query = select(Post).where(Post.cluster_id == cluster.id, Post.id != case.post_id, ~own_case)
     if outcome == "keep":
-        query = query.where(exists().where(Report.post_id == Post.id) | (Post.state == "hidden"))
+        # Reported (its reporters are told), or hidden meanwhile, or with a hide on its way (shown again).
+        hide_sent = exists().where(Action.case_id == case.id, Action.type == "hide_post",
+                                   Action.post_external_id == Post.external_id)
+        query = query.where(exists().where(Report.post_id == Post.id) | (Post.state == "hidden") | hide_sent)
     members: list[tuple[Post, Case | None]] = [
         (post, None) for post in db.session.scalars(query.order_by(Post.id).limit(CHUNK))]
     if outcome == "remove" and len(members) < CHUNK:
