@@ -30,7 +30,9 @@ REDRESS = ("Internal complaint: appeal within 6 months through the link sent wit
            "network (DSA Art. 20); out-of-court dispute settlement (Art. 21); judicial redress before the courts.")
 # Jury's models flag and order posts; volunteer jurors (or a lead) take every decision.
 AUTOMATION_NOTE = ("Automated detection: a toxicity model scored the post; 'Yes' when its score passed the policy's "
-                   "auto-flag threshold. Decision: taken by people (a jury panel or a lead), never by the model.")
+                   "auto-flag threshold. Decision: taken by people (a jury panel or a lead), never by the model; "
+                   "a near-copy of a decided post gets that decision by matching (decision method 'cluster', "
+                   "marked automated).")
 CSV_FIELDS = (
     "puid", "subject", "case_id", "review_round", "post_id", "decided_at", "measure", "territorial_scope", "duration",
     "facts_and_circumstances", "source", "report_count", "automated_detection", "automated_decision",

@@ -71,6 +71,7 @@ class Figures:
     share_actioned_24h: float | None
     median_hours_to_removal: float | None  # report to the removal applied on the network
     decisions: int
+    copy_decisions: int  # of them, a cluster's decision applied to a near-copy (method "cluster")
     removals: int
     keeps: int
     removals_by_rule: dict[str, int]
@@ -124,8 +125,11 @@ def compute(session: Session, start: datetime, end: datetime, *, scorer: str = "
     reports = session.execute(select(Report.received_at, Report.reason, Report.post_id)
                               .where(*period.of(Report.received_at))).all()
     verdicts = session.execute(
-        select(Verdict.id, Verdict.outcome, Verdict.rule, Verdict.decided_at, Case.origin, Case.report_count)
-        .join(Case, Case.id == Verdict.case_id).where(*period.of(Verdict.decided_at), Case.origin != "appeal")
+        select(Verdict.id, Verdict.outcome, Verdict.rule, Verdict.decided_at, Case.origin, Case.report_count,
+               Verdict.method)
+        .join(Case, Case.id == Verdict.case_id)
+        # First decisions only: an appeal or a spot check looks again at one already counted.
+        .where(*period.of(Verdict.decided_at), Case.origin.not_in(("appeal", "spot_check")))
     ).all()
     return Figures(
         start=start, end=end, generated_at=datetime.now(start.tzinfo), scorer=scorer,
@@ -215,7 +219,8 @@ def _decisions(period: _Period, verdicts: list) -> dict:
     removals = [v for v in verdicts if v.outcome == "remove"]
     detection = Counter("notice" if v.report_count else "automated detection" for v in removals)
     return {
-        "decisions": len(verdicts), "removals": len(removals), "keeps": len(verdicts) - len(removals),
+        "decisions": len(verdicts), "copy_decisions": sum(1 for v in verdicts if v.method == "cluster"),
+        "removals": len(removals), "keeps": len(verdicts) - len(removals),
         "removals_by_rule": dict(sorted(Counter(v.rule or "other" for v in removals).items())),
         "removals_by_detection": dict(sorted(detection.items())),
         "account_actions": {kind: n for kind, n in period.session.execute(

@@ -18,7 +18,9 @@ AUTOMATION = {
     "purposes": "A toxicity model scores every post to open cases without a report, to order the review queue and "
                 "to hide the gravest posts until the jury decides. It never decides a case.",
     "safeguards": "Every decision is taken by a panel of volunteer jurors voting blind, or by a lead when a panel "
-                  "splits; appeals go to a fresh, larger panel and a lead signs off every reversal.",
+                  "splits; a near-copy of a decided post (matched on its normalised text) gets that decision as "
+                  "its own, with its own statement and appeal, and a share of them is checked by a juror; appeals "
+                  "go to a fresh, larger panel and a lead signs off every reversal.",
 }
 
 

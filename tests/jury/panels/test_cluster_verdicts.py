@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 import audit
+from audit import exports, figures
 from jury.appeals import review as appeals
 from jury.demo import sandbox_network as sandbox
 from jury.panels import cluster_verdicts, verdicts, voting
-from models import Action, Case, Cluster, Post, SandboxAction, Strike, Verdict, db
+from models import Action, Case, Cluster, Post, SandboxAction, Strike, Verdict, db, utcnow
 from models.errors import Conflict, Forbidden
 from tests.conftest import post_payload, report_payload
 from triage import dealing
@@ -130,6 +132,12 @@ def test_the_verdict_reaches_every_copy_as_its_own_decision(live_server, api, ju
     assert {"ann", "bob", "cy"} <= told  # each copy's reporters hear of it
     audit.seal(db.session)
     assert audit.verify_chain(db.session)[1] is None
+    # The transparency figures and statements say which decisions were applied to copies.
+    start, end = verdict.decided_at - timedelta(hours=1), utcnow() + timedelta(hours=1)
+    assert figures.compute(db.session, start, end).copy_decisions == 3
+    rows = {row["post_id"]: row for row in (d.row for d in exports.decisions(db.session, start, end))}
+    assert rows["t1"]["decision_method"] == "cluster" and rows["t1"]["automated_decision"] is True
+    assert rows["t0"]["automated_decision"] is False
 
 
 def test_a_successful_appeal_on_one_copy_restores_that_copy_only(live_server, api, jurors, lead):
