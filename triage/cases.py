@@ -77,12 +77,7 @@ def open_or_refresh(post_ids: Iterable[int], origin: str, policy: PolicyInForce,
     if not ids:
         return []
     now = utcnow()
-    routes, cluster_of = cluster_cases.route(ids) if policy.clustering else ({i: i for i in ids}, {})
-    ids = sorted(set(routes.values()))
-    reports = reports_of(ids)
-    for post_id, more in _member_reports(cluster_of).items():
-        reports[post_id].extend(more)
-    labels = _with_members(routes, labels)
+    ids, cluster_of, reports, labels = _gather(ids, policy, labels)
     weigh = _reporter_weigher(reports, policy)
     lane = {post_id: critical.reason_for(reports.get(post_id, []), labels.get(post_id), policy.settings["critical"])
             for post_id in ids}
@@ -127,6 +122,17 @@ def open_or_refresh(post_ids: Iterable[int], origin: str, policy: PolicyInForce,
         case.sla_deadline = min(deadline, now + timedelta(hours=policy.sla_hours(CRITICAL_SEVERITY)))
         critical.enter(case, case.post, lane[case.post_id], now, actor)
     return open_cases
+
+
+def _gather(ids: list[int], policy: PolicyInForce, labels: dict[int, dict[str, float]] | None):
+    """(the posts whose cases to open or refresh, {case post: cluster}, their reports, their scores): a
+    copy goes to its cluster's case, which counts its reports and its graver scores."""
+    routes, cluster_of = cluster_cases.route(ids) if policy.clustering else ({i: i for i in ids}, {})
+    ids = sorted(set(routes.values()))
+    reports = reports_of(ids)
+    for post_id, more in _member_reports(cluster_of).items():
+        reports[post_id].extend(more)
+    return ids, cluster_of, reports, _with_members(routes, labels)
 
 
 def _member_reports(cluster_of: dict[int, int]) -> dict[int, list[tuple[str, str]]]:
