@@ -342,7 +342,7 @@ def test_two_next_case_requests_at_once_from_one_juror_get_the_same_seat(app, ap
     both_took_a_seat = threading.Barrier(2)
 
     def lease_together(case_id, who, policy, *flags):
-        both_took_a_seat.wait(10)  # both requests hold a taken seat, neither has leased it yet
+        both_took_a_seat.wait(30)  # both requests hold a taken seat, neither has leased it yet (30 s: a loaded host)
         return real_lease(case_id, who, policy, *flags)
 
     monkeypatch.setattr(dealing, "_lease", lease_together)
@@ -363,7 +363,7 @@ def test_two_next_case_requests_at_once_from_one_juror_get_the_same_seat(app, ap
     for tab in tabs:
         tab.start()
     for tab in tabs:
-        tab.join(30)
+        tab.join(60)
     assert not errors, errors
     assert len(dealt) == 2 and dealt[0] == dealt[1]
     db.session.expire_all()
