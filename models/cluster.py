@@ -33,6 +33,8 @@ class Cluster(Base):
     # by one, until a lead resumes auto-apply. When a lead reversed the cluster's verdict.
     paused_at: Mapped[datetime | None]
     reversed_at: Mapped[datetime | None]
+    # The removal a lead reversed, whose copies a job restores (the sweeper finds a lost one by it).
+    reversed_verdict_id: Mapped[int | None] = mapped_column(ForeignKey("verdicts.id", use_alter=True))
 
 
 class ClusterBand(Base):

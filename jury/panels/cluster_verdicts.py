@@ -26,12 +26,12 @@ from __future__ import annotations
 import hashlib
 from datetime import timedelta
 
-from sqlalchemy import exists, select
+from sqlalchemy import and_, exists, select
 
 import audit
 from jury.panels import statements
 from jury.panels.quorum import Decision, Tally, winning_rule
-from models import Action, Case, Cluster, Post, Report, User, Verdict, db, utcnow
+from models import Action, AuditEvent, Case, Cluster, Post, Report, User, Verdict, db, utcnow
 from models.errors import Conflict, Forbidden, NotFound
 from models.rules import RULES_BY_CODE
 from models.sql import insert_ignore
@@ -86,23 +86,47 @@ def apply_job(verdict_id: int) -> int:
 
 
 def requeue_lost(now=None) -> int:
-    """Queue the application again for removals whose job was lost (the sweeper): clusters with a
-    later copy held longer than LOST_AFTER, or decided in the last RECOVER_HOURS with copies still
-    waiting. A job run twice decides nothing twice (the cluster's lock, one first-round case a post)."""
+    """Queue again the jobs of clusters whose job was lost (the sweeper): a removal with a later copy
+    held longer than LOST_AFTER, or decided in the last RECOVER_HOURS with copies still waiting; a
+    reversal of the last RECOVER_HOURS with copies not yet restored. A job run twice does nothing
+    twice (the cluster's lock, one first-round case a post, one restoration a case)."""
     now = now or utcnow()
     stale = now - jobs.lost_after()
+    since = now - timedelta(hours=RECOVER_HOURS)
     held = select(Cluster.verdict_id).join(Case, Case.cluster_id == Cluster.id).where(
         Case.origin == MEMBER, Case.review_round == 0, Case.state == "queued", Case.opened_at <= stale,
         Cluster.verdict_id.is_not(None))
     own_case = exists().where(Case.post_id == Post.id, Case.review_round == 0)
     waiting = select(Cluster.verdict_id).join(Verdict, Verdict.id == Cluster.verdict_id).where(
-        Verdict.decided_at >= now - timedelta(hours=RECOVER_HOURS), Verdict.followed_up_at <= stale,
+        Verdict.decided_at >= since, Verdict.followed_up_at <= stale,
         exists().where(Post.cluster_id == Cluster.id, ~own_case))
+    unrestored = select(Cluster.id, Cluster.reversed_verdict_id).where(
+        Cluster.reversed_at.between(since, stale), Cluster.verdict_id.is_(None),
+        exists().where(_removed_not_restored(Cluster.reversed_verdict_id)))
     with transaction.atomic(durable=True):
         ids = sorted(set(db.session.scalars(held.distinct())) | set(db.session.scalars(waiting)))
         for verdict_id in ids:
             jobs.defer("actions", APPLY_JOB, verdict_id)
-    return len(ids)
+        reversals = db.session.execute(unrestored).all()
+        for cluster_id, verdict_id in reversals:
+            reason, actor = _reversal(cluster_id)
+            jobs.defer("actions", REVERSE_JOB, verdict_id, reason, actor)
+    return len(ids) + len(reversals)
+
+
+def _removed_not_restored(verdict_id):
+    """SQL condition: a removal under this verdict (its own or a copy's) not restored yet."""
+    restored = exists().where(Action.case_id == Verdict.case_id, Action.type == "restore_post")
+    return and_((Verdict.id == verdict_id) | (Verdict.source_verdict_id == verdict_id),
+                Verdict.outcome == "remove", ~restored)
+
+
+def _reversal(cluster_id: int) -> tuple[str, str]:
+    """The reason and the lead of a cluster's latest reversal, from its audit event."""
+    event = db.session.scalar(select(AuditEvent).where(
+        AuditEvent.event_type == "cluster_reversed", AuditEvent.subject_type == "cluster",
+        AuditEvent.subject_id == str(cluster_id)).order_by(AuditEvent.id.desc()).limit(1))
+    return (event.payload.get("reason", ""), event.actor) if event else ("", "system")
 
 
 def _lock_cluster(cluster_id: int) -> Cluster:
@@ -268,6 +292,7 @@ def reverse(cluster_id: int, lead: User, reason: str) -> Cluster:
             raise Conflict("No removal stands for this cluster.")
         source = cluster.verdict_id
         cluster.verdict_id, cluster.reversed_at, cluster.paused_at = None, utcnow(), None
+        cluster.reversed_verdict_id = source
         audit.record(db.session, "cluster_reversed", "cluster", cluster.id, {"verdict_id": source, "reason": reason},
                      actor=f"user:{lead.id}")
         jobs.defer("actions", REVERSE_JOB, source, reason, f"user:{lead.id}")
@@ -296,11 +321,9 @@ def reverse_job(verdict_id: int, reason: str, actor: str) -> int:
     done = 0
     for _ in range(MAX_CHUNKS):
         with transaction.atomic(durable=True):
-            restored = exists().where(Action.case_id == Verdict.case_id, Action.type == "restore_post")
             rows = db.session.execute(
                 select(Verdict, Case).join(Case, Case.id == Verdict.case_id).where(
-                    (Verdict.id == verdict_id) | (Verdict.source_verdict_id == verdict_id),
-                    Verdict.outcome == "remove", ~restored).order_by(Verdict.id).limit(CHUNK)).all()
+                    _removed_not_restored(verdict_id)).order_by(Verdict.id).limit(CHUNK)).all()
             if not rows:
                 return done
             action_ids = []

@@ -27,12 +27,17 @@ def upgrade():
         batch_op.add_column(sa.Column('verdict_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('paused_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('reversed_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('reversed_verdict_id', sa.Integer(), nullable=True))
         batch_op.create_foreign_key(batch_op.f('fk_clusters_verdict_id_verdicts'), 'verdicts', ['verdict_id'], ['id'])
+        batch_op.create_foreign_key(batch_op.f('fk_clusters_reversed_verdict_id_verdicts'), 'verdicts',
+                                    ['reversed_verdict_id'], ['id'])
 
 
 def downgrade():
     with op.batch_alter_table('clusters', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('fk_clusters_reversed_verdict_id_verdicts'), type_='foreignkey')
         batch_op.drop_constraint(batch_op.f('fk_clusters_verdict_id_verdicts'), type_='foreignkey')
+        batch_op.drop_column('reversed_verdict_id')
         batch_op.drop_column('reversed_at')
         batch_op.drop_column('paused_at')
         batch_op.drop_column('verdict_id')

@@ -387,3 +387,27 @@ def test_a_copys_spot_check_and_appeal_go_to_jurors_who_did_not_decide_its_clust
                                  channel="link", actor="appellant")
     appeal_case = db.session.get(Case, appeal.appeal_case_id)
     assert "cluster_panel" in {reason.code for reason in exclusions.explain(appeal_case, jurors[0], policy)}
+
+
+def test_a_lost_reversal_is_queued_again_by_the_sweeper(live_server, api, jurors, lead, monkeypatch):
+    from jury.tasks import sweeper
+    from triage import jobs
+
+    remove(flood(api), jurors[:3])
+    real_defer = jobs.defer
+
+    def lose_reversals(queue, name, *args):
+        if name != cluster_verdicts.REVERSE_JOB:
+            real_defer(queue, name, *args)
+
+    monkeypatch.setattr(jobs, "defer", lose_reversals)
+    cluster_verdicts.reverse(post("t0").cluster_id, lead, "A line from a play.")
+    assert network("restore_post") == []  # the job never ran
+    monkeypatch.setattr(jobs, "defer", real_defer)
+    assert cluster_verdicts.requeue_lost() == 0  # not lost yet
+    later = utcnow() + jobs.lost_after() + timedelta(seconds=1)
+    assert cluster_verdicts.requeue_lost(later) == 1
+    assert {a.post_id for a in network("restore_post")} == {"t0", "t1", "t2", "t3"}
+    assert all("A line from a play." in a.payload["statement_of_reasons"] for a in network("restore_post"))
+    assert cluster_verdicts.requeue_lost(later) == 0
+    assert sweeper.sweep()["requeued_cluster_removals"] == 0
