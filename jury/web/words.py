@@ -93,7 +93,7 @@ EVENT_KINDS = {
     "report_against": _l("Reported"),
     "report_by": _l("Report made"),
     "case": _l("Case"),
-    "verdict": _l("Verdict"),
+    "verdict": _l("Decision"),
     "action": _l("Network action"),
     "appeal": _l("Appeal"),
     "strike": _l("Strike"),
