@@ -86,7 +86,7 @@ ACCOUNT_STATES = {
     "suspended": _l("suspended"),
     "banned": _l("banned"),
 }
-STRIKE_STATUSES = {"active": _l("counts"), "expired": _l("expired"), "withdrawn": _l("withdrawn")}
+STRIKE_STATUSES = {"active": _l("in force"), "expired": _l("expired"), "withdrawn": _l("withdrawn")}
 # The account page's timeline: what each line is.
 EVENT_KINDS = {
     "post": _l("Post"),

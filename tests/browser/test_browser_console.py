@@ -207,6 +207,11 @@ def test_selected_queue_rows_are_closed_through_the_bulk_work(jury, page):
     expect(page.locator(".flash")).to_have_text("Closed 2 cases as unfounded.")
     expect(page.locator("table#queue tbody tr")).to_have_count(1)
     expect(page.locator(f"#queue-{keep}")).to_be_visible()
+    # One box selects every case on the page, and clears them again.
+    page.locator("#select-all").check()
+    expect(page.locator("input[name=case_id]:checked")).to_have_count(1)
+    page.locator("#select-all").uncheck()
+    expect(page.locator("input[name=case_id]:checked")).to_have_count(0)
     rows = db.session.execute(select(Verdict.case_id, Verdict.outcome, Verdict.method)).all()
     db.session.remove()
     assert sorted(rows) == sorted((case_id, "keep", "lead") for case_id in ids.values())

@@ -33,10 +33,10 @@ def test_the_account_page_writes_its_timeline_in_words(app, client, lead):
     html = client.get("/lead/accounts/acct-1").get_data(as_text=True)
     shown = cells(html)
     assert '<td id="state">suspended until' in html
-    assert "counts" in shown and "expired" in shown  # the strikes' statuses
+    assert "in force" in shown and "expired" in shown  # the strikes' statuses
     for line in ("posted, now visible", "reported for Spam or scams", "reported a post for Spam or scams",
                  "Remove under Hate (panel majority)", "suspend the author (sent)",
-                 "appeal by the author (with a fresh panel)", "strike of weight 2 under Hate (counts)",
+                 "appeal by the author (with a fresh panel)", "strike of weight 2 under Hate (in force)",
                  "case opened (reported by users), now waiting for jurors"):
         assert line in shown, line
     for kind in ("Post", "Reported", "Report made", "Case", "Decision", "Network action", "Appeal", "Strike"):
