@@ -1,11 +1,11 @@
-"""What the lead console's pages read: the outbox's counts, blind-safe vote histories, verdicts,
+"""What the lead console's pages read: blind-safe vote histories, verdicts,
 agreement and appeals awaiting sign-off; and the jobs a lead may ask for."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from jury.panels import agreement, juror_reliability, verdicts
 from jury.panels.case_view import votes_of
@@ -28,11 +28,6 @@ FAILED_ACTIONS_SHOWN = 200
 RECENT_VERDICTS = 200
 # The agreement page reads this many weeks of verdicts, so it stays quick as history grows.
 AGREEMENT_WEEKS = 12
-
-
-def action_counts() -> dict[str, int]:
-    """The outbox's actions counted by state."""
-    return dict(db.session.execute(select(Action.state, func.count()).group_by(Action.state)).all())
 
 
 def failed_actions() -> list[Action]:

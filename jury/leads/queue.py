@@ -2,9 +2,9 @@
 decides on at a glance (the post's excerpt, its reports by reason, its latest scores, its cluster's size,
 its deadline).
 
-Read-only, and a page costs three queries whatever its length: the counts by state, the page of cases
-(each with its post, its post's cluster and its latest scores, joined), and the page's reports grouped
-by post and reason.
+Read-only, and a page costs four queries whatever its length: the cases counted by state, the network
+actions the network refused for good, the page of cases (each with its post, its post's cluster and its
+latest scores, joined), and the page's reports grouped by post and reason.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from sqlalchemy import case as when_then
 from sqlalchemy import func, select
 from sqlalchemy.orm import contains_eager
 
-from models import Case, Cluster, Post, Report, Score, db, utcnow
+from models import Action, Case, Cluster, Post, Report, Score, db, utcnow
 
 # What the queue holds: the escalations waiting for a lead first, then the cases waiting for jurors.
 QUEUE_STATES = ("escalated", "queued", "in_review")
@@ -59,6 +59,7 @@ class QueuePage:
     pages: int
     total: int  # cases in the queue, on every page
     by_state: dict[str, int]
+    dead_actions: int  # network actions refused for good, waiting for a lead on the failed actions page
     now: datetime
 
 
@@ -72,6 +73,7 @@ def queue_page(page: int = 1, page_size: int = PAGE_SIZE, now: datetime | None =
     """The queue's `page` (from 1; clamped to the pages there are), escalations first, then by priority."""
     now = now or utcnow()
     by_state = dict(db.session.execute(select(Case.state, func.count()).group_by(Case.state)).all())
+    dead = db.session.scalar(select(func.count()).select_from(Action).where(Action.state == "dead")) or 0
     total = sum(by_state.get(state, 0) for state in QUEUE_STATES)
     pages = max(1, -(-total // page_size))
     page = min(max(1, page), pages)
@@ -86,7 +88,7 @@ def queue_page(page: int = 1, page_size: int = PAGE_SIZE, now: datetime | None =
         .options(contains_eager(Case.post))).all()
     reasons = _reasons([case.post_id for case, _, _ in found])
     rows = [_row(case, size, labels, reasons.get(case.post_id, []), now) for case, size, labels in found]
-    return QueuePage(rows, page, pages, total, by_state, now)
+    return QueuePage(rows, page, pages, total, by_state, dead, now)
 
 
 def _reasons(post_ids: list[int]) -> dict[int, list[tuple[str, int]]]:

@@ -17,10 +17,10 @@ from triage import outbox, training
 
 @bp.get("/")
 def overview():
-    """The lead's home: the queue, a page at a time, with its actions; case and outbox counts."""
+    """The lead's home: the queue, a page at a time, with its actions; cases counted by state."""
     found = queue.queue_page(request.args.get("page", default=1, type=int) or 1)
-    return render_template("lead/overview.html", queue=found, actions=console.action_counts(),
-                           close_form=BulkCloseForm(), retrain_form=RetrainForm())
+    return render_template("lead/overview.html", queue=found, close_form=BulkCloseForm(),
+                           retrain_form=RetrainForm())
 
 
 @bp.get("/escalations")
