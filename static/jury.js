@@ -1,6 +1,6 @@
 // Progressive enhancement only: every action works without this file.
 // The juror's screen: reveal, keyboard voting, the next case swapped in without a page load,
-// and a session timer that suggests a break.
+// and a session timer that suggests a break; on the lead's queue, a box that selects every case.
 (function () {
   "use strict";
 
@@ -190,6 +190,15 @@
       byId("shortcuts-card").hidden = false;
       toggle.addEventListener("change", function () {
         try { window.localStorage.setItem(SHORTCUTS_KEY, toggle.checked ? "on" : "off"); } catch (e) { /* ignore */ }
+      });
+    }
+    // The lead's queue: one box selects every case on the page.
+    var all = byId("select-all");
+    if (all) {
+      all.hidden = false;
+      all.addEventListener("change", function () {
+        var boxes = all.form.querySelectorAll("input[type=checkbox][name=case_id]");
+        for (var i = 0; i < boxes.length; i++) { boxes[i].checked = all.checked; }
       });
     }
     tick();

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import exists, func, or_, select
 
@@ -31,7 +32,8 @@ class Event:
 
     at: datetime
     kind: str  # post, report_against, report_by, case, verdict, action, appeal, strike
-    text: str
+    # The codes the line is made of (a state, a rule, a method...): the page writes them as words.
+    detail: dict[str, Any] = field(default_factory=dict)
     case_id: int | None = None
     post_external_id: str | None = None
 
@@ -135,41 +137,38 @@ def _timeline(external_id: str, account: Account | None, strikes: list[StrikeRow
     events: list[Event] = []
     for post in db.session.scalars(select(Post).where(Post.author_id == external_id)
                                    .order_by(Post.received_at.desc()).limit(limit)):
-        events.append(Event(post.received_at, "post", f"posted ({post.state})", None, post.external_id))
+        events.append(Event(post.received_at, "post", {"state": post.state}, None, post.external_id))
     events += _reports(Post.author_id == external_id, "report_against", limit)
     events += _reports(Report.reporter_id == external_id, "report_by", limit)
     authored = _authored_cases(external_id)
     for case, post_id in db.session.execute(select(Case, Post.external_id).join(Post, Post.id == Case.post_id)
                                             .where(Post.author_id == external_id)
                                             .order_by(Case.opened_at.desc()).limit(limit)):
-        events.append(Event(case.opened_at, "case", f"case opened ({case.origin.replace('_', ' ')}), now {case.state}",
-                            case.id, post_id))
+        events.append(Event(case.opened_at, "case", {"origin": case.origin, "state": case.state}, case.id, post_id))
     for verdict in db.session.scalars(select(Verdict).where(Verdict.case_id.in_(authored))
                                       .order_by(Verdict.decided_at.desc()).limit(limit)):
-        rule = f" under {verdict.rule}" if verdict.rule else ""
-        events.append(Event(verdict.decided_at, "verdict", f"verdict {verdict.outcome}{rule} ({verdict.method})",
-                            verdict.case_id))
+        events.append(Event(verdict.decided_at, "verdict", {"outcome": verdict.outcome, "rule": verdict.rule,
+                                                            "method": verdict.method}, verdict.case_id))
     for action in db.session.scalars(
             select(Action).where(or_(Action.account_external_id == external_id, Action.case_id.in_(authored)))
             .order_by(Action.created_at.desc()).limit(limit)):
-        events.append(Event(action.created_at, "action", f"{action.type} ({action.state})", action.case_id,
-                            action.post_external_id))
+        events.append(Event(action.created_at, "action", {"type": action.type, "state": action.state},
+                            action.case_id, action.post_external_id))
     for appeal in db.session.scalars(
             select(Appeal).where(or_(Appeal.appellant_account_id == external_id, Appeal.case_id.in_(authored)))
             .order_by(Appeal.created_at.desc()).limit(limit)):
-        events.append(Event(appeal.created_at, "appeal", f"appeal by the {appeal.appellant_role} ({appeal.state})",
+        events.append(Event(appeal.created_at, "appeal", {"role": appeal.appellant_role, "state": appeal.state},
                             appeal.case_id))
     for row in strikes:
         events.append(Event(row.strike.created_at, "strike",
-                            f"strike {row.strike.weight:g} under {row.strike.rule} ({row.status})", row.case_id))
+                            {"weight": row.strike.weight, "rule": row.strike.rule, "status": row.status}, row.case_id))
     return events
 
 
 def _reports(condition, kind: str, limit: int) -> list[Event]:
     rows = db.session.execute(select(Report, Post.external_id).join(Post, Post.id == Report.post_id)
                               .where(condition).order_by(Report.received_at.desc()).limit(limit))
-    label = "reported" if kind == "report_against" else "reported a post"
-    return [Event(report.received_at, kind, f"{label}: {report.reason}", None, post_id) for report, post_id in rows]
+    return [Event(report.received_at, kind, {"reason": report.reason}, None, post_id) for report, post_id in rows]
 
 
 def _any_capped(events: list[Event], limit: int) -> bool:

@@ -1,11 +1,11 @@
-"""What the lead console's pages read: the queue at a glance, blind-safe vote histories, verdicts,
+"""What the lead console's pages read: blind-safe vote histories, verdicts,
 agreement and appeals awaiting sign-off; and the jobs a lead may ask for."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from jury.panels import agreement, juror_reliability, verdicts
 from jury.panels.case_view import votes_of
@@ -24,27 +24,10 @@ from models import (
 )
 from models.errors import Conflict, NotFound
 
-QUEUE_TOP = 25
 FAILED_ACTIONS_SHOWN = 200
 RECENT_VERDICTS = 200
 # The agreement page reads this many weeks of verdicts, so it stays quick as history grows.
 AGREEMENT_WEEKS = 12
-
-
-@dataclass(frozen=True)
-class Overview:
-    by_state: dict[str, int]
-    actions: dict[str, int]
-    top: list[Case]
-
-
-def overview() -> Overview:
-    """Case counts by state, the outbox's counts by state and the top of the queue."""
-    by_state = dict(db.session.execute(select(Case.state, func.count()).group_by(Case.state)).all())
-    actions = dict(db.session.execute(select(Action.state, func.count()).group_by(Action.state)).all())
-    top = db.session.scalars(select(Case).where(Case.state.in_(("queued", "in_review")))
-                             .order_by(Case.priority.desc()).limit(QUEUE_TOP)).all()
-    return Overview(by_state, actions, list(top))
 
 
 def failed_actions() -> list[Action]:

@@ -100,6 +100,7 @@ def test_author_appeals_fresh_panel_overturns_lead_signs_off_and_the_network_res
 
     lead = new_context().new_page()
     log_in(lead, jury, "lea")
+    lead.get_by_role("link", name="Lead console").click()
     lead.get_by_role("link", name="Appeals").click()
     card = lead.locator(f"#appeal-{appeal.id}")
     expect(card).to_contain_text("Fresh panel: Keep (0 remove, 5 keep)")
@@ -114,7 +115,7 @@ def test_author_appeals_fresh_panel_overturns_lead_signs_off_and_the_network_res
     # The sandbox network received the restore and the reasoned notices.
     lead.goto(jury.url + "/sandbox/")
     expect(lead.locator("#sandbox-p-lyric .state")).to_have_text("visible")
-    expect(lead.locator("table.list")).to_contain_text("restore_post")
+    expect(lead.locator("table.list")).to_contain_text("restore the post")
     restore = db.session.scalar(select(SandboxAction).where(SandboxAction.type == "restore_post"))
     assert restore.post_id == "p-lyric"
     notes = db.session.scalars(select(SandboxAction).where(SandboxAction.type == "notify",

@@ -151,7 +151,7 @@ def test_three_jurors_remove_a_threat_blind_and_the_network_removes_it(jury, new
     cat.goto(jury.url + "/sandbox/")
     expect(cat.locator("#sandbox-p-threat .state")).to_have_text("removed")
     expect(cat.locator("#sandbox-p-threat")).not_to_contain_text(THREAT)
-    expect(cat.locator("table.list")).to_contain_text("remove_post")
+    expect(cat.locator("table.list")).to_contain_text("remove the post")  # the action in words
 
     ann.goto(case_url)
     expect(ann.get_by_role("heading", name=re.compile("^Verdict"))).to_have_text(
@@ -170,17 +170,18 @@ def test_lead_pages_are_for_leads_only(jury, new_context):
     juror = new_context().new_page()
     log_in(juror, jury, "ann")
     expect(juror.get_by_role("link", name="Queue")).to_have_count(0)
+    expect(juror.locator("a[href^='/lead']")).to_have_count(0)  # not one lead link on a juror's page
     for path in ("/lead/", "/lead/escalations", "/lead/actions"):
         response = juror.goto(jury.url + path)
         assert response.status == 403, path
 
     lead = new_context().new_page()
     log_in(lead, jury, "lee")
-    lead.get_by_role("link", name="Queue").click()
+    lead.get_by_role("link", name="Lead console").click()
     expect(lead).to_have_url(jury.url + "/lead/")
     expect(lead.get_by_role("heading", name="Queue", exact=True)).to_be_visible()
     expect(lead.locator("#count-queued")).to_have_text("1")
-    expect(lead.locator("table.list tbody tr")).to_have_count(1)
+    expect(lead.locator("table#queue tbody tr")).to_have_count(1)
     for name, path in (("Escalations", "/lead/escalations"), ("Failed actions", "/lead/actions")):
         lead.get_by_role("link", name=name).click()
         expect(lead).to_have_url(jury.url + path)

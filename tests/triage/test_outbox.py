@@ -88,7 +88,7 @@ def test_refused_action_is_a_dead_letter_shown_to_leads_and_retried(live_server,
     client = live_server.app.test_client()
     client.post("/login", data={"username": "lead", "password": "correct horse battery"})
     page = client.get("/lead/actions").get_data(as_text=True)
-    assert "remove_post" in page and "HTTP 404" in page
+    assert "remove the post" in page and "HTTP 404" in page  # the action named in words
     sandbox.add_posts([{"id": "ghost", "author_id": "author-1", "text": THREAT}])
     assert client.post(f"/lead/actions/{dead.id}/retry").status_code == 302
     db.session.expire_all()

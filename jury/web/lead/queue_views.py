@@ -6,7 +6,7 @@ from flask_babel import ngettext
 from flask_login import current_user
 
 from jury.appeals import review as appeals
-from jury.leads import bulk, console
+from jury.leads import bulk, console, queue
 from jury.panels import verdicts
 from jury.panels.case_view import case_view
 from jury.web.forms import AppealSignOffForm, LeadDecisionForm, RetrainForm, RetryActionForm
@@ -17,10 +17,10 @@ from triage import outbox, training
 
 @bp.get("/")
 def overview():
-    """Case counts by state, the top of the queue and the action outbox's health."""
-    figures = console.overview()
-    return render_template("lead/overview.html", by_state=figures.by_state, actions=figures.actions,
-                           top=figures.top, retrain_form=RetrainForm())
+    """The lead's home: the queue, a page at a time, with its actions; cases counted by state."""
+    found = queue.queue_page(request.args.get("page", default=1, type=int) or 1)
+    return render_template("lead/overview.html", queue=found, close_form=BulkCloseForm(),
+                           retrain_form=RetrainForm())
 
 
 @bp.get("/escalations")
@@ -105,12 +105,14 @@ def bulk_close():
     """Close the selected cases as unfounded (keep verdicts by the lead)."""
     form = BulkCloseForm()
     ids = [int(v) for v in request.form.getlist("case_id") if v.isdigit()][:bulk.MAX_BULK]
+    # The queue's selection comes back to the queue; the bulk page's to its filter.
+    back = url_for("lead.overview") if request.form.get("back") == "queue" else None
     if not form.validate_on_submit() or not ids:
         flash("Select cases and give a reason.", "error")
-        return redirect(request.referrer or url_for("lead.bulk_page"))
+        return redirect(back or request.referrer or url_for("lead.bulk_page"))
     closed = bulk.close_unfounded(ids, current_user, form.note.data)
     flash(ngettext("Closed %(num)s case as unfounded.", "Closed %(num)s cases as unfounded.", len(closed)), "info")
-    return redirect(url_for("lead.bulk_page", **request.args))
+    return redirect(back or url_for("lead.bulk_page", **request.args))
 
 
 @bp.post("/reporters/mute")

@@ -1,4 +1,5 @@
-"""Codes become words in English and in French: every state, origin, method, decision, score label and rule."""
+"""Codes become words in English and in French: every state, origin, method, decision, score label and rule,
+network action type and state, post and account state, strike status and account timeline line."""
 from __future__ import annotations
 
 import pytest
@@ -6,8 +7,20 @@ from flask_babel import force_locale
 
 from classifiers import LABELS
 from jury.web import words
-from models import APPEAL_STATES, CASE_ORIGINS, CASE_STATES, DECISIONS, USER_STATES, VERDICT_METHODS
+from models import (
+    ACCOUNT_STATES,
+    ACTION_STATES,
+    APPEAL_STATES,
+    CASE_ORIGINS,
+    CASE_STATES,
+    DECISIONS,
+    POST_STATES,
+    USER_STATES,
+    VERDICT_METHODS,
+)
 from models.rules import RULES
+from network import ACTION_TYPES
+from network.oncall import ALERT_TYPE
 from triage.policy import VERDICT_METHODS as POLICY_METHODS
 
 KINDS = [
@@ -19,6 +32,13 @@ KINDS = [
     (words.appeal_state_word, APPEAL_STATES),
     (words.juror_state_word, USER_STATES),
     (words.rule_title, tuple(rule.code for rule in RULES)),
+    (words.action_type_word, ACTION_TYPES + (ALERT_TYPE,)),
+    (words.action_state_word, ACTION_STATES),
+    (words.post_state_word, POST_STATES),
+    (words.account_state_word, ACCOUNT_STATES),
+    (words.strike_status_word, ("active", "expired", "withdrawn")),
+    (words.event_kind_word, ("post", "report_against", "report_by", "case", "verdict", "action", "appeal", "strike")),
+    (words.appellant_word, ("author", "reporter")),
 ]
 
 
