@@ -133,6 +133,11 @@ def shoot(out: Path) -> list[Path]:
                 lead = page_for("lead")
                 lead.goto(url + "/lead/")
                 save(lead, "lead-queue.png")
+                # The threat's cluster: it and the two copies pasted by other accounts, all removed.
+                lead.goto(case_url)
+                lead.get_by_role("link", name="The cluster: its members and its verdict").click()
+                lead.wait_for_url(url + "/lead/clusters/*")
+                save(lead, "lead-cluster.png")
                 lead.goto(url + "/lead/tuning?label=toxicity&threshold=0.5&days=7")
                 save(lead, "lead-tuning.png")
                 lead.goto(url + "/lead/health")

@@ -38,6 +38,9 @@ DEMO_POSTS = [
     ("demo-13", "oscar", "Crypto giveaway!!! Send 1 coin, get 2 back, today only, link in bio!!!"),
     ("demo-14", "oscar", "Crypto giveaway again!!! Double your coins, DM me now, offer ends soon!!!"),
     ("demo-15", "oscar", "Last chance crypto giveaway!!! Send coins now and get double back!!!"),
+    # The threat pasted by two more accounts with small changes: near-copies that share its case.
+    ("demo-16", "victor", "I know where you live and I will hurt you and your family tonight!!"),
+    ("demo-17", "walter", "I know where you live @carol and I will hurt you and your family tonight."),
 ]
 # Posts whose language the network states (the others are detected).
 DEMO_LANGS = {"demo-11": "fr"}
@@ -71,16 +74,18 @@ WALKTHROUGH = (
     "sandbox network as it arrived), unless a known-answer post (the choir) comes before it, as it does "
     "now and then for new jurors: vote on that one as you see fit. Reveal the threat and vote Remove "
     "under 'Violence or threats'.",
-    "Do the same as juror2 and juror3 (other browsers or private windows): three votes decide. On the "
-    "sandbox network the post is removed and its author, mallory, suspended (a violent threat weighs "
-    "three strikes).",
+    "Do the same as juror2 and juror3 (other browsers or private windows): three votes decide. The case "
+    "page said three posts share the threat's text (victor and walter pasted it too): on the sandbox "
+    "network all three are removed, each with its own statement and appeal link, and each author is "
+    "suspended (a violent threat weighs three strikes).",
     "On the sandbox, choose mallory under 'Browse the network as', open 'Appeal this decision' under the "
     "removed post, and write why it should come back.",
     "A fresh panel of five decides the appeal: log in as juror4 to juror8 in turn and vote Keep.",
     "Log in as lead: Appeals shows the reversal awaiting your sign-off. Confirm it: the post is restored "
     "and mallory's suspension lifted on the sandbox network.",
-    "Also as lead: On call (credible threats to life), Health (the forecast), the account page of oscar "
-    "(two removals; a panel removing his third post suspends him), and Policy.",
+    "Also as lead: On call (credible threats to life), Health (the forecast), the threat's cluster (the "
+    "link on its case page: its copies, and a button to reverse the removal for all of them), the account "
+    "page of oscar (two removals; a panel removing his third post suspends him), and Policy.",
 )
 
 

@@ -178,8 +178,8 @@ def _cluster_context(case: Case, post: Post) -> ClusterContext | None:
     if case.cluster_id is None or case.origin in ("gold", "appeal"):
         return None  # an appeal judges its own post
     cluster = db.session.get(Cluster, case.cluster_id)
-    if cluster is None:
-        return None
+    if cluster is None or (cluster.member_count <= 1 and case.origin not in ("confirm", "spot_check")):
+        return None  # a post alone in its cluster: nothing to say
     variants = db.session.scalars(
         select(func.substr(Post.text, 1, VARIANT_CHARS)).where(Post.cluster_id == cluster.id, Post.id != post.id,
                                                                 Post.text != post.text)

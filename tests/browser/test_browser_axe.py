@@ -8,11 +8,12 @@ import pytest
 from sqlalchemy import select
 
 from jury.panels import voting
-from models import User, Verdict, db
+from models import Case, Post, User, Verdict, db
 from tests.browser.conftest import log_in
 from triage import dealing
 
-pytestmark = pytest.mark.browser
+# Jury's defaults (near-duplicate clusters on), so the cluster page is among the pages checked.
+pytestmark = [pytest.mark.browser, pytest.mark.clusters]
 
 GRAVE = ("serious", "critical")
 
@@ -48,9 +49,10 @@ def fill(jury) -> dict:
             voting.cast_vote(decided, user, "remove", "spam")
     db.session.remove()
     verdict = db.session.scalar(select(Verdict.id).where(Verdict.case_id == decided))
+    cluster = db.session.scalar(select(Post.cluster_id).join(Case, Case.post_id == Post.id).where(Case.id == decided))
     version = 1
     db.session.remove()
-    return {"decided": decided, "open": open_case, "verdict": verdict, "version": version}
+    return {"decided": decided, "open": open_case, "verdict": verdict, "version": version, "cluster": cluster}
 
 
 JUROR_PAGES = ("/", "/guide", "/profile")
@@ -59,7 +61,7 @@ LEAD_PAGES = ("/lead/", "/lead/escalations", "/lead/actions", "/lead/health", "/
               "/lead/tuning", "/lead/shadow", "/lead/verdicts", "/lead/verdicts/{verdict}/why", "/lead/agreement",
               "/lead/appeals", "/lead/reports", "/lead/panels/", "/lead/panels/cases/{decided}",
               "/lead/cases/{decided}/votes", "/lead/accounts?q=spam", "/lead/accounts/spammer", "/lead/rq",
-              "/cases/{open}")
+              "/lead/clusters/{cluster}", "/cases/{open}")
 
 
 def test_no_page_has_a_serious_or_critical_accessibility_violation(jury, new_context):

@@ -41,6 +41,11 @@ def test_a_removal_goes_through_an_appeal_to_the_leads_sign_off_with_the_demo_ju
         assert f" {name} " in result.output
     threat = db.session.scalar(select(Case).join(Post, Post.id == Case.post_id).where(Post.external_id == "demo-3"))
     assert threat.critical_at is not None  # the critical lane: first in the queue
+    # victor and walter pasted the threat: their posts share its case, and open none of their own.
+    copies = db.session.scalars(select(Post).where(Post.external_id.in_(("demo-16", "demo-17")))).all()
+    assert {post.cluster_id for post in copies} == {threat.cluster_id} and threat.cluster_id is not None
+    assert db.session.scalar(select(Case.id).join(Post, Post.id == Case.post_id)
+                             .where(Post.external_id.in_(("demo-16", "demo-17")))) is None
     # Steps 1-2: three jurors remove it.
     for name in ("juror", "juror2", "juror3"):
         assert deal(name) == threat.id, name
@@ -48,6 +53,10 @@ def test_a_removal_goes_through_an_appeal_to_the_leads_sign_off_with_the_demo_ju
     db.session.expire_all()
     assert db.session.get(Case, threat.id).state in ("decided", "actioned")
     assert db.session.scalar(select(Account.state).where(Account.external_id == "mallory")) == "suspended"
+    # Each copy has its own removal, and each author their own suspension.
+    for external_id, author in (("demo-16", "victor"), ("demo-17", "walter")):
+        assert appeals.latest_decision(external_id).method == "cluster"
+        assert db.session.scalar(select(Account.state).where(Account.external_id == author)) == "suspended"
     # Step 3: mallory appeals.
     verdict_id = appeals.latest_decision("demo-3").id
     appeal = appeals.file_appeal(verdict_id, "mallory", "A line from a film.", channel="link", actor="appellant:link")
@@ -62,4 +71,6 @@ def test_a_removal_goes_through_an_appeal_to_the_leads_sign_off_with_the_demo_ju
     db.session.expire_all()
     assert db.session.get(Appeal, appeal.id).state == "overturned"
     assert db.session.scalar(select(Account.state).where(Account.external_id == "mallory")) == "active"
+    # mallory's appeal restores mallory's post only: the copies stay removed.
+    assert db.session.scalar(select(Account.state).where(Account.external_id == "victor")) == "suspended"
     assert len(seed.WALKTHROUGH) == 6
