@@ -43,13 +43,14 @@ def statement_of_reasons(outcome: str, rule: str | None, tally: Tally, method: s
         source = "after an automated model flagged it and users reported it"
     else:
         source = "after an automated model flagged it"
-    votes = f"{tally.remove} of {tally.total} votes to remove" if tally.total else "no panel votes"
+    who = f"{METHOD_WORDS[method]} ({tally.remove} of {tally.total} votes to remove)" if tally.total else (
+        # A lead who decided without a panel (bulk work, or before any juror voted) split no panel.
+        "a trust-and-safety lead" if method == "lead" else f"{METHOD_WORDS[method]} (no panel votes)")
     if outcome == "remove":
         title = RULES_BY_CODE[rule].title if rule in RULES_BY_CODE else "the network's rules"
         return (f"Removed for breaking the rule '{title}'. The post was reviewed {source} "
-                f"and decided by {METHOD_WORDS[method]} ({votes}).{leaning}")
-    return (f"Kept: the post was reviewed {source} and found not to break the rules by "
-            f"{METHOD_WORDS[method]} ({votes}).{leaning}")
+                f"and decided by {who}.{leaning}")
+    return f"Kept: the post was reviewed {source} and found not to break the rules by {who}.{leaning}"
 
 
 def actions_for(outcome: str, post: Post, case: Case, statement: str,
