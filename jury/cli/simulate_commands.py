@@ -161,6 +161,8 @@ def _finite(value):
 
 SURGE_FIGURES = ("violent_posts", "violent_posts_published", "violent_posts_blocked", "violent_hidden_p95_minutes",
                  "violent_removed_p95_hours", "violent_removed_p99_hours", "violent_left_up_after_24h",
+                 "violent_hidden_within_5_minutes_share", "violent_removed_within_24_hours_share",
+                 "violent_known_posts", "violent_known_hidden_p95_minutes", "violent_known_removed_p95_hours",
                  "lawful_removed_share", "lawful_hidden_share", "juror_hours", "lead_hours", "backlog_peak",
                  "backlog_cleared_hours", "wall_seconds")
 

@@ -25,6 +25,9 @@ def figures(day: Day, trace: Trace, network: NetworkRecorder, counts: dict) -> d
     new_violent = [i for i in trace.published if posts[i].violent and not posts[i].backlog]
     hidden = [network.first_down.get(posts[i].external_id, INF) - posts[i].at for i in new_violent]
     removed = [network.removed_at.get(posts[i].external_id, INF) - posts[i].at for i in new_violent]
+    # The day's violent posts Jury was told about (reported, or flagged by the model): how fast it acts on
+    # what it sees, apart from what nobody reported and the model let pass.
+    known = [k for k, i in enumerate(new_violent) if posts[i].external_id in counts["with_case"]]
     backlog_violent = [p for p in posts if p.backlog and p.violent]
     left_up = sum(1 for delay in hidden if delay > DAY_MINUTES) + sum(
         1 for p in backlog_violent if network.first_down.get(p.external_id, INF) > DAY_MINUTES)
@@ -44,6 +47,12 @@ def figures(day: Day, trace: Trace, network: NetworkRecorder, counts: dict) -> d
         "violent_removed_p99_hours": _round(percentile(removed, 0.99) / 60, 2),
         "violent_removed_median_hours": _round(percentile(removed, 0.5) / 60, 2),
         "violent_left_up_after_24h": left_up,
+        "violent_hidden_within_5_minutes_share": _share(sum(1 for d in hidden if d <= 5), len(hidden)),
+        "violent_removed_within_24_hours_share": _share(sum(1 for d in removed if d <= DAY_MINUTES), len(removed)),
+        "violent_known_posts": len(known),
+        "violent_known_hidden_p95_minutes": _round(percentile([hidden[k] for k in known], 0.95), 1),
+        "violent_known_removed_median_hours": _round(percentile([removed[k] for k in known], 0.5) / 60, 2),
+        "violent_known_removed_p95_hours": _round(percentile([removed[k] for k in known], 0.95) / 60, 2),
         "backlog_violent_removed_p95_hours": _round(percentile(backlog_removed, 0.95), 2),
         "lawful_removed_share": _share(removed_lawful, len(reviewed)),
         "lawful_hidden_share": _share(hidden_lawful, len(reviewed)),

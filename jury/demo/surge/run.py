@@ -24,6 +24,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ from jury.demo.surge.generator import DAY_MINUTES, Day, GenPost
 from jury.demo.surge.world import NetworkRecorder, SimulatedScorer
 from jury.panels import juror_reliability, verdicts, voting
 from models import OPEN_CASE_STATES, Case, Post, User, Vote, db, utcnow
+from models import base as models_base
 from models.errors import Conflict
 from triage import dealing, intake, outbox, transaction
 from triage.policy import DEFAULT_SETTINGS, PolicyInForce, publish_policy
@@ -52,6 +54,21 @@ VOTE_RULE = "violence_threat"
 SAMPLE_MINUTES = 15.0
 AWAKE_HOURS = (8.0, 24.0)
 BATCH = 500
+
+
+# Minute 0 of every run, on the application's clock.
+CLOCK_START = datetime(2021, 1, 8, tzinfo=UTC)
+
+
+def _simulated_clock(minutes: Callable[[], float]) -> type[datetime]:
+    """A datetime whose now() is CLOCK_START plus the simulated minutes (for models.base.utcnow)."""
+
+    class SimulatedClock(datetime):
+        @classmethod
+        def now(cls, tz=None) -> datetime:  # noqa: ANN001 - datetime.now's own signature
+            return (CLOCK_START + timedelta(minutes=minutes())).astimezone(tz or UTC)
+
+    return SimulatedClock
 
 
 def quiet_threshold(settings: Mapping[str, Any]) -> float:
@@ -105,7 +122,8 @@ class SurgeRun:
         # The stand-ins, for this run only: the generated scores, the recording network, a seeded
         # dealer, and the audit chain left to a sealer as on PostgreSQL (SQLite would chain every
         # commit's events at once; nothing here reads the chain).
-        saved = dealing._rng, intake.get_scorer, outbox.network_adapter, audit_log.seals_in_background
+        saved = (dealing._rng, intake.get_scorer, outbox.network_adapter, audit_log.seals_in_background,
+                 models_base.datetime)
         dealing._rng = random.Random(self.config.seed + 1)  # noqa: S311 - repeatable runs
         scorer = SimulatedScorer(((p.text, p.probability) for p in self.day.posts), self.config.model_auc)
         intake.get_scorer, outbox.network_adapter = (lambda: scorer), (lambda: self.network)
@@ -117,11 +135,16 @@ class SurgeRun:
 
                 event.listen(db.engine, "connect", _fast_sqlite)
                 upgrade()
+                # From here on the application's clock (models.utcnow) is the simulated one: priorities,
+                # deadlines, leases, exposure caps and suspensions run on simulated time, and a run is
+                # the same every time for a seed.
+                models_base.datetime = _simulated_clock(lambda: self.trace.now)
                 self._setup()
                 self._play()
                 return self.trace, self.network, self._counts()
         finally:
-            dealing._rng, intake.get_scorer, outbox.network_adapter, audit_log.seals_in_background = saved
+            (dealing._rng, intake.get_scorer, outbox.network_adapter, audit_log.seals_in_background,
+             models_base.datetime) = saved
             shutil.rmtree(folder, ignore_errors=True)
 
     def push(self, at: float, kind: str, subject: int = 0) -> None:
