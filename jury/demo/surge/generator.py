@@ -51,7 +51,7 @@ class SurgeConfig:
     review_minutes: float = 1.5
     keep_going: float = 0.9
     horizon_hours: float = 48.0
-    # Send every post to Jury, even those no policy would act on (run.quiet_threshold): slower, the same world.
+    # Send every post to Jury, even those no policy would act on (run.quiet_threshold): slower, the same figures.
     send_every_post: bool = False
 
     def check(self) -> None:

@@ -76,8 +76,8 @@ def quiet_threshold(settings: Mapping[str, Any]) -> float:
 
     A lawful post under it that nobody reports would be stored and scored, and nothing more: the run
     puts it on the network (it counts in the day's figures) without sending it to Jury, which saves
-    most of the run's time. `SurgeConfig.send_every_post` sends it anyway: the same world, but the
-    dealer's random draws follow the posts' database ids, so the figures differ as another seed's do.
+    most of the run's time. `SurgeConfig.send_every_post` sends it anyway: at scale 0.01 both ways gave
+    the same figures, but for the count of posts stored in clusters (benchmarks/RESULTS.md).
     """
     labels = ("toxicity", "threat")
     cuts = [float(group[label]) for group in (settings["auto_flag"], settings["interim_hide"])
