@@ -33,6 +33,6 @@ def surge_chart(runs: dict[str, tuple[list[tuple[float, float]], list[tuple[floa
 
 
 def _nice(peak: float) -> float:
-    """The smallest of 1, 2, 4, 5 or 8 times a power of ten at or above `peak`: ticks at quarters stay round."""
+    """The smallest round scale at or above `peak` whose quarters are round too (1.2 gives 0.3, 0.6, 0.9...)."""
     power = 10 ** math.floor(math.log10(peak))
-    return next(step * power for step in (1, 2, 4, 5, 8, 10) if step * power >= peak)
+    return next(step * power for step in (1, 1.2, 1.6, 2, 3, 4, 5, 6, 8, 10) if step * power >= peak)
