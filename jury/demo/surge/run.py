@@ -44,9 +44,9 @@ from triage.policy import DEFAULT_SETTINGS, PolicyInForce, publish_policy
 from triage.schemas import PostIn, ReportIn
 
 POLICIES: dict[str, dict[str, Any]] = {
-    "jury": {"verdict_method": "weighted", "clusters": {"enabled": True, "similarity": 0.6}},
+    "jury": {"verdict_method": "weighted", "clusters": {**DEFAULT_SETTINGS["clusters"], "enabled": True}},
     "baseline": {"verdict_method": "quorum", "panel_size": 3, "widened_panel_size": 3, "supermajority": 0.6667,
-                 "clusters": {"enabled": False, "similarity": 0.6}, "interim_hide": {},
+                 "clusters": {**DEFAULT_SETTINGS["clusters"], "enabled": False}, "interim_hide": {},
                  "critical": {"threat_score": 1.0, "reporters": 0},
                  "strikes": {**DEFAULT_SETTINGS["strikes"], "ladder": [{"at": 1e9, "action": "warn"}]}},
 }
