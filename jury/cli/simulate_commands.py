@@ -3,25 +3,45 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 
 import click
+from click.core import ParameterSource
 from flask import current_app
 from flask.cli import AppGroup
 
 from jury.demo.simulation import SimulationConfig, parse_range, simulate
+from jury.demo.surge import SurgeConfig, surge
 
 jury_cli = AppGroup("jury", help="Jury tools: simulate verdict policies.")
 
 
+# Options that belong to one scenario only: giving one to the other is an error, never ignored.
+STANDARD_ONLY = ("jurors", "cases", "juror_accuracy", "spammer_share", "policy", "arrival_hours",
+                 "session_gap_minutes", "oracle", "settings")
+SURGE_ONLY = ("scale", "copy_share", "repeat_share", "chart")
+
+
 @jury_cli.command("simulate")
+@click.option("--scenario", type=click.Choice(["standard", "surge"]), default="standard", show_default=True,
+              help="standard: one verdict policy against simulated jurors; surge: a day like Parler's in "
+                   "January 2021, Jury's defaults against a case-by-case baseline.")
+@click.option("--scale", type=float, default=None, help="surge: the day's size, 1 = 1,000 volunteers and a "
+              "backlog of 26,000 reports (default 1).")
+@click.option("--copy-share", type=float, default=None,
+              help="surge: share of violent posts arriving in copy waves (default 0.3).")
+@click.option("--repeat-share", type=float, default=None,
+              help="surge: share of violent posts from repeat posters (default 0.3).")
+@click.option("--chart", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="surge: write the chart (SVG) of the backlog and violent posts still up to this file.")
 @click.option("--jurors", default=200, show_default=True, type=click.IntRange(2, 100_000))
 @click.option("--cases", default=5000, show_default=True, type=click.IntRange(1, 1_000_000))
 @click.option("--juror-accuracy", default="0.6-0.95", show_default=True, metavar="LO-HI",
               help="Accuracies of honest jurors, drawn uniformly from this range.")
 @click.option("--spammer-share", default=0.1, show_default=True, type=click.FloatRange(0, 1),
               help="Share of jurors who vote at random.")
-@click.option("--model-auc", default=0.9, show_default=True, type=click.FloatRange(0.5, 0.999),
-              help="ROC-AUC of the simulated model scores.")
+@click.option("--model-auc", default=None, type=click.FloatRange(0.5, 0.999),
+              help="ROC-AUC of the simulated model scores (default 0.9; surge: 0.85).")
 @click.option("--policy", type=click.Choice(["quorum", "weighted"]), default="weighted", show_default=True)
 @click.option("--seed", default=1, show_default=True, type=int)
 @click.option("--arrival-hours", default=24.0, show_default=True, type=click.FloatRange(0.01, 24 * 365),
@@ -34,10 +54,48 @@ jury_cli = AppGroup("jury", help="Jury tools: simulate verdict policies.")
               help="A policy setting over the defaults, VALUE as JSON (repeatable), e.g. --set vote_cost=0 "
                    "--set max_panel_size=6 for the fixed-confidence rule.")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON only.")
-def simulate_command(jurors: int, cases: int, juror_accuracy: str, spammer_share: float, model_auc: float,
-                     policy: str, seed: int, arrival_hours: float, session_gap_minutes: float,
-                     oracle: bool, settings: tuple[str, ...], as_json: bool) -> None:
+@click.pass_context
+def simulate_command(ctx: click.Context, scenario: str, scale: float | None, copy_share: float | None,
+                     repeat_share: float | None, chart: str | None, model_auc: float | None, seed: int,
+                     as_json: bool, **standard) -> None:
     """Run the real dealing and verdict code against simulated jurors on a throwaway database."""
+    given = [name for name in ctx.params if ctx.get_parameter_source(name) not in (ParameterSource.DEFAULT, None)]
+    wrong = [name for name in given if name in (STANDARD_ONLY if scenario == "surge" else SURGE_ONLY)]
+    if wrong:
+        flag = next(param.opts[0] for param in ctx.command.params if param.name == wrong[0])
+        raise click.UsageError(f"{flag} does not apply to --scenario {scenario}")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    if scenario == "surge":
+        _surge(scale, copy_share, repeat_share, chart, model_auc, seed, as_json)
+    else:
+        _standard(model_auc=0.9 if model_auc is None else model_auc, seed=seed, as_json=as_json, **standard)
+
+
+def _surge(scale: float | None, copy_share: float | None, repeat_share: float | None, chart: str | None,
+           model_auc: float | None, seed: int, as_json: bool) -> None:
+    """The surge: both policies on one generated day."""
+    defaults = SurgeConfig()
+    try:
+        config = SurgeConfig(scale=defaults.scale if scale is None else scale, seed=seed,
+                             copy_share=defaults.copy_share if copy_share is None else copy_share,
+                             repeat_share=defaults.repeat_share if repeat_share is None else repeat_share,
+                             model_auc=defaults.model_auc if model_auc is None else model_auc)
+        config.check()
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+    result = surge(config, current_app.extensions["app_factory"], progress=lambda line: click.echo(line, err=True),
+                   chart=chart)
+    if as_json:
+        click.echo(json.dumps(_finite(result), sort_keys=True))
+        return
+    for line in surge_summary(result):
+        click.echo(line)
+
+
+def _standard(jurors: int, cases: int, juror_accuracy: str, spammer_share: float, model_auc: float,
+              policy: str, seed: int, arrival_hours: float, session_gap_minutes: float,
+              oracle: bool, settings: tuple[str, ...], as_json: bool) -> None:
+    """The standard simulation: one verdict policy."""
     try:
         low, high = parse_range(juror_accuracy)
         config = SimulationConfig(jurors=jurors, cases=cases, accuracy_low=low, accuracy_high=high,
@@ -47,8 +105,6 @@ def simulate_command(jurors: int, cases: int, juror_accuracy: str, spammer_share
         config.check()
     except ValueError as error:
         raise click.BadParameter(str(error)) from None
-    # Alembic's and the app's INFO lines would bury the progress; errors still show.
-    logging.getLogger("alembic").setLevel(logging.WARNING)
     result = simulate(config, current_app.extensions["app_factory"], progress=lambda line: click.echo(line, err=True))
     if as_json:
         click.echo(json.dumps(result, sort_keys=True))
@@ -91,4 +147,32 @@ def summary(result: dict) -> list[str]:
     ]
     for key in ("jury_accuracy", "median_minutes_to_verdict", "cases_decided", "cases_undecided", "wall_seconds"):
         lines.append(f"  {key:26}{result[key]}")
+    return lines
+
+
+def _finite(value):
+    """JSON has no infinity: a percentile never reached is written "inf"."""
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return "inf" if isinstance(value, float) and math.isinf(value) else value
+
+
+SURGE_FIGURES = ("violent_posts", "violent_posts_published", "violent_posts_blocked", "violent_hidden_p95_minutes",
+                 "violent_removed_p95_hours", "violent_removed_p99_hours", "violent_left_up_after_24h",
+                 "violent_hidden_within_5_minutes_share", "violent_removed_within_24_hours_share",
+                 "violent_known_posts", "violent_known_hidden_p95_minutes", "violent_known_removed_p95_hours",
+                 "lawful_removed_share", "lawful_hidden_share", "juror_hours", "lead_hours", "backlog_peak",
+                 "backlog_cleared_hours", "wall_seconds")
+
+
+def surge_summary(result: dict) -> list[str]:
+    """Both runs' figures side by side, then the generator's parameters."""
+    lines = [f"{'figure':34}{'jury':>14}{'baseline':>14}"]
+    for key in SURGE_FIGURES:
+        lines.append(f"{key:34}{result['jury'][key]!s:>14}{result['baseline'][key]!s:>14}")
+    lines.append("The generated day:")
+    for key, value in result["generator"].items():
+        lines.append(f"  {key:32}{value}")
     return lines

@@ -1,1 +1,2 @@
-"""The demo and its stand-ins: seeding, the built-in sandbox network, the simulation of jurors, a dev server."""
+"""The demo and its stand-ins: seeding, the built-in sandbox network, the simulation of jurors, the surge,
+a dev server."""

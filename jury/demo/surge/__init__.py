@@ -1,0 +1,42 @@
+"""The surge: a day like Parler's in January 2021, played through the real code under Jury's defaults and
+under a case-by-case baseline (`flask jury simulate --scenario surge`; README.md, *The surge, measured*)."""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict
+from typing import Any
+
+from flask import Flask
+
+from jury.demo.surge.chart import surge_chart
+from jury.demo.surge.generator import SurgeConfig, generate
+from jury.demo.surge.metrics import figures, series
+from jury.demo.surge.run import POLICIES, SurgeRun
+
+__all__ = ["POLICIES", "SurgeConfig", "generate", "surge"]
+
+
+def surge(config: SurgeConfig, app_factory: Callable[[Mapping[str, Any]], Flask],
+          progress: Callable[[str], None] | None = None, chart: str | None = None) -> dict:
+    """Generate the day, run both policies on it, and return their figures (writes the chart to `chart`)."""
+    progress = progress or (lambda line: None)
+    started = time.perf_counter()
+    day = generate(config)
+    result: dict[str, Any] = {"scenario": "surge", "generator": {**asdict(config), **day.summary(),
+                                                                 "lawful_reported_share": round(
+                                                                     config.lawful_reported_share, 5)}}
+    lines = {}
+    for name in POLICIES:
+        run_started = time.perf_counter()
+        trace, network, counts = SurgeRun(day, name, app_factory, progress).run()
+        result[name] = figures(day, trace, network, counts)
+        result[name]["wall_seconds"] = round(time.perf_counter() - run_started, 1)
+        lines[name] = series(trace)
+    result["wall_seconds"] = round(time.perf_counter() - started, 1)
+    if chart:
+        caption = (f"The surge at scale {config.scale:g}, seed {config.seed}: copy share {config.copy_share:g}, "
+                   f"repeat share {config.repeat_share:g}, model AUC {config.model_auc:g}")
+        with open(chart, "w", encoding="utf-8") as handle:
+            handle.write(surge_chart(lines, config.horizon_hours, caption))
+    return result
