@@ -155,9 +155,10 @@ def fairness_conditions(juror: User, policy: PolicyInForce) -> list[ColumnElemen
                  ~exists().where(_appealed_post.id == Case.post_id, Account.external_id == _appealed_post.author_id,
                                  Strike.account_id == Account.id, Verdict.id == Strike.verdict_id,
                                  _struck_seat.case_id == Verdict.case_id, _struck_seat.juror_id == juror_id),
-                 # Nor, on a near-copy's spot check or appeal, anyone who sat on a case of its cluster.
+                 # Nor, on a near-copy's spot check or appeal, anyone who sat on a first-round case of its
+                 # cluster (the cluster's own, or a copy's confirmation): other spot checks do not count.
                  or_(Case.cluster_id.is_(None),
-                     ~exists().where(_copy_case.cluster_id == Case.cluster_id, _copy_case.id != Case.id,
+                     ~exists().where(_copy_case.cluster_id == Case.cluster_id, _copy_case.review_round == constant(0),
                                      _copy_seat.case_id == _copy_case.id, _copy_seat.juror_id == juror_id)))),
     ]
     if "account" in param:
@@ -250,10 +251,10 @@ def explain(case: Case, juror: User, policy: PolicyInForce) -> list[Exclusion]:
                                                   "lift an account measure, so it gets a fresh panel"))
     if case.review_round > 0 and case.cluster_id is not None and db.session.scalar(
             select(Assignment.id).join(Case, Case.id == Assignment.case_id).where(
-                Case.cluster_id == case.cluster_id, Case.id != case.id, Assignment.juror_id == juror.id)
+                Case.cluster_id == case.cluster_id, Case.review_round == 0, Assignment.juror_id == juror.id)
             .limit(1)) is not None:
-        reasons.append(Exclusion("cluster_panel", "sat on a case of this post's near-copies: a spot check or an "
-                                                  "appeal of a copy gets jurors who did not decide them"))
+        reasons.append(Exclusion("cluster_panel", "decided a case of this post's near-copies: a spot check or "
+                                                  "an appeal of a copy gets jurors who did not"))
     if db.session.scalar(select(VoteDisclosure.case_id).join(Case, Case.id == VoteDisclosure.case_id).where(
             Case.post_id == case.post_id, VoteDisclosure.user_id == juror.id).limit(1)) is not None:
         reasons.append(Exclusion("saw_votes", "has read the votes of a panel on this post"))

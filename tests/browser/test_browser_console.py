@@ -42,6 +42,7 @@ def test_a_juror_sees_only_juror_links(jury, page):
         expect(page.locator("#lead-subnav")).to_have_count(0)
 
 
+@pytest.mark.clusters  # Jury's defaults, so the cluster page is among the pages
 def test_every_lead_page_shows_the_same_navigation(jury, new_context):
     ids = fill(jury)
     jury.user("lee", role="lead")
