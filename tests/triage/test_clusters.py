@@ -8,8 +8,9 @@ from sqlalchemy import func, select
 
 from models import AuditEvent, Cluster, ClusterBand, Post, db
 from tests.conftest import post_payload, report_payload
-from triage import clusters, fingerprint
+from triage import clusters, fingerprint, intake
 from triage.policy import current_policy, publish_policy
+from triage.schemas import PostIn, ReportIn
 
 pytestmark = pytest.mark.clusters
 
@@ -151,9 +152,6 @@ def test_copies_arriving_at_once_in_separate_transactions_end_in_one_cluster(pg_
     finds none: the band keys' unique index makes them wait for each other, and the later ones match
     again. Posts are clustered by the scoring job (each job here scores one post), and a post a report
     carries at intake."""
-    from triage import intake
-    from triage.schemas import PostIn, ReportIn
-
     if not carried:
         # Stored first, unscored: each thread's scoring job then clusters its own post.
         monkeypatch.setattr(intake, "_defer_scoring", lambda ids: None)

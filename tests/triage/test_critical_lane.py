@@ -16,8 +16,9 @@ from jury.tasks import sweeper
 from models import Action, AuditEvent, Case, MutedReporter, Post, db, utcnow
 from network.signing import SCHEMES, SIGNATURE_HEADER, verify
 from tests.conftest import post_payload, report_payload
-from triage import critical, dealing
+from triage import cases, critical, dealing, intake
 from triage.policy import PolicyError, current_policy, publish_policy
+from triage.schemas import PostIn, ReportIn
 
 THREAT = "I know where you live and I will hurt you and your family tonight."
 LAWFUL = "See you all at the harbour match tonight, bring scarves!"
@@ -205,9 +206,6 @@ def test_two_report_batches_that_each_open_the_lane_at_once_enter_it_once(pg_app
     """Each batch adds the second violent-threat report in its own transaction and reads the post's
     reports before the other commits, so each sees two reporters and the case not yet in the lane:
     the case still enters it once (one evidence event, one hide)."""
-    from triage import cases, intake
-    from triage.schemas import PostIn, ReportIn
-
     # Unclustered: a clustered post's batches take its cluster's lock first (triage.cluster_cases),
     # which serialises them before they read the reports.
     publish_policy({**current_policy(fresh=True).settings, "clusters": {"enabled": False}}, reason="test",

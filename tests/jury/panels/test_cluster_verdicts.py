@@ -15,12 +15,14 @@ from audit import exports, figures
 from jury.appeals import review as appeals
 from jury.demo import sandbox_network as sandbox
 from jury.panels import cluster_verdicts, verdicts, voting
+from jury.tasks import sweeper
 from models import Action, Case, Cluster, Post, SandboxAction, Strike, Verdict, db, utcnow
 from models.errors import Conflict, Forbidden
 from tests.conftest import post_payload, report_payload
-from triage import dealing
+from triage import cases, dealing, exclusions, intake, jobs
 from triage.fingerprint import similarity, sketch
 from triage.policy import current_policy, publish_policy
+from triage.schemas import PostIn, ReportIn
 
 pytestmark = pytest.mark.clusters
 
@@ -289,9 +291,6 @@ def test_the_leads_cluster_page_reverses_and_resumes_and_keeps_a_missing_reason_
 def test_reports_on_two_copies_at_once_open_one_case_for_their_cluster(pg_app, monkeypatch):
     """Two report batches, each on a different copy of one unreported post, in two transactions at
     the same moment: the cluster's lock makes the second wait and join the first one's case."""
-    from triage import cases, intake
-    from triage.schemas import PostIn, ReportIn
-
     set_clusters()
     intake.ingest_posts([PostIn(id=f"m{n}", author_id=f"a{n}", text=LAWFUL + " " * n) for n in range(2)])
     assert len({post(f"m{n}").cluster_id for n in range(2)} - {None}) == 1
@@ -346,10 +345,6 @@ def test_a_cluster_of_100000_shows_its_first_members_and_its_exact_size(api, lea
 def test_a_lost_application_is_queued_again_by_the_sweeper(live_server, api, jurors, monkeypatch):
     from datetime import timedelta
 
-    from jury.tasks import sweeper
-    from models import utcnow
-    from triage import jobs
-
     real_defer = jobs.defer
 
     def lose_cluster_jobs(queue, name, *args):
@@ -371,8 +366,6 @@ def test_a_lost_application_is_queued_again_by_the_sweeper(live_server, api, jur
 
 
 def test_a_copys_spot_check_and_appeal_go_to_jurors_who_did_not_decide_its_cluster(live_server, api, jurors):
-    from triage import exclusions
-
     set_clusters(spot_check_share=1.0)
     verdict = remove(flood(api), jurors[:3])
     check = db.session.scalars(select(Case).where(Case.origin == "spot_check")).first()
@@ -390,9 +383,6 @@ def test_a_copys_spot_check_and_appeal_go_to_jurors_who_did_not_decide_its_clust
 
 
 def test_a_lost_reversal_is_queued_again_by_the_sweeper(live_server, api, jurors, lead, monkeypatch):
-    from jury.tasks import sweeper
-    from triage import jobs
-
     remove(flood(api), jurors[:3])
     real_defer = jobs.defer
 
