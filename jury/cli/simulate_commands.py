@@ -172,6 +172,9 @@ def surge_summary(result: dict) -> list[str]:
     lines = [f"{'figure':34}{'jury':>14}{'baseline':>14}"]
     for key in SURGE_FIGURES:
         lines.append(f"{key:34}{result['jury'][key]!s:>14}{result['baseline'][key]!s:>14}")
+    lines.append("What any policy could reach on this day (a perfect jury deciding at once; README, The surge):")
+    for key, value in result["bound"].items():
+        lines.append(f"  {key:52}{value}")
     lines.append("The generated day:")
     for key, value in result["generator"].items():
         lines.append(f"  {key:32}{value}")

@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Flask
 
+from jury.demo.surge.bound import ceiling
 from jury.demo.surge.chart import surge_chart
 from jury.demo.surge.generator import SurgeConfig, generate
 from jury.demo.surge.metrics import figures, series
@@ -26,6 +27,8 @@ def surge(config: SurgeConfig, app_factory: Callable[[Mapping[str, Any]], Flask]
     result: dict[str, Any] = {"scenario": "surge", "generator": {**asdict(config), **day.summary(),
                                                                  "lawful_reported_share": round(
                                                                      config.lawful_reported_share, 5)}}
+    # What any policy could reach on this day (a perfect jury deciding at once): the targets' ceiling.
+    result["bound"] = ceiling(day)
     lines = {}
     for name in POLICIES:
         run_started = time.perf_counter()

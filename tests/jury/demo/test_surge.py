@@ -117,3 +117,14 @@ def test_copies_are_near_duplicates_that_the_fingerprint_still_matches():
         copy = edit(original.text, rng)
         assert copy != original.text
         assert fingerprint.jaccard(original.text, copy) >= 0.6
+
+
+def test_the_output_gives_the_days_ceiling_and_jury_stays_under_it(runner):
+    result = runner.invoke(args=TINY)
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.stdout)
+    bound, jury = figures["bound"], figures["jury"]
+    # A perfect jury deciding at once hides and removes at least what Jury's defaults did on the same day.
+    assert jury["violent_hidden_within_5_minutes_share"] <= bound["violent_hidden_within_5_minutes_share_max"]
+    assert jury["violent_removed_within_24_hours_share"] <= bound["violent_removed_within_24_hours_share_max"]
+    assert bound["case_capacity"] > 0 and bound["violent_posts_new"] == figures["generator"]["violent_new"]
