@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import secrets
 import shutil
 import sys
@@ -45,12 +46,12 @@ def build_app(workdir: Path):
 
 
 def log_in(page, url: str, username: str, password: str) -> None:
-    """Log in through the form."""
+    """Log in through the form (a lead lands on the lead's queue, a juror on their cases)."""
     page.goto(url + "/login")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(url + "/")
+    page.wait_for_url(re.compile(re.escape(url) + r"/(lead/)?$"))
 
 
 def deal_until(page, url: str, wanted: str, tries: int = 20) -> str:

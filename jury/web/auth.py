@@ -29,13 +29,14 @@ def _translate_the_login_prompt(state) -> None:
     manager.localize_callback = _
 
 
-def _safe_next(target: str | None) -> str:
-    """Only same-site paths: an open redirect would help phishing."""
+def _safe_next(target: str | None, lead: bool = False) -> str:
+    """Only same-site paths: an open redirect would help phishing. Without one, a lead lands on the
+    lead's queue and a juror on their cases."""
     # Browsers read "/\\host" as "//host", so backslashes are refused too.
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target \
             and not urlsplit(target).netloc:
         return target
-    return url_for("juror.home")
+    return url_for("lead.overview") if lead else url_for("juror.home")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -47,7 +48,7 @@ def login():
         if user is not None:
             users.begin_session(user)
             login_user(user)
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(_safe_next(request.args.get("next"), user.is_lead))
         # One message for every failure: it must not tell an unknown name from a locked account.
         flash(_("Wrong username or password. After repeated failures an account is locked for a while."), "error")
         return render_template("auth/login.html", form=form), 401

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from dataclasses import dataclass, field
 
@@ -126,7 +127,8 @@ def jury(tmp_path, request):
 
 
 def log_in(page, jury, username: str) -> None:
-    """Log in through the real form (its CSRF token included) and land on the home page."""
+    """Log in through the real form (its CSRF token included) and land on the home page: the lead's
+    queue for a lead, the juror's cases for a juror."""
     # Here, not at the top: that module skips whatever imports it when Playwright is missing.
     from tests.browser.playwright_expect import expect
 
@@ -134,4 +136,4 @@ def log_in(page, jury, username: str) -> None:
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(jury.url + "/")
+    expect(page).to_have_url(re.compile(re.escape(jury.url) + r"/(lead/)?$"))

@@ -100,7 +100,6 @@ def test_author_appeals_fresh_panel_overturns_lead_signs_off_and_the_network_res
 
     lead = new_context().new_page()
     log_in(lead, jury, "lea")
-    lead.get_by_role("link", name="Lead console").click()
     lead.get_by_role("link", name="Appeals").click()
     card = lead.locator(f"#appeal-{appeal.id}")
     expect(card).to_contain_text("Fresh panel: Keep (0 remove, 5 keep)")

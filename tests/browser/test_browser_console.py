@@ -48,7 +48,9 @@ def test_every_lead_page_shows_the_same_navigation(jury, new_context):
     jury.user("lee", role="lead")
     lead = new_context().new_page()
     log_in(lead, jury, "lee")
+    expect(lead).to_have_url(jury.url + "/lead/")  # a lead lands on the queue
     # From the juror's pages, one link leads to the console and back.
+    lead.goto(jury.url + "/")
     assert [text for text, _ in nav_links(lead, "header nav")] == [
         "Cases", "Guide", "Profile", "Lead console", "Sandbox network"]
     lead.get_by_role("link", name="Lead console").click()

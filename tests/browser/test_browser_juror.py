@@ -176,7 +176,9 @@ def test_lead_pages_are_for_leads_only(jury, new_context):
         assert response.status == 403, path
 
     lead = new_context().new_page()
-    log_in(lead, jury, "lee")
+    log_in_page(lead, jury, "lee")
+    expect(lead).to_have_url(jury.url + "/lead/")  # a lead lands on the queue
+    lead.goto(jury.url + "/")
     lead.get_by_role("link", name="Lead console").click()
     expect(lead).to_have_url(jury.url + "/lead/")
     expect(lead.get_by_role("heading", name="Queue", exact=True)).to_be_visible()

@@ -11,13 +11,13 @@ pytestmark = pytest.mark.browser
 
 
 def log_in_lead(page, jury) -> None:
-    """Log in as the lead through the real form."""
+    """Log in as the lead through the real form: a lead lands on the lead's queue."""
     jury.user("lee", role="lead")
     page.goto(jury.url + "/login")
     page.get_by_label("Username").fill("lee")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(jury.url + "/")
+    expect(page).to_have_url(jury.url + "/lead/")
 
 
 def watch_for_errors(page) -> list[str]:

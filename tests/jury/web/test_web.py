@@ -39,6 +39,21 @@ def test_login_never_redirects_off_site(client, make_user):
         assert "evil" not in response.headers["Location"]
 
 
+def test_a_lead_lands_on_the_lead_queue_and_a_juror_on_their_cases(client, auth, make_user):
+    make_user("ann")
+    make_user("boss", role="lead")
+    assert auth.login("ann").headers["Location"] == "/"
+    auth.logout()
+    assert auth.login("boss").headers["Location"] == "/lead/"
+    auth.logout()
+    # A page the lead asked for first still wins, and only a same-site one.
+    response = client.post("/login?next=/lead/oncall", data={"username": "boss", "password": PASSWORD})
+    assert response.headers["Location"] == "/lead/oncall"
+    auth.logout()
+    response = client.post("/login?next=//evil.example/", data={"username": "boss", "password": PASSWORD})
+    assert response.headers["Location"] == "/lead/"
+
+
 def test_suspended_users_cannot_log_in(client, auth, make_user):
     user = make_user("ann")
     user.state = "suspended"
