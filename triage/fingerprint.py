@@ -6,9 +6,10 @@ Pure functions (no Flask, no database). `sketch(text)` gives a post's `Sketch`:
   `compact`): Unicode NFKC, case folded, homoglyphs folded to the Latin letter they imitate (Unicode's
   confusables table, from the `confusable-homoglyphs` package), zero-width, bidi and other invisible
   characters and combining marks stripped, URLs and @mentions replaced by placeholders, the `#` of a
-  hashtag dropped (its word kept: it is speech), emoji and other symbols dropped, and then everything
+  hashtag dropped (its word kept: it is speech), emoji and other symbols dropped, leetspeak folded
+  inside words that have a letter ("k1ll", "d3@d": numbers alone stay), and then everything
   that is not a letter, a digit or a placeholder dropped and runs of one character cut to one. So
-  "I w i l l  k i l l", "I wіll kіll" (Cyrillic і), "I\u200bwill kill 🔪" and "I wiiill KILL" share it.
+  "I w i l l  k i l l", "I wіll kіll" (Cyrillic і), "I\u200bwill kill 🔪", "I w1ll k1ll" and "I wiiill KILL" share it.
 - `fingerprint`: the SHA-256 of the key: exact copies, once normalised.
 - `signature`: a MinHash (`datasketch`, NUM_PERM permutations, its default affine32 scheme) of the
   key's character SHINGLE-grams, and `band_keys`: LSH bands of it (BANDS bands of ROWS values, each
@@ -152,7 +153,20 @@ def normalise(text: str) -> str:
         text = _MENTION_RE.sub(f" {MENTION} ", text)
     if "#" in text:
         text = _HASHTAG_RE.sub("", text)
+    if _LEET_HINT.search(text):
+        text = _LEET_WORD.sub(_unleet, text)
     return _SPACES.sub(" ", text).strip()
+
+
+# Leetspeak: digits and signs written for the letters they look like ("k1ll", "d3@d", "$h00t"), folded
+# only inside a word that has a letter too, so numbers ("10", "2021") stay as they are.
+_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "@": "a", "$": "s"})
+_LEET_HINT = re.compile(r"[a-z][0134578@$]|[0134578@$][a-z]")
+_LEET_WORD = re.compile(r"[\w@$]*[a-z][\w@$]*")
+
+
+def _unleet(match: re.Match) -> str:
+    return match.group(0).translate(_LEET)
 
 
 _NOT_KEPT = re.compile(f"[^\\w{_URL_MARK}{_MENTION_MARK}]|_")

@@ -34,9 +34,17 @@ def estimated(first: str, second: str) -> float:
     pytest.param("I  know\n\twhere   you live ", id="whitespace"),
     pytest.param("I kno\u0301w whe\u0308re you live", id="combining marks"),
     pytest.param("I know 🔪 where you 💀 live 👍🏽🇺🇸", id="emoji"),
+    pytest.param("I kn0w wh3r3 y0u l1v3", id="leetspeak"),
+    pytest.param("1 kn0w wh3r3 y0u l1v3", id="leetspeak, a word of one digit stays"),
 ])
 def test_each_evasion_normalises_to_the_plain_text(dressed):
-    assert normalise(dressed) == "i know where you live"
+    expected = "i know where you live"
+    assert normalise(dressed) == (expected if not dressed.startswith("1 ") else "1" + expected[1:])
+
+
+def test_numbers_stay_numbers_and_only_words_with_letters_are_folded():
+    assert normalise("Meet at 10, room 404, on 12/01/2021") == "meet at 10, room 404, on 12/01/2021"
+    assert normalise("$h00t the c0ps 4t 10") == "shoot the cops at 10"
 
 
 def test_urls_and_mentions_become_placeholders_and_hashtags_keep_their_word():
@@ -55,6 +63,7 @@ def test_an_email_address_is_not_a_mention():
     "I wіll kіll yоu",
     "I\u200bwill\u200bkill\u200byou",
     "I will 🔪 kill 🔪 you 🔪",
+    "I w1ll k1ll y0u",
 ])
 def test_copies_built_to_dodge_matching_share_the_exact_fingerprint(dressed):
     assert sketch(dressed).fingerprint == sketch("I will kill you").fingerprint
