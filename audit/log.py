@@ -56,14 +56,21 @@ def event_hash(prev_hash: str, created_at: datetime, actor: str, event_type: str
     return hashlib.sha256(body.encode()).hexdigest()
 
 
+SEAL_IN_BACKGROUND = "jury_seal_in_background"
+
+
 def seals_in_background(session: Session) -> bool:
     """True where a separate sealer chains events (PostgreSQL); SQLite seals each transaction's own.
 
     On PostgreSQL a chain built at commit needs one global lock that every writing request waits
     for; the sealer takes it alone instead. SQLite serialises writers anyway, so sealing at commit
-    costs nothing there and keeps the embedded demo free of a background task.
+    costs nothing there and keeps the embedded demo free of a background task. An engine given the
+    execution option `jury_seal_in_background` (True or False) says so itself (a simulation leaves
+    SQLite's events to a sealer, as on PostgreSQL).
     """
-    return session.get_bind().dialect.name == "postgresql"
+    bind = session.get_bind()
+    forced = bind.get_execution_options().get(SEAL_IN_BACKGROUND)
+    return bind.dialect.name == "postgresql" if forced is None else bool(forced)
 
 
 def _lock_sealer(session: Session) -> None:

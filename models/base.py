@@ -1,6 +1,8 @@
 """Declarative base, UTC timestamps and portable column types shared by every model."""
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -8,10 +10,26 @@ from sqlalchemy import JSON, DateTime, MetaData, TypeDecorator
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, registry
 
+_clock: Callable[[], datetime] | None = None
+
 
 def utcnow() -> datetime:
-    """Return the current time as an aware UTC datetime."""
-    return datetime.now(UTC)
+    """Return the current time as an aware UTC datetime (the simulated one inside `simulated_clock`)."""
+    return datetime.now(UTC) if _clock is None else _clock()
+
+
+@contextmanager
+def simulated_clock(now: Callable[[], datetime]) -> Iterator[None]:
+    """Run the application on another clock: inside, utcnow() returns now() (an aware UTC datetime).
+
+    For simulations that play days in minutes (`jury simulate --scenario surge`): deadlines, leases,
+    exposure caps and suspensions then run on simulated time. Never set by the web app or workers."""
+    global _clock
+    saved, _clock = _clock, now
+    try:
+        yield
+    finally:
+        _clock = saved
 
 
 class UTCDateTime(TypeDecorator):

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -21,7 +23,19 @@ from triage.policy import PolicyInForce, current_policy
 DEAL_WINDOW = 8
 DEAL_BAND = 2.5
 DEADLOCK_RETRIES = 3
-_rng = random.SystemRandom()
+_rng: random.Random = random.SystemRandom()
+
+
+@contextmanager
+def repeatable(seed: int) -> Iterator[None]:
+    """Deal from a generator seeded with `seed` inside (simulations: the same run every time for a
+    seed); outside, from the operating system's randomness, which no juror can predict."""
+    global _rng
+    saved, _rng = _rng, random.Random(seed)  # noqa: S311 - a simulation's repeatable draws, no secrets
+    try:
+        yield
+    finally:
+        _rng = saved
 
 
 # The statements every deal and vote runs, built once: building a statement and its cache key

@@ -194,7 +194,12 @@ def forget_scorers() -> None:
 
 
 def get_scorer() -> Scorer:
-    """The configured scorer, loaded once per process and model version (models are large to load)."""
+    """The configured scorer, loaded once per process and model version (models are large to load);
+    a scorer object an embedding program put in `app.extensions["jury_scorer"]` instead (a simulation's
+    generated scores)."""
+    stand_in = current_app.extensions.get("jury_scorer")
+    if stand_in is not None:
+        return stand_in
     # Imported here: web processes only name scoring jobs and need not load scikit-learn.
     from classifiers import load_scorer
 

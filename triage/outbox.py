@@ -33,8 +33,12 @@ def network_adapter() -> NetworkAdapter:
     """The adapter configured by NETWORK_ADAPTER / NETWORK_URL / secrets, built once per process and settings.
 
     Reused because each adapter holds an HTTP session: a new one per delivery cost a TCP
-    connection and about a millisecond of set-up, for every action.
+    connection and about a millisecond of set-up, for every action. An adapter an embedding program
+    put in `app.extensions["jury_network"]` is used instead (a simulation's recording network).
     """
+    stand_in = current_app.extensions.get("jury_network")
+    if stand_in is not None:
+        return stand_in
     config = current_app.config
     options = {key: value for key, value in config.items() if key.startswith("MASTODON_")}
     settings = (config["NETWORK_ADAPTER"], config["NETWORK_URL"], config["NETWORK_WEBHOOK_SECRET"],

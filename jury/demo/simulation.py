@@ -165,19 +165,16 @@ class Simulation:
     def run(self) -> dict:
         """Run on a throwaway database and return the figures."""
         folder = Path(tempfile.mkdtemp(prefix="jury-simulation-"))
-        saved_rng = dealing._rng
-        # Dealing stays uniform among the top cases; a seeded generator makes runs repeatable.
-        dealing._rng = random.Random(self.config.seed + 1)  # noqa: S311 - repeatable runs
         try:
             app = _make_app(folder, self.app_factory)
-            with app.app_context():
+            # Dealing stays uniform among the top cases; a seeded generator makes runs repeatable.
+            with app.app_context(), dealing.repeatable(self.config.seed + 1):
                 from flask_migrate import upgrade
 
                 event.listen(db.engine, "connect", _fast_sqlite)
                 upgrade()
                 return self._play()
         finally:
-            dealing._rng = saved_rng
             shutil.rmtree(folder, ignore_errors=True)
 
     # The world

@@ -31,15 +31,15 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import event, func, insert, select
 
-from audit import log as audit_log
+import audit
 from jury.demo.simulation import REVIEW_SIGMA, _fast_sqlite, _make_app
 from jury.demo.surge.generator import DAY_MINUTES, Day, GenPost
 from jury.demo.surge.world import NetworkRecorder, SimulatedScorer
 from jury.panels import juror_reliability, verdicts, voting
 from models import OPEN_CASE_STATES, Case, Post, User, Vote, db, utcnow
-from models import base as models_base
+from models.base import simulated_clock
 from models.errors import Conflict
-from triage import dealing, intake, outbox, transaction
+from triage import dealing, intake, transaction
 from triage.policy import DEFAULT_SETTINGS, PolicyInForce, publish_policy
 from triage.schemas import PostIn, ReportIn
 
@@ -58,17 +58,6 @@ BATCH = 500
 
 # Minute 0 of every run, on the application's clock.
 CLOCK_START = datetime(2021, 1, 8, tzinfo=UTC)
-
-
-def _simulated_clock(minutes: Callable[[], float]) -> type[datetime]:
-    """A datetime whose now() is CLOCK_START plus the simulated minutes (for models.base.utcnow)."""
-
-    class SimulatedClock(datetime):
-        @classmethod
-        def now(cls, tz=None) -> datetime:  # noqa: ANN001 - datetime.now's own signature
-            return (CLOCK_START + timedelta(minutes=minutes())).astimezone(tz or UTC)
-
-    return SimulatedClock
 
 
 def quiet_threshold(settings: Mapping[str, Any]) -> float:
@@ -119,32 +108,28 @@ class SurgeRun:
     def run(self) -> tuple[Trace, NetworkRecorder, dict]:
         """Play the day on a throwaway database; returns the trace, the network and database counts."""
         folder = Path(tempfile.mkdtemp(prefix="jury-surge-"))
-        # The stand-ins, for this run only: the generated scores, the recording network, a seeded
-        # dealer, and the audit chain left to a sealer as on PostgreSQL (SQLite would chain every
-        # commit's events at once; nothing here reads the chain).
-        saved = (dealing._rng, intake.get_scorer, outbox.network_adapter, audit_log.seals_in_background,
-                 models_base.datetime)
-        dealing._rng = random.Random(self.config.seed + 1)  # noqa: S311 - repeatable runs
-        scorer = SimulatedScorer(((p.text, p.probability) for p in self.day.posts), self.config.model_auc)
-        intake.get_scorer, outbox.network_adapter = (lambda: scorer), (lambda: self.network)
-        audit_log.seals_in_background = lambda session: True
         try:
             app = _make_app(folder, self.app_factory)
-            with app.app_context():
+            # The stand-ins, through the hooks the code offers, for this run's app only: the generated
+            # scores, the recording network, a seeded dealer, and the audit chain left to a sealer as
+            # on PostgreSQL (SQLite would chain every commit's events at once; nothing here reads it).
+            app.extensions["jury_scorer"] = SimulatedScorer(((p.text, p.probability) for p in self.day.posts),
+                                                            self.config.model_auc)
+            app.extensions["jury_network"] = self.network
+            with app.app_context(), dealing.repeatable(self.config.seed + 1):
                 from flask_migrate import upgrade
 
+                db.engine.update_execution_options(**{audit.SEAL_IN_BACKGROUND: True})
                 event.listen(db.engine, "connect", _fast_sqlite)
                 upgrade()
                 # From here on the application's clock (models.utcnow) is the simulated one: priorities,
                 # deadlines, leases, exposure caps and suspensions run on simulated time, and a run is
                 # the same every time for a seed.
-                models_base.datetime = _simulated_clock(lambda: self.trace.now)
-                self._setup()
-                self._play()
-                return self.trace, self.network, self._counts()
+                with simulated_clock(lambda: CLOCK_START + timedelta(minutes=self.trace.now)):
+                    self._setup()
+                    self._play()
+                    return self.trace, self.network, self._counts()
         finally:
-            (dealing._rng, intake.get_scorer, outbox.network_adapter, audit_log.seals_in_background,
-             models_base.datetime) = saved
             shutil.rmtree(folder, ignore_errors=True)
 
     def push(self, at: float, kind: str, subject: int = 0) -> None:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import math
+import random
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from jury.demo.surge import SurgeConfig, generate
 from jury.demo.surge.generator import edit
-from triage import fingerprint
+from models import utcnow
+from triage import dealing, fingerprint
 
 TINY = ["jury", "simulate", "--scenario", "surge", "--scale", "0.001", "--seed", "2", "--json"]
 FIGURES = {"violent_posts", "violent_hidden_p95_minutes", "violent_removed_p95_hours", "violent_removed_p99_hours",
@@ -128,3 +131,16 @@ def test_the_output_gives_the_days_ceiling_and_jury_stays_under_it(runner):
     assert jury["violent_hidden_within_5_minutes_share"] <= bound["violent_hidden_within_5_minutes_share_max"]
     assert jury["violent_removed_within_24_hours_share"] <= bound["violent_removed_within_24_hours_share_max"]
     assert bound["case_capacity"] > 0 and bound["violent_posts_new"] == figures["generator"]["violent_new"]
+
+
+def test_a_run_is_the_same_every_time_for_a_seed_and_leaves_the_real_world_behind(runner):
+    def without_timings(figures: dict) -> dict:
+        return {name: {key: value for key, value in run.items() if key != "wall_seconds"} if isinstance(run, dict)
+                else run for name, run in figures.items() if name != "wall_seconds"}
+
+    first, second = (json.loads(runner.invoke(args=TINY).stdout) for _ in range(2))
+    assert without_timings(first) == without_timings(second)
+    # The simulated clock, the seeded dealer and the stand-ins were the run's alone.
+    assert abs(utcnow() - datetime.now(UTC)) < timedelta(seconds=5)
+    assert isinstance(dealing._rng, random.SystemRandom)
+    assert "jury_scorer" not in runner.app.extensions and "jury_network" not in runner.app.extensions
