@@ -17,6 +17,9 @@ from triage.policy import SEVERITY_NAMES, PolicyInForce
 
 # The gravest severity ("critical"): the critical lane's cases have it.
 CRITICAL_SEVERITY = len(SEVERITY_NAMES) - 1
+# A lock namespace for pg_advisory_xact_lock(namespace, case post id), apart from the clusters'
+# (triage.cluster_cases, 23_023) and the audit chain's.
+_POST_LOCK_NAMESPACE = 23_024
 
 
 def latest_labels(post_ids: Iterable[int]) -> dict[int, dict[str, float]]:
@@ -129,10 +132,24 @@ def _gather(ids: list[int], policy: PolicyInForce, labels: dict[int, dict[str, f
     copy goes to its cluster's case, which counts its reports and its graver scores."""
     routes, cluster_of = cluster_cases.route(ids) if policy.clustering else ({i: i for i in ids}, {})
     ids = sorted(set(routes.values()))
+    _lock_posts(ids)  # after route()'s cluster locks: cluster locks first, then post locks
     reports = reports_of(ids)
     for post_id, more in _member_reports(cluster_of).items():
         reports[post_id].extend(more)
     return ids, cluster_of, reports, _with_members(routes, labels)
+
+
+def _lock_posts(post_ids: list[int]) -> None:
+    """Serialise batches that count the reports of the same case posts (PostgreSQL; SQLite has one
+    writer). Each batch reads its posts' reports and writes the count: without the lock two batches
+    at once each miss the other's uncommitted report, and the last to commit leaves the case's
+    report_count and priority one report short. Taken in post id order, and after route()'s cluster
+    locks: every batch takes cluster locks before post locks, each kind in id order, so no two wait
+    for each other."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        for post_id in sorted(post_ids):
+            db.session.execute(text("SELECT pg_advisory_xact_lock(:ns, :id)"),
+                               {"ns": _POST_LOCK_NAMESPACE, "id": post_id})
 
 
 def _member_reports(cluster_of: dict[int, int]) -> dict[int, list[tuple[str, str]]]:

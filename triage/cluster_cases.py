@@ -37,6 +37,7 @@ CONFIRM = "confirm"
 SPOT_CHECK = "spot_check"
 APPLY_JOB = "jury.panels.cluster_verdicts.apply_job"
 # A lock namespace for pg_advisory_xact_lock(namespace, cluster id), apart from the audit chain's.
+# A batch takes these first; triage.cases then locks its case posts (another namespace) after them.
 _LOCK_NAMESPACE = 23_023
 
 

@@ -27,6 +27,7 @@ import hashlib
 from datetime import timedelta
 
 from sqlalchemy import and_, exists, select
+from sqlalchemy.orm import aliased
 
 import audit
 from jury.panels import statements
@@ -43,7 +44,7 @@ CHUNK = 200
 MAX_CHUNKS = 25
 REVERSE_JOB = "jury.panels.cluster_verdicts.reverse_job"
 REASON_CHARS = 2000
-# How far back the sweeper looks for a cluster removal whose copies still wait (requeue_lost).
+# How far back the sweeper looks for a cluster verdict whose copies still wait (requeue_lost).
 RECOVER_HOURS = 24
 ONE_JUROR = (CONFIRM, SPOT_CHECK)
 
@@ -88,8 +89,9 @@ def apply_job(verdict_id: int) -> int:
 def requeue_lost(now=None) -> int:
     """Queue again the jobs of clusters whose job was lost (the sweeper): a removal with a later copy
     held longer than LOST_AFTER, or decided in the last RECOVER_HOURS with copies still waiting; a
-    reversal of the last RECOVER_HOURS with copies not yet restored. A job run twice does nothing
-    twice (the cluster's lock, one first-round case a post, one restoration a case)."""
+    keep of the last RECOVER_HOURS with reported or hidden copies still waiting; a reversal of the
+    last RECOVER_HOURS with copies not yet restored. A job run twice does nothing twice (the
+    cluster's lock, one first-round case a post, one restoration a case)."""
     now = now or utcnow()
     stale = now - jobs.lost_after()
     since = now - timedelta(hours=RECOVER_HOURS)
@@ -100,11 +102,17 @@ def requeue_lost(now=None) -> int:
     waiting = select(Cluster.verdict_id).join(Verdict, Verdict.id == Cluster.verdict_id).where(
         Verdict.decided_at >= since, Verdict.followed_up_at <= stale,
         exists().where(Post.cluster_id == Cluster.id, ~own_case))
+    # A keep sets no standing verdict: its cluster case's verdict is found by its follow-up (indexed).
+    kept = select(Verdict.id).join(Case, Case.id == Verdict.case_id).where(
+        Verdict.outcome == "keep", Verdict.followed_up_at.between(since, stale), Verdict.decided_at >= since,
+        Case.cluster_id.is_not(None), Case.review_round == 0, Case.origin.not_in((MEMBER, CONFIRM)),
+        exists().where(_waiting_for(Case.cluster_id, Case.id, Case.post_id, "keep")))
     unrestored = select(Cluster.id, Cluster.reversed_verdict_id).where(
         Cluster.reversed_at.between(since, stale), Cluster.verdict_id.is_(None),
         exists().where(_removed_not_restored(Cluster.reversed_verdict_id)))
     with transaction.atomic(durable=True):
-        ids = sorted(set(db.session.scalars(held.distinct())) | set(db.session.scalars(waiting)))
+        ids = sorted(set(db.session.scalars(held.distinct())) | set(db.session.scalars(waiting))
+                     | set(db.session.scalars(kept)))
         for verdict_id in ids:
             jobs.defer("actions", APPLY_JOB, verdict_id)
         reversals = db.session.execute(unrestored).all()
@@ -137,13 +145,7 @@ def _lock_cluster(cluster_id: int) -> Cluster:
 def _waiting(cluster: Cluster, case: Case, outcome: str) -> list[tuple[Post, Case | None]]:
     """Up to CHUNK members waiting for this verdict: those without a first-round case (for a keep,
     only those reported or hidden meanwhile), then later copies held for it."""
-    own_case = exists().where(Case.post_id == Post.id, Case.review_round == 0)
-    query = select(Post).where(Post.cluster_id == cluster.id, Post.id != case.post_id, ~own_case)
-    if outcome == "keep":
-        # Reported (its reporters are told), or hidden meanwhile, or with a hide on its way (shown again).
-        hide_sent = exists().where(Action.case_id == case.id, Action.type == "hide_post",
-                                   Action.post_external_id == Post.external_id)
-        query = query.where(exists().where(Report.post_id == Post.id) | (Post.state == "hidden") | hide_sent)
+    query = select(Post).where(_waiting_for(cluster.id, case.id, case.post_id, outcome))
     members: list[tuple[Post, Case | None]] = [
         (post, None) for post in db.session.scalars(query.order_by(Post.id).limit(CHUNK))]
     if outcome == "remove" and len(members) < CHUNK:
@@ -153,6 +155,21 @@ def _waiting(cluster: Cluster, case: Case, outcome: str) -> list[tuple[Post, Cas
                 Case.state == "queued").order_by(Case.id).limit(CHUNK - len(members))).all()
         members.extend((post, held_case) for post, held_case in held)
     return members
+
+
+def _waiting_for(cluster_id, case_id, case_post_id, outcome: str):
+    """SQL condition on Post: a member of the cluster (the case's own post aside) without a
+    first-round case of its own; for a keep, only one reported (its reporters are told), hidden
+    meanwhile, or with a hide on its way (shown again). Values for the job, columns for the sweeper."""
+    own = aliased(Case)
+    condition = and_(Post.cluster_id == cluster_id, Post.id != case_post_id,
+                     ~exists().where(own.post_id == Post.id, own.review_round == 0))
+    if outcome != "keep":
+        return condition
+    # Correlated by name: the sweeper's case is two queries out, beyond automatic correlation.
+    hide_sent = exists().where(Action.case_id == case_id, Action.type == "hide_post",
+                               Action.post_external_id == Post.external_id).correlate_except(Action)
+    return and_(condition, exists().where(Report.post_id == Post.id) | (Post.state == "hidden") | hide_sent)
 
 
 def _apply(verdict: Verdict, case: Case, members: list[tuple[Post, Case | None]]) -> list[int]:

@@ -365,6 +365,44 @@ def test_a_lost_application_is_queued_again_by_the_sweeper(live_server, api, jur
     assert sweeper.sweep()["requeued_cluster_removals"] == 0
 
 
+def test_a_lost_keep_is_queued_again_by_the_sweeper(live_server, api, jurors, monkeypatch):
+    """A kept cluster's job lost: its reported copies' reporters are not told, its hidden copies stay
+    hidden, until the sweeper queues the job again; then as if it had never been lost, and only once."""
+    real_defer = jobs.defer
+
+    def lose_cluster_jobs(queue, name, *args):
+        if name != cluster_verdicts.APPLY_JOB:
+            real_defer(queue, name, *args)
+
+    # Out of the critical lane (which hides the case's own post only), a copy the model rates over the
+    # interim-hide threshold is hidden on its cluster's case until the verdict.
+    publish_policy({**current_policy(fresh=True).settings, "clusters": {"enabled": True},
+                    "critical": {"threat_score": 1.0, "reporters": 0}}, reason="test", actor="test")
+    db.session.commit()
+    monkeypatch.setattr(jobs, "defer", lose_cluster_jobs)
+    case = flood(api)
+    serve(case.id, jurors[:3], "keep")
+    verdict = db.session.scalar(select(Verdict).where(Verdict.case_id == case.id))
+    assert verdict.outcome == "keep"
+    hidden = {a.post_id for a in network("hide_post")} - {"quote"}
+    copies = hidden - {"t0"}  # the kept post itself is shown again by its own decision
+    assert copies and not copies & {a.post_id for a in network("unhide_post")}  # still hidden
+    assert not {"bob", "cy"} & {a.account_id for a in network("notify")}  # the job never ran
+    monkeypatch.setattr(jobs, "defer", real_defer)
+    assert cluster_verdicts.requeue_lost() == 0  # not lost yet: it may still be on its way
+    later = utcnow() + jobs.lost_after() + timedelta(seconds=1)
+    assert cluster_verdicts.requeue_lost(later) == 1
+    kept = db.session.scalars(select(Verdict).where(Verdict.source_verdict_id == verdict.id)).all()
+    assert {"t2", "t3"} <= {db.session.get(Case, v.case_id).post.external_id for v in kept}
+    assert {"bob", "cy"} <= {a.account_id for a in network("notify")}
+    assert hidden <= {a.post_id for a in network("unhide_post")}  # every copy hidden meanwhile is shown again
+    told, shown = len(network("notify")), len(network("unhide_post"))
+    assert cluster_verdicts.requeue_lost(later) == 0  # nothing waits now
+    assert cluster_verdicts.apply_job(verdict.id) == 0  # and a job run twice does nothing twice
+    assert (len(network("notify")), len(network("unhide_post"))) == (told, shown)
+    assert sweeper.sweep()["requeued_cluster_removals"] == 0
+
+
 def test_a_copys_spot_check_and_appeal_go_to_jurors_who_did_not_decide_its_cluster(live_server, api, jurors):
     set_clusters(spot_check_share=1.0)
     verdict = remove(flood(api), jurors[:3])
