@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import JSON, Table, and_, bindparam, cast, func, or_, select
+from sqlalchemy import JSON, Table, and_, bindparam, cast, func, or_, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -128,3 +128,17 @@ def _unnest_statement(table: Table, columns: tuple[str, ...], conflict_columns: 
 def is_deadlock(error: BaseException) -> bool:
     """Whether a database error is PostgreSQL aborting this transaction to break a deadlock (40P01)."""
     return getattr(getattr(error, "orig", None), "sqlstate", None) == "40P01"
+
+
+# The two-key form, pg_advisory_xact_lock(integer, integer): a namespace, then the id.
+_ADVISORY_LOCKS = text("SELECT count(pg_advisory_xact_lock(CAST(:namespace AS integer), id)) "
+                       "FROM (SELECT DISTINCT unnest(CAST(:ids AS integer[])) AS id ORDER BY id) AS ordered")
+
+
+def advisory_locks(namespace: int, ids: Sequence[int]) -> None:
+    """Take PostgreSQL's transaction-scoped advisory lock (namespace, id) for each id, in id order, in one
+    statement (a round trip per id cost a report batch of 500 posts 500 round trips). Nothing on SQLite,
+    which has one writer at a time. In id order, so two transactions locking overlapping ids never wait
+    for each other in a circle."""
+    if ids and db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(_ADVISORY_LOCKS, {"namespace": namespace, "ids": sorted({int(i) for i in ids})})

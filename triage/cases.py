@@ -9,7 +9,7 @@ from sqlalchemy import bindparam, distinct, exists, func, select, text
 
 import audit
 from models import OPEN_CASE_STATES, Case, MutedReporter, Post, Report, Score, db, utcnow
-from models.sql import insert_ignore
+from models.sql import advisory_locks, insert_ignore
 from triage import cluster_cases, critical, reporters, transaction
 from triage import priority as prio
 from triage.categories import case_category
@@ -146,10 +146,7 @@ def _lock_posts(post_ids: list[int]) -> None:
     report_count and priority one report short. Taken in post id order, and after route()'s cluster
     locks: every batch takes cluster locks before post locks, each kind in id order, so no two wait
     for each other."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        for post_id in sorted(post_ids):
-            db.session.execute(text("SELECT pg_advisory_xact_lock(:ns, :id)"),
-                               {"ns": _POST_LOCK_NAMESPACE, "id": post_id})
+    advisory_locks(_POST_LOCK_NAMESPACE, post_ids)
 
 
 def _member_reports(cluster_of: dict[int, int]) -> dict[int, list[tuple[str, str]]]:

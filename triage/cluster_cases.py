@@ -20,12 +20,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import timedelta
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 import audit
 from models import OPEN_CASE_STATES, Case, Cluster, Post, Verdict, db, utcnow
 from models.rules import RULES_BY_CODE
-from models.sql import insert_ignore
+from models.sql import advisory_locks, insert_ignore
 from triage import jobs, outbox
 from triage import priority as prio
 from triage.policy import PolicyInForce
@@ -74,10 +74,7 @@ def route(post_ids: list[int]) -> tuple[dict[int, int], dict[int, int]]:
 
 def _lock(cluster_ids: list[int]) -> None:
     """Serialise batches that open cases for the same clusters (PostgreSQL; SQLite has one writer)."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        for cluster_id in cluster_ids:
-            db.session.execute(text("SELECT pg_advisory_xact_lock(:ns, :id)"),
-                               {"ns": _LOCK_NAMESPACE, "id": cluster_id})
+    advisory_locks(_LOCK_NAMESPACE, cluster_ids)
 
 
 def hold_later_copies(posts: Iterable[Post], policy: PolicyInForce, actor: str = "system") -> set[int]:
