@@ -120,11 +120,22 @@ def open_or_refresh(post_ids: Iterable[int], origin: str, policy: PolicyInForce,
         if case.state in OPEN_CASE_STATES:
             open_cases.append(case)
     audit.record_many(db.session, events)
+    _critical_lane(entering, open_cases, lane, set(cluster_of), policy, now, actor)
+    return open_cases
+
+
+def _critical_lane(entering: list[tuple[Case, datetime]], open_cases: list[Case], lane: dict[int, str | None],
+                   routed_to: set[int], policy: PolicyInForce, now: datetime, actor: str) -> None:
+    """Put the entering cases in the lane, and hide the copies just routed to a case already in it."""
     for case, deadline in entering:
         # Due within the critical SLA of joining the lane (a case that joins late is not born overdue).
         case.sla_deadline = min(deadline, now + timedelta(hours=policy.sla_hours(CRITICAL_SEVERITY)))
         critical.enter(case, case.post, lane[case.post_id], now, actor)
-    return open_cases
+    joined = {case.id for case, _ in entering}
+    for case in open_cases:
+        # Copies routed to a case already in the lane are hidden as they come, like its own post.
+        if case.critical_at is not None and case.id not in joined and case.post_id in routed_to:
+            critical.hide_copies(case, actor)
 
 
 def _gather(ids: list[int], policy: PolicyInForce, labels: dict[int, dict[str, float]] | None):

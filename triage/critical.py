@@ -4,7 +4,9 @@ A post is a credible threat to life when the model's threat score reaches the po
 ``critical.threat_score``, or when ``critical.reporters`` distinct (unmuted) reporters report it as
 a violent threat (``violence_threat``). Its case then
 
-- is hidden on the network at once (``hide_post``, unless a hide is already on its way),
+- is hidden on the network at once (``hide_post``, unless a hide is already on its way), and so are
+  the copies of it that wait on its case (its near-duplicate cluster's members without a case of
+  their own: ``hide_copies``), those there already and those that arrive while it is open,
 - goes to the top of the queue (``PRIORITY_BOOST`` over any other case) with the critical SLA
   (``sla_hours.critical``, 1 hour by default),
 - is announced to the on-call URL as a signed ``critical_case`` alert through the outbox (retried,
@@ -25,12 +27,13 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import exists, select, update
+from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
 import audit
-from models import Account, Action, Case, Post, Report, Score, db
-from triage import outbox
+from models import OPEN_CASE_STATES, Account, Action, Case, Post, Report, Score, db
+from triage import jobs, outbox, transaction
 
 THREAT_LABEL = "threat"
 VIOLENT_RULE = "violence_threat"
@@ -42,6 +45,12 @@ REPORTS_KEPT = 500
 COMMENT_CHARS = 1000
 HIDE_STATEMENT = ("Hidden pending urgent review: this post may be a credible threat to someone's life. A "
                   "volunteer jury or a trust-and-safety lead decides within the hour whether it breaks the rules.")
+COPY_HIDE_STATEMENT = ("Hidden pending urgent review: this post is a near-copy of a post that may be a credible "
+                       "threat to someone's life. A volunteer jury or a trust-and-safety lead decides within the "
+                       "hour whether it breaks the rules.")
+# Copies hidden per transaction; a bigger cluster's rest goes to HIDE_COPIES_JOB, a chunk at a time.
+COPIES_AT_ONCE = 200
+HIDE_COPIES_JOB = "triage.critical.hide_copies_job"
 
 
 def reason_for(reports: Iterable[tuple[str, str]], labels: Mapping[str, float] | None,
@@ -76,6 +85,38 @@ def enter(case: Case, post: Post, reason: str, now: datetime, actor: str = "syst
         specs.append(outbox.ActionSpec(outbox.ALERT_TYPE, post.author_id, reason[:REASON_CHARS]))
     if specs:
         outbox.create_actions(case, post, specs, actor=actor)
+    hide_copies(case, actor)
+
+
+def hide_copies(case: Case, actor: str = "system") -> int:
+    """Hide the visible copies waiting on a case in the lane: members of its cluster (its own post
+    aside) without a first-round case of their own and without a hide on its way, up to
+    COPIES_AT_ONCE, the rest by HIDE_COPIES_JOB. Each hide is the case's action, so its verdict
+    removes the copy or shows it again (jury.panels.cluster_verdicts). How many were hidden."""
+    if case.cluster_id is None or case.critical_at is None:
+        return 0
+    own = aliased(Case)
+    hide_sent = exists().where(Action.case_id == case.id, Action.type == "hide_post", Action.state != "dead",
+                               Action.post_external_id == Post.external_id)
+    copies = db.session.scalars(
+        select(Post).where(Post.cluster_id == case.cluster_id, Post.id != case.post_id, Post.state == "visible",
+                           ~exists().where(own.post_id == Post.id, own.review_round == 0), ~hide_sent)
+        .order_by(Post.id).limit(COPIES_AT_ONCE + 1)).all()
+    for copy in copies[:COPIES_AT_ONCE]:
+        outbox.create_actions(case, copy, [outbox.ActionSpec("hide_post", copy.author_id, COPY_HIDE_STATEMENT)],
+                              actor=actor)
+    if len(copies) > COPIES_AT_ONCE:
+        jobs.defer("actions", HIDE_COPIES_JOB, case.id)
+    return min(len(copies), COPIES_AT_ONCE)
+
+
+def hide_copies_job(case_id: int) -> int:
+    """The job that hides a big cluster's copies a chunk at a time, while its case is still open."""
+    with transaction.atomic(durable=True):
+        case = db.session.get(Case, case_id)
+        if case is None or case.state not in OPEN_CASE_STATES:
+            return 0
+        return hide_copies(case, actor="system")
 
 
 def _mark(case: Case, reason: str, now: datetime) -> bool:

@@ -19,7 +19,7 @@ from jury.tasks import sweeper
 from models import Action, Case, Cluster, Post, SandboxAction, Strike, Verdict, db, utcnow
 from models.errors import Conflict, Forbidden
 from tests.conftest import post_payload, report_payload
-from triage import cases, dealing, exclusions, intake, jobs
+from triage import cases, critical, dealing, exclusions, intake, jobs
 from triage.fingerprint import similarity, sketch
 from triage.policy import current_policy, publish_policy
 from triage.schemas import PostIn, ReportIn
@@ -439,3 +439,42 @@ def test_a_lost_reversal_is_queued_again_by_the_sweeper(live_server, api, jurors
     assert all("A line from a play." in a.payload["statement_of_reasons"] for a in network("restore_post"))
     assert cluster_verdicts.requeue_lost(later) == 0
     assert sweeper.sweep()["requeued_cluster_removals"] == 0
+
+
+def test_a_threat_in_the_critical_lane_hides_its_copies_at_once_and_later_ones_as_they_come(live_server, api,
+                                                                                           jurors):
+    case = flood(api)  # two reporters of a violent threat: the cluster's case is in the critical lane
+    db.session.refresh(case)
+    assert case.critical_at is not None
+    hides = network("hide_post")
+    assert {"t0", "t1", "t2", "t3"} <= {a.post_id for a in hides}
+    # The quote is not a copy: whatever its own score does, nothing on the cluster's case touches it.
+    assert db.session.scalar(select(Action.id).where(Action.case_id == case.id,
+                                                     Action.post_external_id == "quote")) is None
+    copy_hide = next(a for a in hides if a.post_id == "t1")
+    assert "near-copy" in copy_hide.payload["statement_of_reasons"]
+    # A copy posted later opens no case of its own and is hidden as it arrives, on the cluster's case.
+    send(api, "t4", COPIES[0] + " !!", "a4")
+    assert first_case("t4") is None
+    assert "t4" in {a.post_id for a in network("hide_post")}
+    assert db.session.scalar(select(Action.case_id).where(Action.type == "hide_post",
+                                                          Action.post_external_id == "t4")) == case.id
+    # Nothing is hidden twice, and the verdict removes every copy it hid.
+    hidden = [a.post_id for a in network("hide_post")]
+    assert len(hidden) == len(set(hidden))
+    remove(case, jurors[:3])
+    assert {"t0", "t1", "t2", "t3", "t4"} <= {a.post_id for a in network("remove_post")}
+
+
+def test_a_big_clusters_copies_are_hidden_a_chunk_per_transaction(live_server, api, jurors, monkeypatch):
+    monkeypatch.setattr(critical, "COPIES_AT_ONCE", 2)
+    for n in range(5):
+        send(api, f"c{n}", COPIES[n % 3] + " " + "!" * n, f"b{n}")
+    send(api, "t0", THREAT, "a0")
+    report(api, "t0", "ann")
+    report(api, "t0", "bob")
+    case = db.session.scalar(select(Case).where(Case.cluster_id == post("t0").cluster_id, Case.review_round == 0))
+    assert case.critical_at is not None and first_case("t0") is None
+    # Two in the lane's own transaction, the rest by the job (inline here), none twice.
+    hidden = [a.post_id for a in network("hide_post")]
+    assert sorted(hidden) == ["c0", "c1", "c2", "c3", "c4", "t0"]
