@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -360,3 +361,25 @@ def jurors(make_user):
 def lead(make_user):
     """A lead account, not signed in."""
     return make_user("lea", role="lead")
+
+
+def at_once(app, calls) -> list[BaseException]:
+    """Run each call in a thread of its own, in its own app context, all started together; the errors
+    they raised (a race test asserts there were none, then what the database holds)."""
+    errors: list[BaseException] = []
+
+    def run(call) -> None:
+        with app.app_context():
+            try:
+                call()
+            except BaseException as error:  # noqa: BLE001 - handed to the test
+                errors.append(error)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    return errors

@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from jury.tasks import sweeper
 from models import Action, AuditEvent, Case, MutedReporter, Post, db, utcnow
 from network.signing import SCHEMES, SIGNATURE_HEADER, verify
-from tests.conftest import post_payload, report_payload
+from tests.conftest import at_once, post_payload, report_payload
 from triage import cases, critical, dealing, intake
 from triage.policy import PolicyError, current_policy, publish_policy
 from triage.schemas import PostIn, ReportIn
@@ -225,24 +225,11 @@ def test_two_report_batches_that_each_open_the_lane_at_once_enter_it_once(pg_app
 
     monkeypatch.setattr(cases, "reports_of", reports_then_wait)
     monkeypatch.setattr(cases, "_lock_posts", lambda post_ids: None)
-    errors: list[BaseException] = []
+    def send(n: int):
+        return lambda: intake.ingest_reports([ReportIn(id=f"r{n + 1}", post_id="lane-race",
+                                                       reporter_id=f"second-{n}", reason="violence_threat")])
 
-    def send(n: int) -> None:
-        with pg_app.app_context():
-            try:
-                intake.ingest_reports([ReportIn(id=f"r{n + 1}", post_id="lane-race", reporter_id=f"second-{n}",
-                                                reason="violence_threat")])
-            except BaseException as error:  # noqa: BLE001 - reported by the assertion below
-                errors.append(error)
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=send, args=(n,)) for n in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
-    assert errors == []
+    assert at_once(pg_app, [send(0), send(1)]) == []
     case = case_of("lane-race")
     assert case.critical_at is not None
     evidence = db.session.scalars(select(AuditEvent).where(AuditEvent.event_type == "critical_case",

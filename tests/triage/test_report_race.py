@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from models import Case, Post, db
+from tests.conftest import at_once
 from triage import cases, intake
 from triage.schemas import PostIn, ReportIn
 
@@ -55,24 +56,11 @@ def test_two_report_batches_on_one_post_at_once_each_count_the_others_report(pg_
 
     monkeypatch.setattr(cases, "open_or_refresh", open_when_both_inserted)
     monkeypatch.setattr(cases, "reports_of", reports_then_wait)
-    errors: list[BaseException] = []
+    def send(n: int):
+        return lambda: intake.ingest_reports([ReportIn(id=f"race-r{n + 1}", post_id="race",
+                                                       reporter_id=f"second-{n}", reason="spam")])
 
-    def send(n: int) -> None:
-        with pg_app.app_context():
-            try:
-                intake.ingest_reports([ReportIn(id=f"race-r{n + 1}", post_id="race", reporter_id=f"second-{n}",
-                                                reason="spam")])
-            except BaseException as error:  # noqa: BLE001 - reported by the assertion below
-                errors.append(error)
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=send, args=(n,)) for n in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
-    assert errors == []
+    assert at_once(pg_app, [send(0), send(1)]) == []
     race = case_of("race")
     assert race.report_count == 3
     assert (race.severity, race.base_priority) == (calm.severity, calm.base_priority)
