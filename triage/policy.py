@@ -61,9 +61,10 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     # cheaply; else the panel decides at its leaning, and its statement says how sure it was.
     "vote_cost": 0.024,
     "lead_cost": 0.25,
-    # A flood (triage/flood.py): at least `min_open_cases` cases open, and more of them than the jury
-    # decided in the last `queue_hours` hours. Then one more weighted vote must be worth the group's
-    # `vote_cost` instead: a vote spent making a nearly sure case surer is a case nobody reads.
+    # A flood (triage/flood.py; off by default): at least `min_open_cases` cases open, and more of
+    # them than the jury decided in the last `queue_hours` hours. Then one more weighted vote must be
+    # worth the group's `vote_cost` instead: a vote spent making a nearly sure case surer is a case
+    # nobody reads.
     "flood": DEFAULT_FLOOD,
     # The leads' capacity: most cases waiting for a lead at once. When full, a panel that would
     # escalate widens further or decides at its leaning (a split quorum panel: its majority).

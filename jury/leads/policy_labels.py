@@ -100,8 +100,9 @@ _EXACT: dict[str, tuple[str, str, str, str]] = {
                   "chance of a wrong verdict by more than this (0: add seats until confident, then a lead).",
                   "0–0.5"),
     "flood.enabled": ("verdict", "Votes cost more in a flood (weighted)",
-                      "While more cases are open than the jury decided in the last hours below (and at least the "
-                      "number of cases below), one more vote must be worth the flood's price instead.", ""),
+                      "While more cases are open than the jury decided in the hours below (and at least the "
+                      "cases below), one more vote must be worth the flood's price: more cases decided, more of "
+                      "them wrongly.", ""),
     "flood.vote_cost": ("verdict", "Worth of one more vote in a flood (weighted)",
                         "The price of a vote while the queue is a flood: a vote spent on a nearly sure case is a "
                         "case nobody reads (at least the usual worth above).", "0–0.5"),
