@@ -130,7 +130,7 @@ class Verdict(Base):
     policy_version: Mapped[int] = mapped_column(Integer)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     statement: Mapped[str] = mapped_column(Text)
-    decided_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)  # a flood counts recent ones
     # The reliability-weighted P(violates) when decided, and every term behind it
     # (prior, each vote's juror matrix and weight); recorded whatever the method.
     posterior: Mapped[float | None] = mapped_column(Float)

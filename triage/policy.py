@@ -14,6 +14,7 @@ import audit
 from models import Policy, db
 from models.rules import RULE_CODES
 from triage import transaction
+from triage.flood import DEFAULT_FLOOD, FloodSettingsError, validate_flood
 from triage.strikes import DEFAULT_STRIKES, StrikePolicy, StrikeSettingsError, validate_strikes
 
 SEVERITY_NAMES = ("low", "medium", "high", "critical")
@@ -60,6 +61,11 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     # cheaply; else the panel decides at its leaning, and its statement says how sure it was.
     "vote_cost": 0.024,
     "lead_cost": 0.25,
+    # A flood (triage/flood.py; off by default): at least `min_open_cases` cases open, and more of
+    # them than the jury decided in the last `queue_hours` hours. Then one more weighted vote must be
+    # worth the group's `vote_cost` instead: a vote spent making a nearly sure case surer is a case
+    # nobody reads.
+    "flood": DEFAULT_FLOOD,
     # The leads' capacity: most cases waiting for a lead at once. When full, a panel that would
     # escalate widens further or decides at its leaning (a split quorum panel: its majority).
     "max_open_escalations": 20,
@@ -156,6 +162,13 @@ class PolicyInForce:
     def lead_cost(self) -> float:
         """Chance of a wrong verdict above which a lead is worth calling (0.5: never)."""
         return float(self.settings.get("lead_cost", DEFAULT_SETTINGS["lead_cost"]))
+
+    @property
+    def flood(self) -> dict[str, Any]:
+        """The `flood` group; versions published before it existed keep the fixed vote cost they had."""
+        if "flood" not in self.settings:
+            return {**DEFAULT_FLOOD, "enabled": False}
+        return {**DEFAULT_FLOOD, **self.settings["flood"]}
 
     @property
     def max_open_escalations(self) -> int | None:
@@ -274,6 +287,10 @@ def validate_settings(settings: dict[str, Any]) -> dict[str, Any]:
         raise PolicyError("vote_cost must be at least 0 and under 0.5")
     if not 0.0 < float(merged["lead_cost"]) <= 0.5:
         raise PolicyError("lead_cost must be over 0 and at most 0.5")
+    try:
+        merged["flood"] = validate_flood(merged["flood"], float(merged["vote_cost"]))
+    except FloodSettingsError as error:
+        raise PolicyError(str(error)) from None
     if int(merged["max_open_escalations"]) < 0:
         raise PolicyError("max_open_escalations must be at least 0")
     if int(merged["reestimate_every_verdicts"]) < 1:

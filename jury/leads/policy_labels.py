@@ -99,6 +99,18 @@ _EXACT: dict[str, tuple[str, str, str, str]] = {
                   "An undecided weighted panel asks one more juror only while that vote is expected to lower the "
                   "chance of a wrong verdict by more than this (0: add seats until confident, then a lead).",
                   "0–0.5"),
+    "flood.enabled": ("verdict", "Votes cost more in a flood (weighted)",
+                      "While more cases are open than the jury decided in the hours below (and at least the "
+                      "cases below), one more vote must be worth the flood's price: more cases decided, more of "
+                      "them wrongly.", ""),
+    "flood.vote_cost": ("verdict", "Worth of one more vote in a flood (weighted)",
+                        "The price of a vote while the queue is a flood: a vote spent on a nearly sure case is a "
+                        "case nobody reads (at least the usual worth above).", "0–0.5"),
+    "flood.queue_hours": ("verdict", "A flood: more open cases than decided in",
+                          "The queue is a flood when it holds more cases than the jury decided in this many "
+                          "hours.", "hours"),
+    "flood.min_open_cases": ("verdict", "A flood: at least this many open cases",
+                             "A shorter queue is never a flood, however few verdicts came lately.", "cases"),
     "lead_cost": ("verdict", "When a lead is worth calling (weighted)",
                   "A panel goes to a lead only while the chance its leaning is wrong is above this; else it "
                   "decides at its leaning and says how sure it was.", "0–0.5"),

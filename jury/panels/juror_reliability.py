@@ -124,21 +124,25 @@ def panel_plans(policy_version: int, vote_cost: float, lead_cost: float, min_vot
                 max_votes: int) -> tuple[vote_value.Plan, vote_value.Plan]:
     """The stopping plans (with a lead to call, and without) for the active jurors' stored matrices.
 
-    Built once per re-estimation and policy version in each process: the plan only changes when the
-    matrices or the settings do. Each juror weighs by the votes behind their estimate (at least
-    one), since the next seat goes to whoever asks, and busy jurors ask more often.
+    Built once per re-estimation, policy version and vote cost in each process: the plan only changes
+    when the matrices or the settings do. A flood's higher vote cost (triage.flood) is a second entry,
+    so a queue that goes in and out of flood does not rebuild either. Each juror weighs by the votes
+    behind their estimate (at least one), since the next seat goes to whoever asks, and busy jurors
+    ask more often.
     """
-    key = (policy_version, vote_cost, lead_cost, min_votes, max_votes, *db.session.execute(_POOL_STATE).one())
+    pool_state = tuple(db.session.execute(_POOL_STATE).one())
+    key = (policy_version, vote_cost, lead_cost, min_votes, max_votes, *pool_state)
     cache = current_app.extensions.setdefault(_PLANS, {})
-    if cache.get("key") != key:
+    if key not in cache:
+        if any(old[5:] != pool_state or old[0] != policy_version for old in cache):
+            cache.clear()  # new matrices or a new policy: the old plans are no use
         rows = db.session.execute(select(JurorReliability).join(User, User.id == JurorReliability.juror_id)
                                   .where(User.state == "active")).scalars()
         pool = vote_value.pool_of((ds.JurorMatrix(row.sensitivity, row.specificity, row.votes), max(row.votes, 1.0))
                                   for row in rows)
-        cache["plans"] = tuple(vote_value.plan(pool, vote_cost=vote_cost, lead_cost=cost, min_votes=min_votes,
-                                               max_votes=max_votes) for cost in (lead_cost, None))
-        cache["key"] = key
-    return cache["plans"]
+        cache[key] = tuple(vote_value.plan(pool, vote_cost=vote_cost, lead_cost=cost, min_votes=min_votes,
+                                           max_votes=max_votes) for cost in (lead_cost, None))
+    return cache[key]
 
 
 def verdicts_since_last_run() -> int:

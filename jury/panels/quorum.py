@@ -46,7 +46,8 @@ class Decision:
     rule: str | None = None
     # Why a panel decided below its confidence or without its supermajority (None: it reached it):
     # "votes_not_worth" (more votes were not expected to change it), "panel_full" (the largest
-    # panel, and the case not worth a lead), "leads_full" (the leads' desk was full).
+    # panel, and the case not worth a lead), "leads_full" (the leads' desk was full), "queue_flood"
+    # (one more vote was worth its usual price but not a flood's: jury.panels.voting, triage.flood).
     reason: str | None = None
 
 

@@ -23,6 +23,8 @@ LEANING_WORDS = {
     "votes_not_worth": "more votes were not expected to change the outcome",
     "panel_full": "the panel had reached its largest size",
     "leads_full": "the panel was split and no trust-and-safety lead was free to decide it",
+    "queue_flood": "more cases were waiting than the jury could read, and another vote would have "
+                   "delayed one of them",
 }
 
 

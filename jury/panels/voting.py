@@ -1,17 +1,18 @@
 """Casting and skipping votes; each vote may complete, widen or escalate a panel."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import bindparam, func, insert, select, update
 
 import audit
 from jury.panels import cluster_verdicts, juror_reliability, quorum, verdicts
 from jury.panels.quorum import Decision, Tally, decide, decide_weighted
+from jury.panels.vote_value import VOTE
 from models import OPEN_CASE_STATES, Assignment, Case, User, Vote, db, utcnow
 from models.errors import NO_SUCH_CASE, Conflict, DomainError, NotFound
 from models.rules import RULE_CODES
-from triage import gold, transaction
+from triage import flood, gold, transaction
 from triage.dealing import lock_and_load_case, release
 from triage.policy import PolicyInForce, current_policy
 
@@ -210,10 +211,20 @@ def _decision(case: Case, policy: PolicyInForce, tally: Tally,
         if decision.kind == "escalate" and not leads_free(policy):
             decision = quorum.at_leaning(tally, explained.weights["log_odds"], "leads_full")
         return decision
-    with_lead, without_lead = juror_reliability.panel_plans(policy.version, policy.vote_cost, policy.lead_cost,
+    # In a flood (triage.flood) one more vote must be worth more: it is a case nobody reads.
+    vote_cost, flooded = flood.vote_cost(policy.flood, policy.vote_cost)
+    with_lead, without_lead = juror_reliability.panel_plans(policy.version, vote_cost, policy.lead_cost,
                                                             policy.min_votes, policy.max_panel_size)
-    return quorum.decide_by_value(tally, explained.posterior, explained.weights["log_odds"], case.panel_size,
-                                  policy.confidence, with_lead, without_lead, lambda: leads_free(policy))
+    log_odds = explained.weights["log_odds"]
+    decision = quorum.decide_by_value(tally, explained.posterior, log_odds, case.panel_size, policy.confidence,
+                                      with_lead, without_lead, lambda: leads_free(policy))
+    if flooded and decision.reason == "votes_not_worth":
+        # Would the usual price have asked one more juror? Then the flood decided it, and says so.
+        usual, _ = juror_reliability.panel_plans(policy.version, policy.vote_cost, policy.lead_cost,
+                                                 policy.min_votes, policy.max_panel_size)
+        if usual.action(log_odds, tally.total) == VOTE:
+            decision = replace(decision, reason="queue_flood")
+    return decision
 
 
 _OPEN_ESCALATIONS = select(func.count()).select_from(Case).where(Case.state == "escalated")

@@ -112,3 +112,15 @@ def test_a_split_quorum_panel_with_the_leads_desk_full_goes_by_its_majority_or_o
     assert decide_when_leads_full(Tally(remove=2, keep=3), 5, 6).kind == "keep"
     assert decide_when_leads_full(Tally(remove=3, keep=3), 6, 7).kind == "widen"
     assert (decide_when_leads_full(Tally(remove=3, keep=3), 6, 6).kind) == "keep"
+
+
+def test_a_floods_dearer_vote_lets_a_nearly_sure_panel_decide_where_the_usual_price_asks_again():
+    # Jurors right three times in four: two agreeing votes make the case 90 % sure (under 0.95).
+    pool = pool_of([(JurorMatrix(0.75, 0.75), 50.0)])
+    two_agree = 2 * log_odds(0.75)
+    usual, _ = plans(pool, vote_cost=0.024)  # the policy's vote_cost
+    flood, _ = plans(pool, vote_cost=0.05)  # the default flood.vote_cost
+    assert usual.action(two_agree, 2) == VOTE
+    assert flood.action(two_agree, 2) == DECIDE
+    # A split panel is still worth a vote in a flood: the flood trims sure cases, not unsure ones.
+    assert flood.action(0.0, 2) in (VOTE, ESCALATE)
