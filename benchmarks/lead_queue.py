@@ -50,6 +50,8 @@ def _add_scores(db_url: str) -> None:
 
 
 def measure(app, repeat: int) -> dict:
+    # Imported once the app is built, as the other benchmarks do: the script's environment (DATABASE_URL,
+    # REDIS_URL) must be set before the project's modules read their configuration.
     from jury.leads import queue
     from models import Case, Cluster, Post, Score, db
 
