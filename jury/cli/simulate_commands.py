@@ -11,14 +11,14 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from jury.demo.simulation import SimulationConfig, parse_range, simulate
-from jury.demo.surge import SurgeConfig, surge
+from jury.demo.surge import SurgeConfig, jury_settings, surge
 
 jury_cli = AppGroup("jury", help="Jury tools: simulate verdict policies.")
 
 
 # Options that belong to one scenario only: giving one to the other is an error, never ignored.
 STANDARD_ONLY = ("jurors", "cases", "juror_accuracy", "spammer_share", "policy", "arrival_hours",
-                 "session_gap_minutes", "oracle", "settings")
+                 "session_gap_minutes", "oracle")
 SURGE_ONLY = ("scale", "copy_share", "repeat_share", "chart")
 
 
@@ -52,7 +52,8 @@ SURGE_ONLY = ("scale", "copy_share", "repeat_share", "chart")
               help="Weighted policy told the jurors' true accuracies and the model's true calibration (a ceiling).")
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
               help="A policy setting over the defaults, VALUE as JSON (repeatable), e.g. --set vote_cost=0 "
-                   "--set max_panel_size=6 for the fixed-confidence rule.")
+                   "--set max_panel_size=6 for the fixed-confidence rule; GROUP.KEY sets one key of a group "
+                   "(--set critical.threat_score=0.85). surge: Jury's run only, the baseline stays as it is.")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON only.")
 @click.pass_context
 def simulate_command(ctx: click.Context, scenario: str, scale: float | None, copy_share: float | None,
@@ -66,14 +67,14 @@ def simulate_command(ctx: click.Context, scenario: str, scale: float | None, cop
         raise click.UsageError(f"{flag} does not apply to --scenario {scenario}")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     if scenario == "surge":
-        _surge(scale, copy_share, repeat_share, chart, model_auc, seed, as_json)
+        _surge(scale, copy_share, repeat_share, chart, model_auc, seed, as_json, standard["settings"])
     else:
         _standard(model_auc=0.9 if model_auc is None else model_auc, seed=seed, as_json=as_json, **standard)
 
 
 def _surge(scale: float | None, copy_share: float | None, repeat_share: float | None, chart: str | None,
-           model_auc: float | None, seed: int, as_json: bool) -> None:
-    """The surge: both policies on one generated day."""
+           model_auc: float | None, seed: int, as_json: bool, settings: tuple[str, ...]) -> None:
+    """The surge: both policies on one generated day (settings: over Jury's, never the baseline's)."""
     defaults = SurgeConfig()
     try:
         config = SurgeConfig(scale=defaults.scale if scale is None else scale, seed=seed,
@@ -81,10 +82,12 @@ def _surge(scale: float | None, copy_share: float | None, repeat_share: float | 
                              repeat_share=defaults.repeat_share if repeat_share is None else repeat_share,
                              model_auc=defaults.model_auc if model_auc is None else model_auc)
         config.check()
+        overrides = parse_settings(settings)
+        jury_settings(overrides)  # refuses what the policy would (a PolicyError is a ValueError)
     except ValueError as error:
         raise click.BadParameter(str(error)) from None
     result = surge(config, current_app.extensions["app_factory"], progress=lambda line: click.echo(line, err=True),
-                   chart=chart)
+                   chart=chart, settings=overrides)
     if as_json:
         click.echo(json.dumps(_finite(result), sort_keys=True))
         return
@@ -114,16 +117,19 @@ def _standard(jurors: int, cases: int, juror_accuracy: str, spammer_share: float
 
 
 def parse_settings(pairs: tuple[str, ...]) -> dict:
-    """("vote_cost=0", ...) -> {"vote_cost": 0, ...}; a VALUE that is not JSON is taken as a string."""
-    settings = {}
+    """("vote_cost=0", "critical.threat_score=0.85", ...) -> {"vote_cost": 0, "critical.threat_score": 0.85,
+    ...}; a VALUE that is not JSON is taken as a string. GROUP.KEY sets one key of a group
+    (jury.demo.simulation.settings_over)."""
+    settings: dict = {}
     for pair in pairs:
         key, sep, text = pair.partition("=")
-        if not sep or not key.strip():
-            raise ValueError(f"give a setting as KEY=VALUE, not {pair!r}")
+        key = key.strip()
+        if not sep or not all(part.strip() for part in key.split(".")) or key.count(".") > 1:
+            raise ValueError(f"give a setting as KEY=VALUE or GROUP.KEY=VALUE, not {pair!r}")
         try:
-            settings[key.strip()] = json.loads(text)
+            settings[key] = json.loads(text)
         except json.JSONDecodeError:
-            settings[key.strip()] = text
+            settings[key] = text
     return settings
 
 
@@ -169,7 +175,8 @@ SURGE_FIGURES = ("violent_posts", "violent_posts_published", "violent_posts_bloc
 
 def surge_summary(result: dict) -> list[str]:
     """Both runs' figures side by side, then the generator's parameters."""
-    lines = [f"{'figure':34}{'jury':>14}{'baseline':>14}"]
+    lines = [f"Jury's settings over its defaults: {result['jury_settings']}"] if result.get("jury_settings") else []
+    lines.append(f"{'figure':34}{'jury':>14}{'baseline':>14}")
     for key in SURGE_FIGURES:
         lines.append(f"{key:34}{result['jury'][key]!s:>14}{result['baseline'][key]!s:>14}")
     lines.append("What any policy could reach on this day (a perfect jury deciding at once; README, The surge):")

@@ -90,7 +90,22 @@ class SimulationConfig:
             raise ValueError("the oracle is a weighted policy")
         if "verdict_method" in self.settings:
             raise ValueError("choose the verdict method with the policy, not a setting")
-        validate_settings(dict(self.settings))  # a PolicyError is a ValueError
+        validate_settings(settings_over(DEFAULT_SETTINGS, self.settings))  # a PolicyError is a ValueError
+
+
+def settings_over(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """base with overrides on top: KEY replaces the setting whole, GROUP.KEY sets one key of a group
+    (critical.threat_score) and keeps the rest of it."""
+    merged = dict(base)
+    for key, value in sorted(overrides.items(), key=lambda item: "." in item[0]):  # whole groups first
+        group, dot, name = key.partition(".")
+        if not dot:
+            merged[key] = value
+        elif isinstance(merged.get(group), Mapping):
+            merged[group] = {**merged[group], name: value}
+        else:
+            raise ValueError(f"{group} is not a group of policy settings")
+    return merged
 
 
 def parse_range(text: str) -> tuple[float, float]:
@@ -182,7 +197,7 @@ class Simulation:
     def _setup(self) -> None:
         """Policy, jurors, a lead, posts with their model scores."""
         config = self.config
-        settings = dict(DEFAULT_SETTINGS, **config.settings, verdict_method=config.policy)
+        settings = dict(settings_over(DEFAULT_SETTINGS, config.settings), verdict_method=config.policy)
         with transaction.atomic():
             self.policy = publish_policy(settings, reason="simulation", actor="simulation")
         n_bad = int(config.jurors * config.spammer_share + 0.5)

@@ -13,14 +13,17 @@ from jury.demo.surge.bound import ceiling
 from jury.demo.surge.chart import surge_chart
 from jury.demo.surge.generator import SurgeConfig, generate
 from jury.demo.surge.metrics import figures, series
-from jury.demo.surge.run import POLICIES, SurgeRun
+from jury.demo.surge.run import POLICIES, SurgeRun, jury_settings
 
-__all__ = ["POLICIES", "SurgeConfig", "generate", "surge"]
+__all__ = ["POLICIES", "SurgeConfig", "generate", "jury_settings", "surge"]
 
 
 def surge(config: SurgeConfig, app_factory: Callable[[Mapping[str, Any]], Flask],
-          progress: Callable[[str], None] | None = None, chart: str | None = None) -> dict:
-    """Generate the day, run both policies on it, and return their figures (writes the chart to `chart`)."""
+          progress: Callable[[str], None] | None = None, chart: str | None = None,
+          settings: Mapping[str, Any] | None = None) -> dict:
+    """Generate the day, run both policies on it, and return their figures (writes the chart to `chart`).
+
+    settings: policy settings over Jury's defaults for the `jury` run (`--set`); the baseline takes none."""
     progress = progress or (lambda line: None)
     started = time.perf_counter()
     day = generate(config)
@@ -29,10 +32,11 @@ def surge(config: SurgeConfig, app_factory: Callable[[Mapping[str, Any]], Flask]
                                                                      config.lawful_reported_share, 5)}}
     # What any policy could reach on this day (a perfect jury deciding at once): the targets' ceiling.
     result["bound"] = ceiling(day)
+    result["jury_settings"] = dict(settings or {})
     lines = {}
     for name in POLICIES:
         run_started = time.perf_counter()
-        trace, network, counts = SurgeRun(day, name, app_factory, progress).run()
+        trace, network, counts = SurgeRun(day, name, app_factory, progress, settings).run()
         result[name] = figures(day, trace, network, counts)
         result[name]["wall_seconds"] = round(time.perf_counter() - run_started, 1)
         lines[name] = series(trace)

@@ -32,7 +32,7 @@ from flask import Flask
 from sqlalchemy import event, func, insert, select
 
 import audit
-from jury.demo.simulation import REVIEW_SIGMA, _fast_sqlite, _make_app
+from jury.demo.simulation import REVIEW_SIGMA, _fast_sqlite, _make_app, settings_over
 from jury.demo.surge.generator import DAY_MINUTES, Day, GenPost
 from jury.demo.surge.world import NetworkRecorder, SimulatedScorer
 from jury.panels import juror_reliability, verdicts, voting
@@ -40,7 +40,7 @@ from models import OPEN_CASE_STATES, Case, Post, User, Vote, db, utcnow
 from models.base import simulated_clock
 from models.errors import Conflict
 from triage import dealing, intake, transaction
-from triage.policy import DEFAULT_SETTINGS, PolicyInForce, publish_policy
+from triage.policy import DEFAULT_SETTINGS, PolicyInForce, publish_policy, validate_settings
 from triage.schemas import PostIn, ReportIn
 
 POLICIES: dict[str, dict[str, Any]] = {
@@ -58,6 +58,17 @@ BATCH = 500
 
 # Minute 0 of every run, on the application's clock.
 CLOCK_START = datetime(2021, 1, 8, tzinfo=UTC)
+
+
+def jury_settings(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Jury's settings for a run: the defaults, POLICIES["jury"], then a reader's overrides (`--set`), checked
+    as a lead's change would be (a PolicyError is a ValueError). The baseline takes none."""
+    overrides = dict(overrides or {})
+    if "verdict_method" in overrides:
+        raise ValueError("the surge runs the weighted jury against the baseline: verdict_method is not a setting here")
+    settings = settings_over(dict(DEFAULT_SETTINGS, **POLICIES["jury"]), overrides)
+    validate_settings(settings)
+    return settings
 
 
 def quiet_threshold(settings: Mapping[str, Any]) -> float:
@@ -94,8 +105,9 @@ class SurgeRun:
     """One policy on one generated day."""
 
     def __init__(self, day: Day, policy: str, app_factory: Callable[[Mapping[str, Any]], Flask],
-                 progress: Callable[[str], None]):
+                 progress: Callable[[str], None], settings: Mapping[str, Any] | None = None):
         self.day, self.policy_name, self.app_factory, self.progress = day, policy, app_factory, progress
+        self.overrides = dict(settings or {}) if policy == "jury" else {}
         self.config = day.config
         self.rng = random.Random(f"{self.config.seed}-{policy}-jurors")  # noqa: S311 - repeatable runs
         self.trace = Trace()
@@ -139,7 +151,8 @@ class SurgeRun:
     # The world
 
     def _setup(self) -> None:
-        settings = dict(DEFAULT_SETTINGS, **POLICIES[self.policy_name])
+        settings = (jury_settings(self.overrides) if self.policy_name == "jury"
+                    else dict(DEFAULT_SETTINGS, **POLICIES[self.policy_name]))
         with transaction.atomic():
             self.policy = publish_policy(settings, reason=f"surge: {self.policy_name}", actor="simulation")
         jurors, leads = len(self.day.jurors), self.config.count(self.config.leads)

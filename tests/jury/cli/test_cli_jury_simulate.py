@@ -5,6 +5,9 @@ import json
 
 import pytest
 
+from jury.demo.simulation import settings_over
+from triage.policy import DEFAULT_SETTINGS
+
 ARGS = ["jury", "simulate", "--jurors", "20", "--cases", "60", "--juror-accuracy", "0.95-0.95",
         "--spammer-share", "0.5", "--model-auc", "0.8", "--seed", "3", "--json"]
 KEYS = {"decided_at_leaning_rate", "settings",
@@ -53,10 +56,21 @@ def test_weighted_beats_majority_when_half_the_jurors_are_spammers(runner):
                                  ["--policy", "dictator"], ["--spammer-share", "-0.1"],
                                  ["--oracle", "--policy", "quorum"], ["--set", "vote_cost"],
                                  ["--set", "vote_cost=0.7"], ["--set", "no_such_setting=1"],
-                                 ["--set", "verdict_method=quorum"]])
+                                 ["--set", "verdict_method=quorum"], ["--set", "critical.nope=1"],
+                                 ["--set", "vote_cost.x=1"], ["--set", "a.b.c=1"]])
 def test_bad_inputs_are_refused(runner, bad):
     result = runner.invoke(args=["jury", "simulate", "--cases", "5", "--jurors", "5"] + bad)
     assert result.exit_code == 2
+
+
+def test_a_group_key_sets_one_setting_of_the_group_and_keeps_the_rest(runner):
+    figures = simulate(runner, "weighted", "--set", "critical.threat_score=0.85")
+    assert figures["settings"] == {"critical.threat_score": 0.85}
+    assert settings_over(DEFAULT_SETTINGS, {"critical.threat_score": 0.85})["critical"] == {
+        **DEFAULT_SETTINGS["critical"], "threat_score": 0.85}
+    # A group given whole replaces it, whatever order the options came in; a key then goes into it.
+    assert settings_over(DEFAULT_SETTINGS, {"interim_hide.threat": 0.95, "interim_hide": {}})["interim_hide"] == {
+        "threat": 0.95}
 
 
 def test_the_summary_shows_the_jury_on_its_own_first(runner):

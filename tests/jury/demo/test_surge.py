@@ -69,7 +69,7 @@ def test_a_tiny_day_runs_both_policies_through_the_cli(runner, tmp_path):
     (["--scale", "-1"], "--scale"), (["--scale", "0"], "--scale"), (["--copy-share", "1.5"], "--copy-share"),
     (["--repeat-share", "-0.1"], "--repeat-share"), (["--copy-share", "0.7", "--repeat-share", "0.5"], "together"),
     (["--jurors", "20"], "--jurors does not apply to --scenario surge"),
-    (["--set", "vote_cost=0"], "--set does not apply"), (["--policy", "quorum"], "--policy does not apply"),
+    (["--policy", "quorum"], "--policy does not apply"),
 ])
 def test_bad_surge_options_are_refused_with_a_clear_error(runner, bad, message):
     result = runner.invoke(args=["jury", "simulate", "--scenario", "surge"] + bad)
@@ -144,3 +144,28 @@ def test_a_run_is_the_same_every_time_for_a_seed_and_leaves_the_real_world_behin
     assert abs(utcnow() - datetime.now(UTC)) < timedelta(seconds=5)
     assert isinstance(dealing._rng, random.SystemRandom)
     assert "jury_scorer" not in runner.app.extensions and "jury_network" not in runner.app.extensions
+
+
+def test_set_changes_jurys_run_only_and_is_recorded(runner):
+    """`--set` reaches Jury's run (here: no critical lane and no interim hide) and never the baseline's."""
+    plain = json.loads(runner.invoke(args=TINY).stdout)
+    result = runner.invoke(args=TINY + ["--set", "critical.threat_score=1.0", "--set", "critical.reporters=0",
+                                        "--set", "interim_hide={}"])
+    assert result.exit_code == 0, result.output
+    changed = json.loads(result.stdout)
+    assert changed["jury_settings"] == {"critical.threat_score": 1.0, "critical.reporters": 0, "interim_hide": {}}
+    assert plain["jury_settings"] == {}
+    assert changed["baseline"] == {**plain["baseline"], "wall_seconds": changed["baseline"]["wall_seconds"]}
+    # Without the lane and the interim hide, Jury hides fewer posts before a verdict.
+    assert changed["jury"]["actions"].get("hide_post", 0) < plain["jury"]["actions"]["hide_post"]
+
+
+@pytest.mark.parametrize("setting, message", [
+    ("vote_cost=0.7", "vote_cost must be"), ("critical.nope=1", "critical holds threat_score and reporters"),
+    ("nope.key=1", "nope is not a group"), ("critical.threat_score.x=1", "GROUP.KEY=VALUE"), ("=1", "KEY=VALUE"),
+    ("verdict_method=quorum", "verdict_method is not a setting here"), ("unknown=1", "unknown policy setting"),
+])
+def test_bad_surge_settings_are_refused_before_the_day_is_generated(runner, setting, message):
+    result = runner.invoke(args=["jury", "simulate", "--scenario", "surge", "--set", setting])
+    assert result.exit_code == 2
+    assert message in result.output
