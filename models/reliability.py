@@ -38,6 +38,10 @@ class ReliabilityRun(Base):
     verdicts: Mapped[int] = mapped_column(Integer)
     iterations: Mapped[int] = mapped_column(Integer)
     log_likelihood: Mapped[float] = mapped_column(Float)
-    # The model score's calibration into a prior: log-odds = intercept + slope * logit(score).
+    # The model score's calibration into a prior: log-odds = intercept + slope * logit(score), for cases
+    # nobody reported (the model flagged them); the prior_reported_ pair for reported cases (null on runs
+    # that fitted one calibration for all: the first pair stands for both).
     prior_intercept: Mapped[float] = mapped_column(Float, default=0.0)
     prior_slope: Mapped[float] = mapped_column(Float, default=0.0)
+    prior_reported_intercept: Mapped[float | None] = mapped_column(Float)
+    prior_reported_slope: Mapped[float | None] = mapped_column(Float)

@@ -6,7 +6,11 @@ smoothed by Beta pseudo-counts so a juror with few votes stays near a sane prior
 Items with a known answer (gold cases, a lead's decision) keep their label fixed: they seed the
 juror matrices instead of being estimated. An optional per-item feature (a model score on the
 log-odds scale) gives each item its own prior, through a logistic calibration fitted in the
-same EM, so the model counts for what it is worth on this network and no more.
+same EM, so the model counts for what it is worth on this network and no more. Items may come in
+groups (`groups`: whether users reported the post, `REPORTED`, or only the model flagged it,
+`FLAGGED`), each with a calibration of its own: what a score means differs between the two. A
+reported post scored 0.3 is often a violation the model missed, a post nobody reported is flagged
+only for its score, and one line through both would read each wrongly.
 """
 from __future__ import annotations
 
@@ -26,6 +30,8 @@ CLIP = 1e-3
 CALIBRATION_RIDGE = 1.0
 # No calibration coefficient beyond this: a prior of e^10 to 1 is certainty enough.
 CALIBRATION_BOUND = 10.0
+# The item groups of `groups=`: a post only the model flagged, and a post users reported.
+FLAGGED, REPORTED = 0, 1
 
 
 @dataclass(frozen=True)
@@ -66,15 +72,20 @@ class Calibration:
 
 @dataclass
 class Estimate:
-    """What EM found: juror matrices, item posteriors, the prior's calibration."""
+    """What EM found: juror matrices, item posteriors, the prior's calibration per item group."""
 
     jurors: dict[Hashable, JurorMatrix]
     posteriors: dict[Hashable, float]
-    calibration: Calibration
+    calibrations: dict[int, Calibration]
     iterations: int
     log_likelihood: float
     converged: bool
     known: dict[Hashable, int] = field(default_factory=dict)
+
+    @property
+    def calibration(self) -> Calibration:
+        """The calibration of FLAGGED items (the only one when no groups were given)."""
+        return self.calibrations[FLAGGED]
 
 
 def sigmoid(x):
@@ -127,6 +138,7 @@ class _Votes:
     known_value: np.ndarray
     feature: np.ndarray
     has_feature: np.ndarray
+    group: np.ndarray  # FLAGGED or REPORTED per item
 
     @property
     def n_items(self) -> int:
@@ -138,7 +150,7 @@ class _Votes:
 
 
 def _arrays(rows: Sequence[tuple[Hashable, Hashable, int]], known: Mapping[Hashable, int],
-            features: Mapping[Hashable, float] | None) -> _Votes:
+            features: Mapping[Hashable, float] | None, groups: Mapping[Hashable, int] | None) -> _Votes:
     """Index items (voted on, then known) and jurors in order of first appearance; gather the arrays."""
     items: list[Hashable] = list(dict.fromkeys([r[0] for r in rows] + list(known)))
     jurors: list[Hashable] = list(dict.fromkeys(r[1] for r in rows))
@@ -158,7 +170,11 @@ def _arrays(rows: Sequence[tuple[Hashable, Hashable, int]], known: Mapping[Hasha
     for item, value in (features or {}).items():
         if item in item_index and value is not None and math.isfinite(value):
             feature[item_index[item]] = float(value)
-    return _Votes(item_index, juror_index, vi, vj, vl, is_known, known_value, feature, ~np.isnan(feature))
+    group = np.full(n_items, FLAGGED, dtype=np.int64)
+    for item, value in (groups or {}).items():
+        if item in item_index:
+            group[item_index[item]] = REPORTED if value == REPORTED else FLAGGED
+    return _Votes(item_index, juror_index, vi, vj, vl, is_known, known_value, feature, ~np.isnan(feature), group)
 
 
 def _juror_rates(v: _Votes, t: np.ndarray, prior_accuracy: float,
@@ -172,12 +188,23 @@ def _juror_rates(v: _Votes, t: np.ndarray, prior_accuracy: float,
     return np.clip(sens, CLIP, 1 - CLIP), np.clip(spec, CLIP, 1 - CLIP)
 
 
-def _item_priors(v: _Votes, base: float, calibration: Calibration) -> np.ndarray:
-    """Each item's prior log-odds: the calibration where it has a feature, else the base rate."""
+def _item_priors(v: _Votes, base: float, calibrations: Mapping[int, Calibration]) -> np.ndarray:
+    """Each item's prior log-odds: its group's calibration where it has a feature, else the base rate."""
     prior = np.full(v.n_items, math.log(base / (1 - base)))
-    if v.has_feature.any():
-        prior[v.has_feature] = calibration.intercept + calibration.slope * v.feature[v.has_feature]
+    for group, calibration in calibrations.items():
+        scored = v.has_feature & (v.group == group)
+        prior[scored] = calibration.intercept + calibration.slope * v.feature[scored]
     return prior
+
+
+def _fit_calibrations(v: _Votes, t: np.ndarray, start: Mapping[int, Calibration]) -> dict[int, Calibration]:
+    """M-step for the prior: each group's calibration on its own scored items (at least two of them)."""
+    fitted = dict(start)
+    for group in (FLAGGED, REPORTED):
+        scored = v.has_feature & (v.group == group)
+        if scored.sum() >= 2:
+            fitted[group] = _fit_calibration(v.feature[scored], t[scored], start[group])
+    return fitted
 
 
 def _posteriors(v: _Votes, prior: np.ndarray, sens: np.ndarray, spec: np.ndarray) -> tuple[np.ndarray, float]:
@@ -200,23 +227,25 @@ def _posteriors(v: _Votes, prior: np.ndarray, sens: np.ndarray, spec: np.ndarray
 def dawid_skene(votes: Iterable[tuple[Hashable, Hashable, int]], known: Mapping[Hashable, int] | None = None,
                 features: Mapping[Hashable, float] | None = None, *, class_prior: float | None = None,
                 prior_accuracy: float = PRIOR_ACCURACY, prior_strength: float = PRIOR_STRENGTH,
-                max_iter: int = 200, tol: float = 1e-6, start: Calibration | None = None) -> Estimate:
+                max_iter: int = 200, tol: float = 1e-6, start: Mapping[int, Calibration] | None = None,
+                groups: Mapping[Hashable, int] | None = None) -> Estimate:
     """Run EM over (item, juror, label) votes; label 1 = violates/remove, 0 = keeps.
 
     known: item -> label, fixed throughout (gold answers). features: item -> real number, the
-    model's score on a log-odds scale; items without one get the base rate. class_prior: fix the
-    base rate instead of estimating it (then features are ignored).
+    model's score on a log-odds scale; items without one get the base rate. groups: item ->
+    FLAGGED or REPORTED (FLAGGED where not given); each group's calibration is fitted on its own
+    items. class_prior: fix the base rate instead of estimating it (then features are ignored).
     """
     known = {item: int(bool(label)) for item, label in (known or {}).items()}
     rows = [(item, juror, int(bool(label))) for item, juror, label in votes]
-    v = _arrays(rows, known, features if class_prior is None else None)
+    v = _arrays(rows, known, features if class_prior is None else None, groups)
     n_items, n_jurors = v.n_items, v.n_jurors
 
     # Start from the smoothed share of remove votes: majority voting, softened.
     removes = np.bincount(v.vi, weights=v.vl, minlength=n_items)
     counts = np.bincount(v.vi, minlength=n_items).astype(float)
     t = np.where(v.is_known, v.known_value, (1 + removes) / (2 + counts))
-    calibration = start or Calibration()
+    calibrations = {FLAGGED: Calibration(), REPORTED: Calibration(), **(start or {})}
     base = 0.5 if class_prior is None else class_prior
     log_likelihood = -math.inf
     converged = False
@@ -228,23 +257,22 @@ def dawid_skene(votes: Iterable[tuple[Hashable, Hashable, int]], known: Mapping[
         sens, spec = _juror_rates(v, t, prior_accuracy, prior_strength)
         if class_prior is None:
             base = float((1 + t.sum()) / (2 + n_items))
-            if v.has_feature.sum() >= 2:
-                calibration = _fit_calibration(v.feature[v.has_feature], t[v.has_feature], calibration)
+            calibrations = _fit_calibrations(v, t, calibrations)
         base = min(max(base, CLIP), 1 - CLIP)
-        new_t, log_likelihood = _posteriors(v, _item_priors(v, base, calibration), sens, spec)
+        new_t, log_likelihood = _posteriors(v, _item_priors(v, base, calibrations), sens, spec)
         change = float(np.max(np.abs(new_t - t))) if n_items else 0.0
         t = new_t
         if change < tol:
             converged = True
             break
     if class_prior is not None or not v.has_feature.any():
-        calibration = Calibration(math.log(base / (1 - base)), 0.0)
+        calibrations = dict.fromkeys(calibrations, Calibration(math.log(base / (1 - base)), 0.0))
     seen = np.bincount(v.vj, minlength=n_jurors).astype(float)
     return Estimate(
         jurors={juror: JurorMatrix(float(sens[j]), float(spec[j]), float(seen[j]))
                 for juror, j in v.juror_index.items()},
         posteriors={item: float(t[i]) for item, i in v.item_index.items()},
-        calibration=calibration, iterations=iteration, log_likelihood=log_likelihood,
+        calibrations=calibrations, iterations=iteration, log_likelihood=log_likelihood,
         converged=converged, known=known,
     )
 

@@ -63,10 +63,12 @@ def lead_labels(session) -> dict[int, int]:
     return {case_id: int(outcome == "remove") for case_id, outcome in rows}
 
 
-def case_features(case_ids: Iterable[int]) -> dict[int, float]:
-    """Case id -> the latest model score of its post on the log-odds scale (the prior's feature)."""
+def case_features(case_ids: Iterable[int]) -> tuple[dict[int, float], dict[int, int]]:
+    """Case id -> the latest model score of its post on the log-odds scale (the prior's feature), and
+    case id -> its calibration group: REPORTED when users reported the post, else FLAGGED."""
     ids = list(case_ids)
     features: dict[int, float] = {}
+    groups: dict[int, int] = {}
     for start in range(0, len(ids), 5000):
         chunk = ids[start:start + 5000]
         rows = db.session.execute(
@@ -75,15 +77,19 @@ def case_features(case_ids: Iterable[int]) -> dict[int, float]:
         ).all()
         for case_id, score in rows:  # later scores overwrite earlier ones
             features[case_id] = ds.score_feature(score)
-    return features
+        groups.update(db.session.execute(select(Case.id, Case.report_count > 0).where(Case.id.in_(chunk))).all())
+    return features, {case_id: ds.REPORTED if reported else ds.FLAGGED for case_id, reported in groups.items()}
 
 
-def current_calibration() -> ds.Calibration:
-    """The model-score prior of the latest re-estimation (the base rate 1/2 before any)."""
+def current_calibrations() -> dict[int, ds.Calibration]:
+    """The model-score priors of the latest re-estimation, per group (the base rate 1/2 before any)."""
     run = db.session.scalar(select(ReliabilityRun).order_by(ReliabilityRun.id.desc()).limit(1))
     if run is None:
-        return ds.Calibration()
-    return ds.Calibration(run.prior_intercept, run.prior_slope)
+        return {ds.FLAGGED: ds.Calibration(), ds.REPORTED: ds.Calibration()}
+    flagged = ds.Calibration(run.prior_intercept, run.prior_slope)
+    reported = flagged if run.prior_reported_intercept is None else ds.Calibration(
+        run.prior_reported_intercept, run.prior_reported_slope or 0.0)
+    return {ds.FLAGGED: flagged, ds.REPORTED: reported}
 
 
 def matrices(juror_ids: Iterable[int]) -> dict[int, ds.JurorMatrix]:
@@ -108,11 +114,13 @@ def case_posterior(case: Case, votes: list[tuple[int, str, str | None]] | None =
     matrices and the model prior."""
     votes = [(juror, decision) for juror, decision, _ in (case_votes(case) if votes is None else votes)]
     by_juror = matrices(juror for juror, _ in votes)
-    feature = case_features([case.id]).get(case.id)
-    prior_log_odds = current_calibration().log_odds(feature)
+    features, groups = case_features([case.id])
+    feature, group = features.get(case.id), groups.get(case.id, ds.FLAGGED)
+    prior_log_odds = current_calibrations()[group].log_odds(feature)
     terms = [(pseudonym(juror), by_juror[juror], int(decision == "remove")) for juror, decision in votes]
     weights = ds.explain(prior_log_odds, terms)
     weights["model_feature"] = None if feature is None else round(feature, 4)
+    weights["calibration"] = "reported" if group == ds.REPORTED else "flagged"
     return CasePosterior(weights["posterior"], weights["prior"], weights)
 
 
@@ -191,14 +199,16 @@ def reestimate(actor: str = "system") -> ReliabilityRun:
     votes = db.session.execute(select(Vote.case_id, Vote.juror_id, Vote.decision)).all()
     known = {**lead_labels(db.session), **known_labels(db.session)}
     case_ids = {case_id for case_id, _, _ in votes} | set(known)
-    features = case_features(case_ids)
+    features, groups = case_features(case_ids)
     estimate = ds.dawid_skene(((c, j, int(d == "remove")) for c, j, d in votes), known=known,
-                              features=features, start=current_calibration())
+                              features=features, groups=groups, start=current_calibrations())
+    flagged, reported = estimate.calibrations[ds.FLAGGED], estimate.calibrations[ds.REPORTED]
     run = ReliabilityRun(
         votes=len(votes), cases=len(case_ids), jurors=len(estimate.jurors), known=len(known),
         verdicts=db.session.scalar(select(func.count()).select_from(Verdict)) or 0,
         iterations=estimate.iterations, log_likelihood=estimate.log_likelihood if votes else 0.0,
-        prior_intercept=estimate.calibration.intercept, prior_slope=estimate.calibration.slope,
+        prior_intercept=flagged.intercept, prior_slope=flagged.slope,
+        prior_reported_intercept=reported.intercept, prior_reported_slope=reported.slope,
     )
     with transaction.atomic():
         db.session.add(run)
@@ -213,7 +223,8 @@ def reestimate(actor: str = "system") -> ReliabilityRun:
         audit.record(db.session, "reliability_estimated", "reliability_run", run.id, {
             "votes": run.votes, "cases": run.cases, "jurors": run.jurors, "known": run.known,
             "iterations": run.iterations, "converged": estimate.converged,
-            "prior": {"intercept": round(run.prior_intercept, 4), "slope": round(run.prior_slope, 4)},
+            "prior": {"intercept": round(flagged.intercept, 4), "slope": round(flagged.slope, 4)},
+            "prior_reported": {"intercept": round(reported.intercept, 4), "slope": round(reported.slope, 4)},
         }, actor=actor)
     log.info("re-estimated %d jurors over %d votes in %d iterations", run.jurors, run.votes, run.iterations)
     return run

@@ -10,9 +10,9 @@ from sqlalchemy import select
 
 from jury.panels import agreement, juror_reliability, verdicts, voting
 from jury.tasks import sweeper
-from models import AuditEvent, Case, JurorReliability, ReliabilityRun, Verdict, db, utcnow
+from models import AuditEvent, Case, JurorReliability, Post, ReliabilityRun, Verdict, db, utcnow
 from tests.conftest import PASSWORD, post_payload, report_payload
-from triage import dealing
+from triage import cases, dealing, transaction
 from triage.policy import PolicyError, current_policy, publish_policy
 
 
@@ -238,3 +238,53 @@ def test_gold_answers_are_fixed_labels_in_the_reestimate(api, jurors, make_user)
     row = db.session.scalar(select(JurorReliability).where(JurorReliability.juror_id == trainee.id))
     # The prior starts everyone at 0.75; one known miss on a violating post pulls sensitivity below it.
     assert row.sensitivity < 0.75
+
+
+def test_reported_and_flagged_cases_each_take_their_own_calibration(api, weighted, jurors, client, make_user, auth):
+    """A score means one thing on a post users reported and another on a post only the model flagged:
+    each case's prior comes from its group's calibration, and the lead's page says which."""
+    api.posts(post_payload("p1", "You are all idiots"), post_payload("p2", "You are all idiots too"))
+    api.reports(report_payload("r1", "p1"))
+    post2 = db.session.scalar(select(Post.id).where(Post.external_id == "p2"))
+    with transaction.atomic():
+        cases.open_or_refresh([post2], "model", current_policy(), actor="test")
+    reported = db.session.scalar(select(Case).join(Post).where(Post.external_id == "p1"))
+    flagged = db.session.scalar(select(Case).join(Post).where(Post.external_id == "p2"))
+    assert (reported.report_count, flagged.report_count) == (1, 0)
+    features, _ = juror_reliability.case_features([reported.id, flagged.id])
+
+    def prior(case):
+        return juror_reliability.case_posterior(case).weights
+
+    # A run from before the split (no reported pair): one calibration stands for both.
+    db.session.add(ReliabilityRun(votes=0, cases=0, jurors=0, known=0, verdicts=0, iterations=0, log_likelihood=0.0,
+                                  prior_intercept=-2.0, prior_slope=1.0))
+    db.session.commit()
+    for case in (reported, flagged):
+        expected = -2.0 + (features.get(case.id) or 0.0)
+        assert prior(case)["prior_log_odds"] == pytest.approx(expected, abs=1e-4)
+    db.session.add(ReliabilityRun(votes=0, cases=0, jurors=0, known=0, verdicts=0, iterations=0, log_likelihood=0.0,
+                                  prior_intercept=-2.0, prior_slope=1.0, prior_reported_intercept=1.5,
+                                  prior_reported_slope=0.0))
+    db.session.commit()
+    assert prior(reported)["prior_log_odds"] == pytest.approx(1.5, abs=1e-4)
+    assert prior(reported)["calibration"] == "reported" and prior(flagged)["calibration"] == "flagged"
+    assert prior(flagged)["prior_log_odds"] == pytest.approx(-2.0 + (features.get(flagged.id) or 0.0), abs=1e-4)
+
+    # Jurors remove the reported case and keep the flagged one; the re-estimation fits and stores both pairs.
+    for juror in jurors:
+        for _ in range(2):
+            assignment = dealing.deal_next(juror)
+            if assignment is not None:
+                removes = assignment.case_id == reported.id
+                voting.cast_vote(assignment.case_id, juror, "remove" if removes else "keep",
+                                 "harassment" if removes else None)
+    run = juror_reliability.reestimate()
+    assert run.prior_reported_intercept is not None and run.prior_reported_slope is not None
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.event_type == "reliability_estimated"))
+    assert set(event.payload) >= {"prior", "prior_reported"}
+    verdict = db.session.scalar(select(Verdict).where(Verdict.case_id == reported.id))
+    make_user("lead1", role="lead")
+    auth.login("lead1")
+    page = client.get(f"/lead/verdicts/{verdict.id}/why").get_data(as_text=True)
+    assert "reported post" in page

@@ -6,7 +6,17 @@ import random
 
 import pytest
 
-from jury.panels.dawid_skene import Calibration, JurorMatrix, dawid_skene, explain, posterior, score_feature
+from jury.panels.dawid_skene import (
+    FLAGGED,
+    REPORTED,
+    Calibration,
+    JurorMatrix,
+    dawid_skene,
+    explain,
+    posterior,
+    score_feature,
+    sigmoid,
+)
 
 
 def test_a_new_juror_starts_at_the_prior_accuracy():
@@ -119,3 +129,30 @@ def test_degenerate_inputs():
     # A juror who is always right never becomes certain: the matrix is clipped.
     perfect = dawid_skene([(f"g{i}", "P", 1) for i in range(5000)], known={f"g{i}": 1 for i in range(5000)})
     assert perfect.jurors["P"].sensitivity < 1
+
+
+def test_reported_and_flagged_items_each_get_their_own_calibration():
+    """As on a network in a flood: reported posts violate nine times in ten whatever the model scored them
+    (mostly low), and posts only the model flagged (all scored high) violate one time in seven. One line
+    through both reads the score backwards and overrates the flagged posts; a calibration per group reads
+    each right."""
+    rng = random.Random(5)
+    truth, features, groups = {}, {}, {}
+    for n in range(400):
+        reported = n % 2 == 0
+        item = f"i{n}"
+        truth[item] = rng.random() < (0.9 if reported else 0.15)
+        score = rng.uniform(0.05, 0.8) if reported else rng.uniform(0.8, 0.95)
+        features[item], groups[item] = math.log(score / (1 - score)), REPORTED if reported else FLAGGED
+    votes = [(item, juror, int(label if rng.random() < 0.75 else not label))
+             for item, label in truth.items() for juror in ("A", "B", "C")]
+    one_line = dawid_skene(votes, features=features)
+    grouped = dawid_skene(votes, features=features, groups=groups)
+    high, low = math.log(0.85 / 0.15), math.log(0.3 / 0.7)
+    assert one_line.calibration.slope < 0  # a higher score reads as less likely to violate
+    assert abs(sigmoid(one_line.calibration.log_odds(high)) - 0.15) > 0.08
+    assert sigmoid(grouped.calibrations[FLAGGED].log_odds(high)) == pytest.approx(0.15, abs=0.05)
+    assert sigmoid(grouped.calibrations[REPORTED].log_odds(low)) == pytest.approx(0.9, abs=0.05)
+    assert grouped.calibration == grouped.calibrations[FLAGGED]
+    # Without groups every item is FLAGGED: the calibration for reported items is never fitted.
+    assert one_line.calibrations[REPORTED] == Calibration()
