@@ -230,8 +230,10 @@ def _unscored(condition) -> Select:
     another job holds."""
     statement = select(Post).where(condition, Post.scored_at.is_(None)).order_by(Post.id)
     if db.session.get_bind().dialect.name == "postgresql":
-        # Two scoring jobs at once split the posts between them instead of scoring some twice.
-        statement = statement.with_for_update(skip_locked=True)
+        # Two scoring jobs at once split the posts between them instead of scoring some twice. NO KEY
+        # UPDATE, not UPDATE: a report batch inserting a case for one of these posts takes a key-share
+        # lock on it while holding its cluster's lock, which this job may be waiting for (a deadlock).
+        statement = statement.with_for_update(skip_locked=True, key_share=True)
     return statement
 
 
