@@ -89,6 +89,14 @@ _DECIDED_SINCE = (select(func.count()).select_from(Verdict)
                   .where(Verdict.decided_at >= bindparam("since"), Verdict.method != "cluster"))
 
 
+def read(hours: float) -> Queue:
+    """The open cases and the verdicts of the last `hours`, read now (the lead's health page)."""
+    now = utcnow()
+    open_cases = db.session.scalar(_OPEN) or 0
+    decided = db.session.scalar(_DECIDED_SINCE, {"since": now - timedelta(hours=hours)}) or 0
+    return Queue(open_cases, decided, hours, now)
+
+
 def queue(hours: float) -> Queue:
     """The open cases and the verdicts of the last `hours`, read at most once per CHECK_SECONDS."""
     cache = current_app.extensions.setdefault(_CACHE, {})
@@ -96,9 +104,7 @@ def queue(hours: float) -> Queue:
     cached = cache.get(hours)
     if cached is not None and timedelta(0) <= now - cached.read_at < timedelta(seconds=CHECK_SECONDS):
         return cached
-    open_cases = db.session.scalar(_OPEN) or 0
-    decided = db.session.scalar(_DECIDED_SINCE, {"since": now - timedelta(hours=hours)}) or 0
-    cache[hours] = Queue(open_cases, decided, hours, now)
+    cache[hours] = read(hours)
     return cache[hours]
 
 

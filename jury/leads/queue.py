@@ -4,7 +4,8 @@ its deadline).
 
 Read-only, and a page costs four queries whatever its length: the cases counted by state, the network
 actions the network refused for good, the page of cases (its ids sorted first, then each with its post,
-its post's cluster and its latest scores, joined), and the page's reports grouped by post and reason.
+its post's cluster and its latest scores, joined), and the page's reports grouped by post and reason;
+and whether the queue is a flood (triage.flood: two counts, read at most once a minute per process).
 """
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import contains_eager
 
 from models import Action, Case, Cluster, Post, Report, Score, db, utcnow
+from triage import flood
+from triage.policy import current_policy
 
 # What the queue holds: the escalations waiting for a lead first, then the cases waiting for jurors.
 QUEUE_STATES = ("escalated", "queued", "in_review")
@@ -61,6 +64,7 @@ class QueuePage:
     by_state: dict[str, int]
     dead_actions: int  # network actions refused for good, waiting for a lead on the failed actions page
     now: datetime
+    flooded: bool = False  # more cases open than the jury decided in the policy's flood.queue_hours
 
 
 def excerpt(text: str, limit: int = EXCERPT_CHARS) -> tuple[str, bool]:
@@ -92,7 +96,9 @@ def queue_page(page: int = 1, page_size: int = PAGE_SIZE, now: datetime | None =
         .options(contains_eager(Case.post))).all()
     reasons = _reasons([case.post_id for case, _, _ in found])
     rows = [_row(case, size, labels, reasons.get(case.post_id, []), now) for case, size, labels in found]
-    return QueuePage(rows, page, pages, total, by_state, dead, now)
+    settings = current_policy().flood
+    flooded = flood.queue(float(settings["queue_hours"])).is_flood(int(settings["min_open_cases"]))
+    return QueuePage(rows, page, pages, total, by_state, dead, now, flooded)
 
 
 def _reasons(post_ids: list[int]) -> dict[int, list[tuple[str, int]]]:

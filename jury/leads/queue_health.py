@@ -11,7 +11,8 @@ from sqlalchemy import func, or_, select
 
 from audit.figures import account_measures
 from models import Action, Case, User, Verdict, Vote, db, utcnow
-from triage.policy import SEVERITY_NAMES
+from triage import flood
+from triage.policy import SEVERITY_NAMES, current_policy
 
 AGE_BUCKETS = ((1, "< 1 h"), (4, "1–4 h"), (24, "4–24 h"), (72, "1–3 days"), (math.inf, "> 3 days"))
 BACKLOG_STATES = ("queued", "in_review", "escalated")
@@ -71,6 +72,30 @@ class Forecast:
         return self.clears_in_hours is not None
 
 
+@dataclass(frozen=True)
+class Flood:
+    """Whether the queue is a flood now (triage.flood), and what the policy does about it."""
+
+    queue: flood.Queue
+    min_open_cases: int
+    rule_on: bool  # the policy's flood.enabled: votes cost flood_vote_cost while it is a flood
+    vote_cost: float
+    flood_vote_cost: float
+
+    @property
+    def flooded(self) -> bool:
+        """At least min_open_cases open, and more open than the jury decided in the window."""
+        return self.queue.is_flood(self.min_open_cases)
+
+
+def flood_state() -> Flood:
+    """The queue read now against the policy's `flood` group."""
+    policy = current_policy()
+    settings = policy.flood
+    return Flood(flood.read(float(settings["queue_hours"])), int(settings["min_open_cases"]), bool(settings["enabled"]),
+                 policy.vote_cost, float(settings["vote_cost"]))
+
+
 @dataclass
 class Health:
     """Everything the queue-health page shows."""
@@ -90,6 +115,7 @@ class Health:
     # crossed a threshold to the measure applied (median_hours_to_account_action, p90_...).
     accounts: dict[str, Any] = field(default_factory=dict)
     forecast: Forecast | None = None
+    flood: Flood | None = None
 
 
 def _bucket(age_hours: float) -> str:
@@ -218,6 +244,7 @@ def health(days: int = 14) -> Health:
         hourly_votes=[(start + timedelta(hours=h), hourly.get(start + timedelta(hours=h), 0)) for h in range(24)],
         accounts=account_measures(db.session, now - timedelta(days=days), now + timedelta(seconds=1)),
         forecast=forecast(now),
+        flood=flood_state(),
     )
 
 

@@ -213,3 +213,44 @@ def test_a_queue_that_grows_does_not_clear_and_no_pace_means_every_case_breaches
     forecast = queue_health.forecast(now)
     assert forecast.decided_last_hour == 0 and not forecast.shrinking and forecast.clears_at is None
     assert forecast.will_breach == 1
+
+
+def test_the_health_page_says_whether_the_queue_is_a_flood_and_what_the_policy_does(app, client, make_user):
+    from models.base import simulated_clock
+    from triage.policy import current_policy, publish_policy
+
+    now = utcnow()
+    # A flood needs min_open_cases open (set to 3 here) and more open than decided in queue_hours.
+    publish_policy({**current_policy().settings, "flood": {"min_open_cases": 3, "queue_hours": 24}},
+                   reason="test", actor="test")
+    for n in range(2):
+        _forecast_case(f"done-{n}", now, priority=0, due_in_hours=5, decided_minutes_ago=30)
+    for n in range(3):
+        _forecast_case(f"open-{n}", now, priority=n, due_in_hours=5)
+    db.session.commit()
+    make_user("lead", role="lead")
+    client.post("/login", data={"username": "lead", "password": PASSWORD})
+
+    def flood_card() -> str:
+        page = client.get("/lead/health").get_data(as_text=True)
+        return " ".join(page[page.index('id="flood"'):page.index("</section>", page.index('id="flood"'))].split())
+
+    card = flood_card()
+    assert "The queue is a flood" in card and "<strong>3 cases open</strong>, more than the 2 cases" in card
+    assert "flood rule is <strong>off</strong>" in card
+    # The queue page says so too, with a link to the card.
+    assert 'id="flood-notice"' in client.get("/lead/").get_data(as_text=True)
+    # Switched on, the page says what a vote costs in a flood and otherwise.
+    publish_policy({**current_policy().settings, "flood": {"enabled": True, "min_open_cases": 3, "vote_cost": 0.06}},
+                   reason="test", actor="test")
+    db.session.commit()
+    card = flood_card()
+    assert "flood rule is <strong>on</strong>" in card and "worth 0.06 (otherwise 0.024)" in card
+    # One more verdict: as many decided as open is not a flood.
+    _forecast_case("done-2", now, priority=0, due_in_hours=5, decided_minutes_ago=5)
+    db.session.commit()
+    card = flood_card()
+    assert "Not a flood" in card and "3 cases open, 3 cases decided in the last 24 hours" in card
+    # The queue page reads the flood at most once a minute: two minutes on, no notice.
+    with simulated_clock(lambda: now + timedelta(minutes=2)):
+        assert 'id="flood-notice"' not in client.get("/lead/").get_data(as_text=True)
