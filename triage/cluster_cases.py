@@ -50,7 +50,7 @@ def route(post_ids: list[int]) -> tuple[dict[int, int], dict[int, int]]:
         select(Post.id, Post.cluster_id).where(Post.id.in_(post_ids), Post.cluster_id.is_not(None))).all())
     if not clustered:
         return {post_id: post_id for post_id in post_ids}, {}
-    _lock(sorted(set(clustered.values())))
+    lock_clusters(sorted(set(clustered.values())))
     with_case = set(db.session.scalars(select(Case.post_id).where(Case.post_id.in_(list(clustered)),
                                                                    Case.review_round == 0)))
     lead = dict(db.session.execute(
@@ -72,7 +72,7 @@ def route(post_ids: list[int]) -> tuple[dict[int, int], dict[int, int]]:
     return routes, cluster_of
 
 
-def _lock(cluster_ids: list[int]) -> None:
+def lock_clusters(cluster_ids: list[int]) -> None:
     """Serialise batches that open cases for the same clusters (PostgreSQL; SQLite has one writer)."""
     advisory_locks(_LOCK_NAMESPACE, cluster_ids)
 
