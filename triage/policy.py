@@ -39,8 +39,10 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     # The critical lane (triage.critical): a credible threat to life is a post the model scores at
     # `threat_score` or more on its threat label, or that `reporters` distinct reporters (0: never)
     # report as a violent threat. Hidden at once, dealt first, due within sla_hours.critical, and
-    # announced to the on-call URL (ONCALL_WEBHOOK_URL).
-    "critical": {"threat_score": 0.8, "reporters": 2},
+    # announced to the on-call URL (ONCALL_WEBHOOK_URL). 0.85: at 0.8, in the surge simulation, the lane
+    # hid 6.3 % of the lawful posts reviewed (target 5 %); at 0.85 3.8 %, for a few violent posts hidden
+    # later (benchmarks/RESULTS.md, "The lane's threshold").
+    "critical": {"threat_score": 0.85, "reporters": 2},
     "panel_size": 3,
     "widened_panel_size": 5,
     # A fresh panel that reviews an appeal (none of the original jurors sit on it).

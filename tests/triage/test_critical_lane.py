@@ -131,7 +131,7 @@ def test_the_lane_is_dealt_before_every_other_case(api, app, make_user):
     assert urgent.priority > busy.priority + 100
     juror = make_user("juror-a")
     assert dealing.deal_next(juror).case_id == urgent.id
-    assert current_policy().settings["critical"] == {"threat_score": 0.8, "reporters": 2}
+    assert current_policy().settings["critical"] == {"threat_score": 0.85, "reporters": 2}
 
 
 def test_an_oncall_url_that_is_down_loses_no_alert(api, pager):
