@@ -2,7 +2,8 @@
 decides on at a glance (the post's excerpt, its reports by reason, its latest scores, its cluster's size,
 its deadline).
 
-Read-only, and a page costs four queries whatever its length: the cases counted by state, the network
+Read-only, and a page costs four queries whatever its length: the open cases counted by state (an
+index range: the decided ones, which grow with every day, are not counted), the network
 actions the network refused for good, the page of cases (its ids sorted first, then each with its post,
 its post's cluster and its latest scores, joined), and the page's reports grouped by post and reason;
 and whether the queue is a flood (triage.flood: two counts, read at most once a minute per process).
@@ -61,10 +62,11 @@ class QueuePage:
     page: int
     pages: int
     total: int  # cases in the queue, on every page
-    by_state: dict[str, int]
+    by_state: dict[str, int]  # the open cases (QUEUE_STATES) by state
     dead_actions: int  # network actions refused for good, waiting for a lead on the failed actions page
     now: datetime
-    flooded: bool = False  # more cases open than the jury decided in the policy's flood.queue_hours
+    pace: flood.Queue | None = None  # cases decided in the policy's flood.queue_hours (read once a minute)
+    flooded: bool = False  # more cases open than the jury decided in that time
 
 
 def excerpt(text: str, limit: int = EXCERPT_CHARS) -> tuple[str, bool]:
@@ -76,7 +78,8 @@ def excerpt(text: str, limit: int = EXCERPT_CHARS) -> tuple[str, bool]:
 def queue_page(page: int = 1, page_size: int = PAGE_SIZE, now: datetime | None = None) -> QueuePage:
     """The queue's `page` (from 1; clamped to the pages there are), escalations first, then by priority."""
     now = now or utcnow()
-    by_state = dict(db.session.execute(select(Case.state, func.count()).group_by(Case.state)).all())
+    by_state = dict(db.session.execute(select(Case.state, func.count()).where(Case.state.in_(QUEUE_STATES))
+                                       .group_by(Case.state)).all())
     dead = db.session.scalar(select(func.count()).select_from(Action).where(Action.state == "dead")) or 0
     total = sum(by_state.get(state, 0) for state in QUEUE_STATES)
     pages = max(1, -(-total // page_size))
@@ -97,8 +100,8 @@ def queue_page(page: int = 1, page_size: int = PAGE_SIZE, now: datetime | None =
     reasons = _reasons([case.post_id for case, _, _ in found])
     rows = [_row(case, size, labels, reasons.get(case.post_id, []), now) for case, size, labels in found]
     settings = current_policy().flood
-    flooded = flood.queue(float(settings["queue_hours"])).is_flood(int(settings["min_open_cases"]))
-    return QueuePage(rows, page, pages, total, by_state, dead, now, flooded)
+    pace = flood.queue(float(settings["queue_hours"]))
+    return QueuePage(rows, page, pages, total, by_state, dead, now, pace, pace.is_flood(int(settings["min_open_cases"])))
 
 
 def _reasons(post_ids: list[int]) -> dict[int, list[tuple[str, int]]]:

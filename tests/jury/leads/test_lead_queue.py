@@ -67,7 +67,9 @@ def test_each_row_shows_excerpt_reports_scores_cluster_and_deadline(app):
     # Escalations first, then by priority; a decided case is not in the queue.
     assert [row.case.id for row in page.rows] == [ids["escalated"], ids["clustered"], ids["overdue"]]
     assert (page.total, page.page, page.pages) == (3, 1, 1)
-    assert page.by_state == {"escalated": 1, "queued": 1, "in_review": 1, "decided": 1}
+    # Open cases by state; decided ones are not counted (they grow every day), the last day's pace is.
+    assert page.by_state == {"escalated": 1, "queued": 1, "in_review": 1}
+    assert page.pace.open_cases == 2 and page.pace.hours == 24  # waiting for jurors (escalations aside)
     escalated, clustered, overdue = page.rows
     assert clustered.excerpt == "Buy cheap followers now" and not clustered.truncated
     assert clustered.reasons == [("spam", 2), ("harassment", 1)] and clustered.reports == 3
@@ -135,10 +137,17 @@ def test_the_page_escapes_posts_links_authors_and_offers_the_actions(app, client
     now = utcnow()
     ids = seed(now)
     db.session.add(Action(case_id=ids["escalated"], type="remove_post", idempotency_key="k-dead", state="dead"))
+    # The jury's pace: one verdict within the last 24 hours counts, one two days old does not.
+    for pid, hours_ago in (("v-recent", 2), ("v-old", 48)):
+        decided = _case(_post(pid, "decided"), "decided", 0.0, 1, now)
+        db.session.add(Verdict(case_id=decided.id, outcome="keep", tally={}, method="quorum", policy_version=1,
+                               statement="", decided_at=now - timedelta(hours=hours_ago)))
     db.session.commit()
     response = client.get("/lead/")
     assert response.status_code == 200
     html = response.get_data(as_text=True)
+    assert re.search(r'id="count-decided-recently">1</strong> decided in the last 24 hours', html)
+    assert re.search(r'id="count-queued">1<', html) and 'id="count-decided"' not in html
     assert "<script>alert" not in html and "&lt;script&gt;alert(&#34;q&#34;)&lt;/script&gt;" in html
     assert "<b>late</b>" not in html and 'href="/lead/accounts/%3Cb%3Elate%3C/b%3E"' in html
     assert 'href="/lead/accounts/author-1"' in html
