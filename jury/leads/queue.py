@@ -101,7 +101,8 @@ def queue_page(page: int = 1, page_size: int = PAGE_SIZE, now: datetime | None =
     rows = [_row(case, size, labels, reasons.get(case.post_id, []), now) for case, size, labels in found]
     settings = current_policy().flood
     pace = flood.queue(float(settings["queue_hours"]))
-    return QueuePage(rows, page, pages, total, by_state, dead, now, pace, pace.is_flood(int(settings["min_open_cases"])))
+    flooded = pace.is_flood(int(settings["min_open_cases"]))
+    return QueuePage(rows, page, pages, total, by_state, dead, now, pace, flooded)
 
 
 def _reasons(post_ids: list[int]) -> dict[int, list[tuple[str, int]]]:
