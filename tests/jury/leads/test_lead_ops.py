@@ -250,7 +250,7 @@ def test_the_health_page_says_whether_the_queue_is_a_flood_and_what_the_policy_d
     _forecast_case("done-2", now, priority=0, due_in_hours=5, decided_minutes_ago=5)
     db.session.commit()
     card = flood_card()
-    assert "Not a flood" in card and "3 cases open, 3 cases decided in the last 24 hours" in card
+    assert "Not a flood" in card and "3 cases open, 3 cases decided by the jury in the last 24 hours" in card
     # The queue page reads the flood at most once a minute: two minutes on, no notice.
     with simulated_clock(lambda: now + timedelta(minutes=2)):
         assert 'id="flood-notice"' not in client.get("/lead/").get_data(as_text=True)
