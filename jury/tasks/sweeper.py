@@ -90,7 +90,7 @@ def sweep() -> dict[str, int]:
     with transaction.atomic(durable=True):
         reestimating = juror_reliability.schedule_if_due(policy.reestimate_every)
     return {"expired_leases": expired, "rescored_posts": unscored, "requeued_follow_ups": followed_up,
-            "requeued_cluster_removals": clusters, "requeued_actions": actions, "lifted_suspensions": lifted,
+            "requeued_cluster_verdicts": clusters, "requeued_actions": actions, "lifted_suspensions": lifted,
             "reprioritised_cases": refreshed, "reliability_reestimated": int(reestimating)}
 
 
@@ -118,7 +118,7 @@ def run_forever(app: Flask, interval: float, stop: threading.Event | None = None
             with app.app_context():
                 counts = sweep()
             if any(counts[k] for k in ("expired_leases", "rescored_posts", "requeued_follow_ups",
-                                       "requeued_cluster_removals", "requeued_actions")):
+                                       "requeued_cluster_verdicts", "requeued_actions")):
                 log.info("sweep: %s", counts)
         except Exception:  # keep sweeping: a database blip must not end recovery for good
             log.exception("sweep failed")

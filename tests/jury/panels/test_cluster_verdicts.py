@@ -362,7 +362,7 @@ def test_a_lost_application_is_queued_again_by_the_sweeper(live_server, api, jur
     assert db.session.scalar(select(func.count()).select_from(Verdict).where(
         Verdict.source_verdict_id == verdict.id)) == 3
     assert cluster_verdicts.requeue_lost(later) == 0  # nothing waits now
-    assert sweeper.sweep()["requeued_cluster_removals"] == 0
+    assert sweeper.sweep()["requeued_cluster_verdicts"] == 0
 
 
 def test_a_lost_keep_is_queued_again_by_the_sweeper(live_server, api, jurors, monkeypatch):
@@ -400,7 +400,7 @@ def test_a_lost_keep_is_queued_again_by_the_sweeper(live_server, api, jurors, mo
     assert cluster_verdicts.requeue_lost(later) == 0  # nothing waits now
     assert cluster_verdicts.apply_job(verdict.id) == 0  # and a job run twice does nothing twice
     assert (len(network("notify")), len(network("unhide_post"))) == (told, shown)
-    assert sweeper.sweep()["requeued_cluster_removals"] == 0
+    assert sweeper.sweep()["requeued_cluster_verdicts"] == 0
 
 
 def test_a_copys_spot_check_and_appeal_go_to_jurors_who_did_not_decide_its_cluster(live_server, api, jurors):
@@ -438,7 +438,7 @@ def test_a_lost_reversal_is_queued_again_by_the_sweeper(live_server, api, jurors
     assert {a.post_id for a in network("restore_post")} == {"t0", "t1", "t2", "t3"}
     assert all("A line from a play." in a.payload["statement_of_reasons"] for a in network("restore_post"))
     assert cluster_verdicts.requeue_lost(later) == 0
-    assert sweeper.sweep()["requeued_cluster_removals"] == 0
+    assert sweeper.sweep()["requeued_cluster_verdicts"] == 0
 
 
 def test_a_threat_in_the_critical_lane_hides_its_copies_at_once_and_later_ones_as_they_come(live_server, api,
