@@ -221,7 +221,7 @@ def test_the_health_page_says_whether_the_queue_is_a_flood_and_what_the_policy_d
 
     now = utcnow()
     # A flood needs min_open_cases open (set to 3 here) and more open than decided in queue_hours.
-    publish_policy({**current_policy().settings, "flood": {"min_open_cases": 3, "queue_hours": 24}},
+    publish_policy({**current_policy().settings, "flood": {"enabled": False, "min_open_cases": 3, "queue_hours": 24}},
                    reason="test", actor="test")
     for n in range(2):
         _forecast_case(f"done-{n}", now, priority=0, due_in_hours=5, decided_minutes_ago=30)

@@ -60,7 +60,7 @@ def test_without_a_flood_the_same_panel_asks_one_more_juror(api, jurors):
 
 
 def test_the_flood_rule_switched_off_asks_one_more_juror_however_long_the_queue(api, jurors):
-    use_policy(verdict_method="weighted", flood={"min_open_cases": 0})  # the default: off
+    use_policy(verdict_method="weighted", flood={"enabled": False, "min_open_cases": 0})
     assert two_removals(api, jurors)[0] == "widen"
 
 
@@ -105,10 +105,12 @@ def test_bad_flood_settings_are_refused_with_the_setting_named(flood_group, mess
         validate_settings({"flood": flood_group})
 
 
-def test_the_flood_rule_is_off_by_default_and_older_versions_keep_their_fixed_price():
+def test_the_flood_rule_is_on_by_default_and_older_versions_keep_their_fixed_price():
     defaults = PolicyInForce(1, validate_settings({}))
-    assert defaults.flood["enabled"] is False and defaults.flood["vote_cost"] > defaults.vote_cost
-    assert flood.vote_cost(defaults.flood, defaults.vote_cost) == (defaults.vote_cost, False)
+    assert defaults.flood == {"enabled": True, "vote_cost": 0.035, "queue_hours": 24, "min_open_cases": 200}
+    assert defaults.flood["vote_cost"] > defaults.vote_cost
+    off = {**defaults.flood, "enabled": False}
+    assert flood.vote_cost(off, defaults.vote_cost) == (defaults.vote_cost, False)
     # Switched off, its price is not checked against vote_cost.
     assert validate_settings({"flood": {"enabled": False, "vote_cost": 0}})["flood"]["vote_cost"] == 0
     older = PolicyInForce(1, {"verdict_method": "weighted", "vote_cost": 0.024})
