@@ -7,7 +7,9 @@ import pytest
 
 from jury.leads import queue_health
 from models import Action, Case, Post, Verdict, Vote, db, utcnow
+from models.base import simulated_clock
 from tests.conftest import PASSWORD, make_app, post_payload, report_payload
+from triage.policy import current_policy, publish_policy
 
 
 def test_healthz_without_redis(client):
@@ -216,9 +218,6 @@ def test_a_queue_that_grows_does_not_clear_and_no_pace_means_every_case_breaches
 
 
 def test_the_health_page_says_whether_the_queue_is_a_flood_and_what_the_policy_does(app, client, make_user):
-    from models.base import simulated_clock
-    from triage.policy import current_policy, publish_policy
-
     now = utcnow()
     # A flood needs min_open_cases open (set to 3 here) and more open than decided in queue_hours.
     publish_policy({**current_policy().settings, "flood": {"enabled": False, "min_open_cases": 3, "queue_hours": 24}},
