@@ -142,3 +142,37 @@ def advisory_locks(namespace: int, ids: Sequence[int]) -> None:
     for each other in a circle."""
     if ids and db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(_ADVISORY_LOCKS, {"namespace": namespace, "ids": sorted({int(i) for i in ids})})
+
+
+# SQLite keeps no statistics of its own (PostgreSQL's autovacuum analyses tables as they grow). Without
+# them its planner takes an equality on an indexed column to match about ten rows, and so read the
+# dealing query's open cases through ix_cases_dealing (state, priority) and sorted all of them, not the
+# top eight of ix_cases_open_by_priority: 65 ms a deal at 26,000 open cases instead of 0.2 ms
+# (benchmarks/RESULTS.md, *Dealing on SQLite*). Once analysed, at any size, it reads the top.
+STATISTICS_TABLE = "cases"
+# Analyse again once the table is this many times larger than when last analysed (by its highest id).
+STATISTICS_STALE_FACTOR = 4
+_STAT_TABLE_EXISTS = text("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_stat1'")
+# Each row's stat starts with the rows the index held when analysed (a partial index: fewer).
+_ANALYSED_ROWS = text("SELECT stat FROM sqlite_stat1 WHERE tbl = :table AND idx IS NOT NULL")
+
+
+def refresh_planner_statistics() -> bool:
+    """On SQLite, ANALYZE the database when the cases table has never been analysed with rows in it, or has
+    grown STATISTICS_STALE_FACTOR times since; return whether it ran (in the caller's transaction).
+    Nothing on PostgreSQL. Cheap when nothing is due (an index read and a small table's), so the
+    sweeper calls it on every pass."""
+    session = db.session
+    if session.get_bind().dialect.name != "sqlite":
+        return False
+    rows = session.scalar(text(f"SELECT max(rowid) FROM {STATISTICS_TABLE}")) or 0  # noqa: S608 - a constant name
+    if not rows:
+        return False
+    analysed = 0
+    if session.execute(_STAT_TABLE_EXISTS).first() is not None:
+        stats = session.scalars(_ANALYSED_ROWS, {"table": STATISTICS_TABLE}).all()
+        analysed = max((int(stat.split()[0]) for stat in stats if stat), default=0)
+    if analysed and rows < analysed * STATISTICS_STALE_FACTOR:
+        return False
+    session.execute(text("ANALYZE"))
+    return True

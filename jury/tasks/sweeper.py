@@ -9,7 +9,7 @@ from sqlalchemy import and_, or_, select, update
 
 import audit
 from jury.panels import cluster_verdicts, juror_reliability, verdicts
-from models import Action, Post, Verdict, db, utcnow
+from models import Action, Post, Verdict, db, sql, utcnow
 from triage import account_measures, cases, dealing, jobs, transaction
 from triage.intake import SCORING_CHUNK
 from triage.policy import current_policy
@@ -89,9 +89,12 @@ def sweep() -> dict[str, int]:
     refreshed = cases.refresh_priorities(policy)
     with transaction.atomic(durable=True):
         reestimating = juror_reliability.schedule_if_due(policy.reestimate_every)
+    with transaction.atomic(durable=True):
+        analysed = sql.refresh_planner_statistics()  # SQLite only: what PostgreSQL's autovacuum does
     return {"expired_leases": expired, "rescored_posts": unscored, "requeued_follow_ups": followed_up,
             "requeued_cluster_verdicts": clusters, "requeued_actions": actions, "lifted_suspensions": lifted,
-            "reprioritised_cases": refreshed, "reliability_reestimated": int(reestimating)}
+            "reprioritised_cases": refreshed, "reliability_reestimated": int(reestimating),
+            "analysed_statistics": int(analysed)}
 
 
 def seal_forever(app: Flask, interval: float, stop: threading.Event) -> None:

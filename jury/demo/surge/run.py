@@ -36,7 +36,7 @@ from jury.demo.simulation import REVIEW_SIGMA, _fast_sqlite, _make_app, settings
 from jury.demo.surge.generator import DAY_MINUTES, Day, GenPost
 from jury.demo.surge.world import NetworkRecorder, SimulatedScorer
 from jury.panels import juror_reliability, verdicts, voting
-from models import OPEN_CASE_STATES, Case, Post, User, Vote, db, utcnow
+from models import OPEN_CASE_STATES, Case, Post, User, Vote, db, sql, utcnow
 from models.base import simulated_clock
 from models.errors import Conflict
 from triage import dealing, intake, transaction
@@ -333,7 +333,10 @@ class SurgeRun:
             self.trace.reestimations += 1
 
     def _sample(self, _subject: int) -> None:
-        """Open cases and violent posts still up, for the chart; and whether the backlog is done."""
+        """Open cases and violent posts still up, for the chart; and whether the backlog is done. And the
+        sweeper's step that keeps SQLite's planner statistics (the run has no sweeper of its own)."""
+        with transaction.atomic():
+            sql.refresh_planner_statistics()
         open_cases = db.session.scalar(select(func.count(Case.id)).where(
             Case.state.in_((*OPEN_CASE_STATES, "escalated")))) or 0
         violent_up = sum(1 for index in self.trace.published if self.day.posts[index].violent

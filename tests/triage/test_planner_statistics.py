@@ -1,0 +1,70 @@
+"""SQLite's planner statistics (models.sql.refresh_planner_statistics): dealing reads the top of the open
+cases' index, not every open case, once the sweeper has analysed the database."""
+from __future__ import annotations
+
+from sqlalchemy import event, select, text
+
+from jury.jurors import users
+from jury.tasks import sweeper
+from models import Case, User, db, sql
+from tests.conftest import PASSWORD, Api, post_payload, report_payload
+from triage import dealing
+
+
+def _open_cases(app, start: int, count: int) -> None:
+    api = Api(app.test_client())
+    api.posts(*[post_payload(f"p{i}", f"post number {i}") for i in range(start, start + count)])
+    api.reports(*[report_payload(f"r{i}", f"p{i}") for i in range(start, start + count)])
+
+
+def _dealing_plan(juror) -> list[str]:
+    """How the database reads the dealing query a real deal runs (its EXPLAIN QUERY PLAN, top level)."""
+    seen = []
+
+    def grab(_conn, _cursor, statement, parameters, _context, _many):
+        if "ORDER BY cases.priority DESC" in statement:
+            seen.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", grab)
+    try:
+        assert dealing.deal_next(juror) is not None
+    finally:
+        event.remove(db.engine, "before_cursor_execute", grab)
+    statement, parameters = seen[0]
+    raw = db.session.connection().connection.driver_connection
+    return [row[3] for row in raw.execute("EXPLAIN QUERY PLAN " + statement, parameters) if row[1] == 0]
+
+
+def test_sqlite_deals_from_the_top_of_the_open_cases_index_once_analysed(sqlite_app):
+    _open_cases(sqlite_app, 0, 12)
+    ann = users.create_user("ann", PASSWORD, "juror")
+    bob_id = users.create_user("bob", PASSWORD, "juror").id
+    # Never analysed: SQLite takes each state to match a few rows and sorts every open case.
+    before = _dealing_plan(ann)
+    assert any("ix_cases_dealing" in step for step in before), before
+    assert sql.refresh_planner_statistics() is True
+    db.session.commit()
+    db.session.remove()
+    db.engine.dispose()  # a new connection loads the statistics as any other would
+    after = _dealing_plan(db.session.get(User, bob_id))
+    assert after[0] == "SCAN cases USING INDEX ix_cases_open_by_priority", after
+    assert not any("FOR ORDER BY" in step and "RIGHT PART" not in step for step in after), after
+
+
+def test_statistics_are_taken_again_only_when_the_cases_have_grown_fourfold(sqlite_app):
+    assert sql.refresh_planner_statistics() is False  # no case yet: nothing worth reading
+    _open_cases(sqlite_app, 0, 5)
+    assert sweeper.sweep()["analysed_statistics"] == 1
+    assert sweeper.sweep()["analysed_statistics"] == 0
+    _open_cases(sqlite_app, 5, 14)  # 19 cases: under four times 5
+    assert sweeper.sweep()["analysed_statistics"] == 0
+    _open_cases(sqlite_app, 19, 1)  # 20: four times as many
+    assert sweeper.sweep()["analysed_statistics"] == 1
+    analysed = db.session.scalars(text("SELECT stat FROM sqlite_stat1 WHERE idx = 'sqlite_autoindex_cases_1'")).one()
+    assert analysed.split()[0] == str(db.session.scalar(select(db.func.count(Case.id))))
+
+
+def test_postgresql_is_left_to_its_autovacuum(pg_app):
+    _open_cases(pg_app, 0, 3)
+    assert sql.refresh_planner_statistics() is False
+    assert sweeper.sweep()["analysed_statistics"] == 0
