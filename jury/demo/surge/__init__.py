@@ -2,8 +2,10 @@
 under a case-by-case baseline (`flask jury simulate --scenario surge`; README.md, *The surge, measured*)."""
 from __future__ import annotations
 
+import multiprocessing
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict
 from typing import Any
 
@@ -20,10 +22,12 @@ __all__ = ["POLICIES", "SurgeConfig", "generate", "jury_settings", "surge"]
 
 def surge(config: SurgeConfig, app_factory: Callable[[Mapping[str, Any]], Flask],
           progress: Callable[[str], None] | None = None, chart: str | None = None,
-          settings: Mapping[str, Any] | None = None) -> dict:
+          settings: Mapping[str, Any] | None = None, parallel: bool = False) -> dict:
     """Generate the day, run both policies on it, and return their figures (writes the chart to `chart`).
 
-    settings: policy settings over Jury's defaults for the `jury` run (`--set`); the baseline takes none."""
+    settings: policy settings over Jury's defaults for the `jury` run (`--set`); the baseline takes none.
+    parallel: play the policies at once, each in a process of its own (each has its own database and
+    its own seeded randomness: the figures are the same as one after the other)."""
     progress = progress or (lambda line: None)
     started = time.perf_counter()
     day = generate(config)
@@ -34,12 +38,18 @@ def surge(config: SurgeConfig, app_factory: Callable[[Mapping[str, Any]], Flask]
     result["bound"] = ceiling(day)
     result["jury_settings"] = dict(settings or {})
     lines = {}
-    for name in POLICIES:
-        run_started = time.perf_counter()
-        trace, network, counts = SurgeRun(day, name, app_factory, progress, settings).run()
-        result[name] = figures(day, trace, network, counts)
-        result[name]["wall_seconds"] = round(time.perf_counter() - run_started, 1)
-        lines[name] = series(trace)
+    _PLAY.update(day=day, app_factory=app_factory, progress=progress, settings=settings)
+    try:
+        if parallel:
+            # Forked, the processes share the generated day instead of each receiving a copy of it.
+            with ProcessPoolExecutor(len(POLICIES), mp_context=multiprocessing.get_context("fork")) as pool:
+                played = list(pool.map(_play, POLICIES))
+        else:
+            played = [_play(name) for name in POLICIES]
+    finally:
+        _PLAY.clear()
+    for name, figured, line in played:
+        result[name], lines[name] = figured, line
     result["wall_seconds"] = round(time.perf_counter() - started, 1)
     if chart:
         caption = (f"The surge at scale {config.scale:g}, seed {config.seed}: copy share {config.copy_share:g}, "
@@ -47,3 +57,17 @@ def surge(config: SurgeConfig, app_factory: Callable[[Mapping[str, Any]], Flask]
         with open(chart, "w", encoding="utf-8") as handle:
             handle.write(surge_chart(lines, config.horizon_hours, caption))
     return result
+
+
+# What _play reads: set by surge() before it plays (a forked process inherits it).
+_PLAY: dict[str, Any] = {}
+
+
+def _play(name: str) -> tuple[str, dict, dict]:
+    """Play one policy on the day surge() set; its name, figures and chart lines."""
+    started = time.perf_counter()
+    day = _PLAY["day"]
+    trace, network, counts = SurgeRun(day, name, _PLAY["app_factory"], _PLAY["progress"], _PLAY["settings"]).run()
+    figured = figures(day, trace, network, counts)
+    figured["wall_seconds"] = round(time.perf_counter() - started, 1)
+    return name, figured, series(trace)

@@ -65,6 +65,17 @@ def test_a_tiny_day_runs_both_policies_through_the_cli(runner, tmp_path):
     assert svg.startswith("<svg") and svg.count("<polyline") >= 4 and "baseline" in svg and "jury" in svg
 
 
+def test_parallel_plays_both_policies_at_once_to_the_same_figures(runner):
+    one_after_the_other = runner.invoke(args=TINY)
+    at_once = runner.invoke(args=TINY + ["--parallel"])
+    assert at_once.exit_code == 0, at_once.output
+    first, second = json.loads(one_after_the_other.stdout), json.loads(at_once.stdout)
+    for name in ("jury", "baseline"):
+        first[name].pop("wall_seconds"), second[name].pop("wall_seconds")
+        assert second[name] == first[name] and second[name]["verdicts"] > 0
+    assert second["bound"] == first["bound"] and second["generator"] == first["generator"]
+
+
 @pytest.mark.parametrize("bad, message", [
     (["--scale", "-1"], "--scale"), (["--scale", "0"], "--scale"), (["--copy-share", "1.5"], "--copy-share"),
     (["--repeat-share", "-0.1"], "--repeat-share"), (["--copy-share", "0.7", "--repeat-share", "0.5"], "together"),
@@ -77,7 +88,7 @@ def test_bad_surge_options_are_refused_with_a_clear_error(runner, bad, message):
     assert message in result.output
 
 
-@pytest.mark.parametrize("option", [["--scale", "0.1"], ["--copy-share", "0.5"], ["--chart", "x.svg"]])
+@pytest.mark.parametrize("option", [["--scale", "0.1"], ["--copy-share", "0.5"], ["--chart", "x.svg"], ["--parallel"]])
 def test_surge_options_do_not_apply_to_the_standard_scenario(runner, option):
     result = runner.invoke(args=["jury", "simulate", "--cases", "5", "--jurors", "5"] + option)
     assert result.exit_code == 2
