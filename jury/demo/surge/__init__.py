@@ -9,13 +9,14 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict
 from typing import Any
 
-from flask import Flask
+from flask import Flask, has_app_context
 
 from jury.demo.surge.bound import ceiling
 from jury.demo.surge.chart import surge_chart
 from jury.demo.surge.generator import SurgeConfig, generate
 from jury.demo.surge.metrics import figures, series
 from jury.demo.surge.run import POLICIES, SurgeRun, jury_settings
+from models import db
 
 __all__ = ["POLICIES", "SurgeConfig", "generate", "jury_settings", "surge"]
 
@@ -38,11 +39,13 @@ def surge(config: SurgeConfig, app_factory: Callable[[Mapping[str, Any]], Flask]
     result["bound"] = ceiling(day)
     result["jury_settings"] = dict(settings or {})
     lines = {}
-    _PLAY.update(day=day, app_factory=app_factory, progress=progress, settings=settings)
+    _PLAY.update(day=day, app_factory=app_factory, progress=progress, settings=settings,
+                 engine=db.engine if has_app_context() else None)
     try:
         if parallel:
             # Forked, the processes share the generated day instead of each receiving a copy of it.
-            with ProcessPoolExecutor(len(POLICIES), mp_context=multiprocessing.get_context("fork")) as pool:
+            with ProcessPoolExecutor(len(POLICIES), mp_context=multiprocessing.get_context("fork"),
+                                     initializer=_forget_parent_connections) as pool:
                 played = list(pool.map(_play, POLICIES))
         else:
             played = [_play(name) for name in POLICIES]
@@ -61,6 +64,13 @@ def surge(config: SurgeConfig, app_factory: Callable[[Mapping[str, Any]], Flask]
 
 # What _play reads: set by surge() before it plays (a forked process inherits it).
 _PLAY: dict[str, Any] = {}
+
+
+def _forget_parent_connections() -> None:
+    """In a forked process: drop the calling app's pooled connections without closing them, which would
+    close the parent's (a PostgreSQL connection is one socket, whoever holds it)."""
+    if _PLAY.get("engine") is not None:
+        _PLAY["engine"].dispose(close=False)
 
 
 def _play(name: str) -> tuple[str, dict, dict]:

@@ -8,10 +8,11 @@ import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import text
 
 from jury.demo.surge import SurgeConfig, generate
 from jury.demo.surge.generator import edit
-from models import utcnow
+from models import db, utcnow
 from triage import dealing, fingerprint
 
 TINY = ["jury", "simulate", "--scenario", "surge", "--scale", "0.001", "--seed", "2", "--json"]
@@ -74,6 +75,16 @@ def test_parallel_plays_both_policies_at_once_to_the_same_figures(runner):
         first[name].pop("wall_seconds"), second[name].pop("wall_seconds")
         assert second[name] == first[name] and second[name]["verdicts"] > 0
     assert second["bound"] == first["bound"] and second["generator"] == first["generator"]
+
+
+def test_a_parallel_run_leaves_the_calling_apps_postgresql_connection_alone(pg_app):
+    # The forked processes inherit the calling app's pool: they must not close its connection's socket.
+    before = db.session.scalar(text("SELECT pg_backend_pid()"))
+    db.session.commit()  # back in the pool, where the forked processes find it
+    result = pg_app.test_cli_runner().invoke(args=TINY + ["--parallel"])
+    assert result.exit_code == 0, result.output
+    assert db.session.scalar(text("SELECT pg_backend_pid()")) == before
+    db.session.commit()
 
 
 @pytest.mark.parametrize("bad, message", [
