@@ -56,3 +56,26 @@ def test_the_postgresql_dealing_index_keeps_priority_descending(pg_migrated):
     finally:
         engine.dispose()
     assert DEALING_INDEX_COLUMNS in definition and "open_seats > 0" in definition
+
+
+# Case-blind usernames rest on an expression index, which Alembic's batch mode skips when it rebuilds a
+# table on SQLite (the SAWarning at every migration): a rebuild of `users` would drop it silently.
+USERNAME_INDEX = "uq_users_username_lower"
+
+
+def test_the_sqlite_case_blind_username_index_survives_the_migrations(sqlite_template):
+    with sqlite3.connect(sqlite_template) as conn:
+        (definition,) = conn.execute("SELECT sql FROM sqlite_master WHERE name = ?", (USERNAME_INDEX,)).fetchone()
+    assert definition == f"CREATE UNIQUE INDEX {USERNAME_INDEX} ON users (lower(username))"
+
+
+@pytest.mark.postgres
+def test_the_postgresql_case_blind_username_index_survives_the_migrations(pg_migrated):
+    engine = create_engine(pg_migrated)
+    try:
+        with engine.connect() as conn:
+            definition = conn.scalar(text("SELECT indexdef FROM pg_indexes WHERE indexname = :name"),
+                                     {"name": USERNAME_INDEX})
+    finally:
+        engine.dispose()
+    assert "CREATE UNIQUE INDEX" in definition and "lower((username)::text)" in definition
