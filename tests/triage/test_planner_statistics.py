@@ -2,12 +2,14 @@
 cases' index, not every open case, once the sweeper has analysed the database."""
 from __future__ import annotations
 
+import threading
+
 from sqlalchemy import event, select, text
 
 from jury.jurors import users
 from jury.tasks import sweeper
 from models import Case, User, db, sql
-from tests.conftest import PASSWORD, Api, post_payload, report_payload
+from tests.conftest import PASSWORD, Api, at_once, post_payload, report_payload
 from triage import dealing
 
 
@@ -69,3 +71,33 @@ def test_postgresql_is_left_to_its_autovacuum(pg_app):
     _open_cases(pg_app, 0, 3)
     assert sql.refresh_planner_statistics() is False
     assert sweeper.sweep()["analysed_statistics"] == 0
+
+
+def test_two_sweepers_analysing_one_sqlite_file_at_once_both_finish(sqlite_app):
+    """Two sweepers (a second worker, a `flask jury sweep` by hand) find the statistics due at the same
+    moment: both reach ANALYZE together, held at a barrier. SQLite takes one writer at a time; the second
+    waits its busy timeout for the first instead of failing with "database is locked", and the
+    statistics count the cases once."""
+    _open_cases(sqlite_app, 0, 6)
+    both_due = threading.Barrier(2, timeout=5)
+
+    def hold_at_analyze(_conn, _cursor, statement, _parameters, _context, _many):
+        if statement.strip() == "ANALYZE":
+            try:
+                both_due.wait()
+            except threading.BrokenBarrierError:
+                pass  # the other sweeper found nothing due: this one runs alone, as it should
+
+    event.listen(db.engine, "before_cursor_execute", hold_at_analyze)
+    results: list[dict] = []
+    try:
+        errors = at_once(sqlite_app, [lambda: results.append(sweeper.sweep()) for _ in range(2)])
+    finally:
+        event.remove(db.engine, "before_cursor_execute", hold_at_analyze)
+    assert errors == []
+    assert len(results) == 2
+    assert [r["analysed_statistics"] for r in results] == [1, 1]  # both found it due; neither failed
+    db.session.remove()
+    analysed = db.session.scalars(text("SELECT stat FROM sqlite_stat1 WHERE idx = 'sqlite_autoindex_cases_1'")).all()
+    assert [stat.split()[0] for stat in analysed] == ["6"]
+    assert sweeper.sweep()["analysed_statistics"] == 0  # current now: the next pass does nothing
