@@ -26,13 +26,18 @@ from models.sql import insert_ignore
 from triage import jobs, outbox, transaction
 from triage.appeal_links import APPEAL_WINDOW_MONTHS, REDRESS
 from triage.policy import current_policy
-from triage.strikes import Measure, StrikePolicy, after, after_withdrawal, measure_due
+from triage.strikes import (
+    STRIKING_ORIGINS,
+    Measure,
+    StrikePolicy,
+    after,
+    after_withdrawal,
+    measure_due,
+    removal_confidence,
+)
 
 log = logging.getLogger(__name__)
 
-# Origins whose removals strike: first-instance decisions, a cluster member's among them (gold cases
-# are never decided; an appeal decides about a strike already counted, a spot check about a member's).
-STRIKING_ORIGINS = ("reported", "auto_flagged", "cluster", "confirm")
 # How many removals a statement names (the rest are counted).
 LISTED_REMOVALS = 10
 ID_CHARS = 64
@@ -65,9 +70,11 @@ def _strike(verdict: Verdict, case: Case, post: Post, actor: str) -> Action | No
     # two removals that each held one while waiting to lock it for update deadlocked each other.
     account = lock_account(_account_id(post.author_id))
     account_id = account.id
+    confidence = removal_confidence(verdict.method, verdict.posterior)
+    weight = ladder.weight(verdict.rule, confidence)
     inserted = insert_ignore(Strike, [{
         "account_id": account_id, "verdict_id": verdict.id, "rule": verdict.rule or "other",
-        "weight": ladder.weight(verdict.rule), "created_at": verdict.decided_at,
+        "weight": weight, "created_at": verdict.decided_at,
         "expires_at": ladder.expires(verdict.decided_at),
     }], ("verdict_id",), Strike.id)
     if not inserted:
@@ -78,8 +85,9 @@ def _strike(verdict: Verdict, case: Case, post: Post, actor: str) -> Action | No
     # The new strike last, as measure_due expects (another removal's strike may have a later id).
     strikes = [s for s in strikes if s.id != strike_id] + [s for s in strikes if s.id == strike_id]
     audit.record(db.session, "strike_added", "account", account.id, {
-        "verdict_id": verdict.id, "rule": verdict.rule, "weight": ladder.weight(verdict.rule),
-        "active_weight": sum(s.weight for s in strikes)}, actor=actor)
+        "verdict_id": verdict.id, "rule": verdict.rule, "weight": weight,
+        "uncertain": weight < ladder.weight(verdict.rule), "active_weight": sum(s.weight for s in strikes)},
+        actor=actor)
     measure = measure_due(ladder, [s.weight for s in strikes], 1, account.state, account.suspended_until, now)
     if not measure:
         return None

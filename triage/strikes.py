@@ -25,12 +25,21 @@ MAX_STEPS = 10
 # Float sums of weights like 0.1 must reach a threshold they equal on paper.
 _EPSILON = 1e-9
 
+# Origins whose removals strike: first-instance decisions, a cluster member's among them (gold cases
+# are never decided; an appeal decides about a strike already counted, a spot check about a member's).
+STRIKING_ORIGINS = ("reported", "auto_flagged", "cluster", "confirm")
+
 # Every weight is at least 1, so any three removals within the window reach the suspension at 3; a
 # violent threat or illegal content (3) reaches it at once, sexual content or hate (2) at the second.
 DEFAULT_STRIKES: dict[str, Any] = {
     "window_days": 90,
     "weights": {"violence_threat": 3.0, "illegal": 3.0, "sexual": 2.0, "hate": 2.0, "harassment": 1.0,
                 "self_harm": 1.0, "spam": 1.0, "other": 1.0},
+    # A removal the jury was less sure of than `uncertain_below` (its verdict's confidence: the
+    # reliability-weighted chance that the post breaks the rule) weighs at most `uncertain_weight`. 0,
+    # the default, weighs every removal by its rule alone. A lead's decision always weighs in full.
+    "uncertain_below": 0.0,
+    "uncertain_weight": 1.0,
     "ladder": [
         {"at": 1.0, "action": "warn"},
         {"at": 3.0, "action": "suspend", "days": 7},
@@ -82,17 +91,24 @@ class StrikePolicy:
     window_days: int
     weights: Mapping[str, float]
     ladder: tuple[Step, ...]
+    uncertain_below: float = 0.0
+    uncertain_weight: float = 1.0
 
     @classmethod
     def from_settings(cls, group: Mapping[str, Any] | None) -> StrikePolicy:
         """From a (validated, or older and absent) strikes group."""
         checked = validate_strikes(group if group is not None else DEFAULT_STRIKES)
         steps = tuple(Step(s["at"], Measure(s["action"], s.get("days"))) for s in checked["ladder"])
-        return cls(checked["window_days"], dict(checked["weights"]), steps)
+        return cls(checked["window_days"], dict(checked["weights"]), steps, checked["uncertain_below"],
+                   checked["uncertain_weight"])
 
-    def weight(self, rule: str | None) -> float:
-        """What a removal under `rule` weighs (a rule the policy does not name weighs as "other")."""
-        return float(self.weights.get(rule or "other", self.weights.get("other", 1.0)))
+    def weight(self, rule: str | None, confidence: float | None = None) -> float:
+        """What a removal under `rule` weighs (a rule the policy does not name weighs as "other"), decided
+        with `confidence` (None: by a lead, or before verdicts kept one; such a removal weighs in full)."""
+        weight = float(self.weights.get(rule or "other", self.weights.get("other", 1.0)))
+        if confidence is not None and confidence < self.uncertain_below:
+            return min(weight, self.uncertain_weight)
+        return weight
 
     def expires(self, decided_at: datetime) -> datetime:
         """When a strike for a removal decided then stops counting."""
@@ -189,6 +205,7 @@ class Removal:
     account_id: str
     rule: str | None
     decided_at: datetime
+    confidence: float | None = None  # removal_confidence(); None weighs in full
 
 
 @dataclass
@@ -239,7 +256,7 @@ def _replay(policy: StrikePolicy, removals: Sequence[Removal]) -> list[tuple[dat
     for removal in removals:
         now = removal.decided_at
         strikes = [s for s in strikes if s[0] > now]
-        strikes.append((policy.expires(now), policy.weight(removal.rule)))
+        strikes.append((policy.expires(now), policy.weight(removal.rule, removal.confidence)))
         measure = measure_due(policy, [w for _, w in strikes], 1, state, until, now)
         if measure:
             state, until = after(measure, now)
@@ -247,17 +264,26 @@ def _replay(policy: StrikePolicy, removals: Sequence[Removal]) -> list[tuple[dat
     return taken
 
 
+def removal_confidence(method: str, posterior: float | None) -> float | None:
+    """How sure the decision behind a removal was, for its strike's weight: the verdict's posterior
+    (a cluster member's is its cluster's verdict's; a one-juror confirm's, its juror's vote and the
+    model score), None for a lead's decision (sure)."""
+    return None if method == "lead" else posterior
+
+
 def removals_between(start: datetime, end: datetime) -> list[Removal]:
-    """First-instance removals decided in [start, end), less those an appeal overturned (gold cases never count)."""
+    """The removals that strike (STRIKING_ORIGINS: first-instance decisions and a cluster's members),
+    decided in [start, end), less those an appeal overturned (gold cases never count)."""
     rows = db.session.execute(
-        select(Post.author_id, Verdict.rule, Verdict.decided_at)
+        select(Post.author_id, Verdict.rule, Verdict.decided_at, Verdict.method, Verdict.posterior)
         .join(Case, Case.id == Verdict.case_id).join(Post, Post.id == Case.post_id)
         .outerjoin(Appeal, Appeal.verdict_id == Verdict.id)
-        .where(Verdict.outcome == "remove", Case.origin.in_(("reported", "auto_flagged")),
+        .where(Verdict.outcome == "remove", Case.origin.in_(STRIKING_ORIGINS),
                Verdict.decided_at >= start, Verdict.decided_at < end,
                (Appeal.id.is_(None)) | (Appeal.state != "overturned"))
         .order_by(Verdict.decided_at, Verdict.id))
-    return [Removal(author, rule, decided) for author, rule, decided in rows]
+    return [Removal(author, rule, decided, removal_confidence(method, posterior))
+            for author, rule, decided, method, posterior in rows]
 
 
 def compare(in_force_policy: StrikePolicy, candidate: StrikePolicy, now: datetime,
@@ -316,6 +342,13 @@ def _ladder(raw: Any) -> list[dict[str, Any]]:
     return steps
 
 
+def _share(value: Any, path: str) -> float:
+    share = _number(value, path)
+    if share > 1:
+        raise StrikeSettingsError(f"{path} must be from 0 to 1 (a confidence)")
+    return share
+
+
 def validate_strikes(group: Any) -> dict[str, Any]:
     """A complete, checked copy of a strikes group (missing keys and rules from the defaults)."""
     if not isinstance(group, Mapping):
@@ -333,5 +366,9 @@ def validate_strikes(group: Any) -> dict[str, Any]:
         "window_days": _days(group.get("window_days", DEFAULT_STRIKES["window_days"]), "strikes.window_days"),
         "weights": {code: _number(weights.get(code, DEFAULT_STRIKES["weights"][code]), f"strikes.weights.{code}")
                     for code in RULE_CODES},
+        "uncertain_below": _share(group.get("uncertain_below", DEFAULT_STRIKES["uncertain_below"]),
+                                  "strikes.uncertain_below"),
+        "uncertain_weight": _number(group.get("uncertain_weight", DEFAULT_STRIKES["uncertain_weight"]),
+                                    "strikes.uncertain_weight"),
         "ladder": _ladder(group.get("ladder", DEFAULT_STRIKES["ladder"])),
     }

@@ -17,6 +17,7 @@ from models import Account, Action, Appeal, Case, MutedReporter, Post, Report, S
 from models.errors import NotFound
 from triage import reporters
 from triage.policy import current_policy
+from triage.strikes import removal_confidence
 
 # The newest events of each kind are read, at most this many, and the page shows the newest of them.
 TIMELINE_LIMIT = 200
@@ -45,6 +46,7 @@ class StrikeRow:
     strike: Strike
     case_id: int
     status: str  # active, expired, withdrawn
+    confidence: float | None = None  # how sure the removal's decision was (None: a lead's)
 
 
 @dataclass(frozen=True)
@@ -116,10 +118,12 @@ def _strikes(account: Account | None, now: datetime) -> list[StrikeRow]:
     if account is None:
         return []
     rows = db.session.execute(
-        select(Strike, Verdict.case_id).join(Verdict, Verdict.id == Strike.verdict_id)
+        select(Strike, Verdict.case_id, Verdict.method, Verdict.posterior)
+        .join(Verdict, Verdict.id == Strike.verdict_id)
         .where(Strike.account_id == account.id).order_by(Strike.created_at.desc(), Strike.id.desc())
         .limit(STRIKES_SHOWN)).all()
-    return [StrikeRow(strike, case_id, _status(strike, now)) for strike, case_id in rows]
+    return [StrikeRow(strike, case_id, _status(strike, now), removal_confidence(method, posterior))
+            for strike, case_id, method, posterior in rows]
 
 
 def _status(strike: Strike, now: datetime) -> str:

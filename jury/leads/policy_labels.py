@@ -119,6 +119,13 @@ _EXACT: dict[str, tuple[str, str, str, str]] = {
                              "leaning.", "cases"),
     "strikes.window_days": ("strikes", "Strikes count for", "A strike stops counting this long after its removal.",
                             "days"),
+    "strikes.uncertain_below": ("strikes", "Uncertain removals: below",
+                                "A panel's removal whose confidence (the chance the post breaks the rule) is "
+                                "below this weighs at most the weight below. 0: every removal weighs by its "
+                                "rule. A lead's decision always weighs in full.", "0–1"),
+    "strikes.uncertain_weight": ("strikes", "Uncertain removals: weigh at most",
+                                 "At 1 an uncertain removal warns, and only the third within the window "
+                                 "suspends, whatever its rule.", "strikes"),
     "strikes.ladder": ("strikes", "Ladder", "The measures the active strike weight calls for, as JSON: "
                                             '[{"at": 1, "action": "warn"}, {"at": 3, "action": "suspend", '
                                             '"days": 7}, …, {"at": 10, "action": "ban"}].', "JSON"),

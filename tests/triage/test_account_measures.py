@@ -13,7 +13,7 @@ from jury.appeals import review as appeals
 from jury.demo import sandbox_network as sandbox
 from jury.panels import verdicts, voting
 from jury.tasks import sweeper
-from models import Account, Action, Appeal, Case, Post, SandboxAction, Strike, Verdict, db, utcnow
+from models import Account, Action, Appeal, AuditEvent, Case, Post, SandboxAction, Strike, Verdict, db, utcnow
 from models.errors import Conflict
 from tests.conftest import post_payload, report_payload
 from triage import account_measures, appeal_links, dealing, transaction
@@ -83,6 +83,27 @@ def test_a_follow_up_or_strike_run_twice_adds_one_strike_and_one_measure(app, ap
     assert db.session.scalar(select(func.count()).select_from(Strike)) == 1
     assert db.session.scalar(select(func.count()).select_from(Action).where(Action.type == "suspend_account")) == 1
     assert account().state == "suspended"
+
+
+def test_an_uncertain_removal_warns_where_a_sure_one_suspends(app, api, jurors):
+    """With `strikes.uncertain_below` set, a panel's removal whose confidence falls short of it weighs
+    at most `uncertain_weight`: a violent threat's removal warns instead of suspending. The threshold
+    reads the verdict's own posterior: the same unanimous panel is sure enough under a lower bound."""
+    publish_policy({"strikes": {"uncertain_below": 1.0, "uncertain_weight": 1.0}}, reason="t", actor="t")
+    db.session.commit()
+    unsure = remove(api, jurors[:3], "p1", rule="violence_threat", author="author-1")
+    assert 0.5 < unsure.posterior < 1.0
+    assert account("author-1").state == "warned"
+    assert db.session.scalar(select(Strike.weight).where(Strike.verdict_id == unsure.id)) == 1.0
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.event_type == "strike_added"))
+    assert event.payload["weight"] == 1.0 and event.payload["uncertain"] is True
+    assert db.session.scalar(select(func.count()).select_from(Action).where(Action.type == "suspend_account")) == 0
+    publish_policy({"strikes": {"uncertain_below": unsure.posterior / 2}}, reason="t", actor="t")
+    db.session.commit()
+    sure = remove(api, jurors[3:6], "p2", rule="violence_threat", author="author-2")
+    assert sure.posterior > unsure.posterior / 2
+    assert account("author-2").state == "suspended"
+    assert db.session.scalar(select(Strike.weight).where(Strike.verdict_id == sure.id)) == 3.0
 
 
 def test_a_kept_post_strikes_nobody(app, api, jurors):

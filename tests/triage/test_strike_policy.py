@@ -59,7 +59,8 @@ def test_leads_edit_the_ladder_on_the_policy_page(app, client, make_user):
 
 
 def _removal(external_id: str, author: str, rule: str | None, days_ago: float, *, outcome: str = "remove",
-             origin: str = "reported", appeal: str | None = None) -> None:
+             origin: str = "reported", appeal: str | None = None, method: str = "quorum",
+             posterior: float | None = None) -> None:
     decided = utcnow() - timedelta(days=days_ago)
     post = Post(external_id=external_id, author_id=author, text="t", content_hash="h", received_at=decided)
     db.session.add(post)
@@ -68,8 +69,8 @@ def _removal(external_id: str, author: str, rule: str | None, days_ago: float, *
                 sla_deadline=decided, decided_at=decided)
     db.session.add(case)
     db.session.flush()
-    verdict = Verdict(case_id=case.id, outcome=outcome, rule=rule, tally={}, method="quorum", policy_version=1,
-                      statement="", decided_at=decided)
+    verdict = Verdict(case_id=case.id, outcome=outcome, rule=rule, tally={}, method=method, policy_version=1,
+                      statement="", decided_at=decided, posterior=posterior)
     db.session.add(verdict)
     db.session.flush()
     if appeal:
@@ -97,3 +98,36 @@ def test_the_what_if_replays_upheld_first_instance_removals_against_the_ladder_i
     # The candidate suspends at every removal (each one-day suspension is over by the next).
     assert result["candidate"] == {"warned": 0, "suspended": 3, "banned": 0, "measures": 4, "accounts": 3}
     assert db.session.scalar(select(Policy.version).order_by(Policy.version.desc())) == 1
+
+
+def test_the_what_if_replays_cluster_members_and_confirms_and_weighs_uncertain_removals(app):
+    """Every removal that strikes is replayed: a cluster member's and a confirmed copy's too, not only
+    the reported and flagged posts'. A candidate that lets uncertain removals weigh 1 warns where the
+    ladder in force suspends, except for a lead's decision."""
+    _removal("m1", "copier", "violence_threat", 5, origin="cluster", method="cluster", posterior=0.91)
+    _removal("c1", "confirmed", "violence_threat", 5, origin="confirm", method="weighted", posterior=0.97)
+    _removal("l1", "by-lead", "violence_threat", 5, method="lead", posterior=0.6)
+    db.session.commit()
+    found = strikes.removals_between(utcnow() - timedelta(days=120), utcnow())
+    assert [(r.account_id, r.confidence) for r in found] == [("copier", 0.91), ("confirmed", 0.97), ("by-lead", None)]
+    candidate = strikes.StrikePolicy.from_settings({"uncertain_below": 0.95, "uncertain_weight": 1})
+    result = strikes.compare(current_policy().strikes, candidate, utcnow())
+    assert result["in_force"] == {"warned": 0, "suspended": 3, "banned": 0, "measures": 3, "accounts": 3}
+    assert result["candidate"] == {"warned": 1, "suspended": 2, "banned": 0, "measures": 3, "accounts": 3}
+
+
+def test_leads_set_the_weight_of_uncertain_removals_on_the_policy_page(app, client, make_user):
+    make_user("lead", role="lead")
+    client.post("/login", data={"username": "lead", "password": PASSWORD})
+    page = client.get("/lead/policy").get_data(as_text=True)
+    assert 'name="s:strikes.uncertain_below"' in page and 'name="s:strikes.uncertain_weight"' in page
+    assert "Uncertain removals" in page
+    bad = client.post("/lead/policy", data={"reason": "x", "s:strikes.uncertain_below": "95"})
+    assert bad.status_code == 400 and "strikes.uncertain_below must be from 0 to 1" in bad.get_data(as_text=True)
+    assert current_policy(fresh=True).strikes.uncertain_below == 0.0  # nothing published
+    good = client.post("/lead/policy", data={"reason": "no suspension on a coin flip",
+                                             "s:strikes.uncertain_below": "0.95", "s:strikes.uncertain_weight": "1"})
+    assert good.status_code in (302, 303)
+    policy = current_policy(fresh=True)
+    assert (policy.strikes.uncertain_below, policy.strikes.uncertain_weight) == (0.95, 1.0)
+    assert policy.strikes.weight("violence_threat", 0.9) == 1.0

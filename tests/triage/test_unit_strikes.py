@@ -123,6 +123,32 @@ def test_what_if_counts_accounts_per_measure_and_lets_earlier_strikes_carry_in()
         "warned": 3, "suspended": 1, "banned": 0, "measures": 4, "accounts": 4}
 
 
+def test_an_uncertain_removal_weighs_at_most_the_uncertain_weight():
+    careful = StrikePolicy.from_settings({"uncertain_below": 0.95, "uncertain_weight": 1.0})
+    assert careful.weight("violence_threat", 0.97) == 3.0  # sure enough: its rule's weight
+    assert careful.weight("violence_threat", 0.95) == 3.0  # the bound itself is sure enough
+    assert careful.weight("violence_threat", 0.91) == 1.0
+    assert careful.weight("spam", 0.91) == 1.0  # never more than its rule's own weight
+    assert careful.weight("violence_threat", None) == 3.0  # a lead's decision weighs in full
+    halved = StrikePolicy.from_settings({"uncertain_below": 0.95, "uncertain_weight": 0.5})
+    assert halved.weight("spam", 0.6) == 0.5
+    # Off by default: every removal by its rule, however unsure.
+    assert DEFAULT.weight("violence_threat", 0.51) == 3.0
+
+
+def test_what_if_weighs_each_removal_by_its_confidence():
+    since = NOW - timedelta(days=30)
+    removals = [Removal("unsure", "violence_threat", since + timedelta(days=d), 0.9) for d in (1, 2, 3)]
+    removals += [Removal("sure", "violence_threat", since + timedelta(days=1), 0.99),
+                 Removal("lead", "violence_threat", since + timedelta(days=1), None)]
+    careful = StrikePolicy.from_settings({"uncertain_below": 0.95})
+    result = what_if(careful, removals, since)
+    # The unsure threats warn twice, and the third suspends; the sure one and the lead's suspend at once.
+    assert result.accounts["unsure"] == [Measure("warn"), Measure("warn"), Measure("suspend", 7)]
+    assert result.accounts["sure"] == result.accounts["lead"] == [Measure("suspend", 7)]
+    assert what_if(DEFAULT, removals, since).accounts["unsure"][0] == Measure("suspend", 7)
+
+
 @pytest.mark.parametrize(("group", "message"), [
     ("not a mapping", "strikes must be an object"),
     ({"windw_days": 3}, "unknown strikes setting 'windw_days'"),
@@ -138,6 +164,11 @@ def test_what_if_counts_accounts_per_measure_and_lets_earlier_strikes_carry_in()
     ({"ladder": [{"at": 0, "action": "warn"}]}, r"strikes.ladder\[0\].at must be over 0"),
     ({"ladder": [{"at": 1, "action": "shout"}]}, r"strikes.ladder\[0\].action must be one of"),
     ({"ladder": [{"at": 1, "action": "suspend"}]}, r"strikes.ladder\[0\].days must be a whole number"),
+    ({"uncertain_below": 1.5}, "strikes.uncertain_below must be from 0 to 1"),
+    ({"uncertain_below": -0.1}, "strikes.uncertain_below must be at least 0"),
+    ({"uncertain_below": "0.9"}, "strikes.uncertain_below must be a number"),
+    ({"uncertain_weight": -1}, "strikes.uncertain_weight must be at least 0"),
+    ({"uncertain_weight": float("inf")}, "strikes.uncertain_weight must be a number"),
     ({"ladder": [{"at": 1, "action": "ban", "days": 3}]}, "only a suspension has days"),
     ({"ladder": [{"at": 2, "action": "warn"}, {"at": 2, "action": "ban"}]},
      r"strikes.ladder\[1\].at must be over the step before it"),

@@ -43,9 +43,9 @@ def _case(post: Post, at, state: str = "decided", origin: str = "reported") -> C
     return case
 
 
-def _verdict(case: Case, outcome: str, rule: str | None, at) -> Verdict:
+def _verdict(case: Case, outcome: str, rule: str | None, at, posterior: float | None = None) -> Verdict:
     verdict = Verdict(case_id=case.id, outcome=outcome, rule=rule, tally={"remove": 3, "keep": 0}, method="quorum",
-                      policy_version=1, statement="s", decided_at=at)
+                      policy_version=1, statement="s", decided_at=at, posterior=posterior)
     db.session.add(verdict)
     db.session.flush()
     return verdict
@@ -68,7 +68,7 @@ def seed() -> dict:
         db.session.add(Report(external_id=rid, post_id=post.id, reporter_id=reporter, reason="spam", received_at=at))
     c1, c2, c4 = _case(p1, now - 4.9 * day), _case(p2, now - 2.9 * day), _case(other, now - 5.9 * day)
     v1 = _verdict(c1, "remove", "spam", now - 4.8 * day)
-    v2 = _verdict(c2, "remove", "hate", now - 2.8 * day)
+    v2 = _verdict(c2, "remove", "hate", now - 2.8 * day, posterior=0.912)
     _verdict(c4, "keep", None, now - 5.8 * day)
     db.session.add_all([
         Strike(account_id=account.id, verdict_id=v1.id, rule="spam", weight=1.0, created_at=v1.decided_at,
@@ -89,8 +89,8 @@ def test_the_read_model_holds_state_strikes_record_and_a_timeline_in_time_order(
     ids = seed()
     page = accounts.account_page("acct-1")
     assert page.account.handle == "alice@example.social"
-    assert [(row.strike.rule, row.status, row.case_id) for row in page.strikes] == [
-        ("hate", "active", ids["c2"]), ("spam", "expired", ids["c1"])]
+    assert [(row.strike.rule, row.status, row.case_id, row.confidence) for row in page.strikes] == [
+        ("hate", "active", ids["c2"], 0.912), ("spam", "expired", ids["c1"], None)]
     assert page.active_weight == 2.0
     assert page.counts == {"posts": 3, "removals": 2}
     kinds = [event.kind for event in page.timeline]
@@ -139,6 +139,8 @@ def test_the_page_for_leads(app, client, lead):
     assert "alice@example.social" in html and 'id="timeline"' in html and 'class="strike-active"' in html
     assert "<td>Spam or scams</td>" in html and "<td>spam</td>" not in html  # rules as words
     assert f'href="/cases/{ids["c2"]}"' in html
+    # How sure the panel was, beside each strike's weight (the spam removal has none kept: said nothing).
+    assert html.count("% confidence)") == 1 and "(decided at 91 % confidence)" in html
     assert client.get("/lead/accounts/nobody").status_code == 404
     reporter = client.get("/lead/accounts/rep-1").get_data(as_text=True)
     assert "every reporter counts as one: the policy's reporter-accuracy weight is off" in reporter
