@@ -12,7 +12,7 @@ from models import Case, Post, Verdict, db, utcnow
 BAN_AT_ONCE = json.dumps([{"at": 1, "action": "ban"}])
 
 
-def removals(author: str, days_ago: list[float], rule: str = "spam") -> None:
+def removals(author: str, days_ago: list[float], rule: str = "spam", posterior: float | None = None) -> None:
     """First-instance removals of the author's posts, decided that many days ago."""
     now = utcnow()
     for index, ago in enumerate(days_ago):
@@ -25,7 +25,7 @@ def removals(author: str, days_ago: list[float], rule: str = "spam") -> None:
         db.session.add(case)
         db.session.flush()
         db.session.add(Verdict(case_id=case.id, outcome="remove", rule=rule, tally={}, method="quorum",
-                               policy_version=1, statement="", decided_at=at))
+                               policy_version=1, statement="", decided_at=at, posterior=posterior))
     db.session.commit()
 
 
@@ -44,6 +44,19 @@ def figures(html: str, key: str) -> tuple[str, str]:
         marker = f'id="strikes-{key}-{suffix}">'
         return html.split(marker, 1)[1].split("<", 1)[0]
     return cell("in-force"), cell("candidate")
+
+
+def test_the_fragment_weighs_uncertain_removals_by_the_candidate_setting(app, client, lead):
+    removals("unsure", [3], rule="violence_threat", posterior=0.9)
+    removals("sure", [3], rule="violence_threat", posterior=0.99)
+    html = client.get("/lead/policy/strikes-whatif?" + urlencode({"s:strikes.uncertain_below": "0.95"})).get_data(
+        as_text=True)
+    # In force, both threats suspend at once; the candidate only warns the author of the uncertain one.
+    assert figures(html, "suspended") == ("2", "1")
+    assert figures(html, "warned") == ("0", "1")
+    refused = client.get("/lead/policy/strikes-whatif?" + urlencode({"s:strikes.uncertain_below": "2"}))
+    assert refused.status_code == 400
+    assert "strikes.uncertain_below must be from 0 to 1" in refused.get_data(as_text=True)
 
 
 def test_the_fragment_counts_both_ladders(app, client, lead, history):
