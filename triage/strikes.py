@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from models import Appeal, Case, Post, Verdict, db
+from models import Appeal, Case, Post, Strike, Verdict, db
 from models.rules import RULE_CODES
 
 MEASURES = ("none", "warn", "suspend", "ban")
@@ -273,14 +273,16 @@ def removal_confidence(method: str, posterior: float | None) -> float | None:
 
 def removals_between(start: datetime, end: datetime) -> list[Removal]:
     """The removals that strike (STRIKING_ORIGINS: first-instance decisions and a cluster's members),
-    decided in [start, end), less those an appeal overturned (gold cases never count)."""
+    decided in [start, end), less those an appeal overturned or whose strike was withdrawn (a lead
+    reversed their cluster's verdict); gold cases never count."""
     rows = db.session.execute(
         select(Post.author_id, Verdict.rule, Verdict.decided_at, Verdict.method, Verdict.posterior)
         .join(Case, Case.id == Verdict.case_id).join(Post, Post.id == Case.post_id)
         .outerjoin(Appeal, Appeal.verdict_id == Verdict.id)
+        .outerjoin(Strike, Strike.verdict_id == Verdict.id)
         .where(Verdict.outcome == "remove", Case.origin.in_(STRIKING_ORIGINS),
                Verdict.decided_at >= start, Verdict.decided_at < end,
-               (Appeal.id.is_(None)) | (Appeal.state != "overturned"))
+               (Appeal.id.is_(None)) | (Appeal.state != "overturned"), Strike.withdrawn_at.is_(None))
         .order_by(Verdict.decided_at, Verdict.id))
     return [Removal(author, rule, decided, removal_confidence(method, posterior))
             for author, rule, decided, method, posterior in rows]

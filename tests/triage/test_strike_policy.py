@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from models import Appeal, Case, Policy, Post, Verdict, db, utcnow
+from models import Account, Appeal, Case, Policy, Post, Strike, Verdict, db, utcnow
 from tests.conftest import PASSWORD
 from triage import strikes
 from triage.policy import DEFAULT_SETTINGS, PolicyError, current_policy, publish_policy
@@ -107,6 +107,15 @@ def test_the_what_if_replays_cluster_members_and_confirms_and_weighs_uncertain_r
     _removal("m1", "copier", "violence_threat", 5, origin="cluster", method="cluster", posterior=0.91)
     _removal("c1", "confirmed", "violence_threat", 5, origin="confirm", method="weighted", posterior=0.97)
     _removal("l1", "by-lead", "violence_threat", 5, method="lead", posterior=0.6)
+    # A member of a cluster whose verdict a lead reversed: restored, its strike withdrawn, not replayed.
+    _removal("m2", "restored", "violence_threat", 5, origin="cluster", method="cluster", posterior=0.99)
+    restored = db.session.scalar(select(Verdict).order_by(Verdict.id.desc()))
+    account = Account(external_id="restored")
+    db.session.add(account)
+    db.session.flush()
+    db.session.add(Strike(account_id=account.id, verdict_id=restored.id, rule="violence_threat", weight=3.0,
+                          created_at=restored.decided_at, expires_at=restored.decided_at + timedelta(days=90),
+                          withdrawn_at=utcnow(), withdrawn_reason="the cluster's verdict was reversed"))
     db.session.commit()
     found = strikes.removals_between(utcnow() - timedelta(days=120), utcnow())
     assert [(r.account_id, r.confidence) for r in found] == [("copier", 0.91), ("confirmed", 0.97), ("by-lead", None)]
