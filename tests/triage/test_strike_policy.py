@@ -47,15 +47,23 @@ def test_leads_edit_the_ladder_on_the_policy_page(app, client, make_user):
     page = client.get("/lead/policy").get_data(as_text=True)
     assert 'name="s:strikes.window_days"' in page and 'name="s:strikes.weights.violence_threat"' in page
     assert 'name="s:strikes.ladder"' in page
-    bad = client.post("/lead/policy", data={"reason": "x", "s:strikes.ladder": '[{"at": 2, "action": "suspend"}]'})
-    assert bad.status_code == 400 and "strikes.ladder[0].days" in bad.get_data(as_text=True)
+    assert 'name="s:strikes.uncertain_below"' in page and 'name="s:strikes.uncertain_weight"' in page
+    assert "Uncertain removals" in page
+    for field, value, message in (("s:strikes.ladder", '[{"at": 2, "action": "suspend"}]', "strikes.ladder[0].days"),
+                                  ("s:strikes.uncertain_below", "95", "strikes.uncertain_below must be from 0 to 1")):
+        bad = client.post("/lead/policy", data={"reason": "x", field: value})
+        assert bad.status_code == 400 and message in bad.get_data(as_text=True)
+    assert current_policy(fresh=True).version == 1  # nothing published
     ladder = '[{"at": 2, "action": "warn"}, {"at": 4, "action": "ban"}]'
-    good = client.post("/lead/policy", data={"reason": "two steps", "s:strikes.ladder": ladder,
-                                             "s:strikes.weights.spam": "0.25"})
+    good = client.post("/lead/policy", data={"reason": "two steps, no suspension on a coin flip",
+                                             "s:strikes.ladder": ladder, "s:strikes.weights.spam": "0.25",
+                                             "s:strikes.uncertain_below": "0.95", "s:strikes.uncertain_weight": "1"})
     assert good.status_code in (302, 303)
     policy = current_policy(fresh=True)
     assert [s.measure.kind for s in policy.strikes.ladder] == ["warn", "ban"]
     assert policy.strikes.weight("spam") == 0.25
+    assert (policy.strikes.uncertain_below, policy.strikes.uncertain_weight) == (0.95, 1.0)
+    assert policy.strikes.weight("violence_threat", 0.9) == 1.0
 
 
 def _removal(external_id: str, author: str, rule: str | None, days_ago: float, *, outcome: str = "remove",
@@ -123,20 +131,3 @@ def test_the_what_if_replays_cluster_members_and_confirms_and_weighs_uncertain_r
     result = strikes.compare(current_policy().strikes, candidate, utcnow())
     assert result["in_force"] == {"warned": 0, "suspended": 3, "banned": 0, "measures": 3, "accounts": 3}
     assert result["candidate"] == {"warned": 1, "suspended": 2, "banned": 0, "measures": 3, "accounts": 3}
-
-
-def test_leads_set_the_weight_of_uncertain_removals_on_the_policy_page(app, client, make_user):
-    make_user("lead", role="lead")
-    client.post("/login", data={"username": "lead", "password": PASSWORD})
-    page = client.get("/lead/policy").get_data(as_text=True)
-    assert 'name="s:strikes.uncertain_below"' in page and 'name="s:strikes.uncertain_weight"' in page
-    assert "Uncertain removals" in page
-    bad = client.post("/lead/policy", data={"reason": "x", "s:strikes.uncertain_below": "95"})
-    assert bad.status_code == 400 and "strikes.uncertain_below must be from 0 to 1" in bad.get_data(as_text=True)
-    assert current_policy(fresh=True).strikes.uncertain_below == 0.0  # nothing published
-    good = client.post("/lead/policy", data={"reason": "no suspension on a coin flip",
-                                             "s:strikes.uncertain_below": "0.95", "s:strikes.uncertain_weight": "1"})
-    assert good.status_code in (302, 303)
-    policy = current_policy(fresh=True)
-    assert (policy.strikes.uncertain_below, policy.strikes.uncertain_weight) == (0.95, 1.0)
-    assert policy.strikes.weight("violence_threat", 0.9) == 1.0
